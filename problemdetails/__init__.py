@@ -1,0 +1,43 @@
+"""RFC 9457 problem details for HTTP APIs, from one YAML error catalog."""
+
+from problemdetails._catalog import Catalog
+from problemdetails._exceptions import CatalogError, DecodeError, Finding, ProblemDetailsError
+from problemdetails._member_types import ErrorItem
+from problemdetails._problem import Problem
+from problemdetails._spec import CatalogInfo, Deprecation, Example, MemberSpec, ProblemSpec
+from problemdetails._status import status_phrase
+from problemdetails._wire import (
+    JSON_MEDIA_TYPE,
+    XML_MEDIA_TYPE,
+    XML_NAMESPACE,
+    decode_json,
+    decode_xml,
+    encode_json,
+    encode_xml,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "JSON_MEDIA_TYPE",
+    "XML_MEDIA_TYPE",
+    "XML_NAMESPACE",
+    "Catalog",
+    "CatalogError",
+    "CatalogInfo",
+    "DecodeError",
+    "Deprecation",
+    "ErrorItem",
+    "Example",
+    "Finding",
+    "MemberSpec",
+    "Problem",
+    "ProblemDetailsError",
+    "ProblemSpec",
+    "__version__",
+    "decode_json",
+    "decode_xml",
+    "encode_json",
+    "encode_xml",
+    "status_phrase",
+]

@@ -1,0 +1,3 @@
+from problemdetails._cli import main_exit
+
+main_exit()

@@ -1,0 +1,793 @@
+"""Loading and validating a YAML catalog into an immutable `Catalog`.
+
+Loading never stops at the first mistake: every finding is collected with
+its `file:line:col`, and only a catalog without errors is returned. The
+checks follow RFC 9457 where it has something to say (absolute type URIs,
+§3.1.1; extension member names, §3.2 and §4) and DESIGN.md elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import types
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import msgspec
+
+from problemdetails._exceptions import CatalogError, Finding
+from problemdetails._member_types import TypeSyntaxError, parse_type
+from problemdetails._problem import Problem, render_template
+from problemdetails._spec import (
+    STANDARD_MEMBERS,
+    CatalogInfo,
+    Deprecation,
+    Example,
+    MemberSpec,
+    ProblemSpec,
+    Retry,
+    class_name,
+    default_retry,
+)
+from problemdetails._yaml import Mark, YamlError, YMap, YNode, YScalar, YSeq, read_yaml
+
+__all__ = ["Catalog"]
+
+PathArg = str | os.PathLike[str]
+
+SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# XML 1.0 §2.3 Name without ':' (an NCName), so members stay valid element names
+# inside the urn:ietf:rfc:7807 namespace (RFC 9457 §3.2, Appendix B).
+_NAME_START = (
+    "A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+NCNAME = re.compile(f"^[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040]*$")
+# RFC 9110 §5.1: field-name = token
+FIELD_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+# The YAML shapes, as msgspec Structs: their fields are the allowed keys, and
+# msgspec converts each value (one field at a time, so every error is found).
+class _HeaderIn(msgspec.Struct):
+    name: str
+    base_uri: str
+    version: str | None = None
+    language: str = "en"
+
+
+class _EntryIn(msgspec.Struct):
+    title: str
+    status: int | None = None
+    summary: str = ""
+    description: str = ""
+    resolution: str = ""
+    extends: str | None = None
+    retry: Retry | None = None
+    detail: str | None = None
+    headers: list[str] = []
+    members: dict[str, Any] = {}
+    examples: list[dict[str, Any]] = []
+    since: str | None = None
+    deprecated: dict[str, Any] | None = None
+
+
+class _MemberIn(msgspec.Struct):
+    type: str
+    description: str = ""
+    required: bool | None = None
+
+
+class _ExampleIn(msgspec.Struct):
+    detail: str | None = None
+    instance: str | None = None
+    members: dict[str, Any] = {}
+
+
+class _DeprecatedIn(msgspec.Struct):
+    since: str
+    replaced_by: str | None = None
+
+
+@dataclass
+class _Entry:
+    """A problem entry as read, with the marks needed to report on it later."""
+
+    slug: str
+    path: str
+    mark: Mark  # of the slug key
+    node: YMap
+    values: dict[str, Any]
+    members: list[MemberSpec] = field(default_factory=list)
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.items: list[Finding] = []
+
+    def error(self, path: str, mark: Mark, message: str) -> None:
+        self.items.append(Finding(path=path, line=mark.line, column=mark.column, message=message))
+
+    def warning(self, path: str, mark: Mark, message: str) -> None:
+        self.items.append(Finding(path=path, line=mark.line, column=mark.column, message=message, severity="warning"))
+
+    def has_errors(self) -> bool:
+        return any(item.severity == "error" for item in self.items)
+
+
+def _did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:
+    match = get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _locate(node: YNode, error: msgspec.ValidationError) -> Mark:
+    """The mark of the part of `node` that msgspec's `- at `$...`` path names."""
+    found = re.search(r"- at `\$(.*)`$", str(error))
+    if found is None:
+        return node.mark
+    for step in re.findall(r"\[(\d+|\.\.\.)\]|\.([^.\[]+)", found.group(1)):
+        index, key = step
+        if isinstance(node, YSeq) and index.isdigit() and int(index) < len(node.items):
+            node = node.items[int(index)]
+        elif isinstance(node, YMap) and key in node.entries:
+            node = node.entries[key][1]
+        else:
+            break
+    return node.mark
+
+
+def _explain(error: msgspec.ValidationError) -> str:
+    text = re.sub(r" - at `\$.*`$", "", str(error))
+    return text[:1].lower() + text[1:]
+
+
+def _read_struct(
+    node: YNode, shape: type[msgspec.Struct], where: str, path: str, findings: _Findings
+) -> dict[str, Any] | None:
+    """Check a YAML mapping against a Struct shape, one key at a time."""
+    if not isinstance(node, YMap):
+        findings.error(path, node.mark, f"{where} must be a mapping, not {node.kind()}")
+        return None
+    fields = {item.name: item for item in msgspec.structs.fields(shape)}
+    values: dict[str, Any] = {}
+    ok = True
+    for key, (key_mark, value_node) in node.entries.items():
+        spec = fields.get(key)
+        if spec is None:
+            known = ", ".join(fields)
+            findings.error(
+                path, key_mark, f"unknown key {key!r} in {where}{_did_you_mean(key, fields)}; known: {known}"
+            )
+            ok = False
+            continue
+        value = value_node.plain()
+        if (
+            isinstance(value_node, YScalar)
+            and value_node.plain_style
+            and value is not None
+            and not isinstance(value, str)
+            and str in _flat_types(spec.type)
+        ):
+            value = value_node.raw  # `version: 1.10` and `title: 404` mean the text as written
+        try:
+            values[key] = msgspec.convert(value, spec.type)
+        except msgspec.ValidationError as error:
+            choices = [arg for arg in _flat_types(spec.type) if isinstance(arg, str)]
+            if choices:
+                hint = _did_you_mean(str(value), choices) if isinstance(value, str) else ""
+                message = f"{key} must be one of {', '.join(choices)}, not {value!r}{hint}"
+            else:
+                message = f"{key}: {_explain(error)}"
+            findings.error(path, _locate(value_node, error), f"{where}: {message}")
+            ok = False
+    for spec in fields.values():
+        if spec.name in node.entries:
+            continue
+        if spec.required:
+            findings.error(path, node.mark, f"{where} is missing required key {spec.name!r}")
+            ok = False
+        elif spec.default_factory is not msgspec.NODEFAULT:
+            values[spec.name] = spec.default_factory()
+        else:
+            values[spec.name] = spec.default
+    return values if ok else None
+
+
+def _flat_types(annotation: Any) -> list[Any]:
+    """The alternatives of a union / the values of a Literal, flattened."""
+    if get_origin(annotation) in (types.UnionType, Literal) or str(get_origin(annotation)) == "typing.Union":
+        flat: list[Any] = []
+        for arg in get_args(annotation):
+            flat.extend(_flat_types(arg) if get_origin(arg) else [arg])
+        return flat
+    return [annotation]
+
+
+def _files(paths: Sequence[PathArg], findings: _Findings) -> list[Path]:
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:
+                findings.error(str(path), Mark(1, 1), "folder holds no .yaml or .yml catalog files")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            findings.error(str(path), Mark(1, 1), "no such file or folder")
+    return files
+
+
+class _Loader:
+    def __init__(self) -> None:
+        self.findings = _Findings()
+        self.header: tuple[str, YMap, dict[str, Any]] | None = None
+        self.entries: dict[str, _Entry] = {}
+
+    def load(self, paths: Sequence[PathArg]) -> tuple[CatalogInfo, list[ProblemSpec]] | None:
+        for path in _files(paths, self.findings):
+            self.read_file(path)
+        if self.header is None:
+            if not self.findings.has_errors():
+                where = str(Path(paths[0])) if paths else "<no paths>"
+                self.findings.error(where, Mark(1, 1), "no `catalog:` header (name, base_uri) in any file")
+            return None
+        info = self.check_header()
+        specs = self.resolve(info)
+        if self.findings.has_errors() or info is None:
+            return None
+        return info, specs
+
+    def read_file(self, file: Path) -> None:
+        path = str(file)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            self.findings.error(path, Mark(1, 1), f"not UTF-8 text ({error.reason} at byte {error.start})")
+            return
+        except OSError as error:
+            self.findings.error(path, Mark(1, 1), f"cannot read: {error.strerror}")
+            return
+        try:
+            root = read_yaml(text)
+        except YamlError as error:
+            self.findings.error(path, error.mark, error.message)
+            return
+        if root is None:
+            self.findings.warning(path, Mark(1, 1), "empty catalog file")
+            return
+        if not isinstance(root, YMap):
+            self.findings.error(
+                path, root.mark, f"a catalog file is a mapping with `catalog` and `problems`, not {root.kind()}"
+            )
+            return
+        for key, (mark, node) in root.entries.items():
+            if key == "catalog":
+                self.read_header(path, node)
+            elif key == "problems":
+                self.read_problems(path, node)
+            else:
+                message = f"unknown top-level key {key!r}{_did_you_mean(key, ['catalog', 'problems'])}"
+                self.findings.error(path, mark, message + "; known: catalog, problems")
+
+    def read_header(self, path: str, node: YNode) -> None:
+        values = _read_struct(node, _HeaderIn, "catalog header", path, self.findings)
+        if values is None or not isinstance(node, YMap):
+            return
+        if self.header is None:
+            self.header = (path, node, values)
+            return
+        first_path, first_node, first_values = self.header
+        if values != first_values:
+            differing = sorted(
+                key for key in values.keys() | first_values.keys() if values.get(key) != first_values.get(key)
+            )
+            self.findings.error(
+                path,
+                node.mark,
+                f"catalog header differs from the one at {first_path}:{first_node.mark.line} "
+                f"in {', '.join(differing)}; headers in several files must be identical",
+            )
+
+    def check_header(self) -> CatalogInfo | None:
+        assert self.header is not None
+        path, node, values = self.header
+        ok = True
+
+        def where(key: str) -> Mark:
+            return node.entries[key][1].mark if key in node.entries else node.mark
+
+        base = values["base_uri"]
+        # RFC 9457 §3.1.1: "it is RECOMMENDED that absolute URIs be used in 'type'"
+        if not URI_SCHEME.match(base) or (base.lower().startswith(("http:", "https:")) and "//" not in base):
+            self.findings.error(
+                path, where("base_uri"), f"base_uri must be an absolute URI (RFC 9457 §3.1.1), not {base!r}"
+            )
+            ok = False
+        elif any(ch.isspace() for ch in base):
+            self.findings.error(path, where("base_uri"), "base_uri must not contain white space")
+            ok = False
+        elif base[-1] not in "/#:=":
+            self.findings.error(
+                path,
+                where("base_uri"),
+                f"base_uri must end with '/', '#', ':' or '=' so that base_uri + slug reads right "
+                f"(this one gives {base + 'conflict'!r})",
+            )
+            ok = False
+        if not LANGUAGE_TAG.match(values["language"]):
+            self.findings.error(
+                path,
+                where("language"),
+                f"language must be a BCP 47 tag such as 'en' or 'pt-BR', not {values['language']!r}",
+            )
+            ok = False
+        if not values["name"].strip():
+            self.findings.error(path, where("name"), "catalog name must not be empty")
+            ok = False
+        return CatalogInfo(**values) if ok else None
+
+    def read_problems(self, path: str, node: YNode) -> None:
+        if not isinstance(node, YMap):
+            self.findings.error(path, node.mark, f"problems must be a mapping of slug to problem, not {node.kind()}")
+            return
+        for slug, (mark, entry_node) in node.entries.items():
+            if not SLUG.match(slug):
+                self.findings.error(
+                    path, mark, f"slug {slug!r} must be lowercase words joined by '-' (^[a-z][a-z0-9]*(-[a-z0-9]+)*$)"
+                )
+            if slug in self.entries:
+                first = self.entries[slug]
+                self.findings.error(
+                    path,
+                    mark,
+                    f"duplicate slug {slug!r}, first defined at {first.path}:{first.mark.line}:{first.mark.column}",
+                )
+                continue
+            values = _read_struct(entry_node, _EntryIn, f"problem {slug!r}", path, self.findings)
+            if values is not None and isinstance(entry_node, YMap):
+                self.entries[slug] = _Entry(slug, path, mark, entry_node, values)
+                self.check_entry(self.entries[slug])
+
+    def value_mark(self, entry: _Entry, key: str) -> Mark:
+        return entry.node.entries[key][1].mark if key in entry.node.entries else entry.mark
+
+    def check_entry(self, entry: _Entry) -> None:
+        values, path, slug = entry.values, entry.path, entry.slug
+        status = values["status"]
+        if status is not None and not 400 <= status <= 599:
+            self.findings.error(
+                path,
+                self.value_mark(entry, "status"),
+                f"problem {slug!r}: status {status} is not a 4xx or 5xx error status (400..599)",
+            )
+        if not values["title"].strip():
+            self.findings.error(path, self.value_mark(entry, "title"), f"problem {slug!r}: title must not be empty")
+        seen: dict[str, str] = {}
+        for index, header in enumerate(values["headers"]):
+            mark = _item_mark(entry.node, "headers", index)
+            if not FIELD_NAME.match(header):
+                self.findings.error(
+                    path, mark, f"problem {slug!r}: {header!r} is not an HTTP field name (RFC 9110 §5.1)"
+                )
+            elif header.lower() in seen:
+                self.findings.error(path, mark, f"problem {slug!r}: header {header!r} is listed twice")
+            seen[header.lower()] = header
+        if "members" in entry.node.entries:
+            self.read_members(entry, entry.node.entries["members"][1])
+
+    def read_members(self, entry: _Entry, node: YNode) -> None:
+        path, slug = entry.path, entry.slug
+        assert isinstance(node, YMap)  # _EntryIn.members is a dict
+        for name, (mark, member_node) in node.entries.items():
+            where = f"problem {slug!r}: member {name!r}"
+            if name in STANDARD_MEMBERS:
+                self.findings.error(path, mark, f"{where} collides with the standard member {name!r}")
+                continue
+            if not NCNAME.match(name):
+                # RFC 9457 §3.2: "To be used in the XML format ... they will need to
+                # conform to the Name rule in Section 2.3 of [XML]."
+                self.findings.error(
+                    path, mark, f"{where} is not an XML name (RFC 9457 §3.2), so it cannot be sent as problem+xml"
+                )
+                continue
+            # RFC 9457 §4: names "SHOULD start with a letter (ALPHA) and SHOULD comprise
+            # characters from ALPHA, DIGIT, and '_' ... and they SHOULD be three characters or longer."
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+                self.findings.warning(
+                    path, mark, f"{where} should start with a letter and use only letters, digits and '_' (RFC 9457 §4)"
+                )
+            elif len(name) < 3:
+                self.findings.warning(path, mark, f"{where} should be three characters or longer (RFC 9457 §4)")
+            if isinstance(member_node, YScalar) and isinstance(member_node.value, str):
+                declared: dict[str, Any] | None = {"type": member_node.value, "description": "", "required": None}
+            else:
+                declared = _read_struct(member_node, _MemberIn, where, path, self.findings)
+            if declared is None:
+                continue
+            type_node = member_node.entries["type"][1] if isinstance(member_node, YMap) else member_node
+            try:
+                parsed = parse_type(declared["type"])
+            except TypeSyntaxError as error:
+                column = type_node.mark.column + error.offset + (0 if getattr(type_node, "plain_style", True) else 1)
+                self.findings.error(path, Mark(type_node.mark.line, column), f"{where}: {error}")
+                continue
+            required = declared["required"] if declared["required"] is not None else not parsed.nullable()
+            entry.members.append(
+                MemberSpec(
+                    name=name,
+                    type=str(parsed),
+                    description=declared["description"],
+                    required=required,
+                    declared_by=slug,
+                )
+            )
+
+    # -- the whole catalog: extends, inheritance, templates, examples ---------------
+
+    def resolve(self, info: CatalogInfo | None) -> list[ProblemSpec]:
+        order = self.check_extends()
+        specs: dict[str, ProblemSpec] = {}
+        class_names: dict[str, str] = {}
+        for slug in order:
+            entry = self.entries[slug]
+            name = class_name(slug)
+            if name in class_names:
+                self.findings.error(
+                    entry.path, entry.mark, f"slug {slug!r} and {class_names[name]!r} both become class {name}"
+                )
+            class_names[name] = slug
+            spec = self.build_spec(entry, specs.get(entry.values["extends"] or ""), info)
+            if spec is not None:
+                specs[slug] = spec
+        for slug in order:
+            entry = self.entries[slug]
+            deprecated = entry.values["deprecated"]
+            replacement = deprecated.get("replaced_by") if deprecated is not None else None
+            if replacement is not None and (replacement == slug or replacement not in self.entries):
+                self.findings.error(
+                    entry.path,
+                    entry.node.entries["deprecated"][1].mark,
+                    f"problem {slug!r}: replaced_by {replacement!r} is not another slug of the catalog"
+                    + _did_you_mean(str(replacement), self.entries),
+                )
+        return [specs[slug] for slug in sorted(specs)]
+
+    def check_extends(self) -> list[str]:
+        """Slugs with every parent before its children; reports unknown parents and cycles."""
+        order: list[str] = []
+        state: dict[str, str] = {}  # slug -> "visiting" | "done"
+
+        def visit(slug: str, chain: list[str]) -> bool:
+            if state.get(slug) == "done":
+                return True
+            entry = self.entries[slug]
+            parent = entry.values["extends"]
+            if state.get(slug) == "visiting":
+                cycle = " -> ".join([*chain[chain.index(slug) :], slug])
+                self.findings.error(entry.path, self.value_mark(entry, "extends"), f"extends cycle: {cycle}")
+                return False
+            state[slug] = "visiting"
+            ok = True
+            if parent is not None:
+                if parent not in self.entries:
+                    self.findings.error(
+                        entry.path,
+                        self.value_mark(entry, "extends"),
+                        f"problem {slug!r} extends unknown slug {parent!r}{_did_you_mean(parent, self.entries)}",
+                    )
+                    ok = False
+                else:
+                    ok = visit(parent, [*chain, slug])
+            state[slug] = "done"
+            if ok:
+                order.append(slug)
+            return ok
+
+        for slug in sorted(self.entries):
+            visit(slug, [])
+        return order
+
+    def build_spec(self, entry: _Entry, parent: ProblemSpec | None, info: CatalogInfo | None) -> ProblemSpec | None:
+        values, path, slug = entry.values, entry.path, entry.slug
+        if values["extends"] is not None and parent is None:
+            return None  # the parent itself failed; already reported
+        status = values["status"] if values["status"] is not None else (parent.status if parent else None)
+        if status is None:
+            self.findings.error(
+                path,
+                entry.mark,
+                f"problem {slug!r} is missing required key 'status' (only a child inherits its parent's)",
+            )
+            return None
+        if parent is not None and status // 100 != parent.status // 100:
+            self.findings.error(
+                path,
+                self.value_mark(entry, "status"),
+                f"problem {slug!r} has status {status} but extends {parent.slug!r} ({parent.status}): "
+                "a child must stay in its parent's status class, "
+                "or `except` on the parent would catch the wrong errors",
+            )
+        members = list(parent.members) if parent else []
+        inherited = {member.name: member.declared_by for member in members}
+        attributes = {member.attribute: member.name for member in members}
+        for member in entry.members:
+            members_node = entry.node.entries["members"][1]
+            assert isinstance(members_node, YMap)
+            where = members_node.entries[member.name][0]
+            if member.name in inherited:
+                self.findings.error(
+                    path,
+                    where,
+                    f"problem {slug!r}: member {member.name!r} is already declared by {inherited[member.name]!r}",
+                )
+                continue
+            if member.attribute in attributes:
+                self.findings.error(
+                    path,
+                    where,
+                    f"problem {slug!r}: members {member.name!r} and {attributes[member.attribute]!r} "
+                    f"both become Python attribute {member.attribute!r}",
+                )
+                continue
+            attributes[member.attribute] = member.name
+            members.append(member)
+        template = values["detail"] if values["detail"] is not None else (parent.detail if parent else None)
+        if values["detail"] is not None:
+            self.check_template(entry, values["detail"], {member.name for member in members})
+        headers = list(parent.headers) if parent else []
+        headers += [h for h in values["headers"] if h.lower() not in {p.lower() for p in headers}]
+        deprecated = self.read_deprecated(entry)
+        examples = self.read_examples(entry, members, template)
+        if info is None:
+            return None
+        retry = values["retry"] or (parent.retry if parent else default_retry(status))
+        return ProblemSpec(
+            slug=slug,
+            type=info.base_uri + slug,
+            status=status,
+            title=values["title"],
+            summary=values["summary"],
+            description=values["description"],
+            resolution=values["resolution"],
+            extends=values["extends"],
+            retry=retry,
+            detail=template,
+            headers=tuple(headers),
+            members=tuple(members),
+            examples=tuple(examples),
+            since=values["since"],
+            deprecated=deprecated,
+        )
+
+    def check_template(self, entry: _Entry, template: str, names: set[str]) -> None:
+        mark = self.value_mark(entry, "detail")
+        try:
+            parsed = list(string.Formatter().parse(template))
+        except ValueError as error:
+            self.findings.error(
+                entry.path,
+                mark,
+                f"problem {entry.slug!r}: detail template: {error} (write {{{{ and }}}} for literal braces)",
+            )
+            return
+        for _, name, spec, _ in parsed:
+            if name is None:
+                continue
+            if name == "" or name.isdigit():
+                self.findings.error(
+                    entry.path,
+                    mark,
+                    f"problem {entry.slug!r}: detail template fields must name a member, like {{limit}}",
+                )
+            elif name not in names:
+                known = ", ".join(sorted(names)) or "none"
+                self.findings.error(
+                    entry.path,
+                    mark,
+                    f"problem {entry.slug!r}: detail template names unknown member {name!r}"
+                    f"{_did_you_mean(name, sorted(names))}; members: {known}",
+                )
+            if spec and "{" in spec:
+                self.findings.error(
+                    entry.path, mark, f"problem {entry.slug!r}: detail template format specs cannot nest fields"
+                )
+
+    def read_deprecated(self, entry: _Entry) -> Deprecation | None:
+        if entry.values["deprecated"] is None:
+            return None
+        node = entry.node.entries["deprecated"][1]
+        values = _read_struct(node, _DeprecatedIn, f"problem {entry.slug!r}: deprecated", entry.path, self.findings)
+        return Deprecation(**values) if values is not None else None
+
+    def read_examples(self, entry: _Entry, members: list[MemberSpec], template: str | None) -> list[Example]:
+        if "examples" not in entry.node.entries:
+            return []
+        seq = entry.node.entries["examples"][1]
+        assert isinstance(seq, YSeq)
+        by_name = {member.name: member for member in members}
+        examples: list[Example] = []
+        for index, node in enumerate(seq.items):
+            where = f"problem {entry.slug!r}: example {index + 1}"
+            values = _read_struct(node, _ExampleIn, where, entry.path, self.findings)
+            if values is None:
+                continue
+            assert isinstance(node, YMap)
+            member_nodes = node.entries["members"][1] if "members" in node.entries else node
+            converted: dict[str, Any] = {}
+            for name, value in values["members"].items():
+                value_node = member_nodes.entries[name][1] if isinstance(member_nodes, YMap) else node
+                if name not in by_name:
+                    self.findings.error(
+                        entry.path,
+                        member_nodes.entries[name][0] if isinstance(member_nodes, YMap) else node.mark,
+                        f"{where}: unknown member {name!r}{_did_you_mean(name, by_name)}",
+                    )
+                    continue
+                member = by_name[name]
+                try:
+                    msgspec.convert(value, member.parsed.annotation())
+                except msgspec.ValidationError as error:
+                    self.findings.error(
+                        entry.path,
+                        _locate(value_node, error),
+                        f"{where}: member {name!r} does not fit {member.type}: {_explain(error)}",
+                    )
+                    continue
+                converted[name] = value
+            for member in members:
+                if member.required and member.name not in values["members"]:
+                    self.findings.error(entry.path, node.mark, f"{where} lacks required member {member.name!r}")
+            if template is not None and values["detail"] is None:
+                named = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+                if named <= converted.keys() and render_template(template, converted) is None:
+                    self.findings.error(
+                        entry.path,
+                        node.mark,
+                        f"{where}: the detail template cannot render these member values (check its format specs)",
+                    )
+            examples.append(Example(detail=values["detail"], instance=values["instance"], members=values["members"]))
+        return examples
+
+
+def _item_mark(node: YMap, key: str, index: int) -> Mark:
+    seq = node.entries[key][1]
+    return seq.items[index].mark if isinstance(seq, YSeq) and index < len(seq.items) else seq.mark
+
+
+class Catalog:
+    """A validated, immutable error catalog: the single source of truth.
+
+    Load it from YAML, then look up a problem class by slug:
+
+    ```python
+    catalog = Catalog.load("catalog/")          # a file, a folder, or a list of paths
+    Conflict = catalog["conflict"]              # KeyError for an unknown slug
+    raise Conflict("record name+type already exists in zone")
+    ```
+
+    Iterating yields slugs in sorted order; `catalog.problems` maps slugs to
+    their `ProblemSpec` (inheritance resolved) and `catalog.warnings` holds the
+    non-fatal findings of loading.
+    """
+
+    def __init__(self, info: CatalogInfo, specs: Sequence[ProblemSpec], *, warnings: Sequence[Finding] = ()) -> None:
+        self.info = info
+        self.problems: Mapping[str, ProblemSpec] = types.MappingProxyType(
+            {spec.slug: spec for spec in sorted(specs, key=lambda s: s.slug)}
+        )
+        self.warnings: tuple[Finding, ...] = tuple(warnings)
+        self._classes: dict[str, type[Problem]] = {}
+        self._by_type = {spec.type: spec.slug for spec in specs}
+
+    @classmethod
+    def load(cls, paths: PathArg | Sequence[PathArg], *, strict: bool = False) -> Catalog:
+        """Load and validate YAML: one file, a folder of `*.yaml`/`*.yml`, or several paths.
+
+        Raises `CatalogError` with every finding when anything is wrong; with
+        `strict=True`, warnings (RFC 9457 §4 naming SHOULDs, ...) count too.
+        """
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        loader = _Loader()
+        loaded = loader.load(list(paths))
+        findings = loader.findings.items
+        if loaded is None or (strict and findings):
+            raise CatalogError(findings)
+        return cls(loaded[0], loaded[1], warnings=findings)
+
+    # -- the serialized form: catalog.json and the generated module embed it ----
+
+    def to_json(self) -> bytes:
+        """The catalog as canonical JSON: sorted, no timestamps, byte-identical for the same catalog."""
+        document = {"format": 1, "catalog": self.info, "problems": list(self.problems.values())}
+        return msgspec.json.format(msgspec.json.encode(document), indent=1)
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Catalog:
+        """Rebuild a catalog from `to_json()` output (used by generated modules)."""
+        document = msgspec.json.decode(data, type=_Document)
+        if document.format != 1:
+            raise ValueError(f"unsupported catalog format {document.format}")
+        return cls(document.catalog, document.problems)
+
+    # -- problem classes ---------------------------------------------------------
+
+    def __getitem__(self, slug: str) -> type[Problem]:
+        cls = self._classes.get(slug)
+        if cls is None:
+            spec = self.problems[slug]
+            parent = self[spec.extends] if spec.extends else Problem
+            cls = types.new_class(spec.class_name, (parent,), {"spec": spec})
+            cls.__module__ = "problemdetails.catalog"
+            self._classes[slug] = cls
+        return cls
+
+    def bind(self, *classes: type[Problem]) -> None:
+        """Use these classes (from a generated module) for their slugs.
+
+        Each must have been defined with `spec=` this catalog's spec for its
+        slug; bind them before the first `catalog[slug]` lookup.
+        """
+        for cls in classes:
+            if cls.spec is None or self.problems.get(cls.spec.slug) != cls.spec:
+                raise ValueError(f"{cls.__name__} is not bound to a problem of this catalog")
+            existing = self._classes.get(cls.spec.slug)
+            if existing is not None and existing is not cls:
+                raise ValueError(f"slug {cls.spec.slug!r} already has class {existing.__name__}")
+            self._classes[cls.spec.slug] = cls
+
+    def by_type(self, type_uri: str) -> type[Problem] | None:
+        """The class whose `type` URI is `type_uri`, if any."""
+        slug = self._by_type.get(type_uri)
+        return self[slug] if slug is not None else None
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self.problems
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.problems)
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def base_uri(self) -> str:
+        return self.info.base_uri
+
+    @property
+    def version(self) -> str | None:
+        return self.info.version
+
+    @property
+    def language(self) -> str:
+        return self.info.language
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Catalog):
+            return NotImplemented
+        return self.info == other.info and dict(self.problems) == dict(other.problems)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        version = f" {self.version}" if self.version else ""
+        return f"<Catalog {self.name!r}{version}: {len(self)} problems>"
+
+
+class _Document(msgspec.Struct):
+    format: int
+    catalog: CatalogInfo
+    problems: list[ProblemSpec]

@@ -1,0 +1,67 @@
+"""The framework's own exceptions.
+
+Definition-time errors (a catalog that does not load) are kept apart from
+runtime ones (a response body that cannot be read as a problem):
+
+    ProblemDetailsError
+     ├── CatalogError      a catalog failed to load or validate; carries every Finding
+     └── DecodeError       bytes handed to a decoder are not a problem document
+
+The problems your service raises are not in this tree: they derive from
+`Problem` (see `_problem.py`), because they are your API's errors, not ours.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+__all__ = ["CatalogError", "DecodeError", "Finding", "ProblemDetailsError"]
+
+
+class Finding(msgspec.Struct, frozen=True, kw_only=True):
+    """One thing wrong (or suspicious) in a catalog, at a place in a file.
+
+    `str(finding)` is the familiar compiler form, `file:line:col: message`,
+    which editors and CI logs turn into links. Lines and columns count from 1.
+    """
+
+    path: str
+    line: int
+    column: int
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+
+
+class ProblemDetailsError(Exception):
+    """Base class of every error the framework itself raises."""
+
+
+class CatalogError(ProblemDetailsError):
+    """A catalog could not be loaded: `findings` holds every problem found, in file order.
+
+    Loading never stops at the first finding, so one run shows you everything
+    to fix:
+
+    ```python
+    try:
+        Catalog.load("catalog/")
+    except CatalogError as error:
+        for finding in error.findings:
+            print(finding)      # catalog/http.yaml:12:5: error: unknown key 'stauts' ...
+    ```
+    """
+
+    def __init__(self, findings: list[Finding] | tuple[Finding, ...]) -> None:
+        self.findings: tuple[Finding, ...] = tuple(findings)
+        errors = sum(1 for finding in self.findings if finding.severity == "error")
+        summary = f"catalog has {errors} error(s)"
+        super().__init__("\n".join([summary, *map(str, self.findings)]))
+
+
+class DecodeError(ProblemDetailsError):
+    """The bytes handed to a decoder are not a problem document (not JSON/XML, not an object)."""

@@ -1,0 +1,272 @@
+"""The member type language of the catalog, parsed once into a small type model.
+
+A catalog declares extension members with types such as `int`, `list[error]`,
+`dict[str, int]`, `enum[zones, records]` or `uri | None`. `parse_type` turns
+that text into a tree of `MemberType` nodes; each node knows its runtime
+annotation (what msgspec validates and converts against) and its Python source
+spelling (what the generated module writes). Later targets (JSON Schema,
+TypeScript) walk the same tree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+__all__ = [
+    "DictOf",
+    "EnumOf",
+    "ErrorItem",
+    "ListOf",
+    "MemberType",
+    "Nullable",
+    "Scalar",
+    "TypeSyntaxError",
+    "parse_type",
+]
+
+# RFC 3986 §4.1 URI-reference: only unreserved, reserved and pct-encoded characters.
+URI_REFERENCE = r"^(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$"
+# JSON has no NaN or Infinity (RFC 8259 §6); a finite bound rejects both.
+FiniteFloat = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
+Uri = Annotated[str, msgspec.Meta(pattern=URI_REFERENCE)]
+
+
+class ErrorItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename={"in_": "in"}):
+    """One item of a validation problem's `errors` list (the built-in `error` member type).
+
+    Body fields are located with `pointer`, a JSON Pointer in URI-fragment form
+    as in the RFC 9457 §3 example (`"#/profile/color"`); everything else with
+    `parameter` and `in_` (`"query"`, `"path"`, `"header"` or `"cookie"`, sent
+    on the wire as `in`). `code` optionally names the failed rule.
+    """
+
+    detail: str
+    pointer: Annotated[str, msgspec.Meta(pattern=r"^#(?:/[^/]*)*$")] | None = None
+    parameter: str | None = None
+    in_: Literal["query", "path", "header", "cookie"] | None = None
+    code: str | None = None
+
+
+class TypeSyntaxError(ValueError):
+    """A member type string does not parse; `offset` is where, from 0."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class MemberType:
+    """A node of the parsed member type."""
+
+    def annotation(self) -> Any:
+        """The runtime type msgspec validates against."""
+        raise NotImplementedError
+
+    def source(self) -> str:
+        """The annotation as Python source (for the generated module)."""
+        raise NotImplementedError
+
+    def nullable(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class Scalar(MemberType):
+    name: str  # str int float bool uri datetime error
+
+    def annotation(self) -> Any:
+        return _SCALARS[self.name][0]
+
+    def source(self) -> str:
+        return _SCALARS[self.name][1]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class ListOf(MemberType):
+    item: MemberType
+
+    def annotation(self) -> Any:
+        return list[self.item.annotation()]  # type: ignore[misc]
+
+    def source(self) -> str:
+        return f"list[{self.item.source()}]"
+
+    def __str__(self) -> str:
+        return f"list[{self.item}]"
+
+
+@dataclass(frozen=True)
+class DictOf(MemberType):
+    value: MemberType
+
+    def annotation(self) -> Any:
+        return dict[str, self.value.annotation()]  # type: ignore[misc]
+
+    def source(self) -> str:
+        return f"dict[str, {self.value.source()}]"
+
+    def __str__(self) -> str:
+        return f"dict[str, {self.value}]"
+
+
+@dataclass(frozen=True)
+class EnumOf(MemberType):
+    values: tuple[str, ...]
+
+    def annotation(self) -> Any:
+        return Literal[self.values]
+
+    def source(self) -> str:
+        return "_Literal[" + ", ".join(json.dumps(value, ensure_ascii=False) for value in self.values) + "]"
+
+    def __str__(self) -> str:
+        spelled = (value if _WORD.fullmatch(value) else repr(value) for value in self.values)
+        return "enum[" + ", ".join(spelled) + "]"
+
+
+@dataclass(frozen=True)
+class Nullable(MemberType):
+    inner: MemberType
+
+    def annotation(self) -> Any:
+        return self.inner.annotation() | None
+
+    def source(self) -> str:
+        return f"{self.inner.source()} | None"
+
+    def nullable(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return f"{self.inner} | None"
+
+
+_SCALARS: dict[str, tuple[Any, str]] = {
+    "str": (str, "str"),
+    "int": (int, "int"),
+    "float": (FiniteFloat, "float"),
+    "bool": (bool, "bool"),
+    "uri": (Uri, "str"),
+    "datetime": (dt.datetime, "_dt.datetime"),
+    "error": (ErrorItem, "_pd.ErrorItem"),
+}
+
+_WORD = re.compile(r"[A-Za-z0-9_.:+-]+")
+_TOKEN = re.compile(r"\s*(?:(?P<word>[A-Za-z0-9_.:+-]+)|(?P<quoted>\"[^\"]*\"|'[^']*')|(?P<punct>[\[\],|]))")
+
+
+def parse_type(text: str) -> MemberType:
+    """Parse a member type such as `list[dict[str, int]] | None`.
+
+    Raises `TypeSyntaxError` with the offset of the offending token.
+    """
+    tokens: list[tuple[str, str, int]] = []  # (kind, text, offset)
+    position = 0
+    while position < len(text):
+        if not text[position:].strip():
+            break
+        match = _TOKEN.match(text, position)
+        if match is None:
+            offset = len(text) - len(text[position:].lstrip())
+            raise TypeSyntaxError(f"unexpected character {text[offset]!r} in member type", offset)
+        kind = match.lastgroup or "word"
+        tokens.append((kind, match.group(kind), match.start(kind)))
+        position = match.end()
+    parser = _Parser(text, tokens)
+    result = parser.union()
+    if parser.index < len(tokens):
+        raise TypeSyntaxError(f"unexpected {tokens[parser.index][1]!r} after the type", tokens[parser.index][2])
+    return result
+
+
+class _Parser:
+    def __init__(self, text: str, tokens: list[tuple[str, str, int]]) -> None:
+        self.text = text
+        self.tokens = tokens
+        self.index = 0
+
+    def _peek(self) -> tuple[str, str, int]:
+        if self.index < len(self.tokens):
+            return self.tokens[self.index]
+        return ("end", "end of type", len(self.text))
+
+    def _take(self, expected: str) -> tuple[str, str, int]:
+        token = self._peek()
+        if token[1] != expected:
+            raise TypeSyntaxError(f"expected {expected!r}, found {token[1]!r}", token[2])
+        self.index += 1
+        return token
+
+    def union(self) -> MemberType:
+        first = self.primary(allow_none=True)
+        nullable = first is None
+        inner = first
+        while self._peek()[1] == "|":
+            self.index += 1
+            alternative = self.primary(allow_none=True)
+            if alternative is None:
+                nullable = True
+            elif inner is None:
+                inner = alternative
+            else:
+                raise TypeSyntaxError("only `T | None` unions are supported", self._peek()[2])
+        if inner is None:
+            raise TypeSyntaxError("`None` alone is not a member type", 0)
+        return Nullable(inner) if nullable else inner
+
+    def primary(self, *, allow_none: bool = False) -> MemberType | None:
+        kind, word, offset = self._peek()
+        if kind != "word":
+            raise TypeSyntaxError(f"expected a type, found {word!r}", offset)
+        self.index += 1
+        if word == "None" and allow_none:
+            return None
+        if word in _SCALARS:
+            return Scalar(word)
+        if word == "list":
+            self._take("[")
+            item = self.union()
+            self._take("]")
+            return ListOf(item)
+        if word == "dict":
+            self._take("[")
+            key = self._peek()
+            if key[1] != "str":
+                raise TypeSyntaxError("dict keys must be `str` (JSON object keys are strings)", key[2])
+            self.index += 1
+            self._take(",")
+            value = self.union()
+            self._take("]")
+            return DictOf(value)
+        if word == "enum":
+            return self.enum()
+        known = ", ".join([*_SCALARS, "list[T]", "dict[str, T]", "enum[...]"])
+        raise TypeSyntaxError(f"unknown type {word!r} (known: {known})", offset)
+
+    def enum(self) -> MemberType:
+        self._take("[")
+        values: list[str] = []
+        while True:
+            kind, word, offset = self._peek()
+            if kind == "quoted":
+                word = word[1:-1]
+            elif kind != "word":
+                raise TypeSyntaxError(f"expected an enum value, found {word!r}", offset)
+            if word in values:
+                raise TypeSyntaxError(f"enum value {word!r} is repeated", offset)
+            values.append(word)
+            self.index += 1
+            if self._peek()[1] == "]":
+                self.index += 1
+                return EnumOf(tuple(values))
+            self._take(",")

@@ -1,0 +1,149 @@
+"""The validated, immutable catalog model: what a loaded catalog *is*.
+
+These frozen msgspec Structs are the data every other part reads: the problem
+classes, the wire format, the generated module and (later) the doc site. They
+hold inheritance already resolved, so readers never walk `extends` themselves.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from functools import lru_cache
+from typing import Any, Literal
+
+import msgspec
+
+from problemdetails._member_types import MemberType, parse_type
+
+__all__ = [
+    "STANDARD_MEMBERS",
+    "CatalogInfo",
+    "Deprecation",
+    "Example",
+    "MemberSpec",
+    "ProblemSpec",
+    "Retry",
+    "class_name",
+    "default_retry",
+]
+
+Retry = Literal["never", "after-change", "backoff", "after-delay"]
+
+# RFC 9457 §3.1 members, plus the two this framework puts on every problem.
+STANDARD_MEMBERS = ("type", "title", "status", "detail", "instance", "code", "request_id")
+
+# Attribute names a Problem instance already uses; a member spelled like one
+# gets a trailing underscore in Python (its wire name is unchanged).
+_TAKEN_ATTRIBUTES = frozenset(
+    {*STANDARD_MEMBERS, "args", "with_traceback", "add_note", "headers", "extensions", "members", "spec", "to_dict"}
+)
+
+
+class CatalogInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """The catalog header: `name`, `base_uri` (type URI = base_uri + slug), `version`, `language`."""
+
+    name: str
+    base_uri: str
+    version: str | None = None
+    language: str = "en"
+
+
+class MemberSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """One typed extension member (RFC 9457 §3.2) of a problem type."""
+
+    name: str
+    type: str
+    description: str = ""
+    required: bool = True
+    declared_by: str = ""  # the slug that declared it; a parent's slug when inherited
+
+    @property
+    def parsed(self) -> MemberType:
+        """The member type as a type model (parsed once, cached)."""
+        return _parse_cached(self.type)
+
+    @property
+    def attribute(self) -> str:
+        """The Python attribute and keyword name for this member."""
+        return attribute_name(self.name)
+
+
+class Example(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A documented occurrence: the `detail`, `instance` and member values it carries."""
+
+    detail: str | None = None
+    instance: str | None = None
+    members: dict[str, Any] = {}
+
+
+class Deprecation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A retired problem type: its page stays, pointing at `replaced_by`."""
+
+    since: str
+    replaced_by: str | None = None
+
+
+class ProblemSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One problem type of the catalog, with `extends` resolved.
+
+    `status`, `retry`, `detail` (the template) and `headers` are inherited from
+    the parent when a child leaves them out; `members` lists the parent's
+    members first, then the child's own.
+    """
+
+    slug: str
+    type: str
+    status: int
+    title: str
+    summary: str = ""
+    description: str = ""
+    resolution: str = ""
+    extends: str | None = None
+    retry: Retry = "never"
+    detail: str | None = None
+    headers: tuple[str, ...] = ()
+    members: tuple[MemberSpec, ...] = ()
+    examples: tuple[Example, ...] = ()
+    since: str | None = None
+    deprecated: Deprecation | None = None
+
+    @property
+    def class_name(self) -> str:
+        return class_name(self.slug)
+
+
+def class_name(slug: str) -> str:
+    """The CamelCase class name of a slug: `quota-exceeded` -> `QuotaExceeded`."""
+    return "".join(part[:1].upper() + part[1:] for part in slug.split("-"))
+
+
+def attribute_name(member: str) -> str:
+    """The Python name of a member: `retry-at` -> `retry_at`, `from` -> `from_`."""
+    name = re.sub(r"\W", "_", member)
+    if name.startswith("__"):  # would be name-mangled inside a class body
+        name = "m" + name
+    if keyword.iskeyword(name) or name in _TAKEN_ATTRIBUTES:
+        name += "_"
+    return name
+
+
+def default_retry(status: int) -> Retry:
+    """Retry advice for a status when the catalog gives none.
+
+    RFC 9110: 408, 425, 429, 500, 502, 503 and 504 describe conditions that
+    can pass; 429 and 503 come with `Retry-After` (§10.2.3). Other 4xx need
+    the client to change something first.
+    """
+    if status in (429, 503):
+        return "after-delay"
+    if status in (408, 425, 500, 502, 504):
+        return "backoff"
+    if status in (410, 501, 505):
+        return "never"
+    return "after-change" if status < 500 else "backoff"
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text: str) -> MemberType:
+    return parse_type(text)

@@ -1,0 +1,323 @@
+"""The wire format: problems to and from `application/problem+json` and `+xml`.
+
+JSON follows RFC 9457 §3 with the members in the order DESIGN.md pins
+(`type`, `title`, `status`, `detail`, `instance`, `code`, `request_id`, then
+extensions at the top level). XML follows RFC 9457 Appendix B: the
+`urn:ietf:rfc:7807` namespace and only that namespace, arrays as `<i>` items.
+
+Decoding is lenient where the RFC demands it: "If a member's value type does
+not match the specified type, the member MUST be ignored" (§3.1), and clients
+"MUST ignore any such extensions that they don't recognize" (§3.2); both
+kinds of member are kept aside in `problem.extensions` rather than lost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from xml.parsers import expat
+
+import msgspec
+
+from problemdetails._exceptions import DecodeError
+from problemdetails._member_types import DictOf, ListOf, MemberType, Nullable, Scalar
+from problemdetails._problem import Problem, _Member
+
+if TYPE_CHECKING:
+    from problemdetails._catalog import Catalog
+
+__all__ = [
+    "JSON_MEDIA_TYPE",
+    "XML_MEDIA_TYPE",
+    "XML_NAMESPACE",
+    "decode_json",
+    "decode_xml",
+    "encode_json",
+    "encode_xml",
+]
+
+JSON_MEDIA_TYPE = "application/problem+json"
+XML_MEDIA_TYPE = "application/problem+xml"
+XML_NAMESPACE = "urn:ietf:rfc:7807"
+
+_json_encoder = msgspec.json.Encoder()
+
+
+def encode_json(problem: Problem) -> bytes:
+    """Encode a problem as `application/problem+json` bytes.
+
+    ```python
+    body = encode_json(catalog["conflict"]("name+type already exists"))
+    # b'{"type":"https://errors.example.com/conflict","title":"Conflict","status":409,...}'
+    ```
+    """
+    try:
+        return _json_encoder.encode(problem._wire_object())
+    except UnicodeEncodeError:  # a lone surrogate in some str: not encodable as UTF-8
+        return _json_encoder.encode(_scrub_surrogates(problem.to_dict()))
+
+
+def _scrub_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_scrub_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_scrub_surrogates(key): _scrub_surrogates(item) for key, item in value.items()}
+    return value
+
+
+# -- XML ------------------------------------------------------------------------
+
+# XML 1.0 §2.2 Char: anything else cannot appear in a document, not even as a
+# character reference, so it is replaced with U+FFFD (the one lossy case).
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTRIBUTE_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
+)
+_NCNAME = re.compile(r"^[A-Za-z_\u00c0-\U000effff][A-Za-z0-9_.\-\u00b7\u00c0-\U000effff]*$")
+
+
+def _xml_text(value: str, table: dict[int, str]) -> str:
+    return _NOT_XML_CHAR.sub("\ufffd", value).translate(table)
+
+
+def encode_xml(problem: Problem) -> bytes:
+    """Encode a problem as `application/problem+xml` (RFC 9457 Appendix B).
+
+    Objects become child elements, arrays `<i>` items. A key that cannot be an
+    element name (or is `i`, which marks arrays) is written as
+    `<_ key="...">`, so every key survives the round trip.
+    """
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<problem xmlns="urn:ietf:rfc:7807">']
+    for name, value in problem.to_dict().items():
+        _xml_element(parts, name, value)
+    parts.append("</problem>\n")
+    return "".join(parts).encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode()
+
+
+def _xml_element(parts: list[str], name: str, value: Any) -> None:
+    if value is None:
+        return
+    if name != "i" and _NCNAME.match(name):
+        open_tag, close_tag = name, name
+    else:
+        open_tag, close_tag = f'_ key="{_xml_text(name, _ATTRIBUTE_ESCAPES)}"', "_"
+    if isinstance(value, dict):
+        if not value:
+            parts.append(f"<{open_tag}/>")
+            return
+        parts.append(f"<{open_tag}>")
+        for key, item in value.items():
+            _xml_element(parts, key, item)
+        parts.append(f"</{close_tag}>")
+    elif isinstance(value, list):
+        if not value:
+            parts.append(f"<{open_tag}/>")
+            return
+        parts.append(f"<{open_tag}>")
+        for item in value:
+            _xml_element(parts, "i", item)
+        parts.append(f"</{close_tag}>")
+    else:
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            text = repr(value)
+        else:
+            text = _xml_text(str(value), _TEXT_ESCAPES)
+        parts.append(f"<{open_tag}>{text}</{close_tag}>")
+
+
+class _Element:
+    __slots__ = ("children", "key", "name", "namespace", "text")
+
+    def __init__(self, namespace: str, name: str, key: str | None) -> None:
+        self.namespace = namespace
+        self.name = name
+        self.key = key
+        self.children: list[_Element] = []
+        self.text: list[str] = []
+
+    @property
+    def member(self) -> str:
+        return self.key if self.name == "_" and self.key is not None else self.name
+
+
+_MAX_XML_DEPTH = 64
+
+
+def _parse_xml(body: bytes) -> _Element:
+    parser = expat.ParserCreate(namespace_separator=" ")
+    stack: list[_Element] = []
+    root: list[_Element] = []
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        if len(stack) >= _MAX_XML_DEPTH:
+            raise DecodeError("problem+xml nests too deeply")
+        namespace, _, local = name.rpartition(" ")
+        element = _Element(namespace, local, attributes.get("key"))
+        (stack[-1].children if stack else root).append(element)
+        stack.append(element)
+
+    def end(name: str) -> None:
+        stack.pop()
+
+    def text(data: str) -> None:
+        if stack:
+            stack[-1].text.append(data)
+
+    def refuse_dtd(*args: object) -> None:
+        # No DTDs, so no entity expansion ("billion laughs") and no external entities.
+        raise DecodeError("problem+xml must not contain a DOCTYPE")
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = refuse_dtd
+    parser.EntityDeclHandler = refuse_dtd
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError as error:
+        raise DecodeError(f"not well-formed XML: {expat.ErrorString(error.code)}") from None
+    if not root or root[0].namespace != XML_NAMESPACE or root[0].name != "problem":
+        raise DecodeError(f'the root element is not <problem xmlns="{XML_NAMESPACE}">')
+    return root[0]
+
+
+class _Mismatch(Exception):
+    """A member's value does not have the shape its type needs."""
+
+
+def _xml_shape(element: _Element, type: MemberType | None) -> Any:
+    """Builtins for an element: typed where the member type is known, inferred otherwise."""
+    if isinstance(type, Nullable):
+        type = type.inner
+    children = [child for child in element.children if child.namespace == XML_NAMESPACE]
+    if isinstance(type, ListOf):
+        if any(child.name != "i" for child in children):
+            raise _Mismatch
+        return [_xml_shape(child, type.item) for child in children]
+    if isinstance(type, DictOf) or (isinstance(type, Scalar) and type.name == "error"):
+        value_type = type.value if isinstance(type, DictOf) else None
+        return {child.member: _xml_shape(child, value_type) for child in children}
+    if type is not None:  # a scalar or enum: text only
+        if children:
+            raise _Mismatch
+        return "".join(element.text)
+    if not children:
+        return "".join(element.text)
+    if all(child.name == "i" and child.key is None for child in children):
+        return [_xml_shape(child, None) for child in children]
+    return {child.member: _xml_shape(child, None) for child in children}
+
+
+def decode_xml(body: bytes | str, *, catalog: Catalog | None = None, status: int | None = None) -> Problem:
+    """Decode `application/problem+xml` into a problem (see `decode_json`)."""
+    if isinstance(body, str):
+        body = body.encode("utf-8", "surrogatepass")
+    root = _parse_xml(body)
+    document: dict[str, Any] = {}
+    elements: dict[str, _Element] = {}
+    for child in root.children:
+        if child.namespace != XML_NAMESPACE or child.member in document:
+            continue  # RFC 9457 Appendix B: only the one namespace
+        elements[child.member] = child
+        document[child.member] = _xml_shape(child, None)
+    status_text = document.get("status")
+    if isinstance(status_text, str) and status_text.strip().isdigit():
+        document["status"] = int(status_text.strip())
+
+    def convert(member: _Member, _: Any) -> Any:
+        try:
+            shaped = _xml_shape(elements[member.name], member.type)
+            return msgspec.convert(shaped, member.annotation, strict=False)
+        except (_Mismatch, msgspec.ValidationError):
+            raise _Mismatch from None
+
+    return _build(document, catalog, status, convert)
+
+
+# -- JSON -----------------------------------------------------------------------
+
+
+def decode_json(body: bytes | str, *, catalog: Catalog | None = None, status: int | None = None) -> Problem:
+    """Decode `application/problem+json` into a problem.
+
+    With a `catalog`, a known `code` (or, failing that, `type`) yields that
+    slug's typed class; anything else yields a generic `Problem`. Unknown
+    members and standard members of the wrong type are ignored for the
+    problem's fields but kept in `problem.extensions`. `status`, when given,
+    is the HTTP status and wins over the body's (RFC 9457 §3.1.2).
+
+    Raises `DecodeError` when the body is not a JSON object or carries no
+    usable status.
+    """
+    try:
+        document = msgspec.json.decode(body)
+    except (msgspec.DecodeError, RecursionError) as error:
+        raise DecodeError(f"not valid JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise DecodeError(f"a problem is a JSON object, not {type(document).__name__}")
+
+    def convert(member: _Member, value: Any) -> Any:
+        try:
+            return msgspec.convert(value, member.annotation)
+        except msgspec.ValidationError:
+            raise _Mismatch from None
+
+    return _build(document, catalog, status, convert)
+
+
+def _build(
+    document: dict[str, Any],
+    catalog: Catalog | None,
+    status: int | None,
+    convert: Callable[[_Member, Any], Any],
+) -> Problem:
+    standard: dict[str, Any] = {}
+    for name in ("type", "title", "detail", "instance", "code", "request_id"):
+        if isinstance(value := document.get(name), str):
+            standard[name] = value
+    body_status = document.get("status")
+    if isinstance(body_status, int) and not isinstance(body_status, bool) and 100 <= body_status <= 599:
+        standard["status"] = body_status
+    if status is not None:
+        standard["status"] = status  # the HTTP status is authoritative (RFC 9457 §3.1.2)
+    cls = _lookup(catalog, standard)
+    if cls is not None:
+        members: dict[str, Any] = {}
+        fits = True
+        for member in cls.__members__:
+            if member.name in document:
+                try:
+                    members[member.name] = convert(member, document[member.name])
+                    continue
+                except _Mismatch:
+                    pass  # RFC 9457 §3.1: a member of the wrong type is ignored
+            if member.required:
+                fits = False
+        if fits:
+            extensions = {
+                name: value for name, value in document.items() if name not in standard and name not in members
+            }
+            return cls._from_wire(standard, members, extensions)
+    if "status" not in standard:
+        if cls is None:
+            raise DecodeError("the problem carries no status, and none was given")
+        standard["status"] = cls.status
+    extensions = {name: value for name, value in document.items() if name not in standard}
+    return Problem._from_wire(standard, {}, extensions)
+
+
+def _lookup(catalog: Catalog | None, standard: dict[str, Any]) -> type[Problem] | None:
+    if catalog is None:
+        return None
+    code, type_uri = standard.get("code"), standard.get("type")
+    if isinstance(code, str) and code in catalog:
+        cls = catalog[code]
+        if type_uri is None or type_uri == cls.type:
+            return cls
+    return catalog.by_type(type_uri) if type_uri is not None else None

@@ -1,0 +1,131 @@
+"""YAML read into a small tree that remembers where every key and value stood.
+
+msgspec.yaml decodes straight to Python objects and forgets positions, but a
+catalog error has to say `file:line:col`. So the catalog is composed with
+PyYAML's safe loader into nodes, and each node here keeps its 1-based mark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+__all__ = ["Mark", "YMap", "YNode", "YScalar", "YSeq", "YamlError", "read_yaml"]
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int
+    column: int
+
+
+class YamlError(Exception):
+    """The text is not YAML the catalog can use; carries a mark."""
+
+    def __init__(self, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+@dataclass
+class YNode:
+    mark: Mark
+
+    def plain(self) -> Any:
+        """The node as plain Python data (dict, list, str, int, ...)."""
+        raise NotImplementedError
+
+    def kind(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass
+class YScalar(YNode):
+    value: Any
+    raw: str  # the text as written: lets `version: 1.10` stay "1.10"
+    plain_style: bool  # unquoted, so `raw` is what the author typed
+
+    def plain(self) -> Any:
+        return self.value
+
+    def kind(self) -> str:
+        return "null" if self.value is None else type(self.value).__name__
+
+
+@dataclass
+class YSeq(YNode):
+    items: list[YNode] = field(default_factory=list)
+
+    def plain(self) -> Any:
+        return [item.plain() for item in self.items]
+
+    def kind(self) -> str:
+        return "list"
+
+
+@dataclass
+class YMap(YNode):
+    # key -> (mark of the key, value node); insertion order is file order
+    entries: dict[str, tuple[Mark, YNode]] = field(default_factory=dict)
+
+    def plain(self) -> Any:
+        return {key: value.plain() for key, (_, value) in self.entries.items()}
+
+    def kind(self) -> str:
+        return "mapping"
+
+
+def _mark(node: yaml.Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def read_yaml(text: str) -> YNode | None:
+    """Parse one YAML document; `None` for an empty one. Raises `YamlError`."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        return None if root is None else _convert(loader, root, depth=0, budget=[_MAX_NODES])
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+        message = " ".join(part for part in (error.context, error.problem) if part)
+        raise YamlError(f"invalid YAML: {message}", where) from None
+    except yaml.YAMLError as error:  # e.g. a second document in the stream
+        raise YamlError(f"invalid YAML: {error}", Mark(1, 1)) from None
+    finally:
+        loader.dispose()
+
+
+# Aliases can nest a node inside itself or expand exponentially ("billion
+# laughs"); no real catalog comes near these bounds.
+_MAX_DEPTH = 64
+_MAX_NODES = 200_000
+
+
+def _convert(loader: yaml.SafeLoader, node: yaml.Node, depth: int, budget: list[int]) -> YNode:
+    budget[0] -= 1
+    if depth > _MAX_DEPTH or budget[0] < 0:
+        raise YamlError("YAML nests or expands too much (an alias refers to itself?)", _mark(node))
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            value = loader.construct_object(node, deep=True)
+        except ValueError:  # e.g. `2024-13-45` looks like a timestamp but is no date
+            value = node.value
+        return YScalar(_mark(node), value, node.value, node.style is None)
+    if isinstance(node, yaml.SequenceNode):
+        return YSeq(_mark(node), [_convert(loader, item, depth + 1, budget) for item in node.value])
+    assert isinstance(node, yaml.MappingNode)
+    loader.flatten_mapping(node)  # `<<: *anchor` merge keys
+    result = YMap(_mark(node))
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise YamlError("mapping keys must be plain strings", _mark(key_node))
+        key = str(key_node.value)
+        if key in result.entries:
+            first = result.entries[key][0]
+            raise YamlError(f"duplicate key {key!r} (first at line {first.line})", _mark(key_node))
+        result.entries[key] = (_mark(key_node), _convert(loader, value_node, depth + 1, budget))
+    return result
