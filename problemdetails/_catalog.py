@@ -106,6 +106,7 @@ class _Entry:
     node: YMap
     values: dict[str, Any]
     members: list[MemberSpec] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)  # members already reported: no follow-on findings
 
 
 class _Findings:
@@ -391,6 +392,7 @@ class _Loader:
             where = f"problem {slug!r}: member {name!r}"
             if name in STANDARD_MEMBERS:
                 self.findings.error(path, mark, f"{where} collides with the standard member {name!r}")
+                entry.broken.add(name)
                 continue
             if not NCNAME.match(name):
                 # RFC 9457 §3.2: "To be used in the XML format ... they will need to
@@ -398,6 +400,7 @@ class _Loader:
                 self.findings.error(
                     path, mark, f"{where} is not an XML name (RFC 9457 §3.2), so it cannot be sent as problem+xml"
                 )
+                entry.broken.add(name)
                 continue
             # RFC 9457 §4: names "SHOULD start with a letter (ALPHA) and SHOULD comprise
             # characters from ALPHA, DIGIT, and '_' ... and they SHOULD be three characters or longer."
@@ -412,6 +415,7 @@ class _Loader:
             else:
                 declared = _read_struct(member_node, _MemberIn, where, path, self.findings)
             if declared is None:
+                entry.broken.add(name)
                 continue
             type_node = member_node.entries["type"][1] if isinstance(member_node, YMap) else member_node
             try:
@@ -419,6 +423,7 @@ class _Loader:
             except TypeSyntaxError as error:
                 column = type_node.mark.column + error.offset + (0 if getattr(type_node, "plain_style", True) else 1)
                 self.findings.error(path, Mark(type_node.mark.line, column), f"{where}: {error}")
+                entry.broken.add(name)
                 continue
             required = declared["required"] if declared["required"] is not None else not parsed.nullable()
             entry.members.append(
@@ -588,7 +593,7 @@ class _Loader:
                     mark,
                     f"problem {entry.slug!r}: detail template fields must name a member, like {{limit}}",
                 )
-            elif name not in names:
+            elif name not in names and name not in entry.broken:
                 known = ", ".join(sorted(names)) or "none"
                 self.findings.error(
                     entry.path,
@@ -625,6 +630,8 @@ class _Loader:
             converted: dict[str, Any] = {}
             for name, value in values["members"].items():
                 value_node = member_nodes.entries[name][1] if isinstance(member_nodes, YMap) else node
+                if name in entry.broken:
+                    continue
                 if name not in by_name:
                     self.findings.error(
                         entry.path,
@@ -646,16 +653,24 @@ class _Loader:
             for member in members:
                 if member.required and member.name not in values["members"]:
                     self.findings.error(entry.path, node.mark, f"{where} lacks required member {member.name!r}")
-            if template is not None and values["detail"] is None:
-                named = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-                if named <= converted.keys() and render_template(template, converted) is None:
-                    self.findings.error(
-                        entry.path,
-                        node.mark,
-                        f"{where}: the detail template cannot render these member values (check its format specs)",
-                    )
+            named = _template_fields(template) if template is not None and values["detail"] is None else None
+            renders = template is None or named is None or render_template(template, converted) is not None
+            if named is not None and named <= converted.keys() and not renders:
+                self.findings.error(
+                    entry.path,
+                    node.mark,
+                    f"{where}: the detail template cannot render these member values (check its format specs)",
+                )
             examples.append(Example(detail=values["detail"], instance=values["instance"], members=values["members"]))
         return examples
+
+
+def _template_fields(template: str) -> set[str] | None:
+    """The member names a template uses; None when it does not parse (reported elsewhere)."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    except ValueError:
+        return None
 
 
 def _item_mark(node: YMap, key: str, index: int) -> Mark:
@@ -699,7 +714,7 @@ class Catalog:
             paths = [paths]
         loader = _Loader()
         loaded = loader.load(list(paths))
-        findings = loader.findings.items
+        findings = sorted(loader.findings.items, key=lambda f: (f.path, f.line, f.column))
         if loaded is None or (strict and findings):
             raise CatalogError(findings)
         return cls(loaded[0], loaded[1], warnings=findings)
