@@ -105,6 +105,7 @@ class _Entry:
     mark: Mark  # of the slug key
     node: YMap
     values: dict[str, Any]
+    failed: set[str]  # keys whose values were reported as bad
     members: list[MemberSpec] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)  # members already reported: no follow-on findings
 
@@ -150,15 +151,26 @@ def _explain(error: msgspec.ValidationError) -> str:
 
 
 def _read_struct(
-    node: YNode, shape: type[msgspec.Struct], where: str, path: str, findings: _Findings
+    node: YNode,
+    shape: type[msgspec.Struct],
+    where: str,
+    path: str,
+    findings: _Findings,
+    failed: set[str] | None = None,
 ) -> dict[str, Any] | None:
-    """Check a YAML mapping against a Struct shape, one key at a time."""
+    """Check a YAML mapping against a Struct shape, one key at a time.
+
+    Unknown keys and bad optional values are reported and then left out (the
+    default stands in), so later checks still run on the rest; `failed` gets
+    the keys whose values were bad. Returns None when a required key is
+    missing or bad.
+    """
     if not isinstance(node, YMap):
         findings.error(path, node.mark, f"{where} must be a mapping, not {node.kind()}")
         return None
     fields = {item.name: item for item in msgspec.structs.fields(shape)}
+    failed = failed if failed is not None else set()
     values: dict[str, Any] = {}
-    ok = True
     for key, (key_mark, value_node) in node.entries.items():
         spec = fields.get(key)
         if spec is None:
@@ -166,7 +178,6 @@ def _read_struct(
             findings.error(
                 path, key_mark, f"unknown key {key!r} in {where}{_did_you_mean(key, fields)}; known: {known}"
             )
-            ok = False
             continue
         value = value_node.plain()
         if (
@@ -187,18 +198,20 @@ def _read_struct(
             else:
                 message = f"{key}: {_explain(error)}"
             findings.error(path, _locate(value_node, error), f"{where}: {message}")
-            ok = False
+            failed.add(key)
+    complete = True
     for spec in fields.values():
-        if spec.name in node.entries:
+        if spec.name in values:
             continue
         if spec.required:
-            findings.error(path, node.mark, f"{where} is missing required key {spec.name!r}")
-            ok = False
+            if spec.name not in failed:
+                findings.error(path, node.mark, f"{where} is missing required key {spec.name!r}")
+            complete = False
         elif spec.default_factory is not msgspec.NODEFAULT:
             values[spec.name] = spec.default_factory()
         else:
             values[spec.name] = spec.default
-    return values if ok else None
+    return values if complete else None
 
 
 def _flat_types(annotation: Any) -> list[Any]:
@@ -353,9 +366,10 @@ class _Loader:
                     f"duplicate slug {slug!r}, first defined at {first.path}:{first.mark.line}:{first.mark.column}",
                 )
                 continue
-            values = _read_struct(entry_node, _EntryIn, f"problem {slug!r}", path, self.findings)
+            failed: set[str] = set()
+            values = _read_struct(entry_node, _EntryIn, f"problem {slug!r}", path, self.findings, failed)
             if values is not None and isinstance(entry_node, YMap):
-                self.entries[slug] = _Entry(slug, path, mark, entry_node, values)
+                self.entries[slug] = _Entry(slug, path, mark, entry_node, values, failed)
                 self.check_entry(self.entries[slug])
 
     def value_mark(self, entry: _Entry, key: str) -> Mark:
@@ -382,7 +396,7 @@ class _Loader:
             elif header.lower() in seen:
                 self.findings.error(path, mark, f"problem {slug!r}: header {header!r} is listed twice")
             seen[header.lower()] = header
-        if "members" in entry.node.entries:
+        if "members" in entry.node.entries and "members" not in entry.failed:
             self.read_members(entry, entry.node.entries["members"][1])
 
     def read_members(self, entry: _Entry, node: YNode) -> None:
@@ -507,6 +521,8 @@ class _Loader:
             return None  # the parent itself failed; already reported
         status = values["status"] if values["status"] is not None else (parent.status if parent else None)
         if status is None:
+            if "status" in entry.failed:
+                return None
             self.findings.error(
                 path,
                 entry.mark,
@@ -614,7 +630,7 @@ class _Loader:
         return Deprecation(**values) if values is not None else None
 
     def read_examples(self, entry: _Entry, members: list[MemberSpec], template: str | None) -> list[Example]:
-        if "examples" not in entry.node.entries:
+        if "examples" not in entry.node.entries or "examples" in entry.failed:
             return []
         seq = entry.node.entries["examples"][1]
         assert isinstance(seq, YSeq)

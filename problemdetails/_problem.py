@@ -13,6 +13,7 @@ fills from the instance.
 from __future__ import annotations
 
 import math
+import re
 import string
 from collections.abc import Mapping
 from difflib import get_close_matches
@@ -20,13 +21,14 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from problemdetails._member_types import MemberType
+from problemdetails._member_types import URI_REFERENCE, MemberType
 from problemdetails._spec import STANDARD_MEMBERS, ProblemSpec
 from problemdetails._status import status_phrase
 
 __all__ = ["Problem"]
 
 _STANDARD = frozenset(STANDARD_MEMBERS)
+_URI_REFERENCE = re.compile(URI_REFERENCE)
 
 
 class _Member:
@@ -109,6 +111,9 @@ class Problem(Exception):
         cls = self.__class__
         if detail is not None and not isinstance(detail, str):
             raise TypeError(f"{cls.__name__}(): detail must be a str, not {detail.__class__.__name__}")
+        # RFC 9457 §3.1.5: "instance" is "a JSON string containing a URI reference".
+        if instance is not None and not (isinstance(instance, str) and _URI_REFERENCE.match(instance)):
+            raise TypeError(f"{cls.__name__}(): instance must be a URI reference (percent-encode it), not {instance!r}")
         if cls.spec is None:
             self._init_generic(status, title, type, code, members)
         else:
@@ -131,6 +136,8 @@ class Problem(Exception):
     ) -> None:
         if status is None or isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
             raise TypeError(f"Problem(): status must be an int from 100 to 599, not {status!r}")
+        if type is not None and not (isinstance(type, str) and _URI_REFERENCE.match(type)):
+            raise TypeError(f"Problem(): type must be a URI reference (RFC 9457 §3.1.1), not {type!r}")
         self.status = status
         self.type = type if type is not None else "about:blank"
         # RFC 9457 §4.2.1: for about:blank, "the title SHOULD be the same as the
@@ -138,8 +145,12 @@ class Problem(Exception):
         self.title = title if title is not None else status_phrase(status)
         self.code = code
         for name, value in members.items():
-            if isinstance(value, float) and not math.isfinite(value):
-                raise TypeError(f"Problem(): member {name!r} must be a finite number, not {value!r}")
+            try:
+                built = msgspec.to_builtins(value)
+            except TypeError:
+                raise TypeError(f"Problem(): member {name!r} is not JSON-encodable: {value!r}") from None
+            if not _finite(built):
+                raise TypeError(f"Problem(): member {name!r} must not hold NaN or Infinity (JSON has neither)")
         self.extensions = dict(members)
 
     def _init_members(self, given: dict[str, Any]) -> None:
@@ -253,6 +264,16 @@ class Problem(Exception):
         code = f" [{self.code}]" if self.code else ""
         detail = f": {self.detail}" if self.detail is not None else ""
         return f"{self.status} {self.title}{code}{detail}"
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(map(_finite, value))
+    if isinstance(value, dict):
+        return all(map(_finite, value.values()))
+    return True
 
 
 def _check(owner: str, member: _Member, value: Any) -> Any:

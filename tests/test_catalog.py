@@ -1,0 +1,419 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from problemdetails import Catalog, CatalogError, Finding
+from tests.conftest import HEADER, WriteCatalog
+
+
+def findings(path: Path | list[Path], *, strict: bool = False) -> list[str]:
+    with pytest.raises(CatalogError) as caught:
+        Catalog.load(path, strict=strict)
+    return [str(finding) for finding in caught.value.findings]
+
+
+def test_load_file_builds_specs_with_type_uris(write: WriteCatalog) -> None:
+    path = write(
+        HEADER
+        + """\
+problems:
+  conflict: {status: 409, title: Conflict}
+"""
+    )
+    catalog = Catalog.load(path)
+    assert list(catalog) == ["conflict"]
+    spec = catalog.problems["conflict"]
+    assert (spec.type, spec.status, spec.title, spec.retry) == (
+        "https://errors.example.com/conflict",
+        409,
+        "Conflict",
+        "after-change",
+    )
+    assert (catalog.name, catalog.base_uri, catalog.version, catalog.language) == (
+        "Test API",
+        "https://errors.example.com/",
+        "1.0.0",
+        "en",
+    )
+    assert repr(catalog) == "<Catalog 'Test API' 1.0.0: 1 problems>"
+
+
+def test_load_folder_merges_files_and_accepts_identical_headers(write: WriteCatalog) -> None:
+    write(HEADER + "problems:\n  gone: {status: 410, title: Gone}\n", "a.yaml")
+    write(HEADER + "problems:\n  conflict: {status: 409, title: Conflict}\n", "sub/b.yml")
+    write("problems:\n  not-found: {status: 404, title: Not found}\n", "c.yaml")
+    catalog = Catalog.load(write("", "ignored.txt").parent)
+    assert list(catalog) == ["conflict", "gone", "not-found"]
+
+
+def test_load_list_of_paths(write: WriteCatalog) -> None:
+    a = write(HEADER + "problems:\n  gone: {status: 410, title: Gone}\n", "a.yaml")
+    b = write("problems:\n  conflict: {status: 409, title: Conflict}\n", "b.yaml")
+    assert len(Catalog.load([a, b])) == 2
+    assert len(Catalog.load([str(a), str(b)])) == 2
+
+
+def test_catalog_is_immutable(bundled: Catalog) -> None:
+    with pytest.raises(TypeError):
+        bundled.problems["x"] = bundled.problems["gone"]  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        bundled.problems["gone"].status = 400  # type: ignore[misc]
+
+
+def test_unknown_slug_is_key_error(bundled: Catalog) -> None:
+    with pytest.raises(KeyError):
+        bundled["no-such-slug"]
+    assert "gone" in bundled
+    assert "no-such-slug" not in bundled
+
+
+def test_scalars_keep_the_text_as_written(write: WriteCatalog) -> None:
+    path = write(
+        """\
+catalog: {name: T, base_uri: "https://e.example/", version: 1.10}
+problems:
+  teapot: {status: 418, title: 404, since: 2024-01-02}
+"""
+    )
+    catalog = Catalog.load(path)
+    assert catalog.version == "1.10"
+    assert catalog.problems["teapot"].title == "404"
+    assert catalog.problems["teapot"].since == "2024-01-02"
+
+
+# Each row: YAML after the header, and the findings it must produce (exact).
+ERROR_CASES = [
+    pytest.param(
+        "problems:\n  gone: {stauts: 410, title: Gone}\n",
+        [
+            "6:3: error: problem 'gone' is missing required key 'status' (only a child inherits its parent's)",
+            "6:10: error: unknown key 'stauts' in problem 'gone' (did you mean 'status'?); known: title, status, "
+            "summary, description, resolution, extends, retry, detail, headers, members, examples, since, deprecated",
+        ],
+        id="unknown-key",
+    ),
+    pytest.param(
+        "problems:\n  Bad_Slug: {status: 400, title: Bad}\n",
+        ["6:3: error: slug 'Bad_Slug' must be lowercase words joined by '-' (^[a-z][a-z0-9]*(-[a-z0-9]+)*$)"],
+        id="slug-syntax",
+    ),
+    pytest.param(
+        "problems:\n  moved: {status: 301, title: Moved}\n",
+        ["6:19: error: problem 'moved': status 301 is not a 4xx or 5xx error status (400..599)"],
+        id="status-range",
+    ),
+    pytest.param(
+        "problems:\n  gone: {status: '410', title: Gone}\n",
+        ["6:18: error: problem 'gone': status: expected `int | null`, got `str`"],
+        id="status-type",
+    ),
+    pytest.param(
+        "problems:\n  gone: {status: 410, title: Gone, retry: sometimes}\n",
+        [
+            "6:43: error: problem 'gone': retry must be one of never, after-change, backoff, after-delay, "
+            "not 'sometimes'"
+        ],
+        id="retry-enum",
+    ),
+    pytest.param(
+        "problems:\n  child: {title: Child, extends: forbiden}\n  forbidden: {status: 403, title: Forbidden}\n",
+        ["6:34: error: problem 'child' extends unknown slug 'forbiden' (did you mean 'forbidden'?)"],
+        id="unknown-parent",
+    ),
+    pytest.param(
+        "problems:\n  a: {title: A, extends: b}\n  b: {title: B, extends: a}\n",
+        ["6:26: error: extends cycle: a -> b -> a"],
+        id="cycle",
+    ),
+    pytest.param(
+        "problems:\n  parent: {status: 403, title: P}\n  child: {status: 503, title: C, extends: parent}\n",
+        [
+            "7:19: error: problem 'child' has status 503 but extends 'parent' (403): a child must stay in its "
+            "parent's status class, or `except` on the parent would catch the wrong errors"
+        ],
+        id="child-status-class",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    members: {status: int, code: str}\n",
+        [
+            "9:15: error: problem 'a': member 'status' collides with the standard member 'status'",
+            "9:28: error: problem 'a': member 'code' collides with the standard member 'code'",
+        ],
+        id="standard-collision",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    members: {'a b': int, 'x:y': int}\n",
+        [
+            "9:15: error: problem 'a': member 'a b' is not an XML name (RFC 9457 §3.2), so it cannot be sent as "
+            "problem+xml",
+            "9:27: error: problem 'a': member 'x:y' is not an XML name (RFC 9457 §3.2), so it cannot be sent as "
+            "problem+xml",
+        ],
+        id="xml-name",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    members:\n      count: {type: 'list[nt]'}\n",
+        [
+            "10:27: error: problem 'a': member 'count': unknown type 'nt' (known: str, int, float, bool, uri, "
+            "datetime, error, list[T], dict[str, T], enum[...])"
+        ],
+        id="member-type",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    detail: '{limt} left'\n    members: {limit: int}\n",
+        [
+            "9:13: error: problem 'a': detail template names unknown member 'limt' (did you mean 'limit'?); "
+            "members: limit"
+        ],
+        id="template-unknown-member",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    detail: '{} left {'\n",
+        ["9:13: error: problem 'a': detail template: Single '{' encountered in format string (write {{ and }} for "
+         "literal braces)"],
+        id="template-syntax",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    members: {limit: int}\n"
+        "    examples:\n      - members: {limit: many}\n      - members: {limti: 1}\n",
+        [
+            "11:26: error: problem 'a': example 1: member 'limit' does not fit int: expected `int`, got `str`",
+            "12:9: error: problem 'a': example 2 lacks required member 'limit'",
+            "12:19: error: problem 'a': example 2: unknown member 'limti' (did you mean 'limit'?)",
+        ],
+        id="examples",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    members: {errors: 'list[error]'}\n"
+        "    examples:\n      - members: {errors: [{detail: x}, {pointer: '#/a'}]}\n",
+        [
+            "11:41: error: problem 'a': example 1: member 'errors' does not fit list[error]: object missing "
+            "required field `detail`"
+        ],
+        id="example-nested-location",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    headers: [Retry-After, 'Bad Header', retry-after]\n",
+        [
+            "9:28: error: problem 'a': 'Bad Header' is not an HTTP field name (RFC 9110 §5.1)",
+            "9:42: error: problem 'a': header 'retry-after' is listed twice",
+        ],
+        id="headers",
+    ),
+    pytest.param(
+        "problems:\n  a: {status: 400, title: A, deprecated: {since: 1.1.0, replaced_by: b}}\n",
+        ["6:42: error: problem 'a': replaced_by 'b' is not another slug of the catalog"],
+        id="replaced-by",
+    ),
+    pytest.param(
+        "problems:\n  parent: {status: 400, title: P, members: {limit: int}}\n"
+        "  child: {title: C, extends: parent, members: {limit: str}}\n",
+        ["7:48: error: problem 'child': member 'limit' is already declared by 'parent'"],
+        id="member-redeclared",
+    ),
+    pytest.param(
+        "problems:\n  a1b: {status: 400, title: A}\n  a-1b: {status: 400, title: B}\n",
+        ["6:3: error: slug 'a1b' and 'a-1b' both become class A1b"],
+        id="class-name-collision",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    members: {'retry-at': int, retry_at: int}\n",
+        [
+            "9:15: warning: problem 'a': member 'retry-at' should start with a letter and use only letters, "
+            "digits and '_' (RFC 9457 §4)",
+            "9:32: error: problem 'a': members 'retry_at' and 'retry-at' both become Python attribute 'retry_at'",
+        ],
+        id="attribute-collision",
+    ),
+    pytest.param(
+        "problems: [a, b]\n",
+        ["5:11: error: problems must be a mapping of slug to problem, not list"],
+        id="problems-shape",
+    ),
+    pytest.param(
+        "problem:\n  a: {status: 400, title: A}\n",
+        ["5:1: error: unknown top-level key 'problem' (did you mean 'problems'?); known: catalog, problems"],
+        id="top-level-key",
+    ),
+    pytest.param(
+        "problems:\n  a: {status: 400, title: A\n",
+        ["7:1: error: invalid YAML: while parsing a flow mapping expected ',' or '}', but got '<stream end>'"],
+        id="bad-yaml",
+    ),
+    pytest.param(
+        "problems:\n  a: {status: 400, title: A}\n  a: {status: 401, title: B}\n",
+        ["7:3: error: duplicate key 'a' (first at line 6)"],
+        id="duplicate-key-in-file",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), ERROR_CASES)
+def test_validation_findings_are_exact(write: WriteCatalog, body: str, expected: list[str]) -> None:
+    path = write(HEADER + body)
+    assert findings(path) == [f"{path}:{line}" for line in expected]
+
+
+def test_every_finding_is_reported_not_just_the_first(write: WriteCatalog) -> None:
+    path = write(
+        HEADER
+        + """\
+problems:
+  gone: {stauts: 410, title: Gone}
+  moved: {status: 301, title: Moved}
+  child: {title: C, extends: nothing}
+"""
+    )
+    lines = findings(path)
+    assert len(lines) == 4
+    assert [line.split(":")[1] for line in lines] == ["6", "6", "7", "8"]
+
+
+def test_header_rules(write: WriteCatalog, tmp_path: Path) -> None:
+    bad = write(
+        """\
+catalog: {name: '', base_uri: errors.example.com/, language: 'english!', colour: red}
+problems: {}
+""",
+        "bad/errors.yaml",
+    )
+    assert findings(bad) == [
+        f"{bad}:1:17: error: catalog name must not be empty",
+        f"{bad}:1:31: error: base_uri must be an absolute URI (RFC 9457 §3.1.1), not 'errors.example.com/'",
+        f"{bad}:1:62: error: language must be a BCP 47 tag such as 'en' or 'pt-BR', not 'english!'",
+        f"{bad}:1:74: error: unknown key 'colour' in catalog header; known: name, base_uri, version, language",
+    ]
+    bad.write_text("catalog: {name: '', base_uri: errors.example.com/, language: 'english!'}\nproblems: {}\n")
+    assert len(findings(bad)) == 3
+    bad.write_text("catalog: {name: X, base_uri: 'https://errors.example.com'}\n")
+    assert findings(bad) == [
+        f"{bad}:1:30: error: base_uri must end with '/', '#', ':' or '=' so that base_uri + slug reads right "
+        "(this one gives 'https://errors.example.comconflict')"
+    ]
+    urn = write("catalog: {name: X, base_uri: 'urn:problem-type:example:'}\nproblems: {a: {status: 400, title: A}}\n")
+    assert Catalog.load(urn).problems["a"].type == "urn:problem-type:example:a"
+
+
+def test_headers_in_several_files_must_agree(write: WriteCatalog) -> None:
+    write(HEADER + "problems: {}\n", "a.yaml")
+    b = write(HEADER.replace("1.0.0", "2.0.0") + "problems: {}\n", "b.yaml")
+    assert findings(b.parent) == [
+        f"{b}:2:3: error: catalog header differs from the one at {b.parent / 'a.yaml'}:2 in version; "
+        "headers in several files must be identical"
+    ]
+
+
+def test_missing_header_and_paths(write: WriteCatalog, tmp_path: Path) -> None:
+    path = write("problems: {a: {status: 400, title: A}}\n")
+    assert findings(path) == [f"{path}:1:1: error: no `catalog:` header (name, base_uri) in any file"]
+    assert findings(tmp_path / "nowhere.yaml") == [f"{tmp_path / 'nowhere.yaml'}:1:1: error: no such file or folder"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert findings(empty) == [f"{empty}:1:1: error: folder holds no .yaml or .yml catalog files"]
+
+
+def test_duplicate_slugs_across_files(write: WriteCatalog) -> None:
+    a = write(HEADER + "problems:\n  gone: {status: 410, title: Gone}\n", "a.yaml")
+    b = write("problems:\n  gone: {status: 410, title: Gone again}\n", "b.yaml")
+    assert findings(a.parent) == [f"{b}:2:3: error: duplicate slug 'gone', first defined at {a}:6:3"]
+
+
+def test_not_utf8_and_not_a_mapping(write: WriteCatalog, tmp_path: Path) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert findings(binary) == [f"{binary}:1:1: error: not UTF-8 text (invalid start byte at byte 0)"]
+    listing = write("- a\n- b\n")
+    assert findings(listing) == [
+        f"{listing}:1:1: error: a catalog file is a mapping with `catalog` and `problems`, not list"
+    ]
+
+
+def test_warnings_do_not_fail_unless_strict(write: WriteCatalog) -> None:
+    path = write(HEADER + "problems:\n  a: {status: 400, title: A, members: {ip: str, Bad-Name: int}}\n")
+    catalog = Catalog.load(path)
+    assert [str(warning) for warning in catalog.warnings] == [
+        f"{path}:6:40: warning: problem 'a': member 'ip' should be three characters or longer (RFC 9457 §4)",
+        f"{path}:6:49: warning: problem 'a': member 'Bad-Name' should start with a letter and use only letters, "
+        "digits and '_' (RFC 9457 §4)",
+    ]
+    with pytest.raises(CatalogError) as caught:
+        Catalog.load(path, strict=True)
+    assert all(finding.severity == "warning" for finding in caught.value.findings)
+    assert caught.value.findings[0] == Finding(
+        path=str(path),
+        line=6,
+        column=43,
+        message="problem 'a': member 'ip' should be three characters or longer (RFC 9457 §4)",
+        severity="warning",
+    )
+
+
+def test_catalog_error_message_lists_every_finding(write: WriteCatalog) -> None:
+    path = write(HEADER + "problems:\n  a: {status: 1, title: A}\n  b: {status: 2, title: B}\n")
+    with pytest.raises(CatalogError) as caught:
+        Catalog.load(path)
+    assert str(caught.value).splitlines()[0] == "catalog has 2 error(s)"
+    assert len(str(caught.value).splitlines()) == 3
+
+
+def test_inheritance_resolves_status_retry_template_headers_and_members(write: WriteCatalog) -> None:
+    path = write(
+        HEADER
+        + """\
+problems:
+  forbidden:
+    status: 403
+    title: Forbidden
+    retry: never
+    detail: "denied for {subject}"
+    headers: [X-Reason]
+    members: {subject: str}
+  ip-not-allowed:
+    extends: forbidden
+    title: IP not allowed
+    headers: [X-Allowed]
+    members: {detected_ip: str}
+"""
+    )
+    catalog = Catalog.load(path)
+    child = catalog.problems["ip-not-allowed"]
+    assert (child.status, child.retry, child.detail, child.headers) == (
+        403,
+        "never",
+        "denied for {subject}",
+        ("X-Reason", "X-Allowed"),
+    )
+    assert [(member.name, member.declared_by) for member in child.members] == [
+        ("subject", "forbidden"),
+        ("detected_ip", "ip-not-allowed"),
+    ]
+    Forbidden, IpNotAllowed = catalog["forbidden"], catalog["ip-not-allowed"]
+    assert issubclass(IpNotAllowed, Forbidden)
+    with pytest.raises(Forbidden):
+        raise IpNotAllowed(subject="key k1", detected_ip="203.0.113.42")
+
+
+def test_required_defaults_to_not_nullable(write: WriteCatalog) -> None:
+    path = write(HEADER + "problems:\n  a: {status: 400, title: A, members: {x: 'int | None', y: int}}\n")
+    members = {member.name: member.required for member in Catalog.load(path).problems["a"].members}
+    assert members == {"x": False, "y": True}
+
+
+def test_json_round_trip_is_canonical(bundled: Catalog) -> None:
+    data = bundled.to_json()
+    again = Catalog.from_json(data)
+    assert again == bundled
+    assert again.to_json() == data
+    with pytest.raises(ValueError, match="unsupported catalog format 2"):
+        Catalog.from_json(data.replace(b'"format": 1', b'"format": 2'))
+
+
+def test_by_type_and_bind_guards(bundled: Catalog) -> None:
+    assert bundled.by_type("https://errors.example.com/gone") is bundled["gone"]
+    assert bundled.by_type("https://elsewhere.example/gone") is None
+    other = Catalog.from_json(bundled.to_json())
+    with pytest.raises(ValueError, match="already has class"):
+        other["gone"]  # noqa: B018 - builds and caches the runtime class
+        other.bind(bundled["gone"])
