@@ -344,7 +344,7 @@ def test_warnings_do_not_fail_unless_strict(write: WriteCatalog) -> None:
     assert caught.value.findings[0] == Finding(
         path=str(path),
         line=6,
-        column=43,
+        column=40,
         message="problem 'a': member 'ip' should be three characters or longer (RFC 9457 §4)",
         severity="warning",
     )
