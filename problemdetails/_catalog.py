@@ -24,6 +24,7 @@ from problemdetails._exceptions import CatalogError, Finding
 from problemdetails._member_types import TypeSyntaxError, parse_type
 from problemdetails._problem import Problem, render_template
 from problemdetails._spec import (
+    NCNAME,
     STANDARD_MEMBERS,
     CatalogInfo,
     Deprecation,
@@ -41,13 +42,6 @@ __all__ = ["Catalog"]
 PathArg = str | os.PathLike[str]
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
-# XML 1.0 §2.3 Name without ':' (an NCName), so members stay valid element names
-# inside the urn:ietf:rfc:7807 namespace (RFC 9457 §3.2, Appendix B).
-_NAME_START = (
-    "A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
-    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
-)
-NCNAME = re.compile(f"^[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040]*$")
 # RFC 9110 §5.1: field-name = token
 FIELD_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

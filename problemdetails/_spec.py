@@ -17,6 +17,7 @@ import msgspec
 from problemdetails._member_types import MemberType, parse_type
 
 __all__ = [
+    "NCNAME",
     "STANDARD_MEMBERS",
     "CatalogInfo",
     "Deprecation",
@@ -30,6 +31,13 @@ __all__ = [
 
 Retry = Literal["never", "after-change", "backoff", "after-delay"]
 
+# XML 1.0 §2.3 Name without ':' (an NCName), so members stay valid element names
+# inside the urn:ietf:rfc:7807 namespace (RFC 9457 §3.2, Appendix B).
+_NAME_START = (
+    "A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+NCNAME = re.compile(f"^[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040]*$")
 # RFC 9457 §3.1 members, plus the two this framework puts on every problem.
 STANDARD_MEMBERS = ("type", "title", "status", "detail", "instance", "code", "request_id")
 

@@ -23,6 +23,7 @@ import msgspec
 from problemdetails._exceptions import DecodeError
 from problemdetails._member_types import DictOf, ListOf, MemberType, Nullable, Scalar
 from problemdetails._problem import Problem, _Member
+from problemdetails._spec import NCNAME
 
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
@@ -58,9 +59,12 @@ def encode_json(problem: Problem) -> bytes:
         return _json_encoder.encode(_scrub_surrogates(problem.to_dict()))
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _scrub_surrogates(value: Any) -> Any:
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, list):
         return [_scrub_surrogates(item) for item in value]
     if isinstance(value, dict):
@@ -77,7 +81,6 @@ _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#
 _ATTRIBUTE_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
 )
-_NCNAME = re.compile(r"^[A-Za-z_\u00c0-\U000effff][A-Za-z0-9_.\-\u00b7\u00c0-\U000effff]*$")
 
 
 def _xml_text(value: str, table: dict[int, str]) -> str:
@@ -95,13 +98,13 @@ def encode_xml(problem: Problem) -> bytes:
     for name, value in problem.to_dict().items():
         _xml_element(parts, name, value)
     parts.append("</problem>\n")
-    return "".join(parts).encode("utf-8", "surrogatepass").decode("utf-8", "replace").encode()
+    return "".join(parts).encode()
 
 
-def _xml_element(parts: list[str], name: str, value: Any) -> None:
+def _xml_element(parts: list[str], name: str, value: Any, *, item: bool = False) -> None:
     if value is None:
         return
-    if name != "i" and _NCNAME.match(name):
+    if item or (name != "i" and NCNAME.match(name)):
         open_tag, close_tag = name, name
     else:
         open_tag, close_tag = f'_ key="{_xml_text(name, _ATTRIBUTE_ESCAPES)}"', "_"
@@ -119,7 +122,7 @@ def _xml_element(parts: list[str], name: str, value: Any) -> None:
             return
         parts.append(f"<{open_tag}>")
         for item in value:
-            _xml_element(parts, "i", item)
+            _xml_element(parts, "i", item, item=True)
         parts.append(f"</{close_tag}>")
     else:
         if isinstance(value, bool):
@@ -284,6 +287,7 @@ def _build(
     body_status = document.get("status")
     if isinstance(body_status, int) and not isinstance(body_status, bool) and 100 <= body_status <= 599:
         standard["status"] = body_status
+    taken = set(standard)  # members read from the body; the rest stay in `extensions`
     if status is not None:
         standard["status"] = status  # the HTTP status is authoritative (RFC 9457 §3.1.2)
     cls = _lookup(catalog, standard)
@@ -300,15 +304,13 @@ def _build(
             if member.required:
                 fits = False
         if fits:
-            extensions = {
-                name: value for name, value in document.items() if name not in standard and name not in members
-            }
+            extensions = {name: value for name, value in document.items() if name not in taken | members.keys()}
             return cls._from_wire(standard, members, extensions)
     if "status" not in standard:
         if cls is None:
             raise DecodeError("the problem carries no status, and none was given")
         standard["status"] = cls.status
-    extensions = {name: value for name, value in document.items() if name not in standard}
+    extensions = {name: value for name, value in document.items() if name not in taken}
     return Problem._from_wire(standard, {}, extensions)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from problemdetails import Catalog, CatalogError, Finding
-from tests.conftest import HEADER, WriteCatalog
+from tests.conftest import BUNDLED, HEADER, WriteCatalog
 
 
 def findings(path: Path | list[Path], *, strict: bool = False) -> list[str]:
@@ -171,8 +171,10 @@ ERROR_CASES = [
     ),
     pytest.param(
         "problems:\n  a:\n    status: 400\n    title: A\n    detail: '{} left {'\n",
-        ["9:13: error: problem 'a': detail template: Single '{' encountered in format string (write {{ and }} for "
-         "literal braces)"],
+        [
+            "9:13: error: problem 'a': detail template: Single '{' encountered in format string (write {{ and }} for "
+            "literal braces)"
+        ],
         id="template-syntax",
     ),
     pytest.param(
@@ -414,6 +416,9 @@ def test_by_type_and_bind_guards(bundled: Catalog) -> None:
     assert bundled.by_type("https://errors.example.com/gone") is bundled["gone"]
     assert bundled.by_type("https://elsewhere.example/gone") is None
     other = Catalog.from_json(bundled.to_json())
+    runtime = other["gone"]
     with pytest.raises(ValueError, match="already has class"):
-        other["gone"]  # noqa: B018 - builds and caches the runtime class
         other.bind(bundled["gone"])
+    other.bind(runtime)  # binding the class it already uses is fine
+    with pytest.raises(ValueError, match="not bound to a problem of this catalog"):
+        other.bind(Catalog.load(BUNDLED)["gone"].__base__)  # type: ignore[arg-type]

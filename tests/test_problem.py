@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+import pytest
+
+from problemdetails import Catalog, ErrorItem, Problem
+from tests.conftest import HEADER, WriteCatalog
+
+TYPES = (
+    HEADER
+    + """\
+problems:
+  typed:
+    status: 400
+    title: Typed
+    detail: "{count} x {ratio:.1f} at {when:%Y}"
+    members:
+      count: int
+      ratio: float
+      when: datetime
+      tags: {type: "list[str]", required: false}
+      kind: {type: "enum[a, b]", required: false}
+      maybe: {type: "int | None", required: true}
+      retry-at: {type: int, required: false}
+      from: {type: str, required: false}
+"""
+)
+
+
+@pytest.fixture
+def catalog(write: WriteCatalog) -> Catalog:
+    return Catalog.load(write(TYPES))
+
+
+WHEN = dt.datetime(2026, 11, 22, tzinfo=dt.timezone.utc)
+
+
+def test_class_carries_the_catalog_identity(bundled: Catalog) -> None:
+    Conflict = bundled["conflict"]
+    assert Conflict.__name__ == "Conflict"
+    assert (Conflict.code, Conflict.status, Conflict.title, Conflict.type) == (
+        "conflict",
+        409,
+        "Conflict",
+        "https://errors.example.com/conflict",
+    )
+    assert bundled["quota-exceeded"].__name__ == "QuotaExceeded"
+    assert bundled["conflict"] is Conflict  # built once
+
+
+def test_template_renders_with_format_specs(catalog: Catalog) -> None:
+    problem = catalog["typed"](count=3, ratio=0.25, when=WHEN, maybe=None)
+    assert problem.detail == "3 x 0.2 at 2026"
+    assert catalog["typed"]("explicit", count=3, ratio=0.25, when=WHEN, maybe=None).detail == "explicit"
+
+
+def test_template_needs_every_member_it_names(bundled: Catalog) -> None:
+    QuotaExceeded = bundled["quota-exceeded"]
+    assert QuotaExceeded(limit=5, current=5, resource="zones").detail == "5 of 5 zones used"
+    assert QuotaExceeded(limit=5, current=5).detail is None
+
+
+def test_members_become_attributes_and_match(catalog: Catalog) -> None:
+    Typed: Any = catalog["typed"]  # built at run time: no static member types
+    problem = Typed(count=1, ratio=1, when=WHEN, maybe=None, retry_at=30, from_="api")
+    assert problem.ratio == 1.0
+    assert isinstance(problem.ratio, float)
+    assert problem.members == {"count": 1, "ratio": 1.0, "when": WHEN, "retry-at": 30, "from": "api"}
+    match problem:
+        case Typed(count=1, retry_at=seconds, from_=source):
+            assert (seconds, source) == (30, "api")
+        case _:
+            pytest.fail("did not match")
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ({"count": "1", "ratio": 1.0, "when": WHEN, "maybe": None}, "Typed(): member 'count' must be int"),
+        ({"count": True, "ratio": 1.0, "when": WHEN, "maybe": None}, "Typed(): member 'count' must be int"),
+        ({"count": 1, "ratio": math.nan, "when": WHEN, "maybe": None}, "member 'ratio' must be a finite number"),
+        ({"count": 1, "ratio": 1.0, "when": WHEN, "maybe": None, "kind": "c"}, "member 'kind' must be enum[a, b]"),
+        ({"count": 1, "ratio": 1.0, "when": WHEN, "maybe": None, "tags": ["a", 1]}, "member 'tags' must be list"),
+        ({"ratio": 1.0, "when": WHEN, "maybe": None}, "Typed() missing required member 'count'"),
+        ({"count": 1, "ratio": 1.0, "when": WHEN}, "Typed() missing required member 'maybe'"),
+        ({"count": 1, "ratio": 1.0, "when": WHEN, "maybe": None, "cont": 1}, "unexpected member 'cont'"),
+        ({"count": 1, "ratio": 1.0, "when": WHEN, "maybe": None, "retry-at": 1}, "unexpected member 'retry-at'"),
+    ],
+)
+def test_construction_rejects_bad_members(catalog: Catalog, members: dict[str, Any], message: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(message)):
+        catalog["typed"](**members)
+
+
+def test_did_you_mean_for_unknown_members(bundled: Catalog) -> None:
+    with pytest.raises(TypeError, match=r"unexpected member 'limt' \(did you mean 'limit'\?\)"):
+        bundled["quota-exceeded"](limt=5, current=5)
+
+
+def test_catalogued_identity_cannot_be_overridden(bundled: Catalog) -> None:
+    with pytest.raises(TypeError, match=r"Gone\(\): status, title is fixed by the catalog"):
+        bundled["gone"](status=404, title="Nope")
+
+
+def test_detail_and_instance_are_checked(bundled: Catalog) -> None:
+    Gone = bundled["gone"]
+    with pytest.raises(TypeError, match="detail must be a str, not int"):
+        Gone(5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="instance must be a URI reference"):
+        Gone(instance="/v1/a b")
+    assert Gone(instance="/v1/a%20b").instance == "/v1/a%20b"
+
+
+def test_error_items_convert_from_dicts(bundled: Catalog) -> None:
+    problem = bundled["unprocessable"](errors=[{"detail": "required", "parameter": "limit", "in": "query"}])
+    assert problem.errors == [ErrorItem(detail="required", parameter="limit", in_="query")]  # type: ignore[attr-defined]
+
+
+def test_except_parent_catches_child(write: WriteCatalog) -> None:
+    catalog = Catalog.load(
+        write(HEADER + "problems:\n  forbidden: {status: 403, title: F}\n  scope: {extends: forbidden, title: S}\n")
+    )
+    with pytest.raises(catalog["forbidden"]) as caught:
+        raise catalog["scope"]("needs web:read")
+    assert isinstance(caught.value, Problem)
+    assert caught.value.status == 403
+
+
+def test_generic_problem_defaults_to_about_blank() -> None:
+    problem = Problem(status=422)
+    assert (problem.type, problem.title, problem.code, problem.detail) == (
+        "about:blank",
+        "Unprocessable Content",
+        None,
+        None,
+    )
+    teapot = Problem("short and stout", status=418, code="teapot", pot="brown")
+    assert teapot.extensions == {"pot": "brown"}
+    assert teapot.to_dict() == {
+        "type": "about:blank",
+        "title": "I'm a teapot",
+        "status": 418,
+        "detail": "short and stout",
+        "code": "teapot",
+        "pot": "brown",
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "status must be an int from 100 to 599, not None"),
+        ({"status": 600}, "status must be an int from 100 to 599"),
+        ({"status": True}, "status must be an int from 100 to 599"),
+        ({"status": 400, "type": "not a uri"}, "type must be a URI reference"),
+        ({"status": 400, "x": [1.0, math.inf]}, "must not hold NaN or Infinity"),
+        ({"status": 400, "x": object()}, "is not JSON-encodable"),
+    ],
+)
+def test_generic_problem_rejects_bad_input(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        Problem(**kwargs)  # type: ignore[arg-type]
+
+
+def test_str_repr_eq_hash(bundled: Catalog) -> None:
+    Conflict = bundled["conflict"]
+    problem = Conflict("name+type exists", conflicts=["a1"], instance="/v1/records")
+    assert str(problem) == "409 Conflict [conflict]: name+type exists"
+    assert repr(problem) == "Conflict(detail='name+type exists', instance='/v1/records', conflicts=['a1'])"
+    assert problem.args == ("name+type exists",)
+    same = Conflict("name+type exists", conflicts=["a1"], instance="/v1/records")
+    assert problem == same
+    assert hash(problem) == hash(same)
+    assert problem != Conflict("other")
+    assert problem != bundled["gone"]("name+type exists")
+    assert (problem == "conflict") is False
+    assert str(Problem(status=503)) == "503 Service Unavailable"
+    assert repr(Problem(status=503, code="down")) == (
+        "Problem(status=503, type='about:blank', title='Service Unavailable', code='down')"
+    )
+
+
+def test_headers_are_kept_apart_from_the_body(bundled: Catalog) -> None:
+    problem = bundled["rate-limited"](retry_after=5, headers={"Retry-After": "5"})
+    assert problem.headers == {"Retry-After": "5"}
+    assert "Retry-After" not in problem.to_dict()
+    assert problem.to_dict()["retry_after"] == 5
+
+
+def test_subclassing_a_catalogued_class_keeps_its_binding(bundled: Catalog) -> None:
+    Gone: Any = bundled["gone"]
+
+    class ZoneGone(Gone):  # type: ignore[misc]
+        pass
+
+    assert ZoneGone("zone deleted").to_dict()["code"] == "gone"
