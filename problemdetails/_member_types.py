@@ -31,8 +31,23 @@ __all__ = [
     "parse_type",
 ]
 
-# RFC 3986 §4.1 URI-reference: only unreserved, reserved and pct-encoded characters.
-URI_REFERENCE = r"^(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*$"
+# RFC 3986 §4.1: URI-reference = URI / relative-ref, spelled out component by
+# component (brackets only around an IP literal, one `#`, `%` + two hex digits,
+# no colon in the first segment of a relative path).
+_PCT = r"%[0-9A-Fa-f]{2}"
+_PCHAR = rf"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|{_PCT})"
+_SEGMENT_NC = rf"(?:[A-Za-z0-9\-._~!$&'()*+,;=@]|{_PCT})"
+_AUTHORITY = (
+    rf"(?:(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|{_PCT})*@)?"
+    rf"(?:\[[0-9A-Fa-f:.vV\-_~!$&'()*+,;=]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|{_PCT})*)"
+    r"(?::[0-9]*)?"
+)
+_PATH_ABEMPTY = rf"(?:/{_PCHAR}*)*"
+_TAIL = rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?"
+URI_REFERENCE = (
+    rf"^(?:[A-Za-z][A-Za-z0-9+.\-]*:(?://{_AUTHORITY}{_PATH_ABEMPTY}|/?(?:{_PCHAR}+{_PATH_ABEMPTY})?)"
+    rf"|//{_AUTHORITY}{_PATH_ABEMPTY}|/(?:{_PCHAR}+{_PATH_ABEMPTY})?|{_SEGMENT_NC}+{_PATH_ABEMPTY}|){_TAIL}\Z"
+)
 # JSON has no NaN or Infinity (RFC 8259 §6); a finite bound rejects both.
 FiniteFloat = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
 Uri = Annotated[str, msgspec.Meta(pattern=URI_REFERENCE)]
@@ -207,7 +222,8 @@ class _Parser:
         self.index += 1
         return token
 
-    def union(self) -> MemberType:
+    def union(self, *, top: bool = True) -> MemberType:
+        start = self._peek()[2]
         first = self.primary(allow_none=True)
         nullable = first is None
         inner = first
@@ -221,7 +237,11 @@ class _Parser:
             else:
                 raise TypeSyntaxError("only `T | None` unions are supported", self._peek()[2])
         if inner is None:
-            raise TypeSyntaxError("`None` alone is not a member type", 0)
+            raise TypeSyntaxError("`None` alone is not a member type", start)
+        if nullable and not top:
+            # A member is left out rather than sent as null; inside a list or dict
+            # there is nothing to leave out, and problem+xml has no null.
+            raise TypeSyntaxError("`| None` is only allowed on the whole member type", start)
         return Nullable(inner) if nullable else inner
 
     def primary(self, *, allow_none: bool = False) -> MemberType | None:
@@ -235,7 +255,7 @@ class _Parser:
             return Scalar(word)
         if word == "list":
             self._take("[")
-            item = self.union()
+            item = self.union(top=False)
             self._take("]")
             return ListOf(item)
         if word == "dict":
@@ -245,7 +265,7 @@ class _Parser:
                 raise TypeSyntaxError("dict keys must be `str` (JSON object keys are strings)", key[2])
             self.index += 1
             self._take(",")
-            value = self.union()
+            value = self.union(top=False)
             self._take("]")
             return DictOf(value)
         if word == "enum":

@@ -21,9 +21,8 @@ from xml.parsers import expat
 import msgspec
 
 from problemdetails._exceptions import DecodeError
-from problemdetails._member_types import DictOf, ListOf, MemberType, Nullable, Scalar
+from problemdetails._member_types import URI_REFERENCE, DictOf, ListOf, MemberType, Nullable, Scalar
 from problemdetails._problem import Problem, _Member
-from problemdetails._spec import NCNAME
 
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
@@ -43,6 +42,7 @@ XML_MEDIA_TYPE = "application/problem+xml"
 XML_NAMESPACE = "urn:ietf:rfc:7807"
 
 _json_encoder = msgspec.json.Encoder()
+_URI_REFERENCE = re.compile(URI_REFERENCE)
 
 
 def encode_json(problem: Problem) -> bytes:
@@ -77,6 +77,9 @@ def _scrub_surrogates(value: Any) -> Any:
 # XML 1.0 §2.2 Char: anything else cannot appear in a document, not even as a
 # character reference, so it is replaced with U+FFFD (the one lossy case).
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Element names stay ASCII: parsers disagree on which non-ASCII letters XML 1.0
+# allows in names (expat follows the 4th edition), so others go in `key`.
+_ELEMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTRIBUTE_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#9;"}
@@ -104,7 +107,7 @@ def encode_xml(problem: Problem) -> bytes:
 def _xml_element(parts: list[str], name: str, value: Any, *, item: bool = False) -> None:
     if value is None:
         return
-    if item or (name != "i" and NCNAME.match(name)):
+    if item or (name != "i" and _ELEMENT_NAME.match(name)):
         open_tag, close_tag = name, name
     else:
         open_tag, close_tag = f'_ key="{_xml_text(name, _ATTRIBUTE_ESCAPES)}"', "_"
@@ -284,6 +287,11 @@ def _build(
     for name in ("type", "title", "detail", "instance", "code", "request_id"):
         if isinstance(value := document.get(name), str):
             standard[name] = value
+    for name in ("type", "instance"):
+        # RFC 9457 §3.1.1, §3.1.5: a string "containing a URI reference"; anything
+        # else does not match the specified type and is ignored (§3.1).
+        if name in standard and not _URI_REFERENCE.match(standard[name]):
+            del standard[name]
     body_status = document.get("status")
     if isinstance(body_status, int) and not isinstance(body_status, bool) and 100 <= body_status <= 599:
         standard["status"] = body_status
@@ -301,8 +309,8 @@ def _build(
                     continue
                 except _Mismatch:
                     pass  # RFC 9457 §3.1: a member of the wrong type is ignored
-            if member.required:
-                fits = False
+            if member.required and not member.type.nullable():
+                fits = False  # a required `T | None` member left out is None
         if fits:
             extensions = {name: value for name, value in document.items() if name not in taken | members.keys()}
             return cls._from_wire(standard, members, extensions)

@@ -84,7 +84,12 @@ def _mark(node: yaml.Node) -> Mark:
 
 def read_yaml(text: str) -> YNode | None:
     """Parse one YAML document; `None` for an empty one. Raises `YamlError`."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow, e.g. a C0 control
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - text.rfind("\n", 0, error.position)
+        raise YamlError(f"invalid YAML: character U+{error.character:04X} is not allowed", Mark(line, column)) from None
     try:
         root = loader.get_single_node()
         return None if root is None else _convert(loader, root, depth=0, budget=[_MAX_NODES])

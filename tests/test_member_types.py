@@ -23,7 +23,6 @@ from problemdetails._member_types import DictOf, EnumOf, ListOf, Nullable, Scala
         ("enum[zones, records]", EnumOf(("zones", "records")), '_Literal["zones", "records"]'),
         ("int | None", Nullable(Scalar("int")), "int | None"),
         ("None | float", Nullable(Scalar("float")), "float | None"),
-        ("list[int | None]", ListOf(Nullable(Scalar("int"))), "list[int | None]"),
         ("enum['a b', c]", EnumOf(("a b", "c")), '_Literal["a b", "c"]'),
     ],
 )
@@ -47,6 +46,8 @@ def test_parse_type_builds_the_model(text: str, model: Any, source: str) -> None
         ("int int", "unexpected 'int' after the type", 4),
         ("in$t", "unexpected character '$'", 2),
         ("[int]", "expected a type, found '['", 0),
+        ("list[int | None]", "`| None` is only allowed on the whole member type", 5),
+        ("dict[str, None | int]", "`| None` is only allowed on the whole member type", 10),
     ],
 )
 def test_parse_type_errors_carry_offsets(text: str, message: str, offset: int) -> None:

@@ -35,6 +35,7 @@ def test_empty_document_is_none() -> None:
         ("--- 1\n--- 2", Mark(2, 1), "expected a single document"),
         ("? [a]\n: 1", Mark(1, 3), "mapping keys must be plain strings"),
         ("a: !!python/object:os.system x", Mark(1, 4), "could not determine a constructor"),
+        ("a: 1\nb: x\x1fy", Mark(2, 5), "character U+001F is not allowed"),
     ],
 )
 def test_errors_carry_marks(text: str, mark: Mark, message: str) -> None:

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from problemdetails._cli import main
+from tests.conftest import BUNDLED, HEADER, WriteCatalog
+
+BROKEN = (
+    HEADER
+    + """\
+problems:
+  gone: {stauts: 410, title: Gone}
+  moved: {status: 301, title: Moved}
+  child: {title: C, extends: nothing, members: {ip: str}}
+"""
+)
+
+
+def test_check_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(BUNDLED)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "Standard problems: 19 problems, 0 warning(s)\n"
+    assert err == ""
+
+
+def test_check_prints_every_finding_with_position(write: WriteCatalog, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(BROKEN)
+    assert main(["check", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"{path}:6:3: error: problem 'gone' is missing required key 'status' (only a child inherits its parent's)",
+        f"{path}:6:10: error: unknown key 'stauts' in problem 'gone' (did you mean 'status'?); known: title, "
+        "status, summary, description, resolution, extends, retry, detail, headers, members, examples, since, "
+        "deprecated",
+        f"{path}:7:19: error: problem 'moved': status 301 is not a 4xx or 5xx error status (400..599)",
+        f"{path}:8:30: error: problem 'child' extends unknown slug 'nothing'",
+        f"{path}:8:49: warning: problem 'child': member 'ip' should be three characters or longer (RFC 9457 §4)",
+        "catalog has 4 error(s) and 1 warning(s)",
+    ]
+
+
+def test_warnings_fail_only_with_strict(write: WriteCatalog, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(HEADER + "problems:\n  a: {status: 400, title: A, members: {ip: str}}\n")
+    assert main(["check", str(path)]) == 0
+    assert "warning: problem 'a': member 'ip'" in capsys.readouterr().err
+    assert main(["check", "--strict", str(path)]) == 1
+    assert capsys.readouterr().err.endswith("catalog has 0 error(s) and 1 warning(s)\n")
+
+
+def test_gen_writes_checks_and_refuses_to_clobber(
+    write: WriteCatalog, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "pkg" / "errors.py"
+    assert main(["gen", str(BUNDLED), "--check", "--out", str(out)]) == 1
+    assert "is missing" in capsys.readouterr().err
+
+    assert main(["gen", str(BUNDLED), "--out", str(out)]) == 0
+    assert capsys.readouterr().out == f"wrote {out} (19 problem classes)\n"
+    good = out.read_bytes()
+    assert main(["gen", str(BUNDLED), "--check", "--out", str(out)]) == 0
+
+    out.write_bytes(good + b"# edited\n")
+    assert main(["gen", str(BUNDLED), "--check", "--out", str(out)]) == 1
+    assert "is stale: run `problemdetails gen" in capsys.readouterr().err
+    out.write_bytes(good)
+
+    # A broken catalog prints its findings and leaves the previous module untouched.
+    assert main(["gen", str(write(BROKEN)), "--out", str(out)]) == 1
+    assert "error: problem 'moved'" in capsys.readouterr().err
+    assert out.read_bytes() == good
+    assert [p.name for p in out.parent.iterdir()] == ["errors.py"]  # no temporary files left
+
+
+def test_gen_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["gen", str(BUNDLED)]) == 0
+    assert capsys.readouterr().out.startswith('"""Typed problem classes for the Standard problems catalog')
+
+
+def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([])
+    assert caught.value.code == 2
+    with pytest.raises(SystemExit) as caught:
+        main(["gen", str(BUNDLED), "--check"])
+    assert caught.value.code == 2
+    assert "gen --check needs --out FILE" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_cli(write: WriteCatalog) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "problemdetails", "check", str(write(BROKEN))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count(": error: ") == 4

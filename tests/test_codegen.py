@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from mypy import api as mypy_api
+
+from problemdetails import Catalog, decode_json, encode_json, encode_xml
+from problemdetails._codegen import generate_python
+from tests.conftest import BUNDLED, HEADER, WriteCatalog
+
+EDGES = (
+    HEADER
+    + """\
+problems:
+  forbidden:
+    status: 403
+    title: 'Forbidden "quoted" \\ backslash'
+    summary: 'ends with a quote"'
+    members: {subject: {type: str, required: false}}
+  ip-not-allowed:
+    extends: forbidden
+    title: IP not allowed
+    members:
+      detected_ip: str
+      allowlist: list[str]
+      seen: datetime
+      kind: {type: "enum[ipv4, ipv6]", required: false}
+      from: {type: "int | None", required: true}
+"""
+)
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generation_is_deterministic(bundled: Catalog) -> None:
+    first = generate_python(bundled)
+    assert first == generate_python(Catalog.load(BUNDLED))
+    assert first == generate_python(Catalog.from_json(bundled.to_json()))
+
+
+def test_generated_module_matches_runtime_classes(bundled: Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "bundled_errors.py"
+    path.write_text(generate_python(bundled))
+    module: Any = load_module(path, "bundled_errors")
+    assert bundled == module.CATALOG
+    assert module.__all__[0] == "CATALOG"
+    for slug, spec in bundled.problems.items():
+        generated = getattr(module, spec.class_name)
+        assert module.CATALOG[slug] is generated
+        for example in spec.examples:
+            members = {
+                member.attribute: example.members[member.name]
+                for member in generated.__members__
+                if member.name in example.members
+            }
+            ours = generated(example.detail, instance=example.instance, **members)
+            theirs = bundled[slug](example.detail, instance=example.instance, **members)
+            assert encode_json(ours) == encode_json(theirs)
+            assert encode_xml(ours) == encode_xml(theirs)
+            # decoding with the generated module's catalog yields its classes
+            assert type(decode_json(encode_json(theirs), catalog=module.CATALOG)) is generated
+
+
+def test_edge_names_and_quotes_generate_valid_code(write: WriteCatalog, tmp_path: Path) -> None:
+    catalog = Catalog.load(write(EDGES))
+    path = tmp_path / "edge_errors.py"
+    path.write_text(generate_python(catalog))
+    module: Any = load_module(path, "edge_errors")
+    assert module.Forbidden.__doc__ == '403 Forbidden "quoted" \\ backslash: ends with a quote"'
+    problem = module.IpNotAllowed(detected_ip="203.0.113.42", allowlist=[], seen="2026-01-01T00:00:00Z", from_=None)
+    assert isinstance(problem, module.Forbidden)
+    assert problem.to_dict()["seen"] == "2026-01-01T00:00:00Z"
+
+
+def test_generated_module_is_ruff_formatted_and_mypy_clean(write: WriteCatalog, tmp_path: Path) -> None:
+    catalog = Catalog.load(write(EDGES))
+    path = tmp_path / "edge_errors.py"
+    path.write_text(generate_python(catalog))
+    ruff = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--isolated", "--line-length", "120", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    stdout, stderr, status = mypy_api.run(["--strict", "--no-incremental", str(path)])
+    assert status == 0, stdout + stderr
+
+
+def test_mypy_flags_wrong_and_missing_members(bundled: Catalog, tmp_path: Path) -> None:
+    (tmp_path / "std_errors.py").write_text(generate_python(bundled))
+    usage = tmp_path / "usage.py"
+    usage.write_text(
+        textwrap.dedent(
+            """\
+            from std_errors import Conflict, QuotaExceeded, Unprocessable
+
+            ok = QuotaExceeded(limit=5, current=5, resource="zones")
+            limit: int = ok.limit
+            wrong = QuotaExceeded(limit="x", current=5)
+            missing = QuotaExceeded(current=5)
+            unknown = Conflict(conflict=["a"])
+            items = Unprocessable(errors=[{"detail": "x"}])
+            """
+        )
+    )
+    stdout, _, status = mypy_api.run(
+        ["--strict", "--no-incremental", "--config-file", "/dev/null", str(usage), str(tmp_path / "std_errors.py")]
+    )
+    errors = [line.split(": error: ")[1] for line in stdout.splitlines() if ": error: " in line]
+    assert status == 1
+    assert errors == [
+        'Argument "limit" to "QuotaExceeded" has incompatible type "str"; expected "int"  [arg-type]',
+        'Missing named argument "limit" for "QuotaExceeded"  [call-arg]',
+        'Unexpected keyword argument "conflict" for "Conflict"; did you mean "conflicts"?  [call-arg]',
+        'List item 0 has incompatible type "dict[str, str]"; expected "ErrorItem"  [list-item]',
+    ], stdout
+
+
+def test_generated_classes_reject_bad_values_at_run_time(bundled: Catalog, tmp_path: Path) -> None:
+    path = tmp_path / "runtime_errors.py"
+    path.write_text(generate_python(bundled))
+    module: Any = load_module(path, "runtime_errors")
+    with pytest.raises(TypeError, match="member 'limit' must be int"):
+        module.QuotaExceeded(limit="x", current=1)
