@@ -28,6 +28,7 @@ __all__ = [
     "Nullable",
     "Scalar",
     "TypeSyntaxError",
+    "is_uri_reference",
     "parse_type",
 ]
 
@@ -48,6 +49,17 @@ URI_REFERENCE = (
     rf"^(?:[A-Za-z][A-Za-z0-9+.\-]*:(?://{_AUTHORITY}{_PATH_ABEMPTY}|/?(?:{_PCHAR}+{_PATH_ABEMPTY})?)"
     rf"|//{_AUTHORITY}{_PATH_ABEMPTY}|/(?:{_PCHAR}+{_PATH_ABEMPTY})?|{_SEGMENT_NC}+{_PATH_ABEMPTY}|){_TAIL}\Z"
 )
+_URI_REFERENCE = re.compile(URI_REFERENCE)
+# The usual case, a request path, checked with one character class (much
+# faster than the full grammar); anything else takes the full check.
+_SIMPLE_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@][A-Za-z0-9\-._~!$&'()*+,;=:@/?]*)?")
+
+
+def is_uri_reference(text: str) -> bool:
+    """True if `text` is an RFC 3986 URI-reference."""
+    return _SIMPLE_PATH.fullmatch(text) is not None or _URI_REFERENCE.match(text) is not None
+
+
 # JSON has no NaN or Infinity (RFC 8259 §6); a finite bound rejects both.
 FiniteFloat = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
 Uri = Annotated[str, msgspec.Meta(pattern=URI_REFERENCE)]

@@ -6,29 +6,44 @@ classes a `Catalog` builds at runtime and those in a generated module get the
 same behaviour and encode identically.
 
 A msgspec Struct cannot also be an exception, so a problem *carries* its wire
-form: each catalogued class owns a Struct type (`__wire__`) that the encoder
-fills from the instance.
+form: each class owns a Struct type (`__wire__`, fields in the pinned wire
+order) and every instance holds one, built and validated by a single
+`msgspec.convert` at construction. Encoding is then one msgspec call, and
+member attributes read straight from the Struct.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from difflib import get_close_matches
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
-from problemdetails._member_types import URI_REFERENCE, MemberType
+from problemdetails._member_types import MemberType, is_uri_reference
 from problemdetails._spec import STANDARD_MEMBERS, ProblemSpec
 from problemdetails._status import status_phrase
 
 __all__ = ["Problem"]
 
 _STANDARD = frozenset(STANDARD_MEMBERS)
-_URI_REFERENCE = re.compile(URI_REFERENCE)
+_Status = Annotated[int, msgspec.Meta(ge=100, le=599)]
+
+
+class _GenericWire(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """The wire form of an uncatalogued problem (extension members travel beside it)."""
+
+    type: str
+    title: str
+    status: _Status
+    detail: str | None = None
+    instance: str | None = None
+    code: str | None = None
+    request_id: str | None = None
 
 
 class _Member:
@@ -42,6 +57,10 @@ class _Member:
         self.type = type
         self.annotation = type.annotation()
         self.required = required
+
+
+# A parsed `detail` template: (literal, attribute or None, format spec, conversion).
+_Template = tuple[tuple[str, str | None, str, str | None], ...]
 
 
 class Problem(Exception):
@@ -68,16 +87,20 @@ class Problem(Exception):
     __match_args__ = ()
 
     spec: ClassVar[ProblemSpec | None] = None
-    __wire__: ClassVar[type[msgspec.Struct] | None] = None
+    __wire__: ClassVar[type[msgspec.Struct]] = _GenericWire
     __members__: ClassVar[tuple[_Member, ...]] = ()
+    __template__: ClassVar[_Template | None] = None
+    __renamed__: ClassVar[dict[str, str]] = {}  # Python attribute -> wire name, where they differ
+    __attributes__: ClassVar[frozenset[str]] = frozenset()
+    __required__: ClassVar[tuple[_Member, ...]] = ()
 
+    # The problem type: class attributes on a catalogued class, instance
+    # attributes on a generic problem.
     type: str
     title: str
     status: int
     code: str | None
-    detail: str | None
-    instance: str | None
-    request_id: str | None
+    _wire: Any  # the Struct instance: the problem's wire form
     headers: dict[str, str]
     extensions: dict[str, Any]
 
@@ -86,14 +109,19 @@ class Problem(Exception):
         if spec is None:
             return  # a plain subclass of a catalogued class inherits its binding
         cls.spec = spec
-        cls.code = spec.slug
-        cls.type = spec.type
-        cls.title = spec.title
-        cls.status = spec.status
+        # Class-level identity (`Conflict.status`), shadowing the instance properties.
+        for name, value in (("type", spec.type), ("title", spec.title), ("status", spec.status), ("code", spec.slug)):
+            setattr(cls, name, value)
         cls.__members__ = tuple(
             _Member(member.name, member.attribute, member.parsed, member.required) for member in spec.members
         )
+        cls.__renamed__ = {m.attribute: m.name for m in cls.__members__ if m.attribute != m.name}
+        cls.__attributes__ = frozenset(member.attribute for member in cls.__members__)
+        cls.__required__ = tuple(member for member in cls.__members__ if member.required)
         cls.__wire__ = _wire_struct(spec.class_name, cls.__members__)
+        cls.__template__ = _parse_template(spec.detail, cls.__members__) if spec.detail is not None else None
+        for member in cls.__members__:
+            setattr(cls, member.attribute, property(operator.attrgetter(f"_wire.{member.attribute}")))
 
     def __init__(
         self,
@@ -109,141 +137,119 @@ class Problem(Exception):
         **members: Any,
     ) -> None:
         cls = self.__class__
-        if detail is not None and not isinstance(detail, str):
-            raise TypeError(f"{cls.__name__}(): detail must be a str, not {detail.__class__.__name__}")
-        # RFC 9457 §3.1.5: "instance" is "a JSON string containing a URI reference".
-        if instance is not None and not (isinstance(instance, str) and _URI_REFERENCE.match(instance)):
-            raise TypeError(f"{cls.__name__}(): instance must be a URI reference (percent-encode it), not {instance!r}")
-        if cls.spec is None:
-            self._init_generic(status, title, type, code, members)
-        else:
-            fixed = {"status": status, "title": title, "type": type, "code": code}
-            given = [name for name, value in fixed.items() if value is not None]
-            if given:
-                raise TypeError(f"{cls.__name__}(): {', '.join(given)} is fixed by the catalog")
-            self._init_members(members)
-            self.extensions = {}
-            if detail is None and cls.spec.detail is not None:
-                detail = render_template(cls.spec.detail, self.members)
-        self.detail = detail
-        self.instance = instance
-        self.request_id = request_id
+        # RFC 9457 §3.1.1 and §3.1.5: `type` and `instance` are URI references.
+        for name, uri in (("instance", instance), ("type", type)):
+            if uri is not None and not (isinstance(uri, str) and is_uri_reference(uri)):
+                raise TypeError(f"{cls.__name__}(): {name} must be a URI reference (percent-encode it), not {uri!r}")
         self.headers = dict(headers) if headers else {}
-        super().__init__(detail if detail is not None else self.title)
-
-    def _init_generic(
-        self, status: int | None, title: str | None, type: str | None, code: str | None, members: dict[str, Any]
-    ) -> None:
-        if status is None or isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-            raise TypeError(f"Problem(): status must be an int from 100 to 599, not {status!r}")
-        if type is not None and not (isinstance(type, str) and _URI_REFERENCE.match(type)):
-            raise TypeError(f"Problem(): type must be a URI reference (RFC 9457 §3.1.1), not {type!r}")
-        self.status = status
-        self.type = type if type is not None else "about:blank"
-        # RFC 9457 §4.2.1: for about:blank, "the title SHOULD be the same as the
-        # recommended HTTP status phrase for that code".
-        self.title = title if title is not None else status_phrase(status)
-        self.code = code
-        for name, value in members.items():
-            try:
-                built = msgspec.to_builtins(value)
-            except TypeError:
-                raise TypeError(f"Problem(): member {name!r} is not JSON-encodable: {value!r}") from None
-            if not _finite(built):
-                raise TypeError(f"Problem(): member {name!r} must not hold NaN or Infinity (JSON has neither)")
-        self.extensions = dict(members)
-
-    def _init_members(self, given: dict[str, Any]) -> None:
-        cls = self.__class__
-        by_attribute = {member.attribute: member for member in cls.__members__}
-        for unknown in given.keys() - by_attribute.keys():
-            hint = get_close_matches(unknown, by_attribute, n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise TypeError(f"{cls.__name__}() got an unexpected member {unknown!r}{suggestion}")
-        for member in cls.__members__:
-            value = given.get(member.attribute)
-            if value is not None:
-                value = _check(cls.__name__, member, value)
-            elif member.required and not (member.attribute in given and member.type.nullable()):
-                raise TypeError(f"{cls.__name__}() missing required member {member.attribute!r}")
-            setattr(self, member.attribute, value)
+        self.extensions = {}
+        values: dict[str, Any] = {"detail": detail, "instance": instance, "request_id": request_id}
+        if cls.spec is None:
+            self._wire = _convert(cls.__name__, _generic_values(status, title, type, code, values), _GenericWire)
+            self.type, self.title, self.status, self.code = self._wire.type, self._wire.title, self._wire.status, code
+            self.extensions = _extensions(members)
+        else:
+            if status is not None or title is not None or type is not None or code is not None:
+                fixed = {"status": status, "title": title, "type": type, "code": code}
+                given = ", ".join(name for name, value in fixed.items() if value is not None)
+                raise TypeError(f"{cls.__name__}(): {given} is fixed by the catalog")
+            values["type"], values["title"], values["status"], values["code"] = (
+                cls.type,
+                cls.title,
+                cls.status,
+                cls.code,
+            )
+            values.update(_member_values(cls, members))
+            self._wire = _convert(cls.__name__, values, cls.__wire__, members)
+            if detail is None and cls.__template__ is not None:
+                self._wire.detail = _render(cls.__template__, self._wire.__getattribute__)
+        super().__init__(self._wire.detail if self._wire.detail is not None else self._wire.title)
 
     @classmethod
     def _from_wire(cls, standard: dict[str, Any], members: dict[str, Any], extensions: dict[str, Any]) -> Problem:
-        """Build a decoded problem: members already converted, unknown ones kept aside."""
+        """Build a decoded problem: values already converted, unknown members kept aside."""
         problem = cls.__new__(cls)
+        occurrence = {name: standard.get(name) for name in ("detail", "instance", "request_id")}
         if cls.spec is None:
-            problem.status = standard["status"]
-            problem.type = standard.get("type", "about:blank")
-            problem.title = standard.get("title") or status_phrase(problem.status)
-            problem.code = standard.get("code")
-        for member in cls.__members__:
-            setattr(problem, member.attribute, members.get(member.name))
-        problem.detail = standard.get("detail")
-        problem.instance = standard.get("instance")
-        problem.request_id = standard.get("request_id")
+            title = standard.get("title") or status_phrase(standard["status"])
+            problem._wire = _GenericWire(
+                type=standard.get("type", "about:blank"),
+                title=title,
+                status=standard["status"],
+                code=standard.get("code"),
+                **occurrence,
+            )
+            problem.type, problem.title = problem._wire.type, problem._wire.title
+            problem.status, problem.code = problem._wire.status, problem._wire.code
+        else:
+            problem._wire = cls.__wire__(
+                type=cls.type,
+                title=cls.title,
+                status=cls.status,
+                code=cls.code,
+                **occurrence,
+                **{member.attribute: members.get(member.name) for member in cls.__members__},
+            )
         problem.headers = {}
         problem.extensions = extensions
         Exception.__init__(problem, problem.detail if problem.detail is not None else problem.title)
         return problem
 
+    # -- the occurrence members, read from (and partly written to) the wire form
+
+    @property
+    def detail(self) -> str | None:
+        """What happened in this occurrence (RFC 9457 §3.1.4)."""
+        value: str | None = self._wire.detail
+        return value
+
+    @property
+    def instance(self) -> str | None:
+        """A URI reference for this occurrence (RFC 9457 §3.1.5), e.g. the request path."""
+        value: str | None = self._wire.instance
+        return value
+
+    @instance.setter
+    def instance(self, value: str | None) -> None:
+        if value is not None and not (isinstance(value, str) and is_uri_reference(value)):
+            raise TypeError(f"instance must be a URI reference (percent-encode it), not {value!r}")
+        self._wire.instance = value
+
+    @property
+    def request_id(self) -> str | None:
+        """The request id, so a client can quote it to support."""
+        value: str | None = self._wire.request_id
+        return value
+
+    @request_id.setter
+    def request_id(self, value: str | None) -> None:
+        self._wire.request_id = msgspec.convert(value, str | None)
+
     @property
     def members(self) -> dict[str, Any]:
         """The typed extension members that are set, by wire name."""
+        wire = self._wire
         return {
-            member.name: value for member in self.__members__ if (value := getattr(self, member.attribute)) is not None
+            member.name: value for member in self.__members__ if (value := getattr(wire, member.attribute)) is not None
         }
 
     def to_dict(self) -> dict[str, Any]:
         """The problem as the JSON object it is sent as, members in wire order."""
-        built: dict[str, Any] = msgspec.to_builtins(self._wire_object())
-        return built
-
-    def _wire_object(self) -> msgspec.Struct | dict[str, Any]:
-        wire = self.__wire__
-        if wire is not None and not self.extensions:
-            return wire(
-                type=self.type,
-                title=self.title,
-                status=self.status,
-                detail=self.detail,
-                instance=self.instance,
-                code=self.code,
-                request_id=self.request_id,
-                **{member.attribute: getattr(self, member.attribute) for member in self.__members__},
-            )
-        body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
-        for name in ("detail", "instance", "code", "request_id"):
-            if (value := getattr(self, name)) is not None:
-                body[name] = value
-        members = self.members
-        body.update(members)
-        declared = {member.name for member in self.__members__}
-        for name, value in self.extensions.items():
-            # Decoded members that were ignored (wrong type, RFC 9457 §3.1) stay
-            # readable in `extensions` but are never sent on.
-            if value is not None and name not in _STANDARD and name not in declared:
-                body[name] = value
+        body: dict[str, Any] = msgspec.to_builtins(self._wire)
+        if self.extensions:
+            declared = {member.name for member in self.__members__}
+            for name, value in msgspec.to_builtins(self.extensions).items():
+                # Decoded members that were ignored (wrong type, RFC 9457 §3.1) stay
+                # readable in `extensions` but are never sent on.
+                if value is not None and name not in _STANDARD and name not in declared and name not in body:
+                    body[name] = value
         return body
-
-    def _state(self) -> tuple[Any, ...]:
-        return (
-            self.type,
-            self.title,
-            self.status,
-            self.code,
-            self.detail,
-            self.instance,
-            self.request_id,
-            self.members,
-            self.extensions,
-        )
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
         assert isinstance(other, Problem)
-        return self._state() == other._state()
+        return bool(self._wire == other._wire) and self.extensions == other.extensions
 
     def __hash__(self) -> int:
         # Equal problems share class, type and status; members may be unhashable.
@@ -255,7 +261,7 @@ class Problem(Exception):
             parts[:0] = [f"status={self.status!r}", f"type={self.type!r}", f"title={self.title!r}"]
             if self.code is not None:
                 parts.append(f"code={self.code!r}")
-        parts += [f"{member.attribute}={getattr(self, member.attribute)!r}" for member in self.__members__]
+        parts += [f"{member.attribute}={getattr(self._wire, member.attribute)!r}" for member in self.__members__]
         parts += [f"{name}={value!r}" for name, value in self.extensions.items()]
         shown = [part for part in parts if not part.endswith("=None")]
         return f"{self.__class__.__name__}({', '.join(shown)})"
@@ -264,6 +270,71 @@ class Problem(Exception):
         code = f" [{self.code}]" if self.code else ""
         detail = f": {self.detail}" if self.detail is not None else ""
         return f"{self.status} {self.title}{code}{detail}"
+
+
+def _generic_values(
+    status: int | None, title: str | None, type: str | None, code: str | None, values: dict[str, Any]
+) -> dict[str, Any]:
+    if status is None or isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise TypeError(f"Problem(): status must be an int from 100 to 599, not {status!r}")
+    # RFC 9457 §4.2.1: for about:blank, "the title SHOULD be the same as the
+    # recommended HTTP status phrase for that code".
+    title = title if title is not None else status_phrase(status)
+    return {
+        "type": type if type is not None else "about:blank",
+        "title": title,
+        "status": status,
+        "code": code,
+        **values,
+    }
+
+
+def _extensions(members: dict[str, Any]) -> dict[str, Any]:
+    for name, value in members.items():
+        try:
+            built = msgspec.to_builtins(value)
+        except TypeError:
+            raise TypeError(f"Problem(): member {name!r} is not JSON-encodable: {value!r}") from None
+        if not _finite(built):
+            raise TypeError(f"Problem(): member {name!r} must not hold NaN or Infinity (JSON has neither)")
+    return dict(members)
+
+
+def _member_values(cls: type[Problem], given: dict[str, Any]) -> dict[str, Any]:
+    """Check member names (unknown, missing) and key the values by wire name."""
+    if not given.keys() <= cls.__attributes__:
+        unknown = sorted(given.keys() - cls.__attributes__)[0]
+        hint = get_close_matches(unknown, cls.__attributes__, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise TypeError(f"{cls.__name__}() got an unexpected member {unknown!r}{suggestion}")
+    for member in cls.__required__:
+        if given.get(member.attribute) is None and not (member.attribute in given and member.type.nullable()):
+            raise TypeError(f"{cls.__name__}() missing required member {member.attribute!r}")
+    renamed = cls.__renamed__
+    if not renamed:
+        return given
+    return {renamed.get(attribute, attribute): value for attribute, value in given.items()}
+
+
+def _convert(
+    owner: str, values: dict[str, Any], wire: type[msgspec.Struct], given: dict[str, Any] | None = None
+) -> Any:
+    """Validate everything in one msgspec call; turn its error into a TypeError naming the member."""
+    try:
+        return msgspec.convert(values, wire)
+    except msgspec.ValidationError as error:
+        found = re.search(r"^(.*) - at `\$\.([^.\[`]+)", str(error))
+        reason, name = found.groups() if found else (str(error), "")
+        member = _WIRE_MEMBERS.get(wire, {}).get(name)
+        attribute = member.attribute if member else name
+        value = (given or {}).get(attribute, values.get(name))
+        if isinstance(value, float) and not math.isfinite(value):
+            message = f"member {attribute!r} must be a finite number, not {value!r}"
+        elif member is not None:
+            message = f"member {attribute!r} must be {member.type}: {reason}"
+        else:
+            message = f"{name}: {reason[:1].lower()}{reason[1:]}"
+        raise TypeError(f"{owner}(): {message}") from None
 
 
 def _finite(value: Any) -> bool:
@@ -276,15 +347,8 @@ def _finite(value: Any) -> bool:
     return True
 
 
-def _check(owner: str, member: _Member, value: Any) -> Any:
-    try:
-        return msgspec.convert(value, member.annotation)
-    except msgspec.ValidationError as error:
-        if isinstance(value, float) and not math.isfinite(value):
-            reason = f"must be a finite number, not {value!r}"
-        else:
-            reason = f"must be {member.type}: {error}"
-        raise TypeError(f"{owner}(): member {member.attribute!r} {reason}") from None
+# Each wire Struct type's members by wire name, to explain conversion errors.
+_WIRE_MEMBERS: dict[type[msgspec.Struct], dict[str, _Member]] = {}
 
 
 def _wire_struct(name: str, members: tuple[_Member, ...]) -> type[msgspec.Struct]:
@@ -301,33 +365,57 @@ def _wire_struct(name: str, members: tuple[_Member, ...]) -> type[msgspec.Struct
     ]
     fields += [(member.attribute, member.annotation | None, None) for member in members]
     rename = {member.attribute: member.name for member in members if member.attribute != member.name}
-    return msgspec.defstruct(
+    wire = msgspec.defstruct(
         f"{name}Wire", fields, kw_only=True, omit_defaults=True, rename=rename or None, module=__name__
     )
+    _WIRE_MEMBERS[wire] = {member.name: member for member in members}
+    return wire
 
 
 _formatter = string.Formatter()
 
 
-def render_template(template: str, members: Mapping[str, Any]) -> str | None:
-    """Render a `detail` template over member values, by wire name.
+def _parse_template(template: str, members: tuple[_Member, ...]) -> _Template | None:
+    """Parse once; fields refer to Python attributes of the wire Struct."""
+    attributes = {member.name: member.attribute for member in members}
+    try:
+        return tuple(
+            (literal, attributes[field] if field is not None else None, spec or "", conversion)
+            for literal, field, spec, conversion in _formatter.parse(template)
+        )
+    except (ValueError, KeyError):  # the loader reports these; a hand-made spec just gets no template
+        return None
 
-    The catalog's contract: a template renders only when every member it
-    names is present; otherwise the problem has no template detail. Field
-    names are looked up whole (`{retry-at}` is one member, not a subtraction).
-    """
+
+def _render(template: _Template, lookup: Callable[[str], Any]) -> str | None:
+    # The catalog's contract: a template renders only when every member it
+    # names is present; otherwise the problem has no template detail.
     pieces: list[str] = []
-    for literal, field, spec, conversion in _formatter.parse(template):
+    for literal, field, spec, conversion in template:
         pieces.append(literal)
         if field is None:
             continue
-        value = members.get(field)
+        value = lookup(field)
         if value is None:
             return None
         try:
             if conversion:
                 value = _formatter.convert_field(value, conversion)
-            pieces.append(format(value, spec or ""))
+            pieces.append(format(value, spec))
         except (ValueError, TypeError):  # a format spec that does not fit this value
             return None
     return "".join(pieces)
+
+
+def render_template(template: str, members: Mapping[str, Any]) -> str | None:
+    """Render a `detail` template over member values keyed by wire name (the loader's check).
+
+    Field names are looked up whole (`{retry-at}` is one member, not a subtraction).
+    """
+    try:
+        parsed = tuple(
+            (literal, field, spec or "", conversion) for literal, field, spec, conversion in _formatter.parse(template)
+        )
+    except ValueError:
+        return None
+    return _render(parsed, members.get)

@@ -127,9 +127,9 @@ def class_name(slug: str) -> str:
 
 
 def attribute_name(member: str) -> str:
-    """The Python name of a member: `retry-at` -> `retry_at`, `from` -> `from_`."""
+    """The Python name of a member: `retry-at` -> `retry_at`, `from` -> `from_`, `_x` -> `m_x`."""
     name = re.sub(r"\W", "_", member)
-    if name.startswith("__"):  # would be name-mangled inside a class body
+    if name.startswith("_"):  # Problem keeps its internals under leading underscores
         name = "m" + name
     if keyword.iskeyword(name) or name in _TAKEN_ATTRIBUTES:
         name += "_"

@@ -21,7 +21,7 @@ from xml.parsers import expat
 import msgspec
 
 from problemdetails._exceptions import DecodeError
-from problemdetails._member_types import URI_REFERENCE, DictOf, ListOf, MemberType, Nullable, Scalar
+from problemdetails._member_types import DictOf, ListOf, MemberType, Nullable, Scalar, is_uri_reference
 from problemdetails._problem import Problem, _Member
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ XML_MEDIA_TYPE = "application/problem+xml"
 XML_NAMESPACE = "urn:ietf:rfc:7807"
 
 _json_encoder = msgspec.json.Encoder()
-_URI_REFERENCE = re.compile(URI_REFERENCE)
 
 
 def encode_json(problem: Problem) -> bytes:
@@ -54,7 +53,7 @@ def encode_json(problem: Problem) -> bytes:
     ```
     """
     try:
-        return _json_encoder.encode(problem._wire_object())
+        return _json_encoder.encode(problem.to_dict() if problem.extensions else problem._wire)
     except UnicodeEncodeError:  # a lone surrogate in some str: not encodable as UTF-8
         return _json_encoder.encode(_scrub_surrogates(problem.to_dict()))
 
@@ -290,7 +289,7 @@ def _build(
     for name in ("type", "instance"):
         # RFC 9457 §3.1.1, §3.1.5: a string "containing a URI reference"; anything
         # else does not match the specified type and is ignored (§3.1).
-        if name in standard and not _URI_REFERENCE.match(standard[name]):
+        if name in standard and not is_uri_reference(standard[name]):
             del standard[name]
     body_status = document.get("status")
     if isinstance(body_status, int) and not isinstance(body_status, bool) and 100 <= body_status <= 599:

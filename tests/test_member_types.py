@@ -8,7 +8,16 @@ import msgspec
 import pytest
 
 from problemdetails import ErrorItem
-from problemdetails._member_types import DictOf, EnumOf, ListOf, Nullable, Scalar, TypeSyntaxError, parse_type
+from problemdetails._member_types import (
+    DictOf,
+    EnumOf,
+    ListOf,
+    Nullable,
+    Scalar,
+    TypeSyntaxError,
+    is_uri_reference,
+    parse_type,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +94,30 @@ def test_annotation_of_enum_is_literal() -> None:
 def test_error_item_wire_names() -> None:
     item = ErrorItem(detail="must be set", parameter="limit", in_="query", code="required")
     assert msgspec.json.encode(item) == b'{"detail":"must be set","parameter":"limit","in":"query","code":"required"}'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "about:blank",
+        "https://errors.example.com/conflict",
+        "/v1/zones/a%20b",
+        "/v1/zones?cursor=a/b?c",
+        "/",
+        "urn:problem-type:example:a",
+        "tag:example@example.org,2021-09-17:OutOfLuck",
+        "#/profile/color",
+        "",
+        "//host:80/p",
+        "http://[::1]:8080/x",
+        "a/b:c",
+        "mailto:a@b",
+    ],
+)
+def test_uri_references_accepted(text: str) -> None:
+    assert is_uri_reference(text)
+
+
+@pytest.mark.parametrize("text", ["[", "a b", "/x%2", "/x%zz", "1a:b", "a#b#c", "/p\n", "http://ho st/", "//::x", "/é"])
+def test_uri_references_rejected(text: str) -> None:
+    assert not is_uri_reference(text)

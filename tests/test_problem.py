@@ -108,7 +108,7 @@ def test_catalogued_identity_cannot_be_overridden(bundled: Catalog) -> None:
 
 def test_detail_and_instance_are_checked(bundled: Catalog) -> None:
     Gone = bundled["gone"]
-    with pytest.raises(TypeError, match="detail must be a str, not int"):
+    with pytest.raises(TypeError, match=r"Gone\(\): detail: expected `str \| null`, got `int`"):
         Gone(5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="instance must be a URI reference"):
         Gone(instance="/v1/a b")

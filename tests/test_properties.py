@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import keyword
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ VALIDATOR = jsonschema.Draft202012Validator(APPENDIX_A, format_checker=jsonschem
 
 # XML 1.0 §2.2 Char (minus surrogates): what problem+xml can carry exactly.
 XML_TEXT = st.text(
-    st.characters(exclude_categories=("Cs",)).filter(
+    st.characters(codec="utf-8").filter(
         lambda c: c in "\t\n\r" or ("\x20" <= c <= "\ud7ff") or ("\ue000" <= c <= "\ufffd") or c >= "\U00010000"
     ),
     max_size=12,
@@ -137,7 +138,7 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
         taken = {attribute_name(m) for p in _chain(problems, parent) for m in problems[p].get("members", {})}
         names = draw(
             st.lists(
-                NAMES.filter(lambda n, taken=taken: attribute_name(n) not in taken),
+                NAMES.filter(_not_in(taken)),
                 max_size=4,
                 unique_by=attribute_name,
             )
@@ -149,6 +150,10 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
                 entry["detail"] = "".join(f"{{{name}}} " for name in draw(st.lists(st.sampled_from(names), max_size=2)))
         problems[slug] = entry
     return {"catalog": {"name": "Generated", "base_uri": "https://errors.example.com/"}, "problems": problems}
+
+
+def _not_in(taken: set[str]) -> Callable[[str], bool]:
+    return lambda name: attribute_name(name) not in taken
 
 
 def _chain(problems: dict[str, Any], slug: str | None) -> list[str]:
