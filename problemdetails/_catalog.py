@@ -173,6 +173,8 @@ def _read_struct(
             findings.error(
                 path, key_mark, f"unknown key {key!r} in {where}{_did_you_mean(key, fields)}; known: {known}"
             )
+            # A misspelt key is reported once, not again as the key it meant being missing.
+            failed.update(get_close_matches(key, list(fields), n=1, cutoff=0.6))
             continue
         value = value_node.plain()
         if (

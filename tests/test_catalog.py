@@ -88,7 +88,6 @@ ERROR_CASES = [
     pytest.param(
         "problems:\n  gone: {stauts: 410, title: Gone}\n",
         [
-            "6:3: error: problem 'gone' is missing required key 'status' (only a child inherits its parent's)",
             "6:10: error: unknown key 'stauts' in problem 'gone' (did you mean 'status'?); known: title, status, "
             "summary, description, resolution, extends, retry, detail, headers, members, examples, since, deprecated",
         ],
@@ -258,6 +257,13 @@ def test_validation_findings_are_exact(write: WriteCatalog, body: str, expected:
     assert findings(path) == [f"{path}:{line}" for line in expected]
 
 
+def test_missing_status_is_its_own_finding(write: WriteCatalog) -> None:
+    path = write(HEADER + "problems:\n  gone: {title: Gone}\n")
+    assert findings(path) == [
+        f"{path}:6:3: error: problem 'gone' is missing required key 'status' (only a child inherits its parent's)"
+    ]
+
+
 def test_every_finding_is_reported_not_just_the_first(write: WriteCatalog) -> None:
     path = write(
         HEADER
@@ -269,8 +275,8 @@ problems:
 """
     )
     lines = findings(path)
-    assert len(lines) == 4
-    assert [line.split(":")[1] for line in lines] == ["6", "6", "7", "8"]
+    assert len(lines) == 3
+    assert [line.split(":")[1] for line in lines] == ["6", "7", "8"]
 
 
 def test_header_rules(write: WriteCatalog, tmp_path: Path) -> None:

@@ -1,0 +1,83 @@
+"""The README's examples are executed: the first example a user copies is the first integration test."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from problemdetails._cli import main
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = [(match["lang"], match["body"]) for match in re.finditer(r"```(?P<lang>\w*)\n(?P<body>.*?)```", README, re.S)]
+
+
+def blocks(lang: str) -> list[str]:
+    return [body for block_lang, body in BLOCKS if block_lang == lang]
+
+
+def written_files(folder: Path) -> list[str]:
+    """Write every YAML block that starts with `# path` into `folder`; return the paths."""
+    paths = []
+    for body in blocks("yaml"):
+        first = body.splitlines()[0]
+        if first.startswith("# ") and first.endswith((".yaml", ".yml")):
+            path = folder / first[2:]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(body, encoding="utf-8")
+            paths.append(first[2:])
+    return paths
+
+
+@contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def test_readme_first_example_serves_the_exact_body(tmp_path: Path) -> None:
+    assert "catalog/errors.yaml" in written_files(tmp_path)
+    first = blocks("python")[0]
+    namespace: dict[str, Any] = {}
+    with working_directory(tmp_path):
+        exec(compile(first, "README.md", "exec"), namespace)
+    assert len(first.splitlines()) < 20  # the README promises a short first example
+    response = TestClient(namespace["app"]).post("/v1/zones")
+    assert response.status_code == 402
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.content == blocks("json")[0].strip().encode()
+
+
+@pytest.mark.parametrize("index", range(1, len(blocks("python"))))
+def test_readme_python_examples_run(index: int) -> None:
+    namespace: dict[str, Any] = {}
+    with working_directory(ROOT):  # the later examples use the bundled catalog/
+        exec(compile(blocks("python")[index], "README.md", "exec"), namespace)
+
+
+def test_readme_check_output_is_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "catalog/broken.yaml" in written_files(tmp_path)
+    (shown,) = [body for body in blocks("text") if body.startswith("$ problemdetails check")]
+    command, *expected = shown.strip().splitlines()
+    with working_directory(tmp_path):
+        status = main(command.split()[2:])
+    assert status == 1
+    assert capsys.readouterr().err.splitlines() == expected
+
+
+def test_readme_lists_the_two_setup_commands() -> None:
+    setup = README.index("## Set up")
+    assert README.index("make demo") > setup
+    assert README.index("make test") > setup
+    assert setup < README.index("## The catalog")

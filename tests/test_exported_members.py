@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import problemdetails
+
+
+def test_public_namespace_is_pinned() -> None:
+    assert problemdetails.__all__ == [
+        "JSON_MEDIA_TYPE",
+        "XML_MEDIA_TYPE",
+        "XML_NAMESPACE",
+        "Catalog",
+        "CatalogError",
+        "CatalogInfo",
+        "DecodeError",
+        "Deprecation",
+        "ErrorItem",
+        "Example",
+        "Finding",
+        "MemberSpec",
+        "Problem",
+        "ProblemDetailsError",
+        "ProblemSpec",
+        "__version__",
+        "decode_json",
+        "decode_xml",
+        "encode_json",
+        "encode_xml",
+        "status_phrase",
+    ]
+    for name in problemdetails.__all__:
+        assert getattr(problemdetails, name) is not None
+
+
+def test_private_modules_declare_all() -> None:
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(problemdetails.__path__):
+        if module.name.startswith("_") and module.name != "__main__":
+            imported = importlib.import_module(f"problemdetails.{module.name}")
+            assert isinstance(imported.__all__, list), module.name
