@@ -1,0 +1,96 @@
+"""The demo `make demo` serves: in-process for every route, and once for real under uvicorn on loopback."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import httpx
+from starlette.testclient import TestClient
+
+from problemdetails import decode_json, decode_xml
+from tests.conftest import ROOT
+
+DEMO = ROOT / "examples" / "demo" / "app.py"
+
+
+def load_demo() -> Any:
+    spec = importlib.util.spec_from_file_location("demo_app", DEMO)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_catalog_problem_has_a_route() -> None:
+    demo = load_demo()
+    client = TestClient(demo.app)
+    links = client.get("/").json()["problems"]
+    assert sorted(links) == sorted(demo.CATALOG)
+    for slug in demo.CATALOG:
+        response = client.get(f"/problems/{slug}")
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = decode_json(response.content, catalog=demo.CATALOG, status=response.status_code)
+        assert type(problem) is demo.CATALOG[slug]
+        assert problem.instance == f"/problems/{slug}"
+
+
+def test_xml_negotiation_and_framework_errors() -> None:
+    demo = load_demo()
+    client = TestClient(demo.app)
+    response = client.get("/problems/unprocessable", headers={"Accept": "application/problem+xml"})
+    assert response.headers["content-type"] == "application/problem+xml"
+    assert decode_xml(response.content, catalog=demo.CATALOG).code == "unprocessable"
+    missing = client.get("/no/such/page")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not-found")
+    wrong_method = client.post("/")
+    assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, "method-not-allowed")
+    assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "HEAD"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_demo_serves_under_uvicorn_on_loopback() -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(DEMO.parent),
+            "app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # bounded: gives up at the deadline
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/problems/rate-limited", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        assert response.status_code == 429
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "rate-limited"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
