@@ -142,6 +142,8 @@ def _locate(node: YNode, error: msgspec.ValidationError) -> Mark:
 
 def _explain(error: msgspec.ValidationError) -> str:
     text = re.sub(r" - at `\$.*`$", "", str(error))
+    # msgspec speaks JSON; a catalog author reads YAML.
+    text = text.replace("`object`", "a mapping").replace("`array`", "a list")
     return text[:1].lower() + text[1:]
 
 
@@ -467,11 +469,11 @@ class _Loader:
             deprecated = entry.values["deprecated"]
             replacement = deprecated.get("replaced_by") if deprecated is not None else None
             if replacement is not None and (replacement == slug or replacement not in self.entries):
+                hint = " (it is this problem)" if replacement == slug else _did_you_mean(replacement, self.entries)
                 self.findings.error(
                     entry.path,
                     entry.node.entries["deprecated"][1].mark,
-                    f"problem {slug!r}: replaced_by {replacement!r} is not another slug of the catalog"
-                    + _did_you_mean(str(replacement), self.entries),
+                    f"problem {slug!r}: replaced_by {replacement!r} is not another slug of the catalog{hint}",
                 )
         return [specs[slug] for slug in sorted(specs)]
 
@@ -602,7 +604,7 @@ class _Loader:
                 self.findings.error(
                     entry.path,
                     mark,
-                    f"problem {entry.slug!r}: detail template fields must name a member, like {{limit}}",
+                    f"problem {entry.slug!r}: detail template field {{{name}}} must name a member, like {{limit}}",
                 )
             elif name not in names and name not in entry.broken:
                 known = ", ".join(sorted(names)) or "none"

@@ -251,6 +251,73 @@ ERROR_CASES = [
 ]
 
 
+ERROR_CASES += [
+    pytest.param("problems:\n  a: [1, 2]\n", ["6:6: error: problem 'a' must be a mapping, not list"], id="entry-shape"),
+    pytest.param(
+        "problems:\n  a: {status: 400}\n", ["6:6: error: problem 'a' is missing required key 'title'"], id="no-title"
+    ),
+    pytest.param(
+        "problems:\n  a: {status: 400, title: ' '}\n",
+        ["6:27: error: problem 'a': title must not be empty"],
+        id="empty-title",
+    ),
+    pytest.param(
+        "problems:\n  a: {status: 400, title: A, members: {limit: {description: cap}}}\n",
+        ["6:47: error: problem 'a': member 'limit' is missing required key 'type'"],
+        id="member-without-type",
+    ),
+    pytest.param(
+        "problems:\n  p: {title: P}\n  c: {title: C, extends: p}\n",
+        ["6:3: error: problem 'p' is missing required key 'status' (only a child inherits its parent's)"],
+        id="child-of-broken-parent-reported-once",
+    ),
+    pytest.param(
+        "problems:\n  a: {status: 400, title: A, detail: 'x {} {0}'}\n",
+        [
+            "6:38: error: problem 'a': detail template field {} must name a member, like {limit}",
+            "6:38: error: problem 'a': detail template field {0} must name a member, like {limit}",
+        ],
+        id="template-positional",
+    ),
+    pytest.param(
+        "problems:\n  a: {status: 400, title: A, detail: '{limit:{width}}', members: {limit: int}}\n",
+        ["6:38: error: problem 'a': detail template format specs cannot nest fields"],
+        id="template-nested-spec",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    detail: '{name:d}'\n    members: {name: str}\n"
+        "    examples:\n      - members: {name: x}\n",
+        [
+            "12:9: error: problem 'a': example 1: the detail template cannot render these member values "
+            "(check its format specs)"
+        ],
+        id="example-template-format",
+    ),
+    pytest.param(
+        "problems:\n  a:\n    status: 400\n    title: A\n    members: {limit: 'lst[int]'}\n"
+        "    examples:\n      - members: {limit: 1}\n",
+        [
+            "9:23: error: problem 'a': member 'limit': unknown type 'lst' (known: str, int, float, bool, uri, "
+            "datetime, error, list[T], dict[str, T], enum[...])"
+        ],
+        id="broken-member-reported-once",
+    ),
+    pytest.param(
+        "problems:\n  a: {status: 400, title: A, deprecated: {replaced_by: a}}\n",
+        [
+            "6:42: error: problem 'a': deprecated is missing required key 'since'",
+            "6:42: error: problem 'a': replaced_by 'a' is not another slug of the catalog (it is this problem)",
+        ],
+        id="deprecated",
+    ),
+    pytest.param(
+        "problems:\n  a: {status: 400, title: A, members: [x]}\n",
+        ["6:39: error: problem 'a': members: expected a mapping, got a list"],
+        id="members-shape",
+    ),
+]
+
+
 @pytest.mark.parametrize(("body", "expected"), ERROR_CASES)
 def test_validation_findings_are_exact(write: WriteCatalog, body: str, expected: list[str]) -> None:
     path = write(HEADER + body)
@@ -311,6 +378,13 @@ def test_headers_in_several_files_must_agree(write: WriteCatalog) -> None:
         f"{b}:2:3: error: catalog header differs from the one at {b.parent / 'a.yaml'}:2 in version; "
         "headers in several files must be identical"
     ]
+
+
+def test_empty_file_is_a_warning(write: WriteCatalog) -> None:
+    empty = write("", "a/empty.yaml")
+    write(HEADER + "problems: {a: {status: 400, title: A}}\n", "a/errors.yaml")
+    catalog = Catalog.load(empty.parent)
+    assert [str(warning) for warning in catalog.warnings] == [f"{empty}:1:1: warning: empty catalog file"]
 
 
 def test_missing_header_and_paths(write: WriteCatalog, tmp_path: Path) -> None:
