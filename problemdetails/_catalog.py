@@ -21,7 +21,7 @@ from typing import Any, Literal, get_args, get_origin
 import msgspec
 
 from problemdetails._exceptions import CatalogError, Finding
-from problemdetails._member_types import URI_REFERENCE, TypeSyntaxError, parse_type
+from problemdetails._member_types import URI_REFERENCE, TypeSyntaxError, is_uri_reference, parse_type
 from problemdetails._problem import Problem, render_template
 from problemdetails._spec import (
     NCNAME,
@@ -639,17 +639,21 @@ class _Loader:
             if values is None:
                 continue
             assert isinstance(node, YMap)
-            member_nodes = node.entries["members"][1] if "members" in node.entries else node
+            instance = values["instance"]
+            if instance is not None and not is_uri_reference(instance):
+                self.findings.error(
+                    entry.path, node.entries["instance"][1].mark, f"{where}: instance must be a URI reference"
+                )
             converted: dict[str, Any] = {}
             for name, value in values["members"].items():
-                value_node = member_nodes.entries[name][1] if isinstance(member_nodes, YMap) else node
+                member_nodes = node.entries["members"][1]
+                assert isinstance(member_nodes, YMap)  # values["members"] came from a mapping
+                key_mark, value_node = member_nodes.entries[name]
                 if name in entry.broken:
                     continue
                 if name not in by_name:
                     self.findings.error(
-                        entry.path,
-                        member_nodes.entries[name][0] if isinstance(member_nodes, YMap) else node.mark,
-                        f"{where}: unknown member {name!r}{_did_you_mean(name, by_name)}",
+                        entry.path, key_mark, f"{where}: unknown member {name!r}{_did_you_mean(name, by_name)}"
                     )
                     continue
                 member = by_name[name]
@@ -666,14 +670,14 @@ class _Loader:
             for member in members:
                 if member.required and member.name not in values["members"]:
                     self.findings.error(entry.path, node.mark, f"{where} lacks required member {member.name!r}")
-            named = _template_fields(template) if template is not None and values["detail"] is None else None
-            renders = template is None or named is None or render_template(template, converted) is not None
-            if named is not None and named <= converted.keys() and not renders:
-                self.findings.error(
-                    entry.path,
-                    node.mark,
-                    f"{where}: the detail template cannot render these member values (check its format specs)",
-                )
+            if template is not None and values["detail"] is None:
+                named = _template_fields(template)
+                if named is not None and named <= converted.keys() and render_template(template, converted) is None:
+                    self.findings.error(
+                        entry.path,
+                        node.mark,
+                        f"{where}: the detail template cannot render these member values (check its format specs)",
+                    )
             examples.append(Example(detail=values["detail"], instance=values["instance"], members=values["members"]))
         return examples
 

@@ -311,6 +311,11 @@ ERROR_CASES += [
         id="deprecated",
     ),
     pytest.param(
+        "problems:\n  a: {status: 400, title: A, examples: [{instance: 'a b'}]}\n",
+        ["6:52: error: problem 'a': example 1: instance must be a URI reference"],
+        id="example-instance",
+    ),
+    pytest.param(
         "problems:\n  a: {status: 400, title: A, members: [x]}\n",
         ["6:39: error: problem 'a': members: expected a mapping, got a list"],
         id="members-shape",
