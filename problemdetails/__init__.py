@@ -2,7 +2,9 @@
 
 from problemdetails._catalog import Catalog
 from problemdetails._exceptions import CatalogError, DecodeError, Finding, ProblemDetailsError
+from problemdetails._integrations import litestar_exception_handlers
 from problemdetails._member_types import ErrorItem
+from problemdetails._middleware import ProblemMiddleware
 from problemdetails._problem import Problem
 from problemdetails._spec import CatalogInfo, Deprecation, Example, MemberSpec, ProblemSpec
 from problemdetails._status import status_phrase
@@ -33,11 +35,13 @@ __all__ = [
     "MemberSpec",
     "Problem",
     "ProblemDetailsError",
+    "ProblemMiddleware",
     "ProblemSpec",
     "__version__",
     "decode_json",
     "decode_xml",
     "encode_json",
     "encode_xml",
+    "litestar_exception_handlers",
     "status_phrase",
 ]

@@ -195,6 +195,18 @@ class Problem(Exception):
         Exception.__init__(problem, problem.detail if problem.detail is not None else problem.title)
         return problem
 
+    def _occurrence(self, *, instance: str | None, request_id: str | None) -> Problem:
+        """A copy for one response, with that request's `instance` and id.
+
+        The raised object itself is never changed: the same instance may be
+        raised by many requests at once.
+        """
+        clone = self.__class__.__new__(self.__class__)
+        clone.__dict__.update(self.__dict__)
+        clone._wire = msgspec.structs.replace(self._wire, instance=instance, request_id=request_id)
+        Exception.__init__(clone, *self.args)
+        return clone
+
     # -- the occurrence members, read from (and partly written to) the wire form
 
     @property

@@ -19,12 +19,14 @@ def test_public_namespace_is_pinned() -> None:
         "MemberSpec",
         "Problem",
         "ProblemDetailsError",
+        "ProblemMiddleware",
         "ProblemSpec",
         "__version__",
         "decode_json",
         "decode_xml",
         "encode_json",
         "encode_xml",
+        "litestar_exception_handlers",
         "status_phrase",
     ]
     for name in problemdetails.__all__:

@@ -1,0 +1,120 @@
+"""Framework errors as catalogued problems.
+
+A framework error (a router 404 or 405, an `HTTPException`, a validation
+failure) becomes "the catalog's root slug for that status (the one without
+`extends`), else `about:blank`" (DESIGN.md). This module knows the shapes
+frameworks use, both as exceptions and as bodies they already rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from problemdetails._member_types import ErrorItem, ListOf, Scalar
+from problemdetails._problem import Problem
+from problemdetails._status import status_phrase
+
+if TYPE_CHECKING:
+    from problemdetails._catalog import Catalog
+
+__all__ = ["error_items", "litestar_error_items", "problem_for_status"]
+
+_LOCATIONS = {"query", "path", "header", "cookie"}
+
+
+def root_slugs(catalog: Catalog) -> dict[int, str]:
+    """Status -> the first (by slug) problem without `extends` that has it."""
+    roots: dict[int, str] = {}
+    for slug, spec in catalog.problems.items():
+        if spec.extends is None:
+            roots.setdefault(spec.status, slug)
+    return roots
+
+
+def problem_for_status(
+    catalog: Catalog,
+    roots: Mapping[int, str],
+    status: int,
+    detail: str | None = None,
+    errors: list[ErrorItem] | None = None,
+) -> Problem:
+    """The root problem for `status`, or `about:blank` when the catalog has none."""
+    slug = roots.get(status)
+    if slug is None:
+        return Problem(detail, status=status, errors=errors) if errors else Problem(detail, status=status)
+    cls = catalog[slug]
+    members: dict[str, Any] = {}
+    if errors is not None and any(
+        member.name == "errors" and _is_error_list(member.type) for member in cls.__members__
+    ):
+        members["errors"] = errors
+    required = [member for member in cls.__members__ if member.required and member.attribute not in members]
+    if required:  # the catalog asks for members a framework error cannot supply
+        return Problem(detail, status=status, type=cls.type, title=cls.title, code=cls.code)
+    return cls(detail, **members)
+
+
+def _is_error_list(member_type: object) -> bool:
+    return isinstance(member_type, ListOf) and member_type.item == Scalar("error")
+
+
+def client_detail(status: int, detail: object) -> str | None:
+    """A framework's `detail` worth passing on: a 4xx message that is not just the status phrase.
+
+    5xx details are never passed on: they are where internals leak (RFC 9457 §5).
+    """
+    if status >= 500 or not isinstance(detail, str) or not detail.strip():
+        return None
+    phrases = {status_phrase(status).lower()}
+    if status in HTTPStatus._value2member_map_:  # Starlette's default detail, RFC 7231 wording included
+        phrases.add(HTTPStatus(status).phrase.lower())
+    if detail.strip().lower() in phrases:
+        return None
+    return detail[:1000]
+
+
+def _pointer(path: Iterable[object]) -> str:
+    # RFC 6901 §3 escapes, then §6's URI fragment form (as in RFC 9457 §3's example).
+    segments = (str(part).replace("~", "~0").replace("/", "~1") for part in path)
+    return "#" + "".join("/" + quote(segment, safe="!$&'()*+,;=:@-._~") for segment in segments)
+
+
+def error_items(errors: Iterable[Mapping[str, Any]]) -> list[ErrorItem]:
+    """FastAPI / pydantic validation errors (`loc`, `msg`, `type`) as `errors` items.
+
+    Body fields get a JSON Pointer (`#/profile/color`); query, path, header and
+    cookie inputs get `parameter` and `in`.
+    """
+    items: list[ErrorItem] = []
+    for error in errors:
+        location = list(error.get("loc") or ())
+        detail = str(error.get("msg") or "invalid")
+        code = error.get("type")
+        code = str(code) if code is not None else None
+        if location and location[0] in _LOCATIONS and len(location) > 1:
+            items.append(ErrorItem(detail=detail, parameter=str(location[1]), in_=location[0], code=code))
+        else:
+            path = location[1:] if location and location[0] == "body" else location
+            items.append(ErrorItem(detail=detail, pointer=_pointer(path), code=code))
+    return items
+
+
+def litestar_error_items(extra: object) -> list[ErrorItem] | None:
+    """Litestar's validation `extra` (`message`, `key`, `source`) as `errors` items, if it has that shape."""
+    if (
+        not isinstance(extra, list)
+        or not extra
+        or not all(isinstance(item, dict) and "message" in item for item in extra)
+    ):
+        return None
+    items: list[ErrorItem] = []
+    for item in extra:
+        key, source = item.get("key"), item.get("source")
+        if source in _LOCATIONS and key is not None:
+            items.append(ErrorItem(detail=str(item["message"]), parameter=str(key), in_=source))
+        else:
+            items.append(ErrorItem(detail=str(item["message"]), pointer=_pointer([key] if key is not None else [])))
+    return items

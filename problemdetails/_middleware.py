@@ -1,0 +1,381 @@
+"""`ProblemMiddleware`: every error of any ASGI app becomes a problem response.
+
+Pure ASGI and stateless: per-request state lives in locals of `__call__`.
+On the happy path the only work is wrapping `send` and adding `X-Request-ID`.
+
+    exception raised before the response started  -> its problem response
+    error response the app rendered itself        -> held, replaced by the problem
+      (text, empty or {"detail": ...} 4xx/5xx)        for its status
+    exception after the response started          -> logged; connection aborted
+    exception after the response completed        -> logged (background task)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+from starlette.exceptions import HTTPException, WebSocketException
+
+from problemdetails._catalog import Catalog
+from problemdetails._frameworks import (
+    client_detail,
+    error_items,
+    litestar_error_items,
+    problem_for_status,
+    root_slugs,
+)
+from problemdetails._problem import Problem
+from problemdetails._response import choose_media_type, json_document, render
+from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["RAISED", "ProblemMiddleware"]
+
+# Where a framework's exception handler leaves the exception it caught, so the
+# middleware answers for the exception rather than for the framework's page.
+RAISED = "problemdetails.exception"
+
+ExceptionMap = Mapping[type[BaseException], "str | Callable[[Any], Problem]"]
+
+# Representation headers describe the body being replaced, so they go; the rest
+# (CORS, Allow, WWW-Authenticate, Retry-After, Set-Cookie ...) survive.
+_DROPPED = frozenset(
+    {
+        b"content-type",
+        b"content-length",
+        b"content-encoding",
+        b"content-disposition",
+        b"content-language",
+        b"content-range",
+        b"content-location",
+        b"etag",
+        b"last-modified",
+        b"transfer-encoding",
+        b"x-request-id",
+        b"vary",
+        b"cache-control",
+        b"x-content-type-options",
+    }
+)
+_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}")
+_HELD_BODY_LIMIT = 64 * 1024  # enough for any {"detail": ...}; the rest is not read
+_DISCONNECTS: tuple[type[BaseException], ...] = (ConnectionError,)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _is_problem(headers: list[tuple[bytes, bytes]]) -> bool:
+    for key, value in headers:
+        if key.lower() == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media in (b"application/problem+json", b"application/problem+xml")
+    return False
+
+
+class ProblemMiddleware:
+    """Wrap any ASGI app so that every error it produces is an RFC 9457 problem.
+
+    Put it outermost, so it also sees errors from other middleware:
+
+    ```python
+    app = ProblemMiddleware(Starlette(routes=...), catalog=catalog)
+    ```
+
+    - A raised `Problem` becomes its response; any other exception becomes the
+      catalog's 500 problem (`internal`) with nothing of the exception in it,
+      logged at ERROR with the request id. `debug=True` adds a `debug` member.
+    - `exception_map` maps your (or a library's) exception classes to a slug
+      or to a function returning a problem; it is looked up along the MRO.
+    - Starlette/FastAPI `HTTPException`, FastAPI validation errors, router
+      404/405 and error responses the app rendered as text or `{"detail": ...}`
+      become the catalog's root problem for their status, keeping `Allow`,
+      `WWW-Authenticate`, `Retry-After` and other non-representation headers.
+    - Every response carries `X-Request-ID` (a valid incoming one, else new).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        catalog: Catalog,
+        exception_map: ExceptionMap | None = None,
+        debug: bool = False,
+        www_authenticate: str = "Bearer",
+        rewrite_error_responses: bool = True,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.app = app
+        self.catalog = catalog
+        self.exception_map: dict[type[BaseException], str | Callable[[Any], Problem]] = dict(exception_map or {})
+        for target in self.exception_map.values():
+            if isinstance(target, str) and target not in catalog:
+                raise ValueError(f"exception_map names unknown slug {target!r}")
+        self.debug = debug
+        self.www_authenticate = www_authenticate
+        self.rewrite_error_responses = rewrite_error_responses
+        self.logger = logger or logging.getLogger("problemdetails")
+        self._roots = root_slugs(catalog)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+        else:  # lifespan and anything newer pass through untouched
+            await self.app(scope, receive, send)
+
+    # -- HTTP -------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming.decode() if incoming and _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
+        request_id_header = (b"x-request-id", request_id.encode())
+        state = "idle"  # idle -> started -> complete, or idle -> held (an error response being replaced)
+        held_status = 0
+        held_headers: list[tuple[bytes, bytes]] = []
+        held_body = bytearray()
+
+        async def wrapped_send(message: Message) -> None:
+            nonlocal state, held_status, held_headers
+            kind = message["type"]
+            if kind == "http.response.start":
+                headers = list(message.get("headers", ()))
+                status = message["status"]
+                if status >= 400 and self.rewrite_error_responses and not _is_problem(headers):
+                    state, held_status, held_headers = "held", status, headers
+                    return
+                state = "started"
+                if not any(key.lower() == b"x-request-id" for key, _ in headers):
+                    headers.append(request_id_header)
+                await send({**message, "headers": headers})
+            elif state == "held":
+                if kind == "http.response.body" and len(held_body) < _HELD_BODY_LIMIT:
+                    held_body.extend(message.get("body", b"")[: _HELD_BODY_LIMIT - len(held_body)])
+            else:
+                if kind == "http.response.body" and not message.get("more_body", False):
+                    state = "complete"
+                await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped_send)
+        except Exception as exc:
+            if state == "complete":
+                self.logger.error(
+                    "exception after the response was sent (background task?) request_id=%s",
+                    request_id,
+                    exc_info=exc,
+                )
+                return
+            if state == "started":
+                # RFC 9110 has no way to take back a status line: abort, so the
+                # client sees a truncated response rather than a wrong one.
+                if not isinstance(exc, _DISCONNECTS):
+                    self.logger.error(
+                        "exception after the response started; aborting request_id=%s", request_id, exc_info=exc
+                    )
+                raise
+            if isinstance(exc, _DISCONNECTS):
+                self.logger.debug("client disconnected request_id=%s", request_id)
+                return
+            problem = self._problem_for(exc, scope, request_id)
+            await self._send_problem(scope, send, problem, request_id, held_headers)
+            return
+        if state == "held":
+            raised = scope.get(RAISED)  # put there by a framework exception handler
+            if isinstance(raised, Exception):
+                problem = self._problem_for(raised, scope, request_id)
+            else:
+                problem = self._from_rendered(held_status, held_headers, held_body)
+            await self._send_problem(scope, send, problem, request_id, held_headers)
+        elif state == "idle":
+            self.logger.error("the app returned without a response request_id=%s", request_id)
+            await self._send_problem(scope, send, problem_for_status(self.catalog, self._roots, 500), request_id, [])
+
+    def _from_rendered(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes | bytearray) -> Problem:
+        """The problem for an error response the app rendered itself.
+
+        A 4xx message meant for the client survives as `detail`: FastAPI's
+        `{"detail": "..."}`, or the plain text Starlette renders an
+        `HTTPException` as. Never a 5xx body, and never HTML.
+        """
+        media = next((value for key, value in headers if key.lower() == b"content-type"), b"")
+        document: object = None
+        if media.startswith(b"text/plain"):
+            detail: object = bytes(body).decode("utf-8", "replace") if len(body) < _HELD_BODY_LIMIT else None
+        else:
+            document = json_document(bytes(body))
+            detail = document.get("detail") if isinstance(document, dict) else None
+        if status == 422 and isinstance(detail, list) and all(isinstance(item, dict) for item in detail):
+            return problem_for_status(self.catalog, self._roots, 422, errors=error_items(detail))  # FastAPI
+        errors = litestar_error_items(document.get("extra")) if isinstance(document, dict) else None
+        return problem_for_status(self.catalog, self._roots, status, client_detail(status, detail), errors)
+
+    def _problem_for(self, exc: Exception, scope: Scope, request_id: str) -> Problem:
+        """The problem for an exception, logged as its status deserves."""
+        problem = self._translate(exc)
+        where = f"{scope.get('method', 'WEBSOCKET')} {scope.get('path', '')}"
+        if problem is None:
+            problem = problem_for_status(self.catalog, self._roots, 500)
+            self.logger.error("unhandled %s: %s request_id=%s", type(exc).__name__, where, request_id, exc_info=exc)
+            if self.debug:
+                problem.extensions["debug"] = _debug_member(exc)
+        elif problem.status >= 500:
+            # Catalogued problems never pay for traceback formatting.
+            self.logger.error(
+                "%s %s: %s request_id=%s", problem.status, problem.code or problem.type, where, request_id
+            )
+        else:
+            self.logger.info("%s %s: %s request_id=%s", problem.status, problem.code or problem.type, where, request_id)
+        return problem
+
+    def _translate(self, exc: Exception) -> Problem | None:
+        if isinstance(exc, Problem):
+            return exc
+        for cls in type(exc).__mro__:
+            target = self.exception_map.get(cls)
+            if target is None:
+                continue
+            if isinstance(target, str):
+                return self.catalog[target]()
+            try:
+                produced = target(exc)
+            except Exception:
+                self.logger.exception("exception_map function for %s failed", cls.__name__)
+                return None
+            return produced if isinstance(produced, Problem) else None
+        if isinstance(exc, HTTPException):
+            problem = problem_for_status(
+                self.catalog, self._roots, exc.status_code, client_detail(exc.status_code, exc.detail)
+            )
+            problem.headers.update(exc.headers or {})
+            return problem
+        # Only a loaded framework can have raised its own errors: no imports otherwise.
+        fastapi = sys.modules.get("fastapi.exceptions")
+        if fastapi is not None and isinstance(exc, fastapi.RequestValidationError):
+            return problem_for_status(self.catalog, self._roots, 422, errors=error_items(exc.errors()))
+        litestar = sys.modules.get("litestar.exceptions")
+        if litestar is not None and isinstance(exc, litestar.HTTPException):
+            status = exc.status_code
+            errors = litestar_error_items(exc.extra)
+            problem = problem_for_status(self.catalog, self._roots, status, client_detail(status, exc.detail), errors)
+            problem.headers.update(exc.headers or {})
+            return problem
+        return None
+
+    async def _send_problem(
+        self,
+        scope: Scope,
+        send: Send,
+        problem: Problem,
+        request_id: str,
+        kept: list[tuple[bytes, bytes]],
+    ) -> None:
+        instance = problem.instance
+        if instance is None:
+            instance = quote(scope.get("path", "") or "/", safe="/!$&'()*+,;=:@-._~")
+        problem = problem._occurrence(instance=instance, request_id=request_id)
+        kind = choose_media_type((_header(scope, b"accept") or b"").decode("latin-1"))
+        body, media_type = render(problem, kind, language=self.catalog.language)
+        headers: dict[bytes, bytes] = {}
+        for key, value in kept:
+            if key.lower() not in _DROPPED:
+                headers[key.lower()] = value
+        for name, text in problem.headers.items():
+            headers[name.lower().encode("latin-1")] = str(text).encode("latin-1")
+        if problem.status == 401 and b"www-authenticate" not in headers:
+            # RFC 9110 §15.5.2: a 401 "MUST send a WWW-Authenticate header field".
+            headers[b"www-authenticate"] = self.www_authenticate.encode("latin-1")
+        retry_after = _retry_after(problem, headers.get(b"retry-after"))
+        if retry_after is not None:
+            headers[b"retry-after"] = retry_after
+        elif b"retry-after" in headers:
+            del headers[b"retry-after"]
+        headers.update(
+            {
+                b"content-type": media_type.encode(),
+                b"content-length": str(len(body)).encode(),
+                b"cache-control": b"no-store",
+                b"x-content-type-options": b"nosniff",
+                b"vary": b"Accept",
+                b"x-request-id": request_id.encode(),
+            }
+        )
+        await send({"type": "http.response.start", "status": problem.status, "headers": list(headers.items())})
+        # HEAD: the same status and headers (Content-Length included), no body.
+        await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
+
+    # -- WebSocket ----------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = "connecting"  # connecting -> accepted -> closed
+
+        async def wrapped_send(message: Message) -> None:
+            nonlocal state
+            if message["type"] == "websocket.accept":
+                state = "accepted"
+            elif message["type"] in ("websocket.close", "websocket.http.response.start"):
+                state = "closed"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped_send)
+        except Exception as exc:
+            if state == "closed" or isinstance(exc, _DISCONNECTS):
+                self.logger.info("websocket exception after close: %s", type(exc).__name__)
+                return
+            if isinstance(exc, WebSocketException):  # the app chose its close code
+                await send({"type": "websocket.close", "code": exc.code, "reason": exc.reason or ""})
+                return
+            request_id = secrets.token_hex(16)
+            problem = self._problem_for(exc, scope, request_id)
+            if state == "connecting" and "websocket.http.response" in scope.get("extensions", {}):
+                await self._send_denial(scope, send, problem, request_id)
+                return
+            # The ScaiDrive seed's convention: close code 4000 + status (4401, 4403,
+            # 4429), the slug as reason (at most 123 bytes, RFC 6455 §5.5).
+            reason = (problem.code or "").encode()[:123].decode(errors="ignore")
+            await send({"type": "websocket.close", "code": 4000 + problem.status, "reason": reason})
+
+    async def _send_denial(self, scope: Scope, send: Send, problem: Problem, request_id: str) -> None:
+        problem = problem._occurrence(instance=problem.instance, request_id=request_id)
+        body, media_type = render(problem, "json")
+        headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
+        await send({"type": "websocket.http.response.start", "status": problem.status, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+
+
+def _retry_after(problem: Problem, given: bytes | None) -> bytes | None:
+    """`Retry-After` as delay-seconds or IMF-fixdate (RFC 9110 §10.2.3), never negative."""
+    if given is not None:
+        text = given.decode("latin-1").strip()
+        if text.lstrip("-").isdigit():
+            return str(max(0, int(text))).encode()
+        return given if text else None
+    seconds = problem.members.get("retry_after")
+    if isinstance(seconds, int) and problem.spec is not None and "retry-after" in map(str.lower, problem.spec.headers):
+        return str(max(0, seconds)).encode()
+    return None
+
+
+def _debug_member(exc: BaseException) -> dict[str, Any]:
+    frames = traceback.extract_tb(exc.__traceback__)
+    member: dict[str, Any] = msgspec.to_builtins(
+        {
+            "exception": f"{type(exc).__module__}.{type(exc).__qualname__}",
+            "message": str(exc),
+            "frames": [{"file": f.filename, "line": f.lineno, "function": f.name} for f in frames],
+        }
+    )
+    return member

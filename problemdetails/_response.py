@@ -1,0 +1,118 @@
+"""The HTTP response for a problem: negotiation, headers and body.
+
+RFC 9457 §3 lets the server answer `application/problem+json` "even though
+the client did not list it in Accept", so an error response is never a 406:
+negotiation only chooses between problem+json (the default), problem+xml
+(Appendix B) and an HTML page for browsers (Appendix C's script embedding).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+from problemdetails._problem import Problem
+from problemdetails._wire import JSON_MEDIA_TYPE, XML_MEDIA_TYPE, encode_json, encode_xml
+
+__all__ = ["HTML_MEDIA_TYPE", "choose_media_type", "json_document", "render"]
+
+HTML_MEDIA_TYPE = "text/html; charset=utf-8"
+
+# Media ranges a client may send, and the representation each one asks for.
+_KINDS = {
+    "application/problem+json": "json",
+    "application/json": "json",
+    "application/problem+xml": "xml",
+    "application/xml": "xml",
+    "text/xml": "xml",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+}
+_ORDER = {"json": 0, "xml": 1, "html": 2}  # tie-break: JSON first, then XML, then HTML
+
+
+def choose_media_type(accept: str | None) -> str:
+    """`json`, `xml` or `html` for an `Accept` header value (RFC 9110 §12.5.1 q-values)."""
+    if not accept:
+        return "json"
+    best = {"json": 0.0, "xml": 0.0, "html": 0.0}
+    wildcard = 0.0
+    for item in accept.split(","):
+        media, _, parameters = item.strip().partition(";")
+        media = media.strip().lower()
+        quality = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = max(0.0, min(1.0, float(value)))
+                except ValueError:
+                    quality = 0.0
+        if media in _KINDS:
+            kind = _KINDS[media]
+            best[kind] = max(best[kind], quality)
+        elif media in ("*/*", "application/*"):
+            wildcard = max(wildcard, quality)
+    best["json"] = max(best["json"], wildcard)  # JSON is what a wildcard gets
+    kind, quality = max(best.items(), key=lambda entry: (entry[1], -_ORDER[entry[0]]))
+    return kind if quality > 0 else "json"  # never 406 for an error: fall back to JSON
+
+
+_PAGE = """<!doctype html>
+<html lang="{language}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{status} {title}</title>
+<style>
+body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; color: #1b1b1b; }}
+@media (prefers-color-scheme: dark) {{ body {{ background: #121212; color: #eaeaea; }} a {{ color: #8ab4f8; }} }}
+code {{ font-family: ui-monospace, monospace; }}
+</style>
+<script type="application/problem+json">{json}</script>
+</head>
+<body>
+<main>
+<h1>{title}</h1>
+<p>HTTP {status}{code}</p>
+{detail}<p><a href="{type}">What this problem means and how to resolve it</a></p>
+{request_id}</main>
+</body>
+</html>
+"""
+
+
+def _html(problem: Problem, body: bytes, language: str) -> bytes:
+    # Inside <script>, only "</script" (and "<!--") can end the element early;
+    # escaping every "<" as \\u003c keeps the JSON identical once parsed.
+    embedded = body.decode().replace("<", "\\u003c")
+    escape = html.escape
+    page = _PAGE.format(
+        language=escape(language),
+        status=problem.status,
+        title=escape(problem.title),
+        json=embedded,
+        code=f" · <code>{escape(problem.code)}</code>" if problem.code else "",
+        detail=f"<p>{escape(problem.detail)}</p>\n" if problem.detail else "",
+        type=escape(problem.type),
+        request_id=f"<p>Request id: <code>{escape(problem.request_id)}</code></p>\n" if problem.request_id else "",
+    )
+    return page.encode()
+
+
+def render(problem: Problem, kind: str, *, language: str = "en") -> tuple[bytes, str]:
+    """The body and `Content-Type` for `problem` in the negotiated representation."""
+    if kind == "xml":
+        return encode_xml(problem), XML_MEDIA_TYPE
+    body = encode_json(problem)
+    if kind == "html":
+        return _html(problem, body, language), HTML_MEDIA_TYPE
+    return body, JSON_MEDIA_TYPE
+
+
+def json_document(body: bytes) -> object:
+    """A JSON error body (FastAPI's `{"detail": ...}`, Litestar's `{"detail", "extra"}`), or None."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None

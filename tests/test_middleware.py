@@ -1,0 +1,410 @@
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException, WebSocketException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json
+from problemdetails._types import Message, Receive, Scope, Send
+from tests.asgi import call, call_async, request_scope
+
+SECRET = "db password is hunter2 at /srv/app/secrets.py"
+
+
+def raising(exc: BaseException) -> Any:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise exc
+
+    return app
+
+
+def test_raised_problem_becomes_its_response(bundled: Catalog) -> None:
+    problem = bundled["conflict"]("name+type exists", conflicts=["a1"])
+    exchange = call(ProblemMiddleware(raising(problem), catalog=bundled), path="/v1/zones/a b/records?x=1")
+    assert exchange.status == 409
+    headers = exchange.headers
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["content-length"] == str(len(exchange.body))
+    assert (headers["cache-control"], headers["x-content-type-options"], headers["vary"]) == (
+        "no-store",
+        "nosniff",
+        "Accept",
+    )
+    body = exchange.json()
+    assert body == {
+        "type": "https://errors.example.com/conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "name+type exists",
+        "instance": "/v1/zones/a%20b/records",  # percent-encoded, no query
+        "code": "conflict",
+        "request_id": headers["x-request-id"],
+        "conflicts": ["a1"],
+    }
+    assert problem.request_id is None  # the raised object is not changed
+    assert problem.instance is None
+
+
+def test_unhandled_exception_is_internal_and_leaks_nothing(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="problemdetails")
+    exchange = call(ProblemMiddleware(raising(KeyError(SECRET)), catalog=bundled))
+    assert exchange.status == 500
+    assert exchange.json()["code"] == "internal"
+    assert "detail" not in exchange.json()
+    everything = exchange.body + b"".join(v for _, v in exchange.starts[0]["headers"])
+    for leak in (b"hunter2", b"KeyError", b"secrets.py", b"Traceback"):
+        assert leak not in everything
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR
+    assert exchange.headers["x-request-id"] in record.getMessage()
+    assert record.exc_info is not None
+
+
+def test_debug_adds_a_debug_member(bundled: Catalog) -> None:
+    exchange = call(ProblemMiddleware(raising(KeyError(SECRET)), catalog=bundled, debug=True))
+    debug = exchange.json()["debug"]
+    assert debug["exception"] == "builtins.KeyError"
+    assert "hunter2" in debug["message"]
+    assert debug["frames"][-1]["function"] == "app"
+    assert exchange.headers["content-type"] == "application/problem+json"
+
+
+class StoreError(Exception):
+    pass
+
+
+class DuplicateKey(StoreError):
+    pass
+
+
+def test_exception_map_by_mro(bundled: Catalog) -> None:
+    middleware = ProblemMiddleware(
+        raising(DuplicateKey("k")),
+        catalog=bundled,
+        exception_map={StoreError: "conflict", TimeoutError: lambda exc: bundled["gateway-timeout"]("slow")},
+    )
+    assert call(middleware).json()["code"] == "conflict"
+    middleware.app = raising(TimeoutError())
+    assert call(middleware).json()["detail"] == "slow"
+    with pytest.raises(ValueError, match="unknown slug 'nope'"):
+        ProblemMiddleware(middleware, catalog=bundled, exception_map={KeyError: "nope"})
+
+
+def test_failing_exception_map_function_is_internal(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(exc: Exception) -> Problem:
+        raise RuntimeError(SECRET)
+
+    exchange = call(ProblemMiddleware(raising(KeyError()), catalog=bundled, exception_map={KeyError: broken}))
+    assert exchange.json()["code"] == "internal"
+    assert b"hunter2" not in exchange.body
+
+
+async def homepage(request: Request) -> Response:
+    return JSONResponse({"hello": "world"})
+
+
+async def teapot(request: Request) -> Response:
+    raise HTTPException(401)
+
+
+async def limited(request: Request) -> Response:
+    raise HTTPException(429, detail="Slow down, 10 requests per minute.", headers={"Retry-After": "12"})
+
+
+async def zone(request: Request) -> Response:
+    raise HTTPException(404, detail=f"Zone {request.path_params['id']} not found.")
+
+
+async def problem_route(request: Request) -> Response:
+    raise Problem(status=418, title="I'm a teapot")
+
+
+async def crash(request: Request) -> Response:
+    raise RuntimeError(SECRET)
+
+
+async def text_error(request: Request) -> Response:
+    return PlainTextResponse(SECRET, status_code=503, headers={"Access-Control-Allow-Origin": "*", "ETag": '"x"'})
+
+
+async def already_problem(request: Request) -> Response:
+    return Response(b'{"title":"mine","status":400}', 400, media_type="application/problem+json")
+
+
+async def redirect(request: Request) -> Response:
+    return Response(status_code=307, headers={"Location": "/"})
+
+
+STARLETTE = Starlette(
+    routes=[
+        Route("/", homepage),
+        Route("/auth", teapot),
+        Route("/limited", limited),
+        Route("/zones/{id}", zone),
+        Route("/teapot", problem_route),
+        Route("/crash", crash),
+        Route("/text-error", text_error),
+        Route("/already", already_problem),
+        Route("/redirect", redirect),
+    ]
+)
+
+
+@pytest.fixture
+def starlette_app(bundled: Catalog) -> ProblemMiddleware:
+    return ProblemMiddleware(STARLETTE, catalog=bundled)
+
+
+def test_happy_path_is_untouched_but_for_the_request_id(starlette_app: ProblemMiddleware) -> None:
+    exchange = call(starlette_app, headers={"X-Request-ID": "req_a1b2c3d4"})
+    assert (exchange.status, exchange.json()) == (200, {"hello": "world"})
+    assert exchange.headers["x-request-id"] == "req_a1b2c3d4"
+    assert exchange.headers["content-type"] == "application/json"
+    redirect_exchange = call(starlette_app, path="/redirect")
+    assert (redirect_exchange.status, redirect_exchange.headers["location"]) == (307, "/")
+
+
+@pytest.mark.parametrize("bad", ["a" * 129, "bad id", "new\nline", "é"])
+def test_invalid_request_ids_are_replaced(starlette_app: ProblemMiddleware, bad: str) -> None:
+    exchange = call(starlette_app, headers={"X-Request-ID": bad})
+    assert exchange.headers["x-request-id"] != bad
+    assert len(exchange.headers["x-request-id"]) == 32
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code", "extra"),
+    [
+        ("GET", "/nowhere", 404, "not-found", {}),
+        ("DELETE", "/", 405, "method-not-allowed", {"allow": "GET, HEAD"}),
+        ("GET", "/auth", 401, "unauthorized", {"www-authenticate": "Bearer"}),
+        ("GET", "/limited", 429, "rate-limited", {"retry-after": "12"}),
+        ("GET", "/teapot", 418, None, {}),
+        ("GET", "/crash", 500, "internal", {}),
+        ("GET", "/text-error", 503, "unavailable", {"access-control-allow-origin": "*"}),
+    ],
+)
+def test_starlette_errors_from_outside(
+    starlette_app: ProblemMiddleware, method: str, path: str, status: int, code: str | None, extra: dict[str, str]
+) -> None:
+    exchange = call(starlette_app, method, path)
+    assert exchange.status == status
+    assert exchange.headers["content-type"] == "application/problem+json"
+    body = exchange.json()
+    assert body.get("code") == code
+    assert body["status"] == status
+    assert body["instance"] == path
+    for name, value in extra.items():
+        if name == "allow":
+            assert set(exchange.headers[name].split(", ")) == set(value.split(", "))
+        else:
+            assert exchange.headers[name] == value
+    assert "etag" not in exchange.headers
+    assert b"hunter2" not in exchange.body
+    assert len(exchange.starts) == 1
+
+
+def test_http_exception_detail_for_clients(starlette_app: ProblemMiddleware) -> None:
+    assert call(starlette_app, path="/zones/z1").json()["detail"] == "Zone z1 not found."
+    assert call(starlette_app, path="/limited").json()["detail"] == "Slow down, 10 requests per minute."
+    assert "detail" not in call(starlette_app, path="/auth").json()  # just the status phrase
+
+
+def test_existing_problem_responses_are_not_touched(starlette_app: ProblemMiddleware) -> None:
+    exchange = call(starlette_app, path="/already")
+    assert exchange.body == b'{"title":"mine","status":400}'
+    assert exchange.headers["x-request-id"]
+
+
+def test_negotiation(starlette_app: ProblemMiddleware) -> None:
+    xml = call(starlette_app, path="/zones/<z>", headers={"Accept": "application/problem+xml"})
+    assert xml.headers["content-type"] == "application/problem+xml"
+    assert xml.body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<problem xmlns="urn:ietf:rfc:7807">')
+    browser = call(
+        starlette_app,
+        path="/zones/<script><b>",
+        headers={"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+    )
+    assert browser.headers["content-type"] == "text/html; charset=utf-8"
+    page = browser.body.decode()
+    assert "<b>" not in page.split("<body>")[1]  # escaped in the page text
+    script = page.split('<script type="application/problem+json">')[1].split("</script>")[0]
+    assert "<" not in script
+    assert decode_json(script.replace("\\u003c", "<")).detail == "Zone <script><b> not found."
+    for accept in ("*/*", "image/png", "application/json", "", "application/problem+json;q=0.1, text/html;q=0"):
+        exchange = call(starlette_app, path="/nowhere", headers={"Accept": accept})
+        assert (exchange.status, exchange.headers["content-type"]) == (404, "application/problem+json")
+
+
+def test_head_gets_headers_and_no_body(starlette_app: ProblemMiddleware) -> None:
+    get = call(starlette_app, "GET", "/nowhere")
+    head = call(starlette_app, "HEAD", "/nowhere")
+    assert head.status == 404
+    assert head.body == b""
+    assert head.headers["content-length"] == get.headers["content-length"] == str(len(get.body))
+
+
+def test_retry_after_from_the_member_and_never_negative(bundled: Catalog) -> None:
+    exchange = call(ProblemMiddleware(raising(bundled["rate-limited"](retry_after=30)), catalog=bundled))
+    assert exchange.headers["retry-after"] == "30"
+    assert exchange.json()["detail"] == "Rate limit exceeded; retry after 30 seconds."
+    negative = bundled["unavailable"](headers={"Retry-After": "-5"})
+    assert call(ProblemMiddleware(raising(negative), catalog=bundled)).headers["retry-after"] == "0"
+    date = bundled["unavailable"](headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"})
+    assert call(ProblemMiddleware(raising(date), catalog=bundled)).headers["retry-after"].startswith("Wed,")
+
+
+def test_uncatalogued_status_is_about_blank(bundled: Catalog) -> None:
+    exchange = call(ProblemMiddleware(raising(HTTPException(413)), catalog=Catalog.from_json(bundled.to_json())))
+    assert exchange.json()["code"] == "payload-too-large"
+    exchange = call(ProblemMiddleware(raising(HTTPException(414)), catalog=bundled))
+    assert exchange.json() == {
+        "type": "about:blank",
+        "title": "URI Too Long",
+        "status": 414,
+        "instance": "/",
+        "request_id": exchange.headers["x-request-id"],
+    }
+
+
+async def streaming_then_failing(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+    await send({"type": "http.response.body", "body": b"x" * 10, "more_body": True})
+    raise RuntimeError(SECRET)
+
+
+def test_failure_after_start_aborts_without_a_second_start(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    exchange = call(ProblemMiddleware(streaming_then_failing, catalog=bundled))
+    assert len(exchange.starts) == 1
+    assert exchange.status == 200
+    assert isinstance(exchange.error, RuntimeError)  # re-raised: the server drops the connection
+    assert exchange.body == b"x" * 10
+    assert [r.levelno for r in caplog.records] == [logging.ERROR]
+
+
+def test_background_task_failure_only_logs(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    def fail() -> None:
+        raise RuntimeError(SECRET)
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse({"ok": True}, background=BackgroundTask(fail))
+
+    exchange = call(ProblemMiddleware(Starlette(routes=[Route("/", endpoint)]), catalog=bundled))
+    assert (exchange.status, exchange.json(), exchange.error) == (200, {"ok": True}, None)
+    assert "background" in caplog.records[-1].getMessage()
+
+
+def test_client_disconnect_is_not_an_application_error(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="problemdetails")
+    exchange = call(ProblemMiddleware(raising(ConnectionResetError()), catalog=bundled))
+    assert exchange.messages == []
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+
+
+def test_app_that_returns_without_a_response(bundled: Catalog) -> None:
+    async def silent(scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+    assert call(ProblemMiddleware(silent, catalog=bundled)).json()["code"] == "internal"
+
+
+def test_streaming_error_status_is_replaced_entirely(bundled: Catalog) -> None:
+    async def chunks() -> Any:
+        yield b"partial "
+        yield b"error text"
+
+    async def endpoint(request: Request) -> Response:
+        return StreamingResponse(chunks(), status_code=502, media_type="text/plain")
+
+    exchange = call(ProblemMiddleware(Starlette(routes=[Route("/", endpoint)]), catalog=bundled))
+    assert (exchange.status, exchange.json()["code"]) == (502, "bad-gateway")
+    assert b"partial" not in exchange.body
+
+
+def test_same_problem_raised_concurrently_keeps_request_ids_apart(bundled: Catalog) -> None:
+    shared = bundled["gone"]("deleted")
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(0.001)
+        raise shared
+
+    middleware = ProblemMiddleware(app, catalog=bundled)
+
+    async def many() -> list[Any]:
+        scopes = [request_scope(headers={"X-Request-ID": f"req-{n}"}) for n in range(50)]
+        return await asyncio.gather(*(call_async(middleware, scope) for scope in scopes))
+
+    for n, exchange in enumerate(asyncio.run(many())):
+        assert exchange.json()["request_id"] == exchange.headers["x-request-id"] == f"req-{n}"
+
+
+def test_lifespan_passes_through(bundled: Catalog) -> None:
+    seen: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        seen.append(scope["type"])
+
+    asyncio.run(ProblemMiddleware(app, catalog=bundled)({"type": "lifespan"}, _never, _ignore))
+    assert seen == ["lifespan"]
+
+
+async def _never() -> Message:
+    await asyncio.sleep(3600)
+    return {}
+
+
+async def _ignore(message: Message) -> None:
+    return None
+
+
+def run_websocket(app: Any, extensions: dict[str, Any] | None = None) -> list[Message]:
+    sent: list[Message] = []
+    inbox: list[Message] = [{"type": "websocket.connect"}]
+
+    async def receive() -> Message:
+        if inbox:
+            return inbox.pop(0)
+        await asyncio.sleep(3600)
+        return {"type": "websocket.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {**request_scope(path="/ws"), "type": "websocket", "scheme": "ws", "extensions": extensions or {}}
+    asyncio.run(app(scope, receive, send))
+    return sent
+
+
+def test_websocket_before_accept(bundled: Catalog) -> None:
+    app = ProblemMiddleware(raising(bundled["forbidden"]("suspended")), catalog=bundled)
+    assert run_websocket(app) == [{"type": "websocket.close", "code": 4403, "reason": "forbidden"}]
+    denial = run_websocket(app, {"websocket.http.response": {}})
+    assert [m["type"] for m in denial] == ["websocket.http.response.start", "websocket.http.response.body"]
+    assert denial[0]["status"] == 403
+    assert decode_json(denial[1]["body"], catalog=bundled).detail == "suspended"
+
+
+def test_websocket_after_accept_and_app_chosen_codes(bundled: Catalog) -> None:
+    async def accepted(websocket: WebSocket) -> None:
+        await websocket.accept()
+        raise bundled["rate-limited"]()
+
+    async def refused(websocket: WebSocket) -> None:
+        raise WebSocketException(code=4001, reason="custom")
+
+    app = ProblemMiddleware(
+        Starlette(routes=[WebSocketRoute("/ws", accepted), WebSocketRoute("/refused", refused)]), catalog=bundled
+    )
+    sent = run_websocket(app)
+    assert sent == [
+        {"type": "websocket.accept", "subprotocol": None, "headers": []},
+        {"type": "websocket.close", "code": 4429, "reason": "rate-limited"},
+    ]
