@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from problemdetails._cli import main
+from tests.asgi import call
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -53,17 +56,38 @@ def test_readme_first_example_serves_the_exact_body(tmp_path: Path) -> None:
     with working_directory(tmp_path):
         exec(compile(first, "README.md", "exec"), namespace)
     assert len(first.splitlines()) < 20  # the README promises a short first example
-    response = TestClient(namespace["app"]).post("/v1/zones")
-    assert response.status_code == 402
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.content == blocks("json")[0].strip().encode()
+    exchange = call(namespace["app"], "POST", "/v1/zones")
+    assert exchange.status == 402
+    assert exchange.headers["content-type"] == "application/problem+json"
+    shown = json.loads(blocks("json")[0])
+    assert re.fullmatch("[0-9a-f]{32}", exchange.json()["request_id"])
+    assert exchange.json() == {**shown, "request_id": exchange.json()["request_id"]}
+    assert list(exchange.json()) == list(shown)  # the member order shown is the real one
+
+
+# For README examples that build an `app`: a request, and what must come back.
+EXPECTED = {
+    "from fastapi import": ("POST", "/v1/zones", b'{"name": "z"}', 402, "quota-exceeded"),
+    "from litestar import": ("GET", "/v1/zones/z1", b"", 404, "not-found"),
+    "async def raw_app": ("GET", "/", b"", 503, "unavailable"),
+}
 
 
 @pytest.mark.parametrize("index", range(1, len(blocks("python"))))
 def test_readme_python_examples_run(index: int) -> None:
-    namespace: dict[str, Any] = {}
+    block = blocks("python")[index]
+    # A real module: frameworks such as Litestar resolve annotations through it.
+    module = types.ModuleType(f"readme_example_{index}")
+    sys.modules[module.__name__] = module
+    namespace: dict[str, Any] = module.__dict__
     with working_directory(ROOT):  # the later examples use the bundled catalog/
-        exec(compile(blocks("python")[index], "README.md", "exec"), namespace)
+        exec(compile(block, "README.md", "exec"), namespace)
+    expected = [value for marker, value in EXPECTED.items() if marker in block]
+    if "app" in namespace:
+        (request,) = expected  # every app example is exercised
+        method, path, body, status, code = request
+        exchange = call(namespace["app"], method, path, {"content-type": "application/json"}, body)
+        assert (exchange.status, exchange.json()["code"]) == (status, code)
 
 
 def test_readme_check_output_is_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
