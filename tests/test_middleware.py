@@ -408,3 +408,15 @@ def test_websocket_after_accept_and_app_chosen_codes(bundled: Catalog) -> None:
         {"type": "websocket.accept", "subprotocol": None, "headers": []},
         {"type": "websocket.close", "code": 4429, "reason": "rate-limited"},
     ]
+
+
+def test_log_levels_and_tracebacks(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="problemdetails")
+    call(ProblemMiddleware(raising(bundled["conflict"]()), catalog=bundled))
+    call(ProblemMiddleware(raising(bundled["bad-gateway"]()), catalog=bundled))
+    call(ProblemMiddleware(raising(ValueError()), catalog=bundled))
+    assert [(r.levelno, r.exc_info is not None) for r in caplog.records] == [
+        (logging.INFO, False),  # 4xx: INFO, no traceback
+        (logging.ERROR, False),  # a catalogued 5xx: ERROR, still no traceback to format
+        (logging.ERROR, True),  # an unhandled exception: ERROR with its traceback
+    ]
