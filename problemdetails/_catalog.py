@@ -751,6 +751,21 @@ class Catalog:
             raise ValueError(f"unsupported catalog format {document.format}")
         return cls(document.catalog, document.problems)
 
+    def rebased(self, base_uri: str) -> Catalog:
+        """The same catalog with another `base_uri`, so type URIs follow it.
+
+        Useful per deployment: `catalog.rebased("https://api.staging.example/errors/")`
+        makes type URIs point at pages a `ProblemMiddleware(docs_path="/errors/")`
+        serves there.
+        """
+        if not (
+            URI_SCHEME.match(base_uri) and _URI_REFERENCE.match(base_uri) and base_uri[-1:] in ("/", "#", ":", "=")
+        ):
+            raise ValueError(f"base_uri must be an absolute URI ending with '/', '#', ':' or '=', not {base_uri!r}")
+        info = msgspec.structs.replace(self.info, base_uri=base_uri)
+        specs = [msgspec.structs.replace(spec, type=base_uri + spec.slug) for spec in self.problems.values()]
+        return Catalog(info, specs, warnings=self.warnings)
+
     # -- problem classes ---------------------------------------------------------
 
     def __getitem__(self, slug: str) -> type[Problem]:

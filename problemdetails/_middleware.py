@@ -25,6 +25,7 @@ import msgspec
 from starlette.exceptions import HTTPException, WebSocketException
 
 from problemdetails._catalog import Catalog
+from problemdetails._docs import index_page, problem_page
 from problemdetails._frameworks import (
     client_detail,
     error_items,
@@ -103,6 +104,8 @@ class ProblemMiddleware:
       become the catalog's root problem for their status, keeping `Allow`,
       `WWW-Authenticate`, `Retry-After` and other non-representation headers.
     - Every response carries `X-Request-ID` (a valid incoming one, else new).
+    - `docs_path="/errors/"` serves a documentation page per slug (and an index)
+      there, so type URIs whose `base_uri` points at the service resolve.
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class ProblemMiddleware:
         debug: bool = False,
         www_authenticate: str = "Bearer",
         rewrite_error_responses: bool = True,
+        docs_path: str | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         self.app = app
@@ -125,6 +129,9 @@ class ProblemMiddleware:
         self.debug = debug
         self.www_authenticate = www_authenticate
         self.rewrite_error_responses = rewrite_error_responses
+        if docs_path is not None and not (docs_path.startswith("/") and docs_path.endswith("/")):
+            raise ValueError(f"docs_path must start and end with '/', not {docs_path!r}")
+        self.docs_path = docs_path
         self.logger = logger or logging.getLogger("problemdetails")
         self._roots = root_slugs(catalog)
 
@@ -139,6 +146,9 @@ class ProblemMiddleware:
     # -- HTTP -------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        docs = self.docs_path is not None and scope["path"].startswith(self.docs_path)
+        if docs and scope["method"] in ("GET", "HEAD") and await self._docs(scope, send):
+            return
         incoming = _header(scope, b"x-request-id")
         request_id = incoming.decode() if incoming and _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
         request_id_header = (b"x-request-id", request_id.encode())
@@ -202,6 +212,23 @@ class ProblemMiddleware:
         elif state == "idle":
             self.logger.error("the app returned without a response request_id=%s", request_id)
             await self._send_problem(scope, send, problem_for_status(self.catalog, self._roots, 500), request_id, [])
+
+    async def _docs(self, scope: Scope, send: Send) -> bool:
+        """Serve the page for `<docs_path>[<slug>[/]]`; False when there is none."""
+        assert self.docs_path is not None
+        slug = scope["path"][len(self.docs_path) :].strip("/")
+        if slug and slug not in self.catalog:
+            return False  # the app may serve it; else it is a 404 problem like any other
+        page = problem_page(self.catalog, self.catalog.problems[slug]) if slug else index_page(self.catalog)
+        headers = [
+            (b"content-type", b"text/html; charset=utf-8"),
+            (b"content-length", str(len(page)).encode()),
+            (b"cache-control", b"public, max-age=3600"),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else page})
+        return True
 
     def _from_rendered(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes | bytearray) -> Problem:
         """The problem for an error response the app rendered itself.

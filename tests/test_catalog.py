@@ -507,3 +507,13 @@ def test_by_type_and_bind_guards(bundled: Catalog) -> None:
     other.bind(runtime)  # binding the class it already uses is fine
     with pytest.raises(ValueError, match="not bound to a problem of this catalog"):
         other.bind(Catalog.load(BUNDLED)["gone"].__base__)  # type: ignore[arg-type]
+
+
+def test_rebased_catalog_moves_type_uris(bundled: Catalog) -> None:
+    moved = bundled.rebased("http://127.0.0.1:8000/errors/")
+    assert moved.base_uri == "http://127.0.0.1:8000/errors/"
+    assert moved["gone"].type == "http://127.0.0.1:8000/errors/gone"
+    assert moved.problems["gone"].title == bundled.problems["gone"].title
+    assert bundled["gone"].type == "https://errors.example.com/gone"  # the original is unchanged
+    with pytest.raises(ValueError, match="absolute URI"):
+        bundled.rebased("/errors/")

@@ -91,6 +91,10 @@ def test_demo_serves_under_uvicorn_on_loopback() -> None:
         assert response.status_code == 429
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "rate-limited"
+        # the problem's type URI resolves to its documentation on the running demo
+        page = httpx.get(response.json()["type"].replace("8000", str(port)), timeout=5)
+        assert page.status_code == 200
+        assert "<h1>Too many requests</h1>" in page.text
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -420,3 +420,45 @@ def test_log_levels_and_tracebacks(bundled: Catalog, caplog: pytest.LogCaptureFi
         (logging.ERROR, False),  # a catalogued 5xx: ERROR, still no traceback to format
         (logging.ERROR, True),  # an unhandled exception: ERROR with its traceback
     ]
+
+
+def test_docs_pages_make_type_uris_resolve(write: Any) -> None:
+    catalog = Catalog.load(
+        write(
+            """\
+catalog: {name: Zones API, base_uri: "http://127.0.0.1/errors/"}
+problems:
+  conflict:
+    status: 409
+    title: Conflict <b>
+    summary: It collides.
+    description: "Raw <script>alert(1)</script> and **bold**."
+    resolution: Retry once.
+    members: {conflicts: {type: "list[str]", required: false, description: Colliding ids.}}
+  old: {status: 410, title: Old, deprecated: {since: 1.1.0, replaced_by: conflict}}
+"""
+        )
+    )
+    app = ProblemMiddleware(raising(catalog["conflict"]()), catalog=catalog, docs_path="/errors/")
+    problem = call(app, path="/v1/x").json()
+    path = problem["type"].removeprefix("http://127.0.0.1")
+    page = call(app, path=path)
+    assert (page.status, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
+    text = page.body.decode()
+    assert "<h1>Conflict &lt;b&gt;</h1>" in text
+    assert "&lt;script&gt;" in text
+    assert "<script>" not in text
+    assert "<strong>bold</strong>" in text
+    assert "<code>conflicts</code>" in text
+    assert "Retry after" not in text
+    assert "Retry only after changing" in text
+    assert "Retired since 1.1.0" in call(app, path="/errors/old/").body.decode()
+    index = call(app, path="/errors/").body.decode()
+    assert 'id="conflict"' in index
+    assert 'id="old"' in index
+    head = call(app, "HEAD", "/errors/conflict")
+    assert (head.body, head.headers["content-length"]) == (b"", str(len(page.body)))
+    missing = call(app, path="/errors/nope")  # not a slug: the app answers (this one raises conflict)
+    assert (missing.status, missing.json()["code"]) == (409, "conflict")
+    with pytest.raises(ValueError, match="docs_path must start and end with '/'"):
+        ProblemMiddleware(app, catalog=catalog, docs_path="/errors")

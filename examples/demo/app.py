@@ -5,6 +5,7 @@ Run it with `make demo` (or `uvicorn --app-dir examples/demo app:app`), then:
     curl -i http://127.0.0.1:8000/problems/quota-exceeded
     curl -i -H 'Accept: application/problem+xml' http://127.0.0.1:8000/problems/unprocessable
     curl -i http://127.0.0.1:8000/no/such/page
+    open http://127.0.0.1:8000/errors/quota-exceeded   (the problem's `type`)
 
 ProblemMiddleware turns the raised problems, and Starlette's own 404 and 405,
 into problem responses.
@@ -12,6 +13,7 @@ into problem responses.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -21,7 +23,10 @@ from starlette.routing import Route
 
 from problemdetails import Catalog, ProblemMiddleware
 
-CATALOG = Catalog.load(Path(__file__).resolve().parents[2] / "catalog")
+# Type URIs point at this demo, whose middleware serves a page per slug under
+# /errors/: follow the `type` of any problem below in a browser.
+BASE_URI = os.environ.get("DEMO_BASE_URI", "http://127.0.0.1:8000/errors/")
+CATALOG = Catalog.load(Path(__file__).resolve().parents[2] / "catalog").rebased(BASE_URI)
 
 
 async def index(request: Request) -> Response:
@@ -40,5 +45,7 @@ async def problem(request: Request) -> Response:
 
 
 app = ProblemMiddleware(
-    Starlette(routes=[Route("/", index), Route("/problems/{slug}", problem, name="problem")]), catalog=CATALOG
+    Starlette(routes=[Route("/", index), Route("/problems/{slug}", problem, name="problem")]),
+    catalog=CATALOG,
+    docs_path="/errors/",
 )
