@@ -8,18 +8,14 @@ as a `JSONResponse` does. Every contender produces the same JSON object (checked
 before timing). Results are ratios to problemdetails, never absolute targets:
 these machines are shared and noisy.
 
-    python benchmarks/bench_encode.py [--write benchmarks/RESULTS.md]
+    python benchmarks/bench_encode.py      (or `make bench` for every benchmark)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import platform
-import sys
 import timeit
 from collections.abc import Callable
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -101,37 +97,25 @@ def per_call(function: Callable[[], object], repeat: int) -> float:
     return min(timer.repeat(repeat=repeat, number=number)) / number
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}; {platform.system()} {platform.release()}; Python {platform.python_version()}"
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", type=Path, help="write the Markdown table to this file")
-    parser.add_argument("--repeat", type=int, default=7)
-    args = parser.parse_args()
-
+def run(repeat: int = 7) -> tuple[list[str], list[str]]:
+    """Markdown rows and verdict lines."""
     for _, label, function in CASES[:4]:  # every contender must produce the same object
         produced = function()
         assert isinstance(produced, bytes)
         assert json.loads(produced) == BODY, label
     assert json.loads(pydantic_build_and_dump()) == json.loads(build_and_encode())
 
-    rows: list[str] = []
+    rows: list[str] = [
+        "",
+        f"Problem: `quota-exceeded` from the bundled catalog with three members, `instance` and `request_id` "
+        f"({len(ENCODED)} bytes of JSON). Best of {repeat} repeats (`timeit`, auto-ranged).",
+    ]
     verdicts: list[str] = []
     baseline = 0.0
     group_seen = ""
     times: dict[str, float] = {}
     for group, label, function in CASES:
-        seconds = per_call(function, args.repeat)
+        seconds = per_call(function, repeat)
         if group != group_seen:
             group_seen, baseline = group, seconds
             rows += [
@@ -163,34 +147,8 @@ def main() -> int:
         "floats, and renders the catalog's `detail` template; the pydantic model formats an f-string and validates "
         "types only."
     )
-    print(*verdicts, sep="\n")
-
-    if args.write:
-        versions = ", ".join(f"{name} {version(name)}" for name in ("problemdetails", "msgspec", "pydantic"))
-        text = "\n".join(
-            [
-                "# Benchmark results",
-                "",
-                "Written by `make bench` (`benchmarks/bench_encode.py`); do not edit by hand.",
-                "All contenders ran in one process, one after the other; each time is the best of "
-                f"{args.repeat} repeats (`timeit`, auto-ranged). Ratios are what to read: absolute times move with the "
-                "machine's load.",
-                "",
-                f"- Machine: {machine()}",
-                f"- Versions: {versions}",
-                "- Problem: `quota-exceeded` from the bundled catalog with three members, `instance` and "
-                f"`request_id` ({len(ENCODED)} bytes of JSON).",
-                "",
-                "## Encoding to `application/problem+json` bytes",
-                *rows,
-                "",
-                *[line for verdict in verdicts for line in (verdict, "")],
-            ]
-        )
-        args.write.write_text(text)
-        print(f"wrote {args.write}")
-    return 0
+    return rows, verdicts
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    print(*run()[1], sep="\n")

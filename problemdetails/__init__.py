@@ -2,7 +2,7 @@
 
 from problemdetails._catalog import Catalog
 from problemdetails._exceptions import CatalogError, DecodeError, Finding, ProblemDetailsError
-from problemdetails._integrations import litestar_exception_handlers
+from problemdetails._integrations import litestar_exception_handlers, starlette_exception_handlers
 from problemdetails._member_types import ErrorItem
 from problemdetails._middleware import ProblemMiddleware
 from problemdetails._problem import Problem
@@ -43,5 +43,6 @@ __all__ = [
     "encode_json",
     "encode_xml",
     "litestar_exception_handlers",
+    "starlette_exception_handlers",
     "status_phrase",
 ]

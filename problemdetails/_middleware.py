@@ -12,12 +12,14 @@ On the happy path the only work is wrapping `send` and adding `X-Request-ID`.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
-import secrets
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from random import getrandbits
 from typing import Any
 from urllib.parse import quote
 
@@ -65,24 +67,53 @@ _DROPPED = frozenset(
         b"x-content-type-options",
     }
 )
+_PROBLEM_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), (b"vary", b"Accept"))
+# A path that is already a valid URI path needs no quoting (the common case).
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*")
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}")
 _HELD_BODY_LIMIT = 64 * 1024  # enough for any {"detail": ...}; the rest is not read
 _DISCONNECTS: tuple[type[BaseException], ...] = (ConnectionError,)
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value)
-    return None
+# Request ids only need to be unique, not secret: a random per-process prefix
+# (new in each forked worker) and a counter are far cheaper than fresh randomness.
+_ids = itertools.count()
+_id_prefix = b"%016x" % getrandbits(64)
 
 
-def _is_problem(headers: list[tuple[bytes, bytes]]) -> bool:
+def _new_id_prefix() -> None:
+    global _id_prefix
+    _id_prefix = b"%016x" % getrandbits(64)
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
+
+
+def _new_request_id() -> bytes:
+    return b"%s%016x" % (_id_prefix, next(_ids))
+
+
+def _is_problem(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     for key, value in headers:
         if key.lower() == b"content-type":
             media = value.split(b";", 1)[0].strip().lower()
             return media in (b"application/problem+json", b"application/problem+xml")
     return False
+
+
+class _Held:
+    """An error response the app rendered itself, kept back to be replaced."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = bytearray()
+
+    def add(self, message: Message) -> None:
+        if message["type"] == "http.response.body" and len(self.body) < _HELD_BODY_LIMIT:
+            self.body.extend(message.get("body", b"")[: _HELD_BODY_LIMIT - len(self.body)])
 
 
 class ProblemMiddleware:
@@ -136,86 +167,96 @@ class ProblemMiddleware:
         self._roots = root_slugs(catalog)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            await self._http(scope, receive, send)
-        elif scope["type"] == "websocket":
-            await self._websocket(scope, receive, send)
-        else:  # lifespan and anything newer pass through untouched
-            await self.app(scope, receive, send)
-
-    # -- HTTP -------------------------------------------------------------------
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        docs = self.docs_path is not None and scope["path"].startswith(self.docs_path)
-        if docs and scope["method"] in ("GET", "HEAD") and await self._docs(scope, send):
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await self._websocket(scope, receive, send)
+            else:  # lifespan and anything newer pass through untouched
+                await self.app(scope, receive, send)
             return
-        incoming = _header(scope, b"x-request-id")
-        request_id = incoming.decode() if incoming and _REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
-        request_id_header = (b"x-request-id", request_id.encode())
+        # The happy path is this method alone: keep it lean (`make bench` measures it).
+        docs = self.docs_path
+        if docs is not None and scope["path"].startswith(docs) and await self._docs(scope, send):
+            return
+        raw_id = b""
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                raw_id = value if _REQUEST_ID.fullmatch(value) else b""
+                break
+        raw_id = raw_id or _new_request_id()
         state = "idle"  # idle -> started -> complete, or idle -> held (an error response being replaced)
-        held_status = 0
-        held_headers: list[tuple[bytes, bytes]] = []
-        held_body = bytearray()
+        held: _Held | None = None
 
         async def wrapped_send(message: Message) -> None:
-            nonlocal state, held_status, held_headers
-            kind = message["type"]
-            if kind == "http.response.start":
-                headers = list(message.get("headers", ()))
-                status = message["status"]
-                if status >= 400 and self.rewrite_error_responses and not _is_problem(headers):
-                    state, held_status, held_headers = "held", status, headers
+            nonlocal state, held
+            if state == "held":
+                assert held is not None
+                held.add(message)
+                return
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", ())
+                if message["status"] >= 400 and self.rewrite_error_responses and not _is_problem(headers):
+                    state, held = "held", _Held(message["status"], list(headers))
                     return
                 state = "started"
-                if not any(key.lower() == b"x-request-id" for key, _ in headers):
-                    headers.append(request_id_header)
-                await send({**message, "headers": headers})
-            elif state == "held":
-                if kind == "http.response.body" and len(held_body) < _HELD_BODY_LIMIT:
-                    held_body.extend(message.get("body", b"")[: _HELD_BODY_LIMIT - len(held_body)])
-            else:
-                if kind == "http.response.body" and not message.get("more_body", False):
-                    state = "complete"
-                await send(message)
+                for key, _ in headers:  # ASGI header names are lowercase
+                    if key == b"x-request-id":
+                        break
+                else:
+                    # A new message: the app's may be a constant it sends again.
+                    message = {**message, "headers": [*headers, (b"x-request-id", raw_id)]}
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                state = "complete"
+            await send(message)
 
         try:
             await self.app(scope, receive, wrapped_send)
         except Exception as exc:
-            if state == "complete":
-                self.logger.error(
-                    "exception after the response was sent (background task?) request_id=%s",
-                    request_id,
-                    exc_info=exc,
-                )
-                return
-            if state == "started":
-                # RFC 9110 has no way to take back a status line: abort, so the
-                # client sees a truncated response rather than a wrong one.
-                if not isinstance(exc, _DISCONNECTS):
-                    self.logger.error(
-                        "exception after the response started; aborting request_id=%s", request_id, exc_info=exc
-                    )
-                raise
-            if isinstance(exc, _DISCONNECTS):
-                self.logger.debug("client disconnected request_id=%s", request_id)
-                return
-            problem = self._problem_for(exc, scope, request_id)
-            await self._send_problem(scope, send, problem, request_id, held_headers)
+            await self._failed(exc, scope, send, state, held, raw_id.decode())
             return
-        if state == "held":
-            raised = scope.get(RAISED)  # put there by a framework exception handler
-            if isinstance(raised, Exception):
-                problem = self._problem_for(raised, scope, request_id)
-            else:
-                problem = self._from_rendered(held_status, held_headers, held_body)
-            await self._send_problem(scope, send, problem, request_id, held_headers)
-        elif state == "idle":
+        if state == "held" or state == "idle":
+            await self._unanswered(scope, send, held, raw_id.decode())
+
+    async def _failed(
+        self, exc: Exception, scope: Scope, send: Send, state: str, held: _Held | None, request_id: str
+    ) -> None:
+        """The app raised: answer with its problem, or abort if the response has started."""
+        if state == "complete":
+            self.logger.error(
+                "exception after the response was sent (background task?) request_id=%s", request_id, exc_info=exc
+            )
+            return
+        if state == "started":
+            # RFC 9110 has no way to take back a status line: abort, so the
+            # client sees a truncated response rather than a wrong one.
+            if not isinstance(exc, _DISCONNECTS):
+                self.logger.error(
+                    "exception after the response started; aborting request_id=%s", request_id, exc_info=exc
+                )
+            raise exc
+        if isinstance(exc, _DISCONNECTS):
+            self.logger.debug("client disconnected request_id=%s", request_id)
+            return
+        problem = self._problem_for(exc, scope, request_id)
+        await self._send_problem(scope, send, problem, request_id, held.headers if held else [])
+
+    async def _unanswered(self, scope: Scope, send: Send, held: _Held | None, request_id: str) -> None:
+        """The app returned without a response of its own: one was held for replacement, or none came."""
+        if held is None:
             self.logger.error("the app returned without a response request_id=%s", request_id)
             await self._send_problem(scope, send, problem_for_status(self.catalog, self._roots, 500), request_id, [])
+            return
+        raised = scope.get(RAISED)  # put there by a framework exception handler
+        if isinstance(raised, Exception):
+            problem = self._problem_for(raised, scope, request_id)
+        else:
+            problem = self._from_rendered(held.status, held.headers, held.body)
+        await self._send_problem(scope, send, problem, request_id, held.headers)
 
     async def _docs(self, scope: Scope, send: Send) -> bool:
         """Serve the page for `<docs_path>[<slug>[/]]`; False when there is none."""
         assert self.docs_path is not None
+        if scope["method"] not in ("GET", "HEAD"):
+            return False
         slug = scope["path"][len(self.docs_path) :].strip("/")
         if slug and slug not in self.catalog:
             return False  # the app may serve it; else it is a 404 problem like any other
@@ -311,35 +352,36 @@ class ProblemMiddleware:
     ) -> None:
         instance = problem.instance
         if instance is None:
-            instance = quote(scope.get("path", "") or "/", safe="/!$&'()*+,;=:@-._~")
+            path = scope.get("path") or "/"
+            instance = path if _PLAIN_PATH.fullmatch(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
         problem = problem._occurrence(instance=instance, request_id=request_id)
-        kind = choose_media_type((_header(scope, b"accept") or b"").decode("latin-1"))
-        body, media_type = render(problem, kind, language=self.catalog.language)
+        accept = b""
+        for key, value in scope["headers"]:
+            if key == b"accept":
+                accept = value
+                break
+        body, media_type = render(problem, choose_media_type(accept), language=self.catalog.language)
         headers: dict[bytes, bytes] = {}
         for key, value in kept:
-            if key.lower() not in _DROPPED:
-                headers[key.lower()] = value
-        for name, text in problem.headers.items():
-            headers[name.lower().encode("latin-1")] = str(text).encode("latin-1")
+            if (name := key.lower()) not in _DROPPED:
+                headers[name] = value
+        for field, text in problem.headers.items():
+            headers[field.lower().encode("latin-1")] = str(text).encode("latin-1")
         if problem.status == 401 and b"www-authenticate" not in headers:
             # RFC 9110 §15.5.2: a 401 "MUST send a WWW-Authenticate header field".
             headers[b"www-authenticate"] = self.www_authenticate.encode("latin-1")
-        retry_after = _retry_after(problem, headers.get(b"retry-after"))
-        if retry_after is not None:
-            headers[b"retry-after"] = retry_after
-        elif b"retry-after" in headers:
-            del headers[b"retry-after"]
-        headers.update(
-            {
-                b"content-type": media_type.encode(),
-                b"content-length": str(len(body)).encode(),
-                b"cache-control": b"no-store",
-                b"x-content-type-options": b"nosniff",
-                b"vary": b"Accept",
-                b"x-request-id": request_id.encode(),
-            }
-        )
-        await send({"type": "http.response.start", "status": problem.status, "headers": list(headers.items())})
+        if headers or problem.spec is None or problem.spec.headers:
+            retry_after = _retry_after(problem, headers.pop(b"retry-after", None))
+            if retry_after is not None:
+                headers[b"retry-after"] = retry_after
+        start = [
+            (b"content-type", media_type),
+            (b"content-length", b"%d" % len(body)),
+            *_PROBLEM_HEADERS,
+            (b"x-request-id", request_id.encode()),
+            *headers.items(),
+        ]
+        await send({"type": "http.response.start", "status": problem.status, "headers": start})
         # HEAD: the same status and headers (Content-Length included), no body.
         await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
 
@@ -365,7 +407,7 @@ class ProblemMiddleware:
             if isinstance(exc, WebSocketException):  # the app chose its close code
                 await send({"type": "websocket.close", "code": exc.code, "reason": exc.reason or ""})
                 return
-            request_id = secrets.token_hex(16)
+            request_id = _new_request_id().decode()
             problem = self._problem_for(exc, scope, request_id)
             if state == "connecting" and "websocket.http.response" in scope.get("extensions", {}):
                 await self._send_denial(scope, send, problem, request_id)
@@ -378,7 +420,7 @@ class ProblemMiddleware:
     async def _send_denial(self, scope: Scope, send: Send, problem: Problem, request_id: str) -> None:
         problem = problem._occurrence(instance=problem.instance, request_id=request_id)
         body, media_type = render(problem, "json")
-        headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
+        headers = [(b"content-type", media_type), (b"content-length", b"%d" % len(body))]
         await send({"type": "websocket.http.response.start", "status": problem.status, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": body})
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import html
 import json
+from functools import lru_cache
 
 from problemdetails._problem import Problem
-from problemdetails._wire import JSON_MEDIA_TYPE, XML_MEDIA_TYPE, encode_json, encode_xml
+from problemdetails._wire import encode_json, encode_xml
 
 __all__ = ["HTML_MEDIA_TYPE", "choose_media_type", "json_document", "render"]
 
@@ -31,13 +32,14 @@ _KINDS = {
 _ORDER = {"json": 0, "xml": 1, "html": 2}  # tie-break: JSON first, then XML, then HTML
 
 
-def choose_media_type(accept: str | None) -> str:
+@lru_cache(maxsize=512)  # clients send the same few Accept values again and again
+def choose_media_type(accept: bytes) -> str:
     """`json`, `xml` or `html` for an `Accept` header value (RFC 9110 §12.5.1 q-values)."""
-    if not accept:
+    if not accept or accept in (b"*/*", b"application/json", b"application/problem+json"):
         return "json"
     best = {"json": 0.0, "xml": 0.0, "html": 0.0}
     wildcard = 0.0
-    for item in accept.split(","):
+    for item in accept.decode("latin-1").split(","):
         media, _, parameters = item.strip().partition(";")
         media = media.strip().lower()
         quality = 1.0
@@ -100,14 +102,14 @@ def _html(problem: Problem, body: bytes, language: str) -> bytes:
     return page.encode()
 
 
-def render(problem: Problem, kind: str, *, language: str = "en") -> tuple[bytes, str]:
+def render(problem: Problem, kind: str, *, language: str = "en") -> tuple[bytes, bytes]:
     """The body and `Content-Type` for `problem` in the negotiated representation."""
     if kind == "xml":
-        return encode_xml(problem), XML_MEDIA_TYPE
+        return encode_xml(problem), b"application/problem+xml"
     body = encode_json(problem)
     if kind == "html":
-        return _html(problem, body, language), HTML_MEDIA_TYPE
-    return body, JSON_MEDIA_TYPE
+        return _html(problem, body, language), HTML_MEDIA_TYPE.encode()
+    return body, b"application/problem+json"
 
 
 def json_document(body: bytes) -> object:

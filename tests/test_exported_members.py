@@ -27,6 +27,7 @@ def test_public_namespace_is_pinned() -> None:
         "encode_json",
         "encode_xml",
         "litestar_exception_handlers",
+        "starlette_exception_handlers",
         "status_phrase",
     ]
     for name in problemdetails.__all__:

@@ -462,3 +462,20 @@ problems:
     assert (missing.status, missing.json()["code"]) == (409, "conflict")
     with pytest.raises(ValueError, match="docs_path must start and end with '/'"):
         ProblemMiddleware(app, catalog=catalog, docs_path="/errors")
+
+
+def test_starlette_exception_handlers_hand_problems_over(bundled: Catalog) -> None:
+    from problemdetails import starlette_exception_handlers
+
+    async def conflict(request: Request) -> Response:
+        raise bundled["conflict"]("exists", conflicts=["a1"])
+
+    app = ProblemMiddleware(
+        Starlette(
+            routes=[Route("/c", conflict), Route("/crash", crash)], exception_handlers=starlette_exception_handlers()
+        ),
+        catalog=bundled,
+    )
+    exchange = call(app, path="/c")
+    assert (exchange.status, exchange.json()["conflicts"], exchange.json()["instance"]) == (409, ["a1"], "/c")
+    assert call(app, path="/crash").json()["code"] == "internal"

@@ -1,0 +1,243 @@
+"""The middleware in-process: happy-path overhead, and the error path against the peers.
+
+Every app is driven the same way: one ASGI call per request, in one asyncio
+loop, best of several repeats. Before timing, each app is checked to send
+exactly one `http.response.start`, with the expected status, per request.
+
+- Happy path: a Starlette JSON route, bare and wrapped by ProblemMiddleware.
+- Error path: a route raising a catalogued 409. Each peer runs on its own
+  framework (starlette-problem on Starlette; fastapi-problem,
+  fastapi-problem-details and fastapi-rfc9457 on FastAPI) beside
+  problemdetails on the same framework, and a "floor" route that returns the
+  pre-encoded problem bytes directly: nothing can answer that error faster on
+  that framework. Error-handling cost = time per request minus the floor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import fastapi_problem.handler as fastapi_problem
+import fastapi_problem_details
+import fastapi_rfc9457
+import rfc9457
+import starlette_problem.handler as starlette_problem
+from fastapi import FastAPI
+from fastapi_rfc9457.integration import add_problem_handlers
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from problemdetails import Catalog, ProblemMiddleware, encode_json, starlette_exception_handlers
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG = Catalog.load(ROOT / "catalog")
+Conflict = CATALOG["conflict"]
+DETAIL = "A record with this name and type already exists in the zone."
+FLOOR_BODY = encode_json(Conflict(DETAIL, instance="/zones"))
+
+
+async def ok(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+async def floor(request: Request) -> Response:
+    return Response(FLOOR_BODY, 409, media_type="application/problem+json")
+
+
+def starlette(endpoint: Callable[[Request], Any], **options: Any) -> Starlette:
+    return Starlette(routes=[Route("/zones", endpoint)], **options)
+
+
+def raises(exc_factory: Callable[[], Exception]) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        raise exc_factory()
+
+    return endpoint
+
+
+def fastapi(exc_factory: Callable[[], Exception] | None, **options: Any) -> FastAPI:
+    app = FastAPI(**options)
+
+    if exc_factory is None:
+
+        @app.get("/zones")
+        async def zones_floor() -> Response:
+            return Response(FLOOR_BODY, 409, media_type="application/problem+json")
+
+    else:
+
+        @app.get("/zones")
+        async def zones() -> Response:
+            raise exc_factory()
+
+    return app
+
+
+class RFC9457Conflict(fastapi_rfc9457.Problem):
+    title = "Conflict"
+    status = 409
+
+
+def peers() -> dict[str, dict[str, Any]]:
+    starlette_problem_app = starlette(raises(lambda: rfc9457.ConflictProblem(DETAIL)))
+    starlette_problem.add_exception_handler(starlette_problem_app)
+
+    fastapi_problem_app = fastapi(lambda: rfc9457.ConflictProblem(DETAIL))
+    fastapi_problem.add_exception_handler(fastapi_problem_app, fastapi_problem.new_exception_handler())
+
+    problem_details_app = fastapi(
+        lambda: fastapi_problem_details.ProblemException(status=409, title="Conflict", detail=DETAIL)
+    )
+    fastapi_problem_details.init_app(problem_details_app)
+
+    rfc9457_app = fastapi(lambda: RFC9457Conflict(detail=DETAIL))
+    add_problem_handlers(rfc9457_app)
+
+    return {
+        "Starlette": {
+            "floor: pre-encoded bytes": starlette(floor),
+            "problemdetails (middleware + `starlette_exception_handlers()`)": ProblemMiddleware(
+                starlette(raises(lambda: Conflict(DETAIL)), exception_handlers=starlette_exception_handlers()),
+                catalog=CATALOG,
+            ),
+            "problemdetails, middleware alone": ProblemMiddleware(
+                starlette(raises(lambda: Conflict(DETAIL))), catalog=CATALOG
+            ),
+            "starlette-problem": starlette_problem_app,
+        },
+        "FastAPI": {
+            "floor: pre-encoded bytes": fastapi(None),
+            "problemdetails (middleware + `starlette_exception_handlers()`)": ProblemMiddleware(
+                fastapi(lambda: Conflict(DETAIL), exception_handlers=starlette_exception_handlers()), catalog=CATALOG
+            ),
+            "problemdetails, middleware alone": ProblemMiddleware(fastapi(lambda: Conflict(DETAIL)), catalog=CATALOG),
+            "fastapi-problem": fastapi_problem_app,
+            "fastapi-problem-details": problem_details_app,
+            "fastapi-rfc9457": rfc9457_app,
+        },
+    }
+
+
+OURS = "problemdetails (middleware + `starlette_exception_handlers()`)"
+
+SCOPE = {
+    "type": "http",
+    "asgi": {"version": "3.0"},
+    "http_version": "1.1",
+    "method": "GET",
+    "scheme": "http",
+    "path": "/zones",
+    "raw_path": b"/zones",
+    "query_string": b"",
+    "root_path": "",
+    "headers": [(b"host", b"127.0.0.1"), (b"accept", b"*/*")],
+    "client": ("127.0.0.1", 50000),
+    "server": ("127.0.0.1", 80),
+}
+
+
+async def drive(app: Any, requests: int, expected_status: int) -> float:
+    """Seconds per request; raises unless each request got exactly one start with `expected_status`."""
+    starts: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            starts.append(message["status"])
+
+    began = time.perf_counter()
+    for _ in range(requests):
+        await app(dict(SCOPE), receive, send)
+    elapsed = time.perf_counter() - began
+    if starts != [expected_status] * requests:
+        raise AssertionError(f"expected {requests} starts of {expected_status}, got {starts[:5]}...")
+    return elapsed / requests
+
+
+def measure(apps: dict[str, Any], expected_status: int, *, requests: int = 1000, repeat: int = 9) -> dict[str, float]:
+    """Best-of-`repeat` seconds per request for each app, the apps taking turns in each round.
+
+    Taking turns spreads the machine's drift over every contender alike.
+    """
+
+    async def rounds() -> dict[str, float]:
+        best = dict.fromkeys(apps, float("inf"))
+        for app in apps.values():
+            await drive(app, 50, expected_status)  # warm up
+        for _ in range(repeat):
+            for name, app in apps.items():
+                best[name] = min(best[name], await drive(app, requests, expected_status))
+        return best
+
+    return asyncio.run(rounds())
+
+
+def run(repeat: int = 9) -> tuple[list[str], list[str]]:
+    """Markdown rows and verdict lines."""
+    import logging
+
+    logging.getLogger("problemdetails").setLevel(logging.WARNING)  # 4xx INFO lines are not what is measured
+    rows: list[str] = []
+    verdicts: list[str] = []
+
+    happy_times = measure(
+        {"bare": starlette(ok), "wrapped": ProblemMiddleware(starlette(ok), catalog=CATALOG)}, 200, repeat=repeat
+    )
+    bare, wrapped = happy_times["bare"], happy_times["wrapped"]
+    happy = wrapped / bare
+    rows += [
+        "",
+        "**Happy path: a Starlette JSON route (200)**",
+        "",
+        "| app | time per request | ratio to bare Starlette |",
+        "|---|---:|---:|",
+        f"| bare Starlette | {bare * 1e6:,.1f} µs | 1.00x |",
+        f"| wrapped by ProblemMiddleware | {wrapped * 1e6:,.1f} µs | {happy:.3f}x |",
+    ]
+    verdicts.append(
+        f"Happy-path overhead target ≤ 1.05x: measured {happy:.3f}x: **{'met' if happy <= 1.05 else 'NOT met'}**."
+    )
+    print(f"happy path: bare {bare * 1e6:.1f} µs, wrapped {wrapped * 1e6:.1f} µs, {happy:.3f}x", flush=True)
+
+    for framework, apps in peers().items():
+        times = measure(apps, 409, repeat=repeat)
+        base = times["floor: pre-encoded bytes"]
+        ours = times[OURS] - base
+        rows += [
+            "",
+            f"**Error path on {framework}: a route raising a catalogued 409**",
+            "",
+            "| contender | time per request | above the floor (error-handling cost) | cost ratio to problemdetails |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, seconds in times.items():
+            cost = seconds - base
+            ratio = "" if name.startswith("floor") else f"{cost / ours:.2f}x"
+            rows.append(f"| {name} | {seconds * 1e6:,.1f} µs | {cost * 1e6:,.1f} µs | {ratio} |")
+            print(f"{framework:9} {name:28} {seconds * 1e6:8.1f} µs  cost {cost * 1e6:7.1f} µs", flush=True)
+        peer_names = [name for name in times if not name.startswith(("floor", "problemdetails"))]
+        worst_peer = min((times[name] - base) / ours for name in peer_names)
+        verdicts.append(
+            f"{framework}: every peer's error-handling cost is at least {worst_peer:.2f}x problemdetails' "
+            f"(target 2x): **{'met' if worst_peer >= 2 else 'NOT met'}**."
+        )
+        if framework == "Starlette":
+            floor_ratio = times[OURS] / base
+            verdicts.append(
+                f"Starlette error path at {floor_ratio:.2f}x the floor (target ≤ 1.5x): "
+                f"**{'met' if floor_ratio <= 1.5 else 'NOT met'}**."
+            )
+    return rows, verdicts
+
+
+if __name__ == "__main__":
+    rows, verdicts = run()
+    print("\n".join(verdicts))

@@ -1,0 +1,85 @@
+"""`make bench` (`python -m benchmarks.run`): every benchmark in one run, written to RESULTS.md as ratios."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from benchmarks import bench_encode, bench_middleware
+
+PACKAGES = (
+    "problemdetails",
+    "msgspec",
+    "starlette",
+    "fastapi",
+    "pydantic",
+    "starlette-problem",
+    "fastapi-problem",
+    "fastapi-problem-details",
+    "fastapi-rfc9457",
+)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}; {platform.system()} {platform.release()}; Python {platform.python_version()}"
+
+
+def installed(name: str) -> str:
+    try:
+        return f"{name} {version(name)}"
+    except PackageNotFoundError:
+        return f"{name} (not installed)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", type=Path, help="write RESULTS.md here")
+    args = parser.parse_args()
+    encode_rows, encode_verdicts = bench_encode.run()
+    middleware_rows, middleware_verdicts = bench_middleware.run()
+    text = "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            "Written by `make bench` (`benchmarks/run.py`); do not edit by hand. All contenders run in one process;",
+            "in each table they take turns, and each time is the best of several repeats. Ratios are what to read:",
+            "absolute times move with the machine's load (this is a shared, noisy machine).",
+            "",
+            f"- Machine: {machine()}",
+            f"- Versions: {', '.join(installed(name) for name in PACKAGES)}",
+            "",
+            "## Encoding to `application/problem+json` bytes",
+            *encode_rows,
+            "",
+            *[line for verdict in encode_verdicts for line in (verdict, "")],
+            "## The middleware, in-process",
+            "",
+            "Each app answers `GET /zones` through a direct ASGI call; before timing, every request is checked to get",
+            "exactly one `http.response.start` with the expected status. The floor route returns the pre-encoded",
+            "problem bytes itself: the error-handling cost of a contender is its time above that floor.",
+            *middleware_rows,
+            "",
+            *[line for verdict in middleware_verdicts for line in (verdict, "")],
+        ]
+    )
+    if args.write:
+        args.write.write_text(text)
+        print(f"wrote {args.write}")
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
