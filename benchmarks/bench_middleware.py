@@ -84,6 +84,14 @@ class RFC9457Conflict(fastapi_rfc9457.Problem):
     status = 409
 
 
+class Raised(Exception):
+    pass
+
+
+async def pre_encoded_handler(request: Request, exc: Exception) -> Response:
+    return Response(FLOOR_BODY, 409, media_type="application/problem+json")
+
+
 def peers() -> dict[str, dict[str, Any]]:
     starlette_problem_app = starlette(raises(lambda: rfc9457.ConflictProblem(DETAIL)))
     starlette_problem.add_exception_handler(starlette_problem_app)
@@ -102,6 +110,9 @@ def peers() -> dict[str, dict[str, Any]]:
     return {
         "Starlette": {
             "floor: pre-encoded bytes": starlette(floor),
+            "the framework's exception path alone (a handler returning the floor's bytes)": starlette(
+                raises(Raised), exception_handlers={Raised: pre_encoded_handler}
+            ),
             "problemdetails (middleware + `starlette_exception_handlers()`)": ProblemMiddleware(
                 starlette(raises(lambda: Conflict(DETAIL)), exception_handlers=starlette_exception_handlers()),
                 catalog=CATALOG,
@@ -113,6 +124,9 @@ def peers() -> dict[str, dict[str, Any]]:
         },
         "FastAPI": {
             "floor: pre-encoded bytes": fastapi(None),
+            "the framework's exception path alone (a handler returning the floor's bytes)": fastapi(
+                Raised, exception_handlers={Raised: pre_encoded_handler}
+            ),
             "problemdetails (middleware + `starlette_exception_handlers()`)": ProblemMiddleware(
                 fastapi(lambda: Conflict(DETAIL), exception_handlers=starlette_exception_handlers()), catalog=CATALOG
             ),
@@ -220,10 +234,10 @@ def run(repeat: int = 9) -> tuple[list[str], list[str]]:
         ]
         for name, seconds in times.items():
             cost = seconds - base
-            ratio = "" if name.startswith("floor") else f"{cost / ours:.2f}x"
+            ratio = "" if name.startswith(("floor", "the framework")) else f"{cost / ours:.2f}x"
             rows.append(f"| {name} | {seconds * 1e6:,.1f} µs | {cost * 1e6:,.1f} µs | {ratio} |")
             print(f"{framework:9} {name:28} {seconds * 1e6:8.1f} µs  cost {cost * 1e6:7.1f} µs", flush=True)
-        peer_names = [name for name in times if not name.startswith(("floor", "problemdetails"))]
+        peer_names = [name for name in times if not name.startswith(("floor", "problemdetails", "the framework"))]
         worst_peer = min((times[name] - base) / ours for name in peer_names)
         verdicts.append(
             f"{framework}: every peer's error-handling cost is at least {worst_peer:.2f}x problemdetails' "

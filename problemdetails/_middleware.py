@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import msgspec
 from starlette.exceptions import HTTPException, WebSocketException
+from starlette.requests import ClientDisconnect
 
 from problemdetails._catalog import Catalog
 from problemdetails._docs import index_page, problem_page
@@ -38,6 +39,7 @@ from problemdetails._frameworks import (
 from problemdetails._problem import Problem
 from problemdetails._response import choose_media_type, json_document, render
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
+from problemdetails._wire import encode_wire
 
 __all__ = ["RAISED", "ProblemMiddleware"]
 
@@ -72,7 +74,14 @@ _PROBLEM_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options",
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*")
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}")
 _HELD_BODY_LIMIT = 64 * 1024  # enough for any {"detail": ...}; the rest is not read
-_DISCONNECTS: tuple[type[BaseException], ...] = (ConnectionError,)
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    """The client went away: not an application error, and nobody is left to answer."""
+    if isinstance(exc, (ConnectionError, ClientDisconnect)):
+        return True
+    uvicorn = sys.modules.get("uvicorn.protocols.utils")  # its ClientDisconnected is an OSError
+    return uvicorn is not None and isinstance(exc, uvicorn.ClientDisconnected)
 
 
 # Request ids only need to be unique, not secret: a random per-process prefix
@@ -228,12 +237,12 @@ class ProblemMiddleware:
         if state == "started":
             # RFC 9110 has no way to take back a status line: abort, so the
             # client sees a truncated response rather than a wrong one.
-            if not isinstance(exc, _DISCONNECTS):
+            if not _is_disconnect(exc):
                 self.logger.error(
                     "exception after the response started; aborting request_id=%s", request_id, exc_info=exc
                 )
             raise exc
-        if isinstance(exc, _DISCONNECTS):
+        if _is_disconnect(exc):
             self.logger.debug("client disconnected request_id=%s", request_id)
             return
         problem = self._problem_for(exc, scope, request_id)
@@ -354,13 +363,18 @@ class ProblemMiddleware:
         if instance is None:
             path = scope.get("path") or "/"
             instance = path if _PLAIN_PATH.fullmatch(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
-        problem = problem._occurrence(instance=instance, request_id=request_id)
         accept = b""
         for key, value in scope["headers"]:
             if key == b"accept":
                 accept = value
                 break
-        body, media_type = render(problem, choose_media_type(accept), language=self.catalog.language)
+        kind = choose_media_type(accept)
+        if kind == "json" and not problem.extensions:  # the common case: encode the wire Struct directly
+            body = encode_wire(msgspec.structs.replace(problem._wire, instance=instance, request_id=request_id))
+            media_type = b"application/problem+json"
+        else:
+            problem = problem._occurrence(instance=instance, request_id=request_id)
+            body, media_type = render(problem, kind, language=self.catalog.language)
         headers: dict[bytes, bytes] = {}
         for key, value in kept:
             if (name := key.lower()) not in _DROPPED:
@@ -401,7 +415,7 @@ class ProblemMiddleware:
         try:
             await self.app(scope, receive, wrapped_send)
         except Exception as exc:
-            if state == "closed" or isinstance(exc, _DISCONNECTS):
+            if state == "closed" or _is_disconnect(exc):
                 self.logger.info("websocket exception after close: %s", type(exc).__name__)
                 return
             if isinstance(exc, WebSocketException):  # the app chose its close code

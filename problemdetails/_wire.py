@@ -34,6 +34,7 @@ __all__ = [
     "decode_json",
     "decode_xml",
     "encode_json",
+    "encode_wire",
     "encode_xml",
 ]
 
@@ -42,6 +43,14 @@ XML_MEDIA_TYPE = "application/problem+xml"
 XML_NAMESPACE = "urn:ietf:rfc:7807"
 
 _json_encoder = msgspec.json.Encoder()
+
+
+def encode_wire(wire: msgspec.Struct) -> bytes:
+    """Encode a problem's wire Struct (see `Problem._wire`) as problem+json bytes."""
+    try:
+        return _json_encoder.encode(wire)
+    except UnicodeEncodeError:  # a lone surrogate in some str: not encodable as UTF-8
+        return _json_encoder.encode(_scrub_surrogates(msgspec.to_builtins(wire)))
 
 
 def encode_json(problem: Problem) -> bytes:

@@ -8,10 +8,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException, WebSocketException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+from uvicorn.protocols.utils import ClientDisconnected
 
 from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json
 from problemdetails._types import Message, Receive, Scope, Send
@@ -302,11 +303,20 @@ def test_background_task_failure_only_logs(bundled: Catalog, caplog: pytest.LogC
     assert "background" in caplog.records[-1].getMessage()
 
 
-def test_client_disconnect_is_not_an_application_error(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("exc", [ConnectionResetError(), ClientDisconnect(), ClientDisconnected()])
+def test_client_disconnect_is_not_an_application_error(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, exc: Exception
+) -> None:
     caplog.set_level(logging.DEBUG, logger="problemdetails")
-    exchange = call(ProblemMiddleware(raising(ConnectionResetError()), catalog=bundled))
+    exchange = call(ProblemMiddleware(raising(exc), catalog=bundled))
     assert exchange.messages == []
     assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+
+
+def test_os_errors_of_the_app_are_not_disconnects(bundled: Catalog) -> None:
+    exchange = call(ProblemMiddleware(raising(FileNotFoundError("/srv/app/secret.key")), catalog=bundled))
+    assert exchange.json()["code"] == "internal"
+    assert b"secret.key" not in exchange.body
 
 
 def test_app_that_returns_without_a_response(bundled: Catalog) -> None:
@@ -479,3 +489,8 @@ def test_starlette_exception_handlers_hand_problems_over(bundled: Catalog) -> No
     exchange = call(app, path="/c")
     assert (exchange.status, exchange.json()["conflicts"], exchange.json()["instance"]) == (409, ["a1"], "/c")
     assert call(app, path="/crash").json()["code"] == "internal"
+
+
+def test_unencodable_text_in_a_raised_problem_is_replaced(bundled: Catalog) -> None:
+    exchange = call(ProblemMiddleware(raising(bundled["gone"]("bad \ud800 text")), catalog=bundled))
+    assert exchange.json()["detail"] == "bad \ufffd text"
