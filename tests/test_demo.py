@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ import httpx
 from starlette.testclient import TestClient
 
 from problemdetails import decode_json, decode_xml
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 DEMO = ROOT / "examples" / "demo" / "app.py"
 
@@ -51,13 +50,6 @@ def test_xml_negotiation_and_framework_errors() -> None:
     wrong_method = client.post("/")
     assert (wrong_method.status_code, wrong_method.json()["code"]) == (405, "method-not-allowed")
     assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "HEAD"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def test_demo_serves_under_uvicorn_on_loopback() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -12,16 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import free_port
+
 HERE = Path(__file__).resolve().parent
 SERVERS = ["uvicorn", "hypercorn"]
 FRAMEWORKS = ["starlette", "fastapi", "litestar"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def command(server: str, framework: str, port: int) -> list[str]:
