@@ -36,6 +36,7 @@ from problemdetails._frameworks import (
     problem_for_status,
     root_slugs,
 )
+from problemdetails._member_types import is_uri_reference
 from problemdetails._problem import Problem
 from problemdetails._response import choose_media_type, json_document, render
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
@@ -102,6 +103,12 @@ def _new_request_id() -> bytes:
     return b"%s%016x" % (_id_prefix, next(_ids))
 
 
+def request_path(scope: Scope) -> str:
+    """The default `instance`: the request path, percent-encoded, without the query string."""
+    path: str = scope.get("path") or "/"
+    return path if _PLAIN_PATH.fullmatch(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
+
+
 def _is_problem(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     for key, value in headers:
         if key.lower() == b"content-type":
@@ -144,6 +151,9 @@ class ProblemMiddleware:
       become the catalog's root problem for their status, keeping `Allow`,
       `WWW-Authenticate`, `Retry-After` and other non-representation headers.
     - Every response carries `X-Request-ID` (a valid incoming one, else new).
+    - `instance` is the percent-encoded request path (no query string) unless
+      the problem sets one; pass `instance=None` to leave it out, or a function
+      of the ASGI scope returning a URI reference.
     - `docs_path="/errors/"` serves a documentation page per slug (and an index)
       there, so type URIs whose `base_uri` points at the service resolve.
     """
@@ -158,6 +168,7 @@ class ProblemMiddleware:
         www_authenticate: str = "Bearer",
         rewrite_error_responses: bool = True,
         docs_path: str | None = None,
+        instance: Callable[[Scope], str | None] | None = request_path,
         logger: logging.Logger | None = None,
     ) -> None:
         self.app = app
@@ -172,6 +183,7 @@ class ProblemMiddleware:
         if docs_path is not None and not (docs_path.startswith("/") and docs_path.endswith("/")):
             raise ValueError(f"docs_path must start and end with '/', not {docs_path!r}")
         self.docs_path = docs_path
+        self.instance = instance
         self.logger = logger or logging.getLogger("problemdetails")
         self._roots = root_slugs(catalog)
 
@@ -360,9 +372,10 @@ class ProblemMiddleware:
         kept: list[tuple[bytes, bytes]],
     ) -> None:
         instance = problem.instance
-        if instance is None:
-            path = scope.get("path") or "/"
-            instance = path if _PLAIN_PATH.fullmatch(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
+        if instance is None and self.instance is not None:
+            instance = self.instance(scope)
+            if instance is not None and not is_uri_reference(instance):
+                raise ValueError(f"the instance function returned {instance!r}, which is not a URI reference")
         accept = b""
         for key, value in scope["headers"]:
             if key == b"accept":

@@ -494,3 +494,14 @@ def test_starlette_exception_handlers_hand_problems_over(bundled: Catalog) -> No
 def test_unencodable_text_in_a_raised_problem_is_replaced(bundled: Catalog) -> None:
     exchange = call(ProblemMiddleware(raising(bundled["gone"]("bad \ud800 text")), catalog=bundled))
     assert exchange.json()["detail"] == "bad \ufffd text"
+
+
+def test_instance_is_configurable(bundled: Catalog) -> None:
+    gone = raising(bundled["gone"]())
+    assert "instance" not in call(ProblemMiddleware(gone, catalog=bundled, instance=None), path="/a").json()
+    occurrence = ProblemMiddleware(gone, catalog=bundled, instance=lambda scope: f"urn:request:{scope['method']}")
+    assert call(occurrence, path="/a").json()["instance"] == "urn:request:GET"
+    own = raising(bundled["gone"](instance="/v1/zones/z1"))
+    assert call(ProblemMiddleware(own, catalog=bundled), path="/a").json()["instance"] == "/v1/zones/z1"
+    broken = ProblemMiddleware(gone, catalog=bundled, instance=lambda scope: "not a uri")
+    assert isinstance(call(broken).error, ValueError)
