@@ -73,6 +73,11 @@ _DROPPED = frozenset(
 _PROBLEM_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), (b"vary", b"Accept"))
 # A path that is already a valid URI path needs no quoting (the common case).
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*")
+# RFC 9110 §5.1 token, and a field value of visible ASCII and spaces (§5.5).
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
+_FIELD_VALUE = re.compile(r"[\x20-\x7e\t]*")
+# RFC 9110 §5.6.7 HTTP-date, loosely: IMF-fixdate, RFC 850 or asctime.
+_HTTP_DATE = re.compile(r"[A-Za-z]{3,9},? [0-9A-Za-z :\-]+(GMT|[0-9]{4})")
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}")
 _HELD_BODY_LIMIT = 64 * 1024  # enough for any {"detail": ...}; the rest is not read
 
@@ -393,7 +398,11 @@ class ProblemMiddleware:
             if (name := key.lower()) not in _DROPPED:
                 headers[name] = value
         for field, text in problem.headers.items():
-            headers[field.lower().encode("latin-1")] = str(text).encode("latin-1")
+            field_name, field_value = field.lower(), str(text)
+            if _FIELD_NAME.fullmatch(field_name) and _FIELD_VALUE.fullmatch(field_value):
+                headers[field_name.encode()] = field_value.encode()
+            else:  # RFC 9110 §5.5: no control characters (no header injection), and ASCII to be safe
+                self.logger.warning("dropped problem header %r: not a valid HTTP field", field)
         if problem.status == 401 and b"www-authenticate" not in headers:
             # RFC 9110 §15.5.2: a 401 "MUST send a WWW-Authenticate header field".
             headers[b"www-authenticate"] = self.www_authenticate.encode("latin-1")
@@ -456,9 +465,9 @@ def _retry_after(problem: Problem, given: bytes | None) -> bytes | None:
     """`Retry-After` as delay-seconds or IMF-fixdate (RFC 9110 §10.2.3), never negative."""
     if given is not None:
         text = given.decode("latin-1").strip()
-        if text.lstrip("-").isdigit():
+        if re.fullmatch(r"-?[0-9]+", text):
             return str(max(0, int(text))).encode()
-        return given if text else None
+        return given if _HTTP_DATE.fullmatch(text) else None  # neither delay-seconds nor a date: drop it
     seconds = problem.members.get("retry_after")
     if isinstance(seconds, int) and problem.spec is not None and "retry-after" in map(str.lower, problem.spec.headers):
         return str(max(0, seconds)).encode()

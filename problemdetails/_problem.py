@@ -25,10 +25,10 @@ from typing import Annotated, Any, ClassVar
 import msgspec
 
 from problemdetails._member_types import MemberType, is_uri_reference
-from problemdetails._spec import STANDARD_MEMBERS, ProblemSpec
+from problemdetails._spec import STANDARD_MEMBERS, ProblemSpec, default_retry
 from problemdetails._status import status_phrase
 
-__all__ = ["Problem"]
+__all__ = ["Problem", "Received"]
 
 _STANDARD = frozenset(STANDARD_MEMBERS)
 _Status = Annotated[int, msgspec.Meta(ge=100, le=599)]
@@ -61,6 +61,17 @@ class _Member:
 
 # A parsed `detail` template: (literal, attribute or None, format spec, conversion).
 _Template = tuple[tuple[str, str | None, str, str | None], ...]
+
+
+class Received(msgspec.Struct, frozen=True, kw_only=True):
+    """How a client received a problem: the HTTP exchange around it."""
+
+    status: int
+    headers: dict[str, str]
+    url: str | None = None
+    method: str | None = None
+    retry_after: float | None = None  # seconds, from the Retry-After header
+    response: Any = None  # the original response object (e.g. an httpx.Response)
 
 
 class Problem(Exception):
@@ -103,6 +114,8 @@ class Problem(Exception):
     _wire: Any  # the Struct instance: the problem's wire form
     headers: dict[str, str]
     extensions: dict[str, Any]
+    # How a client received this problem (set by `problemdetails.client.decode`).
+    received: Received | None = None
 
     def __init_subclass__(cls, *, spec: ProblemSpec | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -236,6 +249,29 @@ class Problem(Exception):
     @request_id.setter
     def request_id(self, value: str | None) -> None:
         self._wire.request_id = msgspec.convert(value, str | None)
+
+    @property
+    def response(self) -> Any:
+        """The HTTP response this problem was decoded from (`problemdetails.client`), if any."""
+        return self.received.response if self.received is not None else None
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds to wait before retrying, from a received `Retry-After` header (delay or HTTP date).
+
+        A problem type with a `retry_after` member reads it from the body instead.
+        """
+        return self.received.retry_after if self.received is not None else None
+
+    @property
+    def retryable(self) -> bool:
+        """Whether retrying can help: the catalog's `retry` advice is `backoff` or `after-delay`.
+
+        Uncatalogued problems follow their status: only 408, 425, 429 and 5xx
+        other than 501 and 505 are worth retrying.
+        """
+        advice = self.spec.retry if self.spec is not None else default_retry(self.status)
+        return advice in ("backoff", "after-delay")
 
     @property
     def members(self) -> dict[str, Any]:

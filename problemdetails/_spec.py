@@ -44,7 +44,11 @@ STANDARD_MEMBERS = ("type", "title", "status", "detail", "instance", "code", "re
 # Attribute names a Problem instance already uses; a member spelled like one
 # gets a trailing underscore in Python (its wire name is unchanged).
 _TAKEN_ATTRIBUTES = frozenset(
-    {*STANDARD_MEMBERS, "args", "with_traceback", "add_note", "headers", "extensions", "members", "spec", "to_dict"}
+    {
+        *STANDARD_MEMBERS,
+        *("args", "with_traceback", "add_note", "headers", "extensions", "members", "spec", "to_dict"),
+        *("received", "response", "retryable"),
+    }
 )
 
 

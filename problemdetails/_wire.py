@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
 from xml.parsers import expat
 
 import msgspec
@@ -43,6 +44,7 @@ XML_MEDIA_TYPE = "application/problem+xml"
 XML_NAMESPACE = "urn:ietf:rfc:7807"
 
 _json_encoder = msgspec.json.Encoder()
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
 def encode_wire(wire: msgspec.Struct) -> bytes:
@@ -228,7 +230,9 @@ def _xml_shape(element: _Element, type: MemberType | None) -> Any:
     return {child.member: _xml_shape(child, None) for child in children}
 
 
-def decode_xml(body: bytes | str, *, catalog: Catalog | None = None, status: int | None = None) -> Problem:
+def decode_xml(
+    body: bytes | str, *, catalog: Catalog | None = None, status: int | None = None, base_url: str | None = None
+) -> Problem:
     """Decode `application/problem+xml` into a problem (see `decode_json`)."""
     if isinstance(body, str):
         body = body.encode("utf-8", "surrogatepass")
@@ -241,7 +245,7 @@ def decode_xml(body: bytes | str, *, catalog: Catalog | None = None, status: int
         elements[child.member] = child
         document[child.member] = _xml_shape(child, None)
     status_text = document.get("status")
-    if isinstance(status_text, str) and status_text.strip().isdigit():
+    if isinstance(status_text, str) and re.fullmatch(r"\s*[0-9]{3}\s*", status_text):
         document["status"] = int(status_text.strip())
 
     def convert(member: _Member, _: Any) -> Any:
@@ -251,13 +255,15 @@ def decode_xml(body: bytes | str, *, catalog: Catalog | None = None, status: int
         except (_Mismatch, msgspec.ValidationError):
             raise _Mismatch from None
 
-    return _build(document, catalog, status, convert)
+    return _build(document, catalog, status, convert, base_url)
 
 
 # -- JSON -----------------------------------------------------------------------
 
 
-def decode_json(body: bytes | str, *, catalog: Catalog | None = None, status: int | None = None) -> Problem:
+def decode_json(
+    body: bytes | str, *, catalog: Catalog | None = None, status: int | None = None, base_url: str | None = None
+) -> Problem:
     """Decode `application/problem+json` into a problem.
 
     With a `catalog`, a known `code` (or, failing that, `type`) yields that
@@ -267,7 +273,8 @@ def decode_json(body: bytes | str, *, catalog: Catalog | None = None, status: in
     is the HTTP status and wins over the body's (RFC 9457 §3.1.2).
 
     Raises `DecodeError` when the body is not a JSON object or carries no
-    usable status.
+    usable status. A relative `type` is resolved against `base_url` (the
+    response's URL) when one is given.
     """
     try:
         document = msgspec.json.decode(body)
@@ -282,7 +289,7 @@ def decode_json(body: bytes | str, *, catalog: Catalog | None = None, status: in
         except msgspec.ValidationError:
             raise _Mismatch from None
 
-    return _build(document, catalog, status, convert)
+    return _build(document, catalog, status, convert, base_url)
 
 
 def _build(
@@ -290,6 +297,7 @@ def _build(
     catalog: Catalog | None,
     status: int | None,
     convert: Callable[[_Member, Any], Any],
+    base_url: str | None = None,
 ) -> Problem:
     standard: dict[str, Any] = {}
     for name in ("type", "title", "detail", "instance", "code", "request_id"):
@@ -304,6 +312,9 @@ def _build(
     if isinstance(body_status, int) and not isinstance(body_status, bool) and 100 <= body_status <= 599:
         standard["status"] = body_status
     taken = set(standard)  # members read from the body; the rest stay in `extensions`
+    if base_url is not None and "type" in standard and not _SCHEME.match(standard["type"]):
+        # RFC 9457 §3.1.1: a relative type "is resolved relative to the document's base URI".
+        standard["type"] = urljoin(base_url, standard["type"])
     if status is not None:
         standard["status"] = status  # the HTTP status is authoritative (RFC 9457 §3.1.2)
     cls = _lookup(catalog, standard)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from mypy import api as mypy_api
 
-from problemdetails import Catalog, decode_json, encode_json, encode_xml
+from problemdetails import Catalog, client, decode_json, encode_json, encode_xml
 from problemdetails._codegen import generate_python
 from tests.conftest import BUNDLED, HEADER, WriteCatalog
 
@@ -74,6 +74,8 @@ def test_generated_module_matches_runtime_classes(bundled: Catalog, tmp_path: Pa
             assert encode_xml(ours) == encode_xml(theirs)
             # decoding with the generated module's catalog yields its classes
             assert type(decode_json(encode_json(theirs), catalog=module.CATALOG)) is generated
+            headers = {"content-type": "application/problem+json"}
+            assert type(client.decode(spec.status, headers, encode_json(theirs), catalog=module.CATALOG)) is generated
 
 
 def test_edge_names_and_quotes_generate_valid_code(write: WriteCatalog, tmp_path: Path) -> None:

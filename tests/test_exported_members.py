@@ -42,3 +42,17 @@ def test_private_modules_declare_all() -> None:
         if module.name.startswith("_") and module.name != "__main__":
             imported = importlib.import_module(f"problemdetails.{module.name}")
             assert isinstance(imported.__all__, list), module.name
+
+
+def test_client_namespace_is_pinned() -> None:
+    import problemdetails.client
+
+    assert problemdetails.client.__all__ == [
+        "Received",
+        "RetryPolicy",
+        "async_problem_hook",
+        "decode",
+        "parse_retry_after",
+        "problem_hook",
+        "raise_for_problem",
+    ]

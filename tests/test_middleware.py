@@ -257,6 +257,13 @@ def test_retry_after_from_the_member_and_never_negative(bundled: Catalog) -> Non
     exchange = call(ProblemMiddleware(raising(bundled["rate-limited"](retry_after=30)), catalog=bundled))
     assert exchange.headers["retry-after"] == "30"
     assert exchange.json()["detail"] == "Rate limit exceeded; retry after 30 seconds."
+    odd = bundled["unavailable"](headers={"Retry-After": "soon"})  # neither seconds nor a date: dropped
+    assert "retry-after" not in call(ProblemMiddleware(raising(odd), catalog=bundled)).headers
+    injected = bundled["unavailable"](headers={"X-Note": "a\r\nSet-Cookie: x=1", "X-Euro": "\u20ac"})
+    headers = call(ProblemMiddleware(raising(injected), catalog=bundled)).headers
+    assert "x-note" not in headers
+    assert "x-euro" not in headers
+    assert "set-cookie" not in headers
     negative = bundled["unavailable"](headers={"Retry-After": "-5"})
     assert call(ProblemMiddleware(raising(negative), catalog=bundled)).headers["retry-after"] == "0"
     date = bundled["unavailable"](headers={"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"})

@@ -257,6 +257,11 @@ def test_decode_xml_errors(body: bytes, message: str) -> None:
         decode_xml(body, status=400)
 
 
+def test_xml_status_must_be_ascii_digits() -> None:
+    body = b'<problem xmlns="urn:ietf:rfc:7807"><status>\xc2\xb2</status></problem>'
+    assert decode_xml(body, status=400).extensions == {"status": "\u00b2"}
+
+
 def test_xml_ignores_foreign_namespaces_and_bad_status() -> None:
     body = (
         b'<problem xmlns="urn:ietf:rfc:7807" xmlns:x="urn:other"><status>abc</status><x:evil>1</x:evil>'

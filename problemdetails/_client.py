@@ -1,0 +1,208 @@
+"""Reading problems on the client side: decode, raise, retry.
+
+The seeds' client advice is the contract here: branch on the (status, code)
+pair, log the request id, do not retry 4xx blindly, honour `Retry-After`.
+Nothing in this module makes a network request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from problemdetails._exceptions import DecodeError
+from problemdetails._problem import Problem, Received
+from problemdetails._spec import default_retry
+from problemdetails._wire import decode_json, decode_xml
+
+if TYPE_CHECKING:
+    from problemdetails._catalog import Catalog
+
+__all__ = ["RetryPolicy", "async_problem_hook", "decode", "parse_retry_after", "problem_hook", "raise_for_problem"]
+
+_JSON = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
+_XML = re.compile(r"^(?:application|text)/(?:[\w.+-]+\+)?xml$")
+_TEXT_DETAIL_LIMIT = 1000
+# RFC 9110 §9.2.2: methods whose repetition has the same effect as one request.
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
+def decode(
+    response: Any,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | str | None = None,
+    *,
+    catalog: Catalog | None = None,
+    url: str | None = None,
+    method: str | None = None,
+) -> Problem:
+    """Decode an error response into a problem, whatever its body.
+
+    Pass an `httpx.Response` (or anything with `status_code`, `headers` and
+    `content`), or the parts: `decode(status, headers, body)`.
+
+    - `application/problem+json` and `+xml` (any parameters, any case) become
+      the catalog's typed class when `code` (or, failing that, `type`) is known,
+      else a generic `Problem`; unknown codes are never an error.
+    - The HTTP status is authoritative over the body's `status` member.
+    - Other bodies fall back sensibly: JSON objects are read as problems
+      (a legacy `{"detail": "..."}` keeps its detail), plain text becomes the
+      detail, HTML and empty bodies give the status alone.
+    - `problem.received` keeps the exchange: headers, URL, the parsed
+      `Retry-After` (`problem.retry_after`) and the raw response
+      (`problem.response`); `request_id` falls back to `X-Request-ID`.
+
+    Raises `DecodeError` only for a status that is not an error (below 400).
+    """
+    raw = None
+    if isinstance(response, int):
+        status = response
+    else:
+        raw = response
+        status = int(response.status_code)
+        headers = response.headers
+        body = response.content
+        request = getattr(response, "_request", None)  # httpx: no request on a hand-made response
+        if request is not None:
+            url = url or str(request.url)
+            method = method or request.method
+    if status < 400:
+        raise DecodeError(f"status {status} is not an error response")
+    lowered = {str(name).lower(): str(value) for name, value in (headers or {}).items()}
+    content = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else (body or b"")
+    problem = _read(status, lowered.get("content-type", ""), content, catalog, url)
+    if problem.request_id is None and lowered.get("x-request-id"):
+        problem.request_id = lowered["x-request-id"]
+    retry_after = parse_retry_after(lowered["retry-after"]) if "retry-after" in lowered else None
+    problem.received = Received(
+        status=status, headers=lowered, url=url, method=method, retry_after=retry_after, response=raw
+    )
+    return problem
+
+
+def _read(status: int, content_type: str, body: bytes, catalog: Catalog | None, url: str | None) -> Problem:
+    media = content_type.split(";", 1)[0].strip().lower()
+    if body.strip():
+        try:
+            if _JSON.match(media) or (not media and body.lstrip()[:1] == b"{"):
+                return decode_json(body, catalog=catalog, status=status, base_url=url)
+            if _XML.match(media):
+                return decode_xml(body, catalog=catalog, status=status, base_url=url)
+        except DecodeError:
+            pass  # not the document it claims to be: fall back to the status alone
+        if media == "text/plain":
+            text = body.decode("utf-8", "replace").strip()[:_TEXT_DETAIL_LIMIT]
+            return Problem._from_wire({"status": status, "detail": text}, {}, {})
+    return Problem._from_wire({"status": status}, {}, {})
+
+
+def raise_for_problem(response: Any, *, catalog: Catalog | None = None) -> Any:
+    """Raise the (typed) problem of a 4xx/5xx response; return other responses unchanged.
+
+    ```python
+    try:
+        raise_for_problem(httpx.post(url, json=zone), catalog=catalog)
+    except QuotaExceeded as problem:
+        print(problem.limit, problem.request_id)
+    ```
+    """
+    if int(response.status_code) >= 400:
+        raise decode(response, catalog=catalog)
+    return response
+
+
+def problem_hook(catalog: Catalog | None = None) -> Callable[[Any], None]:
+    """An httpx response event hook that raises problems: `httpx.Client(event_hooks={"response": [hook]})`."""
+
+    def hook(response: Any) -> None:
+        if int(response.status_code) >= 400:
+            response.read()
+            raise decode(response, catalog=catalog)
+
+    return hook
+
+
+def async_problem_hook(catalog: Catalog | None = None) -> Callable[[Any], Any]:
+    """The same hook for `httpx.AsyncClient`."""
+
+    async def hook(response: Any) -> None:
+        if int(response.status_code) >= 400:
+            await response.aread()
+            raise decode(response, catalog=catalog)
+
+    return hook
+
+
+_HTTP_DATE_FORMATS = (
+    "%a, %d %b %Y %H:%M:%S GMT",  # IMF-fixdate, the preferred form
+    "%A, %d-%b-%y %H:%M:%S GMT",  # obsolete RFC 850
+    "%a %b %d %H:%M:%S %Y",  # obsolete asctime (its day may be space-padded)
+)
+
+
+def parse_retry_after(value: str, *, now: dt.datetime | None = None) -> float | None:
+    """Seconds from `now` until a `Retry-After` value (RFC 9110 §10.2.3), never negative; None if unreadable.
+
+    Accepts delay-seconds and the three HTTP-date forms of RFC 9110 §5.6.7.
+    """
+    text = value.strip()
+    if text.isascii() and text.isdigit():  # "¹".isdigit() is True, but it is no delay-seconds
+        return float(text)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    for form in _HTTP_DATE_FORMATS:
+        try:
+            when = dt.datetime.strptime(re.sub(r"\s+", " ", text), form).replace(tzinfo=dt.timezone.utc)
+        except ValueError:
+            continue
+        if form == _HTTP_DATE_FORMATS[1] and when.year > now.year + 50:
+            # RFC 9110 §5.6.7: a two-digit year more than 50 years ahead is in the past century.
+            when = when.replace(year=when.year - 100)
+        return max(0.0, (when - now).total_seconds())
+    return None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Whether, and when, to retry a request that failed with a problem.
+
+    Plug it into your retry loop: `policy.delay(problem, attempt)` is the number
+    of seconds to wait before retry `attempt` (1 for the first retry), or None
+    when retrying cannot help. It follows the catalog's `retry` advice for the
+    slug (or the status, for uncatalogued problems):
+
+    - `never`, `after-change`: no retry (a 4xx other than 408/425/429 only
+      retries when the catalog says so);
+    - `after-delay`: after `Retry-After` (or the body's `retry_after`); when
+      neither is given, as `backoff`; never sooner than the server asked, and
+      not at all if it asks for longer than `max_delay`;
+    - `backoff`: exponential backoff with full jitter.
+
+    Non-idempotent methods (POST, PATCH) are not retried unless
+    `retry_non_idempotent=True` (use idempotency keys when you do).
+    """
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    retry_non_idempotent: bool = False
+
+    def delay(self, problem: Problem, attempt: int, *, method: str | None = None) -> float | None:
+        if attempt < 1 or attempt > self.attempts:
+            return None
+        method = method or (problem.received.method if problem.received is not None else None)
+        if method is not None and method.upper() not in IDEMPOTENT and not self.retry_non_idempotent:
+            return None
+        advice = problem.spec.retry if problem.spec is not None else default_retry(problem.status)
+        if advice in ("never", "after-change"):
+            return None
+        if advice == "after-delay":
+            # The header first, then a `retry_after` member in the body.
+            asked = problem.received.retry_after if problem.received is not None else None
+            asked = asked if asked is not None else problem.retry_after
+            if asked is not None:
+                return float(asked) if asked <= self.max_delay else None
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
