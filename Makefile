@@ -18,7 +18,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+# The suite compiles generated TypeScript with a pinned tsc (npm, from the registry).
+TSC := tests/typescript/node_modules/.bin/tsc
+$(TSC): tests/typescript/package.json tests/typescript/package-lock.json
+	npm ci --prefix tests/typescript --silent --no-audit --no-fund
+	touch $(TSC)
+
+test: $(STAMP) $(TSC)
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 check: $(STAMP)

@@ -1,4 +1,4 @@
-"""The `problemdetails` command line: `check` and `gen`.
+"""The `problemdetails` command line: `check` and `gen` (Python or TypeScript).
 
 Every command prints findings as `file:line:col: severity: message` on
 stderr, exits 1 when something is wrong, and writes nothing unless the whole
@@ -17,6 +17,7 @@ from pathlib import Path
 from problemdetails._catalog import Catalog
 from problemdetails._codegen import generate_python
 from problemdetails._exceptions import CatalogError, Finding
+from problemdetails._typescript import generate_typescript
 
 __all__ = ["main"]
 
@@ -64,7 +65,7 @@ def _gen(args: argparse.Namespace) -> int:
     catalog = _load(args.paths)
     if catalog is None:
         return 1
-    source = generate_python(catalog)
+    source = generate_typescript(catalog) if args.lang == "ts" else generate_python(catalog)
     if args.out is None:
         sys.stdout.write(source)
         return 0
@@ -73,12 +74,13 @@ def _gen(args: argparse.Namespace) -> int:
         current = out.read_text(encoding="utf-8") if out.is_file() else None
         if current != source:
             state = "missing" if current is None else "stale"
-            print(f"{out} is {state}: run `problemdetails gen {' '.join(args.paths)} --out {out}`", file=sys.stderr)
+            command = f"problemdetails gen {' '.join(args.paths)} --lang {args.lang} --out {out}"
+            print(f"{out} is {state}: run `{command}`", file=sys.stderr)
             return 1
         print(f"{out} is up to date")
         return 0
     write_atomically(out, source)
-    print(f"wrote {out} ({len(catalog)} problem classes)")
+    print(f"wrote {out} ({len(catalog)} problem {'types' if args.lang == 'ts' else 'classes'})")
     return 0
 
 
@@ -93,9 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="treat warnings as errors")
     check.set_defaults(run=_check)
 
-    gen = commands.add_parser("gen", help="generate a typed Python module from a catalog")
+    gen = commands.add_parser("gen", help="generate a typed Python module (or TypeScript types) from a catalog")
     gen.add_argument("paths", nargs="+", metavar="PATH", help="catalog file or folder")
     gen.add_argument("--out", metavar="FILE", help="module to write (default: standard output)")
+    gen.add_argument("--lang", choices=["python", "ts"], default="python", help="python (default) or ts")
     gen.add_argument("--check", action="store_true", help="fail if FILE is missing or stale; write nothing")
     gen.set_defaults(run=_gen)
     return parser

@@ -1,0 +1,242 @@
+"""`problemdetails gen --lang ts`: TypeScript types for a catalog's problems.
+
+The module has no runtime dependencies: a discriminated union on `code`, one
+interface and type guard per slug, the list of codes, and `toProblem` /
+`parseProblem`, which read a response the way the Python client does (RFC
+9457 §3.1: members of the wrong type are ignored; the HTTP status wins).
+"""
+
+from __future__ import annotations
+
+import json
+
+from problemdetails._catalog import Catalog
+from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
+from problemdetails._spec import ProblemSpec
+
+__all__ = ["generate_typescript"]
+
+_SCALARS = {
+    "str": "string",
+    "int": "number",
+    "float": "number",
+    "bool": "boolean",
+    "uri": "string",
+    "datetime": "string",
+    "error": "ErrorItem",
+}
+
+
+def _ts_type(member_type: MemberType) -> str:
+    if isinstance(member_type, Nullable):
+        return _ts_type(member_type.inner)
+    if isinstance(member_type, ListOf):
+        inner = _ts_type(member_type.item)
+        return f"({inner})[]" if " | " in inner else f"{inner}[]"
+    if isinstance(member_type, DictOf):
+        return f"Record<string, {_ts_type(member_type.value)}>"
+    if isinstance(member_type, EnumOf):
+        return " | ".join(json.dumps(value) for value in member_type.values)
+    assert isinstance(member_type, Scalar)
+    return _SCALARS[member_type.name]
+
+
+def _shape(member_type: MemberType) -> object:
+    """A JSON descriptor the generated `fits` function checks values against."""
+    if isinstance(member_type, Nullable):
+        return _shape(member_type.inner)
+    if isinstance(member_type, ListOf):
+        return ["list", _shape(member_type.item)]
+    if isinstance(member_type, DictOf):
+        return ["dict", _shape(member_type.value)]
+    if isinstance(member_type, EnumOf):
+        return ["enum", list(member_type.values)]
+    assert isinstance(member_type, Scalar)
+    return member_type.name
+
+
+def _comment(text: str) -> str:
+    return text.replace("*/", "* /").replace("\n", " ").strip()
+
+
+def _interface(spec: ProblemSpec) -> list[str]:
+    lines = [f"/** {spec.status} {_comment(spec.title)}{': ' + _comment(spec.summary) if spec.summary else ''} */"]
+    lines.append(f"export interface {spec.class_name} extends ProblemBase {{")
+    lines.append(f"  code: {json.dumps(spec.slug)};")
+    for member in spec.members:
+        optional = "" if member.required and not member.parsed.nullable() else "?"
+        if member.description:
+            lines.append(f"  /** {_comment(member.description)} */")
+        lines.append(f"  {json.dumps(member.name)}{optional}: {_ts_type(member.parsed)};")
+    lines.append("}")
+    return lines
+
+
+_RUNTIME = """
+type Shape = string | ["list" | "dict", Shape] | ["enum", string[]];
+
+function fits(value: unknown, shape: Shape): boolean {
+  if (typeof shape === "string") {
+    switch (shape) {
+      case "str":
+      case "uri":
+      case "datetime":
+        return typeof value === "string";
+      case "int":
+        return typeof value === "number" && Number.isInteger(value);
+      case "float":
+        return typeof value === "number" && Number.isFinite(value);
+      case "bool":
+        return typeof value === "boolean";
+      case "error":
+        return isObject(value) && typeof value.detail === "string";
+      default:
+        return false;
+    }
+  }
+  if (shape[0] === "enum") return typeof value === "string" && shape[1].includes(value);
+  if (shape[0] === "list") return Array.isArray(value) && value.every((item) => fits(item, shape[1]));
+  return isObject(value) && Object.values(value).every((item) => fits(item, shape[1]));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Read a problem from an HTTP status and a decoded JSON body.
+ *
+ * A known `code` gives its typed problem when every required member fits; otherwise
+ * the result is a `GenericProblem`. Members of the wrong type are dropped (RFC 9457 §3.1),
+ * unknown members are kept, and the HTTP status wins over the body's.
+ */
+export function toProblem(status: number, body: unknown): Problem {
+  const document: Record<string, unknown> = isObject(body) ? { ...body } : {};
+  for (const name of ["type", "title", "detail", "instance", "code", "request_id"]) {
+    if (name in document && typeof document[name] !== "string") delete document[name];
+  }
+  document.status = status;
+  if (typeof document.type !== "string") document.type = "about:blank";
+  if (typeof document.title !== "string") document.title = "";
+  const code = document.code;
+  if (typeof code === "string" && isProblemCode(code)) {
+    let complete = true;
+    for (const [name, [shape, required]] of Object.entries(MEMBERS[code])) {
+      if (!(name in document)) {
+        complete = complete && !required;
+      } else if (!fits(document[name], shape)) {
+        delete document[name];
+        complete = complete && !required;
+      }
+    }
+    if (complete) return document as unknown as Problem;
+  }
+  if (typeof code === "string") {
+    document.unknown_code = code;
+  }
+  delete document.code;
+  return document as unknown as GenericProblem;
+}
+
+/** Read a problem from a fetch `Response` (or anything with `status`, `headers.get` and `text()`). */
+export async function parseProblem(response: {
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}): Promise<Problem> {
+  const mediaType = (response.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const text = await response.text();
+  let body: unknown = {};
+  if (/^application\\/([\\w.+-]+\\+)?json$/.test(mediaType) || (!mediaType && text.trimStart().startsWith("{"))) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = {};
+    }
+  } else if (mediaType === "text/plain" && text.trim()) {
+    body = { detail: text.trim().slice(0, 1000) };
+  }
+  const problem = toProblem(response.status, body);
+  const requestId = response.headers.get("x-request-id");
+  if (problem.request_id === undefined && requestId !== null) problem.request_id = requestId;
+  return problem;
+}
+"""
+
+
+def generate_typescript(catalog: Catalog) -> str:
+    """The source of `problems.ts` for `catalog`."""
+    specs = sorted(catalog.problems.values(), key=lambda spec: spec.slug)
+    version = f" (version {catalog.version})" if catalog.version else ""
+    lines = [
+        f"// Problem types of the {_comment(catalog.name)} catalog{version}.",
+        "// Generated by `problemdetails gen --lang ts`: do not edit by hand, regenerate instead.",
+        "",
+        "/** One item of a validation problem's `errors` list. */",
+        "export interface ErrorItem {",
+        "  detail: string;",
+        "  pointer?: string;",
+        "  parameter?: string;",
+        '  in?: "query" | "path" | "header" | "cookie";',
+        "  code?: string;",
+        "}",
+        "",
+        "/** The RFC 9457 members every problem has; unknown extension members are allowed (§3.2). */",
+        "export interface ProblemBase {",
+        "  type: string;",
+        "  title: string;",
+        "  status: number;",
+        "  detail?: string;",
+        "  instance?: string;",
+        "  request_id?: string;",
+        "  [member: string]: unknown;",
+        "}",
+        "",
+        "/** A problem whose `code` this catalog does not know (kept as `unknown_code`). */",
+        "export interface GenericProblem extends ProblemBase {",
+        "  code?: undefined;",
+        "  unknown_code?: string;",
+        "}",
+        "",
+    ]
+    for spec in specs:
+        lines += [*_interface(spec), ""]
+    lines += [
+        "export type KnownProblem =",
+        *[f"  | {spec.class_name}" for spec in specs],
+        ";",
+        "",
+        '/** Narrow on `code`: `switch (problem.code) { case "conflict": ... }`. */',
+        "export type Problem = KnownProblem | GenericProblem;",
+        "",
+        "export const PROBLEM_CODES = [",
+        *[f"  {json.dumps(spec.slug)}," for spec in specs],
+        "] as const;",
+        "",
+        "export type ProblemCode = (typeof PROBLEM_CODES)[number];",
+        "",
+        "export function isProblemCode(code: string): code is ProblemCode {",
+        "  return (PROBLEM_CODES as readonly string[]).includes(code);",
+        "}",
+        "",
+    ]
+    for spec in specs:
+        lines += [
+            f"export function is{spec.class_name}(problem: Problem): problem is {spec.class_name} {{",
+            f"  return problem.code === {json.dumps(spec.slug)};",
+            "}",
+            "",
+        ]
+    members = {
+        spec.slug: {
+            member.name: [_shape(member.parsed), member.required and not member.parsed.nullable()]
+            for member in spec.members
+        }
+        for spec in specs
+    }
+    lines += [
+        "const MEMBERS: Record<ProblemCode, Record<string, [Shape, boolean]>> = "
+        + json.dumps(members, indent=2, sort_keys=True)
+        + ";",
+    ]
+    return "\n".join(lines) + _RUNTIME

@@ -1,0 +1,150 @@
+"""The generated TypeScript, for real: `tsc --strict`, narrowing on `code`, and node parsing Python-encoded bodies."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from problemdetails import Catalog, Problem, encode_json
+from problemdetails._cli import main
+from tests.conftest import BUNDLED, ROOT
+
+TSC = ROOT / "tests" / "typescript" / "node_modules" / ".bin" / "tsc"
+CATALOG = Catalog.load(BUNDLED)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not TSC.exists():
+        pytest.fail(f"{TSC} is missing: `make test` installs it (npm ci --prefix tests/typescript)")
+    folder = tmp_path_factory.mktemp("ts")
+    assert main(["gen", str(BUNDLED), "--lang", "ts", "--out", str(folder / "problems.ts")]) == 0
+    return folder
+
+
+def tsc(folder: Path, *files: str, emit: bool = False) -> subprocess.CompletedProcess[str]:
+    options = ["--strict", "--target", "es2020", "--lib", "es2020", "--module", "commonjs"]
+    options += ["--outDir", str(folder / "js")] if emit else ["--noEmit"]
+    return subprocess.run(
+        [str(TSC), *options, *(str(folder / name) for name in files)], capture_output=True, text=True, check=False
+    )
+
+
+def test_generated_module_compiles_strictly(generated: Path) -> None:
+    result = tsc(generated, "problems.ts")
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (generated / "problems.ts").read_text()
+    assert "export type Problem = KnownProblem | GenericProblem;" in text
+    assert 'export const PROBLEM_CODES = [\n  "bad-gateway",' in text
+    assert "import " not in text  # no runtime dependencies
+
+
+def test_narrowing_on_code(generated: Path) -> None:
+    (generated / "usage.ts").write_text(
+        textwrap.dedent(
+            """\
+            import { Problem, isRateLimited } from "./problems";
+
+            export function advice(problem: Problem): string {
+              switch (problem.code) {
+                case "quota-exceeded":
+                  return `${problem.current} of ${problem.limit}`;
+                case "unprocessable":
+                  return problem.errors.map((item) => item.pointer ?? item.parameter ?? "").join(",");
+                case undefined:
+                  return problem.unknown_code ?? problem.title;
+                default:
+                  return isRateLimited(problem) ? String(problem.retry_after ?? 0) : problem.title;
+              }
+            }
+            """
+        )
+    )
+    result = tsc(generated, "problems.ts", "usage.ts")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_misuse_is_a_compile_error(generated: Path) -> None:
+    (generated / "misuse.ts").write_text(
+        textwrap.dedent(
+            """\
+            import { Problem } from "./problems";
+
+            export function limit(problem: Problem): number {
+              if (problem.code === "quota-exceeded") {
+                const wrong: string = problem.limit;
+                return wrong.length;
+              }
+              return problem.limit;
+            }
+            """
+        )
+    )
+    result = tsc(generated, "problems.ts", "misuse.ts")
+    errors = [line.split(": error ")[1].split(":")[0] for line in result.stdout.splitlines() if ": error " in line]
+    assert errors == ["TS2322", "TS2322"], result.stdout  # number is not string; unknown is not number
+
+
+def test_node_parses_what_python_encodes(generated: Path) -> None:
+    compiled = tsc(generated, "problems.ts", emit=True)
+    assert compiled.returncode == 0, compiled.stdout
+    cases: list[dict[str, Any]] = []
+    for slug, spec in CATALOG.problems.items():
+        cls = CATALOG[slug]
+        for example in spec.examples:
+            members = {m.attribute: example.members[m.name] for m in cls.__members__ if m.name in example.members}
+            problem = cls(example.detail, instance=example.instance, request_id="r1", **members)
+            cases.append({"status": spec.status, "body": json.loads(encode_json(problem))})
+    cases += [
+        {"status": 418, "body": json.loads(encode_json(Problem(status=418, code="teapot", pot="brown")))},
+        {"status": 402, "body": {"code": "quota-exceeded", "limit": "many", "current": 1, "title": 5}},
+        {"status": 409, "body": {"code": "conflict", "conflicts": "a1", "detail": "x"}},
+        {"status": 500, "body": "not an object"},
+    ]
+    (generated / "cases.json").write_text(json.dumps(cases))
+    (generated / "run.js").write_text(
+        textwrap.dedent(
+            """\
+            const { toProblem } = require("./js/problems.js");
+            const cases = require("./cases.json");
+            process.stdout.write(JSON.stringify(cases.map((c) => toProblem(c.status, c.body))));
+            """
+        )
+    )
+    node = shutil.which("node")
+    assert node is not None
+    result = subprocess.run([node, "run.js"], cwd=generated, capture_output=True, text=True, check=True)
+    parsed = json.loads(result.stdout)
+    typed = len(cases) - 4
+    for case, problem in zip(cases[:typed], parsed[:typed], strict=True):
+        assert problem == case["body"]  # every encoded catalogued problem reads back as itself, code included
+    teapot, wrong_required, wrong_optional, not_object = parsed[typed:]
+    assert (teapot.get("code"), teapot["unknown_code"], teapot["pot"]) == (None, "teapot", "brown")
+    assert (wrong_required.get("code"), wrong_required["unknown_code"], wrong_required["title"]) == (
+        None,
+        "quota-exceeded",
+        "",
+    )
+    assert wrong_optional == {"code": "conflict", "detail": "x", "status": 409, "type": "about:blank", "title": ""}
+    assert not_object == {"status": 500, "type": "about:blank", "title": ""}
+
+
+def test_readme_typescript_example_compiles(generated: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    (example,) = re.findall(r"```ts\n(.*?)```", readme, re.S)
+    (generated / "readme.ts").write_text(example)
+    options = ["--strict", "--noEmit", "--target", "es2020", "--lib", "es2020,dom", "--module", "commonjs"]
+    result = subprocess.run(
+        [str(TSC), *options, str(generated / "problems.ts"), str(generated / "readme.ts")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
