@@ -414,7 +414,15 @@ def _wire_struct(name: str, members: tuple[_Member, ...]) -> type[msgspec.Struct
     fields += [(member.attribute, member.annotation | None, None) for member in members]
     rename = {member.attribute: member.name for member in members if member.attribute != member.name}
     wire = msgspec.defstruct(
-        f"{name}Wire", fields, kw_only=True, omit_defaults=True, rename=rename or None, module=__name__
+        f"{name}Wire",
+        fields,
+        kw_only=True,
+        omit_defaults=True,
+        rename=rename or None,
+        module=__name__,
+        # Decoding straight into the Struct is the fast path for well-formed bodies;
+        # an unknown member sends a body to the lenient path, which keeps it.
+        forbid_unknown_fields=True,
     )
     _WIRE_MEMBERS[wire] = {member.name: member for member in members}
     return wire

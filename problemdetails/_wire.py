@@ -276,6 +276,10 @@ def decode_json(
     usable status. A relative `type` is resolved against `base_url` (the
     response's URL) when one is given.
     """
+    if catalog is not None:
+        typed = _decode_typed(body, catalog)
+        if typed is not None:
+            return typed
     try:
         document = msgspec.json.decode(body)
     except (msgspec.DecodeError, RecursionError) as error:
@@ -290,6 +294,55 @@ def decode_json(
             raise _Mismatch from None
 
     return _build(document, catalog, status, convert, base_url)
+
+
+class _Head(msgspec.Struct):
+    """Just enough of a body to pick the class; msgspec skips everything else."""
+
+    code: Any = None
+    type: Any = None
+
+
+_head_decoder = msgspec.json.Decoder(_Head)
+_typed_decoders: dict[type[Problem], msgspec.json.Decoder[Any]] = {}
+
+
+def _decode_typed(body: bytes | str, catalog: Catalog) -> Problem | None:
+    """The fast path: a well-formed body of a known code, decoded straight into its wire Struct.
+
+    Anything unusual (a wrong type, an unknown member, a missing required
+    member, an instance that is no URI reference) returns None, and the
+    lenient path decides.
+    """
+    try:
+        head = _head_decoder.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if not isinstance(head.code, str) or head.code not in catalog:
+        return None
+    cls = catalog[head.code]
+    if head.type is not None and head.type != cls.type:
+        return None
+    decoder = _typed_decoders.get(cls)
+    if decoder is None:
+        decoder = _typed_decoders[cls] = msgspec.json.Decoder(cls.__wire__)
+    try:
+        wire = decoder.decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if wire.instance is not None and not is_uri_reference(wire.instance):
+        return None
+    for member in cls.__required__:
+        if getattr(wire, member.attribute) is None and not member.type.nullable():
+            return None
+    # The type's identity comes from the catalog (a localized title does not change it).
+    wire.type, wire.title, wire.status, wire.code = cls.type, cls.title, cls.status, cls.code
+    problem = cls.__new__(cls)
+    problem._wire = wire
+    problem.headers = {}
+    problem.extensions = {}
+    Exception.__init__(problem, wire.detail if wire.detail is not None else wire.title)
+    return problem
 
 
 def _build(

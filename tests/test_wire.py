@@ -282,3 +282,23 @@ def test_decode_accepts_str_bodies(bundled: Catalog) -> None:
     gone = bundled["gone"]("bye")
     assert decode_json(encode_json(gone).decode(), catalog=bundled) == gone
     assert decode_xml(encode_xml(gone).decode(), catalog=bundled) == gone
+
+
+def test_fast_and_lenient_paths_agree(bundled: Catalog) -> None:
+    from problemdetails._wire import _decode_typed
+
+    problem = bundled["quota-exceeded"](limit=5, current=5, resource="zones", instance="/z", request_id="r")
+    body = encode_json(problem)
+    assert _decode_typed(body, bundled) == problem  # well-formed: straight into the Struct
+    for odd in (
+        body.replace(b'"limit":5', b'"limit":"5"'),  # wrong type
+        body.replace(b'"limit":5,', b""),  # a required member missing
+        body[:-1] + b',"extra":1}',  # an unknown member (kept by the lenient path)
+        body.replace(b'"/z"', b'"/a b"'),  # an instance that is no URI reference
+        body.replace(b"https://errors.example.com/quota-exceeded", b"https://other.example/q"),
+    ):
+        assert _decode_typed(odd, bundled) is None
+    lenient = decode_json(body[:-1] + b',"extra":1}', catalog=bundled)
+    assert (type(lenient), lenient.extensions) == (bundled["quota-exceeded"], {"extra": 1})
+    localized = decode_json(body.replace(b"Quota exceeded", b"Quota atteint"), catalog=bundled)
+    assert localized == problem  # the type's title comes from the catalog
