@@ -22,6 +22,7 @@ from problemdetails import (
     ErrorItem,
     Finding,
     Problem,
+    client,
     decode_json,
     decode_xml,
     encode_json,
@@ -312,3 +313,16 @@ def test_hostile_problem_objects_decode_or_raise_decode_error(
     # whatever was decoded can be sent on, and it is a valid RFC 9457 object
     assert list(VALIDATOR.iter_errors(json.loads(encode_json(problem)))) == []
     decode_xml(encode_xml(problem), catalog=STANDARD)
+
+
+@PROPERTY
+@given(document=catalogs(), data=st.data(), xml=st.booleans())
+def test_client_decode_round_trip(document: dict[str, Any], data: st.DataObject, xml: bool) -> None:
+    catalog = load(document)
+    problem = problem_for(data, catalog, XML_TEXT)
+    media, body = (
+        ("application/problem+xml", encode_xml(problem)) if xml else ("application/problem+json", encode_json(problem))
+    )
+    decoded = client.decode(problem.status, {"Content-Type": media + "; charset=utf-8"}, body, catalog=catalog)
+    assert type(decoded) is type(problem)
+    assert decoded == problem
