@@ -38,7 +38,7 @@ format: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/problemdetails check catalog/
-	$(BIN)/python -m uvicorn --app-dir examples/demo app:app --host $(HOST) --port $(PORT)
+	DEMO_BASE_URI=http://$(HOST):$(PORT)/errors/ $(BIN)/python -m uvicorn --app-dir examples/demo app:app --host $(HOST) --port $(PORT)
 
 # Benchmarks run in their own virtualenv: peers and pydantic never enter the
 # project's dependencies.
