@@ -66,7 +66,10 @@ def decode(
         status = int(response.status_code)
         headers = response.headers
         body = response.content
-        request = getattr(response, "_request", None)  # httpx: no request on a hand-made response
+        try:
+            request = response.request
+        except (AttributeError, RuntimeError):  # httpx raises RuntimeError for a response built by hand
+            request = None
         if request is not None:
             url = url or str(request.url)
             method = method or request.method

@@ -182,6 +182,12 @@ class ProblemMiddleware:
         for target in self.exception_map.values():
             if isinstance(target, str) and target not in catalog:
                 raise ValueError(f"exception_map names unknown slug {target!r}")
+            if isinstance(target, str) and catalog[target].__required__:
+                required = ", ".join(member.name for member in catalog[target].__required__)
+                raise ValueError(
+                    f"exception_map maps to {target!r}, which requires members ({required}); "
+                    "map to a function that builds the problem instead"
+                )
         self.debug = debug
         self.www_authenticate = www_authenticate
         self.rewrite_error_responses = rewrite_error_responses
@@ -200,15 +206,15 @@ class ProblemMiddleware:
                 await self.app(scope, receive, send)
             return
         # The happy path is this method alone: keep it lean (`make bench` measures it).
-        docs = self.docs_path
-        if docs is not None and scope["path"].startswith(docs) and await self._docs(scope, send):
-            return
         raw_id = b""
         for key, value in scope["headers"]:
             if key == b"x-request-id":
                 raw_id = value if _REQUEST_ID.fullmatch(value) else b""
                 break
         raw_id = raw_id or _new_request_id()
+        docs = self.docs_path
+        if docs is not None and scope["path"].startswith(docs) and await self._docs(scope, send, raw_id):
+            return
         state = "idle"  # idle -> started -> complete, or idle -> held (an error response being replaced)
         held: _Held | None = None
 
@@ -278,7 +284,7 @@ class ProblemMiddleware:
             problem = self._from_rendered(held.status, held.headers, held.body)
         await self._send_problem(scope, send, problem, request_id, held.headers)
 
-    async def _docs(self, scope: Scope, send: Send) -> bool:
+    async def _docs(self, scope: Scope, send: Send, request_id: bytes) -> bool:
         """Serve the page for `<docs_path>[<slug>[/]]`; False when there is none."""
         assert self.docs_path is not None
         if scope["method"] not in ("GET", "HEAD"):
@@ -292,6 +298,7 @@ class ProblemMiddleware:
             (b"content-length", str(len(page)).encode()),
             (b"cache-control", b"public, max-age=3600"),
             (b"x-content-type-options", b"nosniff"),
+            (b"x-request-id", request_id),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else page})

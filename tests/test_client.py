@@ -121,6 +121,12 @@ def test_decode_exposes_retry_after() -> None:
     assert problem.retryable
 
 
+def test_a_response_without_request() -> None:
+    problem = decode(httpx.Response(404, text="gone away"))  # httpx: no request attached; text/plain
+    assert problem.received is not None
+    assert (problem.received.url, problem.received.method, problem.detail) == (None, None, "gone away")
+
+
 def test_decode_refuses_success_responses() -> None:
     with pytest.raises(DecodeError, match="not an error response"):
         decode(response(200, b"{}", "application/json"))

@@ -98,6 +98,8 @@ def test_exception_map_by_mro(bundled: Catalog) -> None:
     assert call(middleware).json()["detail"] == "slow"
     with pytest.raises(ValueError, match="unknown slug 'nope'"):
         ProblemMiddleware(middleware, catalog=bundled, exception_map={KeyError: "nope"})
+    with pytest.raises(ValueError, match=r"'quota-exceeded', which requires members \(limit, current\)"):
+        ProblemMiddleware(middleware, catalog=bundled, exception_map={KeyError: "quota-exceeded"})
 
 
 def test_failing_exception_map_function_is_internal(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
@@ -473,6 +475,9 @@ problems:
     index = call(app, path="/errors/").body.decode()
     assert 'id="conflict"' in index
     assert 'id="old"' in index
+    assert (
+        call(app, path="/errors/conflict", headers={"X-Request-ID": "req-docs"}).headers["x-request-id"] == "req-docs"
+    )
     head = call(app, "HEAD", "/errors/conflict")
     assert (head.body, head.headers["content-length"]) == (b"", str(len(page.body)))
     missing = call(app, path="/errors/nope")  # not a slug: the app answers (this one raises conflict)
