@@ -36,9 +36,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Builds the doc site from catalog/ (type URIs pointing at the demo), then serves
+# the demo API with the middleware mounting the site under /errors/.
 demo: $(STAMP)
-	$(BIN)/problemdetails check catalog/
-	DEMO_BASE_URI=http://$(HOST):$(PORT)/errors/ $(BIN)/python -m uvicorn --app-dir examples/demo app:app --host $(HOST) --port $(PORT)
+	$(BIN)/problemdetails build catalog/ --out build/site --base-url http://$(HOST):$(PORT)/errors/
+	DEMO_BASE_URI=http://$(HOST):$(PORT)/errors/ DEMO_SITE=build/site \
+		$(BIN)/python -m uvicorn --app-dir examples/demo app:app --host $(HOST) --port $(PORT)
 
 # Benchmarks run in their own virtualenv: peers and pydantic never enter the
 # project's dependencies.

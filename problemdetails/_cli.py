@@ -1,4 +1,4 @@
-"""The `problemdetails` command line: `check` and `gen` (Python or TypeScript).
+"""The `problemdetails` command line: `check`, `gen`, `build`, `serve` and `openapi`.
 
 Every command prints findings as `file:line:col: severity: message` on
 stderr, exits 1 when something is wrong, and writes nothing unless the whole
@@ -17,6 +17,8 @@ from pathlib import Path
 from problemdetails._catalog import Catalog
 from problemdetails._codegen import generate_python
 from problemdetails._exceptions import CatalogError, Finding
+from problemdetails._openapi import openapi_document, pretty_json
+from problemdetails._site import SiteError, read_site, render_site, write_site
 from problemdetails._typescript import generate_typescript
 
 __all__ = ["main"]
@@ -27,14 +29,20 @@ def _report(findings: Sequence[Finding]) -> None:
         print(finding, file=sys.stderr)
 
 
-def _load(paths: list[str], *, strict: bool = False) -> Catalog | None:
+def load_catalog(paths: Sequence[str], *, strict: bool = False, base_url: str | None = None) -> Catalog | None:
+    """Load a catalog, reporting findings on stderr; None when it is broken."""
     try:
         catalog = Catalog.load(paths, strict=strict)
+        if base_url is not None:
+            catalog = catalog.rebased(base_url)
     except CatalogError as error:
         _report(error.findings)
         errors = sum(1 for finding in error.findings if finding.severity == "error")
         warnings = len(error.findings) - errors
         print(f"catalog has {errors} error(s) and {warnings} warning(s)", file=sys.stderr)
+        return None
+    except ValueError as error:  # a bad --base-url
+        print(f"--base-url: {error}", file=sys.stderr)
         return None
     _report(catalog.warnings)
     return catalog
@@ -54,7 +62,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    catalog = _load(args.paths, strict=args.strict)
+    catalog = load_catalog(args.paths, strict=args.strict)
     if catalog is None:
         return 1
     print(f"{catalog.name}: {len(catalog)} problems, {len(catalog.warnings)} warning(s)")
@@ -62,7 +70,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _gen(args: argparse.Namespace) -> int:
-    catalog = _load(args.paths)
+    catalog = load_catalog(args.paths)
     if catalog is None:
         return 1
     source = generate_typescript(catalog) if args.lang == "ts" else generate_python(catalog)
@@ -84,6 +92,50 @@ def _gen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.paths, base_url=args.base_url)
+    if catalog is None:
+        return 1
+    out = Path(args.out)
+    try:
+        files = render_site(catalog, theme=Path(args.theme) if args.theme else None)
+        if args.check:
+            current = read_site(out) if out.is_dir() else {}
+            if current != files:
+                changed = sorted(name for name in files.keys() | current.keys() if files.get(name) != current.get(name))
+                print(
+                    f"{out} is stale ({len(changed)} file(s) differ, first {changed[0]}): rebuild it", file=sys.stderr
+                )
+                return 1
+            print(f"{out} is up to date")
+            return 0
+        write_site(files, out)
+    except SiteError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"wrote {out}/ ({len(catalog)} problem pages, {len(files)} files)")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from problemdetails._preview import preview
+
+    return preview(args.paths, host=args.host, port=args.port, theme=args.theme, base_url=args.base_url)
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.paths, base_url=args.base_url)
+    if catalog is None:
+        return 1
+    document = pretty_json(openapi_document(catalog)).decode()
+    if args.out is None:
+        sys.stdout.write(document)
+    else:
+        write_atomically(Path(args.out), document)
+        print(f"wrote {args.out} ({len(catalog)} schemas and responses)")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="problemdetails", description="RFC 9457 problem details from a YAML error catalog."
@@ -101,6 +153,29 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--lang", choices=["python", "ts"], default="python", help="python (default) or ts")
     gen.add_argument("--check", action="store_true", help="fail if FILE is missing or stale; write nothing")
     gen.set_defaults(run=_gen)
+
+    base_url = "type URIs point here instead of the catalog's base_uri (e.g. the deployed docs)"
+    build = commands.add_parser("build", help="build the static doc site: a page per slug, schemas, OpenAPI")
+    build.add_argument("paths", nargs="+", metavar="PATH", help="catalog file or folder")
+    build.add_argument("--out", required=True, metavar="DIR", help="site folder (replaced in one step)")
+    build.add_argument("--base-url", metavar="URL", help=base_url)
+    build.add_argument("--theme", metavar="DIR", help="templates/ and static/ that override the bundled theme")
+    build.add_argument("--check", action="store_true", help="fail if DIR differs from a fresh build; write nothing")
+    build.set_defaults(run=_build)
+
+    serve = commands.add_parser("serve", help="preview the doc site locally, rebuilding when the catalog changes")
+    serve.add_argument("paths", nargs="+", metavar="PATH", help="catalog file or folder")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8001, help="port (default: 8001; 0 picks a free one)")
+    serve.add_argument("--base-url", metavar="URL", help=base_url + " (default: the preview's own address)")
+    serve.add_argument("--theme", metavar="DIR", help="templates/ and static/ that override the bundled theme")
+    serve.set_defaults(run=_serve)
+
+    openapi = commands.add_parser("openapi", help="emit OpenAPI 3.1 components (a schema and a response per slug)")
+    openapi.add_argument("paths", nargs="+", metavar="PATH", help="catalog file or folder")
+    openapi.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
+    openapi.add_argument("--base-url", metavar="URL", help=base_url)
+    openapi.set_defaults(run=_openapi)
     return parser
 
 
@@ -108,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if getattr(args, "check", False) and args.out is None:
+    if args.command == "gen" and args.check and args.out is None:
         parser.error("gen --check needs --out FILE")
     status: int = args.run(args)
     return status

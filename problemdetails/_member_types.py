@@ -63,6 +63,8 @@ def is_uri_reference(text: str) -> bool:
 # JSON has no NaN or Infinity (RFC 8259 §6); a finite bound rejects both.
 FiniteFloat = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
 Uri = Annotated[str, msgspec.Meta(pattern=URI_REFERENCE)]
+# RFC 3339 §5.6 timestamps carry an offset: a naive datetime would be ambiguous on the wire.
+AwareDatetime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 
 
 class ErrorItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename={"in_": "in"}):
@@ -184,7 +186,7 @@ _SCALARS: dict[str, tuple[Any, str]] = {
     "float": (FiniteFloat, "float"),
     "bool": (bool, "bool"),
     "uri": (Uri, "str"),
-    "datetime": (dt.datetime, "_dt.datetime"),
+    "datetime": (AwareDatetime, "_dt.datetime"),
     "error": (ErrorItem, "_pd.ErrorItem"),
 }
 

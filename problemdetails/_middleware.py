@@ -19,6 +19,7 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from random import getrandbits
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +29,6 @@ from starlette.exceptions import HTTPException, WebSocketException
 from starlette.requests import ClientDisconnect
 
 from problemdetails._catalog import Catalog
-from problemdetails._docs import index_page, problem_page
 from problemdetails._frameworks import (
     client_detail,
     error_items,
@@ -39,6 +39,7 @@ from problemdetails._frameworks import (
 from problemdetails._member_types import is_uri_reference
 from problemdetails._problem import Problem
 from problemdetails._response import choose_media_type, json_document, render
+from problemdetails._site import read_site, render_site
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 from problemdetails._wire import encode_wire
 
@@ -79,6 +80,16 @@ _FIELD_VALUE = re.compile(r"[\x20-\x7e\t]*")
 # RFC 9110 §5.6.7 HTTP-date, loosely: IMF-fixdate, RFC 850 or asctime.
 _HTTP_DATE = re.compile(r"[A-Za-z]{3,9},? [0-9A-Za-z :\-]+(GMT|[0-9]{4})")
 _REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}")
+_SITE_MEDIA_TYPES = {
+    "html": b"text/html; charset=utf-8",
+    "json": b"application/json",
+    "css": b"text/css; charset=utf-8",
+    "js": b"text/javascript; charset=utf-8",
+    "svg": b"image/svg+xml",
+    "png": b"image/png",
+    "ico": b"image/x-icon",
+    "woff2": b"font/woff2",
+}
 _HELD_BODY_LIMIT = 64 * 1024  # enough for any {"detail": ...}; the rest is not read
 
 
@@ -159,8 +170,10 @@ class ProblemMiddleware:
     - `instance` is the percent-encoded request path (no query string) unless
       the problem sets one; pass `instance=None` to leave it out, or a function
       of the ASGI scope returning a URI reference.
-    - `docs_path="/errors/"` serves a documentation page per slug (and an index)
-      there, so type URIs whose `base_uri` points at the service resolve.
+    - `docs_path="/errors/"` serves the catalog's doc site there (a page per
+      slug, the index, the JSON Schemas), so type URIs whose `base_uri` points
+      at the service resolve. It is rendered from `catalog` on first use, or
+      read from `docs_dir`, a folder `problemdetails build` wrote.
     """
 
     def __init__(
@@ -173,6 +186,7 @@ class ProblemMiddleware:
         www_authenticate: str = "Bearer",
         rewrite_error_responses: bool = True,
         docs_path: str | None = None,
+        docs_dir: str | os.PathLike[str] | None = None,
         instance: Callable[[Scope], str | None] | None = request_path,
         logger: logging.Logger | None = None,
     ) -> None:
@@ -194,6 +208,8 @@ class ProblemMiddleware:
         if docs_path is not None and not (docs_path.startswith("/") and docs_path.endswith("/")):
             raise ValueError(f"docs_path must start and end with '/', not {docs_path!r}")
         self.docs_path = docs_path
+        # The site is immutable once built: rendered lazily, then only read.
+        self._site: dict[str, bytes] | None = read_site(Path(docs_dir)) if docs_dir is not None else None
         self.instance = instance
         self.logger = logger or logging.getLogger("problemdetails")
         self._roots = root_slugs(catalog)
@@ -285,24 +301,35 @@ class ProblemMiddleware:
         await self._send_problem(scope, send, problem, request_id, held.headers)
 
     async def _docs(self, scope: Scope, send: Send, request_id: bytes) -> bool:
-        """Serve the page for `<docs_path>[<slug>[/]]`; False when there is none."""
+        """Serve a file of the doc site under `docs_path`; False when there is none."""
         assert self.docs_path is not None
         if scope["method"] not in ("GET", "HEAD"):
             return False
-        slug = scope["path"][len(self.docs_path) :].strip("/")
-        if slug and slug not in self.catalog:
-            return False  # the app may serve it; else it is a 404 problem like any other
-        page = problem_page(self.catalog, self.catalog.problems[slug]) if slug else index_page(self.catalog)
-        headers = [
-            (b"content-type", b"text/html; charset=utf-8"),
-            (b"content-length", str(len(page)).encode()),
-            (b"cache-control", b"public, max-age=3600"),
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-request-id", request_id),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else page})
-        return True
+        if self._site is None:
+            self._site = render_site(self.catalog)
+        name = scope["path"][len(self.docs_path) :]
+        file = name + "index.html" if name[-1:] in ("", "/") else name
+        page = self._site.get(file)
+        headers = [(b"x-content-type-options", b"nosniff"), (b"x-request-id", request_id)]
+        if page is not None:
+            headers += [
+                (b"content-type", _SITE_MEDIA_TYPES.get(file.rpartition(".")[2], b"application/octet-stream")),
+                (b"content-length", str(len(page)).encode()),
+                (b"cache-control", b"public, max-age=300"),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else page})
+            return True
+        if name + "/index.html" in self._site:
+            # `base_uri + slug` has no trailing slash; the page's relative links need one.
+            # A relative reference (RFC 9110 §10.2.2), so any mount or root_path is kept.
+            query = scope.get("query_string", b"")
+            location = quote(name.rpartition("/")[2]).encode() + b"/" + (b"?" + query if query else b"")
+            headers += [(b"location", location), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 301, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return True
+        return False  # the app may serve it; else it is a 404 problem like any other
 
     def _from_rendered(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes | bytearray) -> Problem:
         """The problem for an error response the app rendered itself.

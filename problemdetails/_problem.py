@@ -208,6 +208,29 @@ class Problem(Exception):
         Exception.__init__(problem, problem.detail if problem.detail is not None else problem.title)
         return problem
 
+    @classmethod
+    def examples(cls) -> list[Problem]:
+        """The catalog's documented examples of this problem type, built and validated.
+
+        The doc site shows each one encoded by the real encoder, so what a page
+        shows is exactly what a client receives:
+
+        ```python
+        (example,) = catalog["quota-exceeded"].examples()
+        assert example.limit == 50000
+        ```
+        """
+        if cls.spec is None:
+            return []
+        return [
+            cls(
+                example.detail,
+                instance=example.instance,
+                **{m.attribute: example.members[m.name] for m in cls.__members__ if m.name in example.members},
+            )
+            for example in cls.spec.examples
+        ]
+
     def _occurrence(self, *, instance: str | None, request_id: str | None) -> Problem:
         """A copy for one response, with that request's `instance` and id.
 

@@ -47,7 +47,7 @@ _TAKEN_ATTRIBUTES = frozenset(
     {
         *STANDARD_MEMBERS,
         *("args", "with_traceback", "add_note", "headers", "extensions", "members", "spec", "to_dict"),
-        *("received", "response", "retryable"),
+        *("received", "response", "retryable", "examples"),
     }
 )
 

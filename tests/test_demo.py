@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,8 +54,37 @@ def test_xml_negotiation_and_framework_errors() -> None:
     assert set(wrong_method.headers["allow"].split(", ")) == {"GET", "HEAD"}
 
 
-def test_demo_serves_under_uvicorn_on_loopback() -> None:
+def test_demo_serves_the_site_it_renders_itself() -> None:
+    client = TestClient(load_demo().app)
+    page = client.get("/errors/gone/")
+    assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
+    assert "<h1>Gone</h1>" in page.text
+    assert client.get("/errors/gone/schema.json").json()["properties"]["code"] == {
+        "const": "gone",
+        "description": "The problem's slug: what clients match on.",
+    }
+
+
+def test_demo_serves_under_uvicorn_on_loopback(tmp_path: Path) -> None:
+    """As `make demo` runs it: the site built by the CLI, then uvicorn with the middleware mounting it."""
     port = free_port()
+    base = f"http://127.0.0.1:{port}/errors/"
+    site = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "problemdetails",
+            "build",
+            str(ROOT / "catalog"),
+            "--out",
+            str(site),
+            "--base-url",
+            base,
+        ],
+        check=True,
+        capture_output=True,
+    )
     server = subprocess.Popen(
         [
             sys.executable,
@@ -69,6 +100,7 @@ def test_demo_serves_under_uvicorn_on_loopback() -> None:
             "--log-level",
             "warning",
         ],
+        env={**os.environ, "DEMO_BASE_URI": base, "DEMO_SITE": str(site)},
     )
     try:
         deadline = time.monotonic() + 20
@@ -84,9 +116,13 @@ def test_demo_serves_under_uvicorn_on_loopback() -> None:
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "rate-limited"
         # the problem's type URI resolves to its documentation on the running demo
-        page = httpx.get(response.json()["type"].replace("8000", str(port)), timeout=5)
-        assert page.status_code == 200
+        page = httpx.get(response.json()["type"], timeout=5, follow_redirects=True)
+        assert (page.status_code, str(page.url)) == (200, f"{base}rate-limited/")
         assert "<h1>Too many requests</h1>" in page.text
+        assert f"<code>{base}rate-limited</code>" in page.text
+        stylesheet = httpx.get(f"{base}assets/site.css", timeout=5)
+        assert stylesheet.headers["content-type"] == "text/css; charset=utf-8"
+        assert stylesheet.content == (site / "assets" / "site.css").read_bytes()
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +16,10 @@ from starlette.websockets import WebSocket
 from uvicorn.protocols.utils import ClientDisconnected
 
 from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json
+from problemdetails._site import SiteError, render_site, write_site
 from problemdetails._types import Message, Receive, Scope, Send
 from tests.asgi import call, call_async, request_scope
+from tests.conftest import HEADER
 
 SECRET = "db password is hunter2 at /srv/app/secrets.py"
 
@@ -461,29 +464,51 @@ problems:
     app = ProblemMiddleware(raising(catalog["conflict"]()), catalog=catalog, docs_path="/errors/")
     problem = call(app, path="/v1/x").json()
     path = problem["type"].removeprefix("http://127.0.0.1")
-    page = call(app, path=path)
+    moved = asyncio.run(
+        call_async(app, {**request_scope("GET", path, {"X-Request-ID": "req-docs"}), "query_string": b"q=1"})
+    )
+    # `base_uri + slug` redirects to the page folder, so its relative links work.
+    assert (moved.status, moved.headers["location"], moved.headers["x-request-id"]) == (
+        301,
+        "conflict/?q=1",
+        "req-docs",
+    )
+    page = call(app, path=path + "/")
     assert (page.status, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
+    assert page.headers["x-content-type-options"] == "nosniff"
     text = page.body.decode()
     assert "<h1>Conflict &lt;b&gt;</h1>" in text
     assert "&lt;script&gt;" in text
     assert "<script>" not in text
     assert "<strong>bold</strong>" in text
     assert "<code>conflicts</code>" in text
-    assert "Retry after" not in text
     assert "Retry only after changing" in text
-    assert "Retired since 1.1.0" in call(app, path="/errors/old/").body.decode()
+    assert "<strong>Retired</strong> in version 1.1.0" in call(app, path="/errors/old/").body.decode()
     index = call(app, path="/errors/").body.decode()
     assert 'id="conflict"' in index
     assert 'id="old"' in index
-    assert (
-        call(app, path="/errors/conflict", headers={"X-Request-ID": "req-docs"}).headers["x-request-id"] == "req-docs"
-    )
-    head = call(app, "HEAD", "/errors/conflict")
+    schema = call(app, path="/errors/conflict/schema.json")
+    assert schema.headers["content-type"] == "application/json"
+    assert schema.json()["properties"]["code"]["const"] == "conflict"
+    assert call(app, path="/errors/assets/site.css").headers["content-type"] == "text/css; charset=utf-8"
+    head = call(app, "HEAD", "/errors/conflict/")
     assert (head.body, head.headers["content-length"]) == (b"", str(len(page.body)))
-    missing = call(app, path="/errors/nope")  # not a slug: the app answers (this one raises conflict)
+    missing = call(app, path="/errors/nope")  # not in the site: the app answers (this one raises conflict)
     assert (missing.status, missing.json()["code"]) == (409, "conflict")
+    assert call(app, "POST", "/errors/conflict/").json()["code"] == "conflict"  # only GET and HEAD read the site
     with pytest.raises(ValueError, match="docs_path must start and end with '/'"):
         ProblemMiddleware(app, catalog=catalog, docs_path="/errors")
+
+
+def test_docs_dir_serves_a_built_site(write: Any, tmp_path: Path) -> None:
+    catalog = Catalog.load(write(HEADER + "problems:\n  gone: {status: 410, title: Gone}\n"))
+    write_site({**render_site(catalog), "extra/logo.svg": b"<svg/>"}, tmp_path / "site")
+    app = ProblemMiddleware(raising(RuntimeError()), catalog=catalog, docs_path="/docs/", docs_dir=tmp_path / "site")
+    logo = call(app, path="/docs/extra/logo.svg")
+    assert (logo.status, logo.headers["content-type"], logo.body) == (200, "image/svg+xml", b"<svg/>")
+    assert "<h1>Gone</h1>" in call(app, path="/docs/gone/").body.decode()
+    with pytest.raises(SiteError, match="not a site built by"):
+        ProblemMiddleware(app, catalog=catalog, docs_path="/docs/", docs_dir=tmp_path)
 
 
 def test_starlette_exception_handlers_hand_problems_over(bundled: Catalog) -> None:

@@ -106,7 +106,7 @@ def values_of(member_type: MemberType, text: st.SearchStrategy[str]) -> st.Searc
         "float": st.floats(allow_nan=False, allow_infinity=False),
         "bool": st.booleans(),
         "uri": URI_TEXT,
-        "datetime": st.datetimes(timezones=st.none() | OFFSETS),
+        "datetime": st.datetimes(timezones=OFFSETS),
         "error": st.builds(
             ErrorItem,
             detail=text,

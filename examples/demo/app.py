@@ -1,6 +1,8 @@
 """The demo API: every problem of the bundled catalog, one route each.
 
-Run it with `make demo` (or `uvicorn --app-dir examples/demo app:app`), then:
+Run it with `make demo`, which builds the doc site from `catalog/` into
+`build/site` and serves it under /errors/ (set `DEMO_SITE`; without it the
+middleware renders the same site from the catalog), then:
 
     curl -i http://127.0.0.1:8000/problems/quota-exceeded
     curl -i -H 'Accept: application/problem+xml' http://127.0.0.1:8000/problems/unprocessable
@@ -23,10 +25,11 @@ from starlette.routing import Route
 
 from problemdetails import Catalog, ProblemMiddleware
 
-# Type URIs point at this demo, whose middleware serves a page per slug under
+# Type URIs point at this demo, whose middleware serves the doc site under
 # /errors/: follow the `type` of any problem below in a browser.
 BASE_URI = os.environ.get("DEMO_BASE_URI", "http://127.0.0.1:8000/errors/")
 CATALOG = Catalog.load(Path(__file__).resolve().parents[2] / "catalog").rebased(BASE_URI)
+SITE = os.environ.get("DEMO_SITE")  # a folder `problemdetails build` wrote
 
 
 async def index(request: Request) -> Response:
@@ -48,4 +51,5 @@ app = ProblemMiddleware(
     Starlette(routes=[Route("/", index), Route("/problems/{slug}", problem, name="problem")]),
     catalog=CATALOG,
     docs_path="/errors/",
+    docs_dir=SITE,
 )

@@ -1,0 +1,272 @@
+"""The doc site: a static page per slug, so every problem's `type` URI resolves.
+
+RFC 9457 §4: "A problem type URI SHOULD resolve to HTML documentation that
+explains how to resolve the problem." `render_site` turns a catalog into the
+site's files, in memory and deterministic (same catalog and theme, same
+bytes); `write_site` puts them in a folder without ever leaving it
+half-written; the middleware serves the same files under `docs_path`.
+
+Layout of a site (every link in it is relative, so it can live under any path):
+
+    index.html            every slug grouped by status class, an `#<slug>` anchor each
+    <slug>/index.html     the page `base_uri + slug` resolves to
+    <slug>/schema.json    JSON Schema of the problem's body
+    catalog.json          the whole catalog (`Catalog.from_json` reads it back)
+    openapi.json          OpenAPI 3.1 components: a schema and a response per slug
+    assets/               the theme's static files
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import msgspec
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from problemdetails._catalog import Catalog
+from problemdetails._openapi import HEADER_MEANINGS, openapi_document, pretty_json
+from problemdetails._schema import DIALECT, problem_schema
+from problemdetails._spec import ProblemSpec
+from problemdetails._status import status_phrase
+from problemdetails._wire import encode_json
+
+__all__ = ["MARKER", "SiteError", "default_theme", "forget_themes", "read_site", "render_site", "write_site"]
+
+# A built site carries this file, so `write_site` only ever replaces a folder it made.
+MARKER = ".problemdetails-site"
+
+# Raw HTML in the catalog is escaped, never passed through; markdown-it also
+# refuses `javascript:`, `vbscript:`, `file:` and `data:` links.
+_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+RETRY_ADVICE = {
+    "never": ("Do not retry", "The same request will not succeed: do not send it again."),
+    "after-change": (
+        "Retry after a change",
+        "Retry only after changing the request, the credentials or the resource's state.",
+    ),
+    "backoff": (
+        "Retry with backoff",
+        "Retry with exponential backoff and jitter: the condition is usually transient.",
+    ),
+    "after-delay": ("Retry after the delay", "Retry after the time the `Retry-After` header gives, not before."),
+}
+
+# Code points HTML5 forbids in a document (controls other than whitespace, and
+# noncharacters, WHATWG HTML §13.2.3.5): catalog text carrying them is shown
+# with U+FFFD instead, so every page parses without errors.
+_NOT_IN_HTML = re.compile(
+    "[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
+    + "".join(f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000))
+    + "]"
+)
+
+_STATUS_CLASSES = {4: "Client errors", 5: "Server errors"}
+
+
+class SiteError(Exception):
+    """The site cannot be built or written: a theme error, or an `--out` folder this tool did not make."""
+
+
+def default_theme() -> Path:
+    """The bundled theme: inside the installed package, or `site/` in a source checkout."""
+    packaged = Path(__file__).parent / "site"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "site"
+
+
+@dataclass(frozen=True)
+class _Theme:
+    environment: jinja2.Environment
+    assets: dict[str, bytes] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=8)
+def _theme(folder: Path | None) -> _Theme:
+    """A theme folder (`templates/`, `static/`) over the bundled one: its files win, the rest fall back."""
+    folders = [folder, default_theme()] if folder is not None else [default_theme()]
+    environment = jinja2.Environment(
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(f / "templates") for f in folders]),
+        autoescape=jinja2.select_autoescape(),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["markdown"] = lambda text: Markup(_markdown.render(text))
+    environment.filters["inline_markdown"] = lambda text: Markup(_markdown.renderInline(text))
+    assets: dict[str, bytes] = {}
+    for theme in reversed(folders):
+        static = theme / "static"
+        for path in sorted(static.rglob("*")) if static.is_dir() else ():
+            if path.is_file():
+                assets[path.relative_to(static).as_posix()] = path.read_bytes()
+    return _Theme(environment, assets)
+
+
+def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, bytes]:
+    """Every file of the catalog's doc site, by relative path: deterministic, nothing written.
+
+    Raises `SiteError` when the theme fails (a template error, an undefined name).
+    """
+    built = _theme(theme.resolve() if theme is not None else None)
+    children: dict[str, list[ProblemSpec]] = {}
+    for spec in catalog.problems.values():
+        if spec.extends is not None:
+            children.setdefault(spec.extends, []).append(spec)
+    files: dict[str, bytes] = {MARKER: b"a problemdetails doc site; `problemdetails build` replaces this folder\n"}
+    files.update({f"assets/{name}": data for name, data in built.assets.items()})
+    pages = [_page(catalog, spec, children.get(spec.slug, [])) for spec in catalog.problems.values()]
+    try:
+        for page in pages:
+            page_html = built.environment.get_template("problem.html").render(catalog=catalog, root="../", p=page)
+            files[f"{page.slug}/index.html"] = _NOT_IN_HTML.sub("\ufffd", page_html).encode()
+        groups = [
+            {"key": f"{key}xx", "title": f"{key}xx {_STATUS_CLASSES.get(key, 'Errors')}", "pages": members}
+            for key, members in sorted(_by_class(pages).items())
+        ]
+        index = built.environment.get_template("index.html").render(catalog=catalog, root="", groups=groups)
+    except jinja2.TemplateError as error:
+        where = f"{error.filename}:{error.lineno}: " if isinstance(error, jinja2.TemplateSyntaxError) else ""
+        raise SiteError(f"{where}theme error: {error}") from error
+    files["index.html"] = _NOT_IN_HTML.sub("\ufffd", index).encode()
+    for slug, spec in catalog.problems.items():
+        schema = {"$schema": DIALECT, "$id": f"{spec.type}/schema.json", **problem_schema(spec)}
+        files[f"{slug}/schema.json"] = pretty_json(schema)
+    files["catalog.json"] = catalog.to_json() + b"\n"
+    files["openapi.json"] = pretty_json(openapi_document(catalog))
+    return dict(sorted(files.items()))
+
+
+def forget_themes() -> None:
+    """Drop the cached themes, so the next render reads the theme folders again (`serve` after an edit)."""
+    _theme.cache_clear()
+
+
+@dataclass(frozen=True)
+class _Page:
+    """What the page templates read about one problem type."""
+
+    slug: str
+    spec: ProblemSpec
+    phrase: str
+    retry: tuple[str, str]
+    headers: list[tuple[str, str]]
+    examples: list[str]
+    ancestors: list[ProblemSpec]
+    children: list[ProblemSpec]
+    python: str
+    typescript: str
+    search: str
+
+
+def _page(catalog: Catalog, spec: ProblemSpec, children: list[ProblemSpec]) -> _Page:
+    ancestors: list[ProblemSpec] = []
+    parent = spec.extends
+    while parent is not None:
+        ancestors.insert(0, catalog.problems[parent])
+        parent = catalog.problems[parent].extends
+    examples = [
+        msgspec.json.format(encode_json(problem), indent=2).decode() for problem in catalog[spec.slug].examples()
+    ]
+    return _Page(
+        slug=spec.slug,
+        spec=spec,
+        phrase=status_phrase(spec.status),
+        retry=RETRY_ADVICE[spec.retry],
+        headers=[(name, HEADER_MEANINGS.get(name.lower(), "")) for name in spec.headers],
+        examples=examples,
+        ancestors=ancestors,
+        children=children,
+        python=_python_snippet(spec),
+        typescript=_typescript_snippet(spec),
+        search=" ".join((spec.slug, str(spec.status), spec.title, spec.summary)).lower(),
+    )
+
+
+def _by_class(pages: list[_Page]) -> dict[int, list[_Page]]:
+    groups: dict[int, list[_Page]] = {}
+    for page in sorted(pages, key=lambda page: (page.spec.status, page.slug)):
+        groups.setdefault(page.spec.status // 100, []).append(page)
+    return groups
+
+
+def _python_snippet(spec: ProblemSpec) -> str:
+    shown = [member.attribute for member in spec.members[:3]]
+    values = ", ".join(["problem.title", *(f"problem.{name}" for name in shown)])
+    return (
+        "from problemdetails.client import decode\n"
+        "\n"
+        "problem = decode(response, catalog=catalog)  # an httpx.Response\n"
+        "match problem.code:\n"
+        f'    case "{spec.slug}":\n'
+        f"        print({values})\n"
+    )
+
+
+def _typescript_snippet(spec: ProblemSpec) -> str:
+    shown = [
+        f"problem.{member.name}"
+        if member.name.isidentifier()
+        else f"problem[{msgspec.json.encode(member.name).decode()}]"
+        for member in spec.members[:3]
+    ]
+    values = ", ".join(["problem.title", *shown])
+    return (
+        'import { parseProblem } from "./problems";\n'
+        "\n"
+        "const problem = await parseProblem(response);  // a fetch Response\n"
+        f'if (problem.code === "{spec.slug}") {{\n'
+        f"  console.log({values});\n"
+        "}\n"
+    )
+
+
+# -- writing and reading a built site ------------------------------------------
+
+
+def write_site(files: Mapping[str, bytes], out: Path) -> None:
+    """Write a rendered site to `out`, replacing a previous build there, or nothing at all.
+
+    The files go to a fresh folder beside `out`, which then takes its place:
+    when anything fails, `out` keeps the previous build. An existing `out`
+    that is neither empty nor a previous build is refused, never deleted.
+    """
+    out = out.absolute()
+    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).is_file())):
+        raise SiteError(f"{out}: refusing to replace a folder that is not a problemdetails site (no {MARKER})")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    try:
+        for name, data in files.items():
+            path = fresh / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        fresh.chmod(0o755)  # mkdtemp makes it private; a site is for publishing
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, retired / "site")
+            os.replace(fresh, out)
+            shutil.rmtree(retired)
+        else:
+            os.replace(fresh, out)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+
+
+def read_site(folder: Path) -> dict[str, bytes]:
+    """Every file of a built site folder, by relative path."""
+    if not (folder / MARKER).is_file():
+        raise SiteError(f"{folder}: not a site built by `problemdetails build` (no {MARKER})")
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()
+    }

@@ -1,0 +1,456 @@
+"""The doc site: pages, links, schemas, OpenAPI, safety and the atomic build."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import html5lib
+import httpx
+import jsonschema
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from openapi_spec_validator import validate as validate_openapi
+
+from problemdetails import Catalog, decode_json, encode_json
+from problemdetails._cli import main
+from problemdetails._site import MARKER, SiteError, read_site, render_site, write_site
+from tests.conftest import BUNDLED, HEADER, ROOT, WriteCatalog
+from tests.test_properties import PROPERTY, catalogs, load, problem_for
+
+FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
+
+
+@pytest.fixture(scope="module")
+def site() -> dict[str, bytes]:
+    return render_site(Catalog.load(BUNDLED))
+
+
+def pages(files: dict[str, bytes]) -> dict[str, str]:
+    return {name: data.decode() for name, data in files.items() if name.endswith(".html")}
+
+
+class _Anchors(HTMLParser):
+    """Every id, and every href/src, of one page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self.attributes: list[tuple[str, str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            self.attributes.append((tag, name, value))
+            if name == "id" and value:
+                self.ids.add(value)
+            if name in ("href", "src") and value is not None:
+                self.links.append(value)
+
+
+def parse(text: str) -> _Anchors:
+    parser = _Anchors()
+    parser.feed(text)
+    return parser
+
+
+def assert_valid_html5(text: str) -> None:
+    """html5lib in strict mode raises on any HTML5 parse error."""
+    html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(text)
+
+
+def assert_links_resolve(files: dict[str, bytes]) -> int:
+    """Crawl every href and src from every page: each must name a file of the site, and its #fragment an id there."""
+    parsed = {name: parse(text) for name, text in pages(files).items()}
+    checked = 0
+    for name, page in parsed.items():
+        for link in page.links:
+            if link.startswith("data:"):
+                continue
+            assert not urlsplit(link).scheme, f"{name}: link leaves the site: {link}"
+            target = urlsplit(urljoin(f"http://site/{name}", link))
+            path = unquote(target.path).removeprefix("/")
+            path = path + "index.html" if path == "" or path.endswith("/") else path
+            assert path in files, f"{name}: broken link {link}"
+            if target.fragment:
+                assert target.fragment in parsed[path].ids, f"{name}: {link} names no id in {path}"
+            checked += 1
+    return checked
+
+
+def example_bodies(page: str) -> list[str]:
+    return [html.unescape(body) for body in re.findall(r'<code class="problem-json">(.*?)</code>', page, re.S)]
+
+
+# -- the bundled catalog's site ---------------------------------------------
+
+
+def test_every_slug_has_a_page_schema_and_index_entry(site: dict[str, bytes]) -> None:
+    catalog = Catalog.load(BUNDLED)
+    index = site["index.html"].decode()
+    for slug in catalog:
+        assert f"{slug}/index.html" in site
+        assert f"{slug}/schema.json" in site
+        assert f'<li id="{slug}"' in index
+    assert {"catalog.json", "openapi.json", "assets/site.css", "assets/site.js", MARKER} <= site.keys()
+
+
+def test_page_examples_decode_to_the_catalog_examples(site: dict[str, bytes]) -> None:
+    catalog = Catalog.load(BUNDLED)
+    for slug in catalog:
+        shown = [
+            decode_json(body.encode(), catalog=catalog) for body in example_bodies(site[f"{slug}/index.html"].decode())
+        ]
+        assert shown == catalog[slug].examples()
+        assert shown, slug  # the bundled catalog documents an example for every slug
+
+
+def test_pages_are_valid_html5_with_landmarks_and_ordered_headings(site: dict[str, bytes]) -> None:
+    for name, text in pages(site).items():
+        assert_valid_html5(text)
+        for landmark in ("<header", "<main", "<footer", '<nav aria-label="Site">', '<html lang="en">'):
+            assert landmark in text, (name, landmark)
+        levels = [int(level) for level in re.findall(r"<h([1-6])[ >]", text)]
+        assert levels[0] == 1 and levels.count(1) == 1, name
+        assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), (name, levels)
+
+
+def test_no_broken_internal_links(site: dict[str, bytes]) -> None:
+    assert assert_links_resolve(site) > 19 * 5
+
+
+def test_pages_are_small_and_load_nothing_from_outside(site: dict[str, bytes]) -> None:
+    for name, data in site.items():
+        if name.endswith((".html", ".css", ".js")):
+            assert len(data) < 50_000, name
+            assert not re.search(rb"""(src|href)=["']?(https?:)?//""", data), name
+            assert b"@import" not in data and b"url(http" not in data, name
+
+
+def test_schemas_validate_every_example_and_reject_other_codes(site: dict[str, bytes]) -> None:
+    catalog = Catalog.load(BUNDLED)
+    for slug in catalog:
+        schema = json.loads(site[f"{slug}/schema.json"])
+        jsonschema.Draft202012Validator.check_schema(schema)
+        validator = jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
+        assert schema["$id"] == f"https://errors.example.com/{slug}/schema.json"
+        for problem in catalog[slug].examples():
+            body = json.loads(encode_json(problem))
+            validator.validate(body)
+            assert not validator.is_valid({**body, "code": "something-else"})
+            assert not validator.is_valid({**body, "status": 599})
+
+
+def test_schema_types_members_and_requires_what_is_required(site: dict[str, bytes]) -> None:
+    schema = json.loads(site["quota-exceeded/schema.json"])
+    assert schema["properties"]["limit"] == {"type": "integer", "description": "The plan's cap for this resource."}
+    assert schema["required"] == ["type", "title", "status", "code", "limit", "current"]
+    errors = json.loads(site["unprocessable/schema.json"])["properties"]["errors"]
+    assert errors["type"] == "array"
+    assert errors["items"]["required"] == ["detail"]
+
+
+def test_catalog_json_round_trips(site: dict[str, bytes]) -> None:
+    assert Catalog.from_json(site["catalog.json"]) == Catalog.load(BUNDLED)
+    assert json.loads(site["catalog.json"])["format"] == 1
+
+
+def test_openapi_components_validate_and_their_examples_fit_their_schemas(site: dict[str, bytes]) -> None:
+    document = json.loads(site["openapi.json"])
+    validate_openapi(document)
+    assert document["openapi"] == "3.1.0"
+    assert (document["info"]["title"], document["info"]["version"]) == ("Standard problems", "1.0.0")
+    components = document["components"]
+    assert len(components["schemas"]) == len(components["responses"]) == 19
+    for name, response in components["responses"].items():
+        media = response["content"]["application/problem+json"]
+        assert media["schema"] == {"$ref": f"#/components/schemas/{name}"}
+        validator = jsonschema.Draft202012Validator(components["schemas"][name], format_checker=FORMATS)
+        assert media["examples"], name
+        for example in media["examples"].values():
+            validator.validate(example["value"])
+    rate_limited = components["responses"]["RateLimited"]
+    assert rate_limited["headers"]["Retry-After"]["required"] is True
+    assert "X-Request-ID" in rate_limited["headers"]
+    assert "WWW-Authenticate" in components["responses"]["Unauthorized"]["headers"]
+
+
+def test_pages_say_how_to_retry_and_which_headers_are_sent(site: dict[str, bytes]) -> None:
+    page = site["rate-limited/index.html"].decode()
+    assert "Retry after the time the <code>Retry-After</code> header gives" in page
+    assert "<code>Retry-After</code></td><td>How long to wait before retrying" in page
+    assert "Retry with backoff" in site["bad-gateway/index.html"].decode()
+
+
+def test_python_snippets_run_against_the_example_responses(site: dict[str, bytes]) -> None:
+    catalog = Catalog.load(BUNDLED)
+    for slug in catalog:
+        page = site[f"{slug}/index.html"].decode()
+        (snippet,) = re.findall(r'<pre id="_snippet-python"><code>(.*?)</code></pre>', page, re.S)
+        for problem in catalog[slug].examples():
+            response = httpx.Response(
+                problem.status, headers={"content-type": "application/problem+json"}, content=encode_json(problem)
+            )
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                exec(html.unescape(snippet), {"response": response, "catalog": catalog})
+            assert out.getvalue().startswith(problem.title), slug
+            for value in list(problem.members.values())[:3]:
+                assert str(value) in out.getvalue()
+
+
+def test_site_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> None:
+    for seed in ("1", "2"):
+        subprocess.run(
+            [sys.executable, "-m", "problemdetails", "build", str(BUNDLED), "--out", str(tmp_path / seed)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            check=True,
+            capture_output=True,
+        )
+    assert read_site(tmp_path / "1") == read_site(tmp_path / "2") == render_site(Catalog.load(BUNDLED))
+
+
+# -- catalogs with more going on ----------------------------------------------
+
+FAMILY = (
+    HEADER
+    + """\
+problems:
+  forbidden: {status: 403, title: Forbidden, summary: Not allowed.}
+  ip-not-allowed:
+    extends: forbidden
+    title: IP not allowed
+    members: {ip: {type: str, description: "The caller's `address`."}, retry-at: {type: datetime, required: false}}
+    examples: [{members: {ip: 192.0.2.1}}]
+  old-limit:
+    status: 402
+    title: Old limit
+    since: 0.9.0
+    deprecated: {since: 1.0.0, replaced_by: ip-not-allowed}
+"""
+)
+
+
+def test_family_and_retired_pages(write: WriteCatalog) -> None:
+    files = render_site(Catalog.load(write(FAMILY)))
+    child = files["ip-not-allowed/index.html"].decode()
+    assert 'A kind of <a href="../forbidden/">Forbidden</a>' in child
+    assert '› <a href="../forbidden/">Forbidden</a>' in child  # the breadcrumb
+    assert "The caller's <code>address</code>." in child  # member descriptions are Markdown
+    assert 'problem["retry-at"]' in html.unescape(child)  # TypeScript needs brackets for it
+    parent = files["forbidden/index.html"].decode()
+    assert '<li><a href="../ip-not-allowed/">IP not allowed</a>' in parent
+    retired = files["old-limit/index.html"].decode()
+    assert "<strong>Retired</strong> in version 1.0.0" in retired
+    assert 'Use <a href="../ip-not-allowed/"><code>ip-not-allowed</code></a> instead.' in retired
+    assert '<li id="old-limit" data-search="old-limit 402 old limit " class="retired">' in files["index.html"].decode()
+    assert json.loads(files["old-limit/schema.json"])["deprecated"] is True
+    assert_links_resolve(files)
+
+
+HOSTILE = """\
+catalog:
+  name: 'Evil <script>alert("name")</script>'
+  base_uri: 'https://errors.example.com/'
+problems:
+  evil:
+    status: 400
+    title: '<script>alert(1)</script>'
+    summary: '"onmouseover=alert(2) x="'
+    description: |
+      <img src=x onerror=alert(3)> and <script>alert(4)</script>
+
+      [click](javascript:alert(5)) "onmouseover=alert(6)
+    resolution: '<iframe src="https://evil.example"></iframe>'
+    members:
+      note: {type: str, required: false, description: '"><script>alert(7)</script>'}
+    examples:
+      - {detail: '</code></pre><script>alert(8)</script>', members: {note: '"onmouseover=alert(9)'}}
+"""
+
+
+def test_hostile_catalog_text_renders_inert(write: WriteCatalog) -> None:
+    files = render_site(Catalog.load(write(HOSTILE)))
+    for name, text in pages(files).items():
+        assert_valid_html5(text)
+        page = parse(text)
+        for tag, attribute, value in page.attributes:
+            assert not attribute.startswith("on"), (name, tag, attribute)
+            assert tag not in ("img", "iframe"), (name, tag)
+            if tag == "script":
+                assert (attribute, value) in (("src", "../assets/site.js"), ("src", "assets/site.js"), ("defer", None))
+            if attribute == "href":
+                assert not (value or "").lower().startswith("javascript:"), name
+        assert text.count("<script") == 1, name
+    # The text is still there for the reader, escaped.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in files["evil/index.html"].decode()
+    assert "</code></pre><script>alert(8)" in example_bodies(files["evil/index.html"].decode())[0]
+
+
+@PROPERTY
+@given(document=catalogs(), data=st.data())
+def test_generated_catalogs_build_valid_sites_whose_schemas_fit_what_is_sent(
+    document: dict[str, Any], data: st.DataObject
+) -> None:
+    catalog = load(document)
+    files = render_site(catalog)
+    for text in pages(files).values():
+        assert_valid_html5(text)
+    assert_links_resolve(files)
+    assert Catalog.from_json(files["catalog.json"]) == catalog
+    problem = problem_for(data, catalog, st.text(max_size=8))
+    schema = json.loads(files[f"{problem.code}/schema.json"])
+    jsonschema.Draft202012Validator(schema, format_checker=FORMATS).validate(json.loads(encode_json(problem)))
+
+
+# -- build: options, theme, safety --------------------------------------------
+
+
+def test_build_base_url_rebases_pages_and_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "site"
+    assert main(["build", str(BUNDLED), "--out", str(out), "--base-url", "https://docs.example.org/errors/"]) == 0
+    assert capsys.readouterr().out == f"wrote {out}/ (19 problem pages, 44 files)\n"
+    assert "<code>https://docs.example.org/errors/gone</code>" in (out / "gone" / "index.html").read_text()
+    assert json.loads((out / "gone" / "schema.json").read_text())["properties"]["type"]["const"] == (
+        "https://docs.example.org/errors/gone"
+    )
+    assert main(["build", str(BUNDLED), "--out", str(out), "--base-url", "relative/"]) == 1
+    assert "--base-url: base_uri must be an absolute URI" in capsys.readouterr().err
+
+
+def test_build_check_reports_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "site"
+    assert main(["build", str(BUNDLED), "--out", str(out), "--check"]) == 1
+    assert main(["build", str(BUNDLED), "--out", str(out)]) == 0
+    assert main(["build", str(BUNDLED), "--out", str(out), "--check"]) == 0
+    (out / "gone" / "index.html").write_text("edited by hand")
+    capsys.readouterr()
+    assert main(["build", str(BUNDLED), "--out", str(out), "--check"]) == 1
+    assert capsys.readouterr().err == f"{out} is stale (1 file(s) differ, first gone/index.html): rebuild it\n"
+
+
+def test_a_theme_overrides_templates_and_assets(tmp_path: Path) -> None:
+    theme = tmp_path / "theme"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "static").mkdir()
+    (theme / "templates" / "problem.html").write_text(
+        '{% extends "base.html" %}{% block title %}{{ p.spec.title }}{% endblock %}'
+        "{% block main %}<h1>Custom {{ p.spec.slug }}</h1>{% endblock %}"
+    )
+    (theme / "static" / "site.css").write_text("body { color: rebeccapurple; }")
+    (theme / "static" / "logo.svg").write_text("<svg/>")
+    files = render_site(Catalog.load(BUNDLED), theme=theme)
+    assert "<h1>Custom gone</h1>" in files["gone/index.html"].decode()
+    assert files["assets/site.css"] == b"body { color: rebeccapurple; }"
+    assert files["assets/logo.svg"] == b"<svg/>"
+    assert files["assets/site.js"] == (ROOT / "site" / "static" / "site.js").read_bytes()  # not overridden: bundled
+    assert '<form class="filter"' in files["index.html"].decode()  # not overridden: bundled
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_failed_builds_leave_the_previous_site_untouched(
+    tmp_path: Path, write: WriteCatalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out" / "site"
+    assert main(["build", str(BUNDLED), "--out", str(out)]) == 0
+    before = snapshot(out)
+    broken = write(HEADER + "problems:\n  gone: {stauts: 410, title: Gone}\n", name="broken.yaml")
+    capsys.readouterr()
+    assert main(["build", str(broken), "--out", str(out)]) == 1
+    assert "broken.yaml:6:10: error: unknown key 'stauts'" in capsys.readouterr().err
+    theme = tmp_path / "theme" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "index.html").write_text("{{ no_such_name }}")
+    assert main(["build", str(BUNDLED), "--out", str(out), "--theme", str(theme.parent)]) == 1
+    assert "theme error: 'no_such_name' is undefined" in capsys.readouterr().err
+    (theme / "index.html").write_text("{% if %}")
+    assert main(["build", str(BUNDLED), "--out", str(out), "--theme", str(theme.parent)]) == 1
+    assert "index.html:1: theme error:" in capsys.readouterr().err
+    assert snapshot(out) == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["site"]  # no temporary folders left behind
+
+
+def test_a_write_that_fails_midway_keeps_the_old_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "site"
+    files = render_site(Catalog.load(BUNDLED))
+    write_site(files, out)
+    before = snapshot(out)
+    written = 0
+    real = Path.write_bytes
+
+    def failing(self: Path, data: bytes) -> int:
+        nonlocal written
+        written += 1
+        if written == 10:
+            raise OSError(28, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", failing)
+    with pytest.raises(OSError, match="No space left"):
+        write_site({**files, "extra.html": b"x"}, out)
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_build_refuses_to_replace_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    precious = tmp_path / "docs"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    with pytest.raises(SiteError, match="refusing to replace a folder that is not a problemdetails site"):
+        write_site(render_site(Catalog.load(BUNDLED)), precious)
+    assert main(["build", str(BUNDLED), "--out", str(precious)]) == 1
+    assert [p.name for p in precious.iterdir()] == ["notes.txt"]
+    (tmp_path / "empty").mkdir()
+    write_site({MARKER: b"", "index.html": b"ok"}, tmp_path / "empty")  # an empty folder is fine
+    assert read_site(tmp_path / "empty") == {MARKER: b"", "index.html": b"ok"}
+    with pytest.raises(SiteError, match="not a site built by"):
+        read_site(precious)
+
+
+def test_openapi_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["openapi", str(BUNDLED)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert main(["openapi", str(BUNDLED), "--out", str(tmp_path / "problems.json")]) == 0
+    assert json.loads((tmp_path / "problems.json").read_text()) == printed
+    assert printed == json.loads(render_site(Catalog.load(BUNDLED))["openapi.json"])
+    assert main(["openapi", str(BUNDLED), "--base-url", "https://api.example/e/"]) == 0
+    assert "https://api.example/e/gone" in capsys.readouterr().out
+
+
+def test_the_wheel_ships_the_theme(tmp_path: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("problemdetails-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for theme_file in sorted((ROOT / "site").rglob("*")):
+        if theme_file.is_file():
+            assert f"problemdetails/site/{theme_file.relative_to(ROOT / 'site').as_posix()}" in names
