@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -14,6 +15,7 @@ import pytest
 
 from problemdetails import Catalog, Problem, encode_json
 from problemdetails._cli import main
+from problemdetails._site import render_site
 from tests.conftest import BUNDLED, ROOT
 
 TSC = ROOT / "tests" / "typescript" / "node_modules" / ".bin" / "tsc"
@@ -147,4 +149,24 @@ def test_readme_typescript_example_compiles(generated: Path) -> None:
         text=True,
         check=False,
     )
+    assert result.returncode == 0, result.stdout
+
+
+def test_doc_site_typescript_snippets_compile(generated: Path) -> None:
+    """Every page's TypeScript snippet, pasted into a module beside the generated types, type-checks."""
+    files = render_site(CATALOG)
+    names = []
+    for slug in CATALOG:
+        page = files[f"{slug}/index.html"].decode()
+        (snippet,) = re.findall(r'<pre id="_snippet-typescript"><code>(.*?)</code></pre>', page, re.S)
+        imports, _, body = html.unescape(snippet).partition("\n\n")
+        name = f"snippet_{slug.replace('-', '_')}.ts"
+        indented = textwrap.indent(body, "  ")
+        (generated / name).write_text(
+            f"{imports}\n\nexport async function handle(response: Response) {{\n{indented}}}\n"
+        )
+        names.append(name)
+    options = ["--strict", "--noEmit", "--target", "es2020", "--lib", "es2020,dom", "--module", "commonjs"]
+    files_to_check = [str(generated / name) for name in ["problems.ts", *names]]
+    result = subprocess.run([str(TSC), *options, *files_to_check], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout

@@ -1,0 +1,212 @@
+"""The doc site in a real headless browser: Debian's chromium, driven by Playwright.
+
+The bundled catalog's site is built by the CLI and served by a plain static
+file server on 127.0.0.1, as any static host would. Every test records the
+browser's requests and console: nothing may leave the site, and nothing may
+log an error. Screenshots land in build/test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from problemdetails._cli import main
+from tests.conftest import BUNDLED, ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = ROOT / "build" / "test-artifacts" / "screenshots"
+# Without these, chromium reaches for Google's services at start-up.
+QUIET = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("browser")
+    # Hosted under a sub-path, as on a real host: every link must be relative.
+    assert main(["build", str(BUNDLED), "--out", str(root / "docs" / "errors")]) == 0
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/docs/errors/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `.ci/run` installs Debian's chromium (apt-get install chromium)")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=QUIET)
+    yield browser
+    browser.close()
+
+
+class Watched:
+    """A page whose requests, console errors and uncaught exceptions are recorded."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.requests: list[str] = []
+        self.problems: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("console", lambda message: self.problems.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: self.problems.append(str(error)))
+
+    def assert_clean(self, site_url: str) -> None:
+        assert self.problems == []
+        outside = [url for url in self.requests if not url.startswith(site_url) and not url.startswith("data:")]
+        assert outside == []
+        assert self.requests, "the page made no requests at all: was it loaded?"
+
+
+def open_page(browser: Browser, width: int, *, javascript: bool = True, scheme: str = "light") -> Watched:
+    context = browser.new_context(
+        viewport={"width": width, "height": 900},
+        java_script_enabled=javascript,
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
+    return Watched(context.new_page())
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+VISIBLE_ITEMS = "document.querySelectorAll('li[data-search]:not([hidden])').length"
+
+
+@pytest.mark.parametrize(("width", "label"), [(1280, "desktop"), (390, "phone")])
+def test_filter_to_one_slug_and_follow_it(browser: Browser, site_url: str, width: int, label: str) -> None:
+    watched = open_page(browser, width)
+    page = watched.page
+    page.goto(site_url)
+    shot(page, f"index-{label}")
+    assert page.evaluate(VISIBLE_ITEMS) == 19
+    search = page.get_by_label("Filter problem types")
+    assert search.is_visible()
+    search.fill("quota")  # quota-exceeded, and insufficient-storage whose summary names a quota
+    assert page.evaluate(VISIBLE_ITEMS) == 2
+    search.fill("quota 402")
+    assert page.evaluate(VISIBLE_ITEMS) == 1
+    assert page.locator("#_filter-count").text_content() == "1 of 19 problem types"
+    assert page.url == f"{site_url}?q=quota+402"  # a filtered view can be shared
+    assert page.locator("section.group:not([hidden])").count() == 1  # 5xx has no match and hides
+    search.fill("503")
+    assert page.locator("li[data-search]:not([hidden]) a").all_text_contents() == ["Service unavailable"]
+    search.fill("quota 402")
+    search.press("Enter")
+    page.wait_for_url(f"{site_url}quota-exceeded/")
+    assert page.locator("h1").text_content() == "Quota exceeded"
+    assert page.locator(".facts").get_by_text("402 Payment Required").is_visible()
+    shot(page, f"quota-exceeded-{label}")
+    for path in ("", "quota-exceeded/", "unprocessable/"):
+        page.goto(site_url + path)
+        # Phones scroll tables and code inside their boxes, never the whole page sideways.
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+    page.goto(f"{site_url}?q=gateway")  # the filter reads ?q= on load
+    assert page.evaluate(VISIBLE_ITEMS) == 2
+    watched.assert_clean(site_url)
+
+
+def test_without_javascript_the_full_list_is_plain_html(browser: Browser, site_url: str) -> None:
+    watched = open_page(browser, 1280, javascript=False)
+    page = watched.page
+    page.goto(site_url)
+    assert page.locator("li[data-search]").count() == 19
+    assert all(item.is_visible() for item in page.locator("li[data-search]").all())
+    assert not page.locator("form.filter").is_visible()  # a filter that cannot work is not shown
+    page.goto(f"{site_url}conflict/")
+    assert page.locator("#_snippet-python").is_visible()
+    assert not page.locator("button.copy").first.is_visible()
+    shot(page, "conflict-no-javascript")
+    watched.assert_clean(site_url)
+
+
+CONTRAST = """
+(selector) => {
+  const channel = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const rgba = (text) => text.match(/[\\d.]+/g).map(Number);
+  const element = document.querySelector(selector);
+  let background = element;
+  const transparent = (node) => rgba(getComputedStyle(node).backgroundColor)[3] === 0;
+  while (background && transparent(background)) background = background.parentElement;
+  const fg = luminance(rgba(getComputedStyle(element).color));
+  const bg = luminance(rgba(getComputedStyle(background || document.body).backgroundColor));
+  return (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+}
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_meets_wcag_aa_in_both_color_schemes(browser: Browser, site_url: str, scheme: str) -> None:
+    watched = open_page(browser, 1280, scheme=scheme)
+    page = watched.page
+    page.goto(f"{site_url}rate-limited/")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == ("rgb(255, 255, 255)" if scheme == "light" else "rgb(19, 20, 23)")
+    for selector in (
+        "h1",
+        "main p",
+        ".lede",
+        ".crumbs a",
+        ".facts dt",
+        "pre code",
+        "figcaption",
+        "td code",
+        ".colophon",
+    ):
+        ratio = page.evaluate(CONTRAST, selector)
+        assert ratio >= 4.5, (scheme, selector, ratio)
+    page.goto(site_url)
+    for selector in (".status", ".retry", ".problems p", ".problems a", "#_filter"):
+        ratio = page.evaluate(CONTRAST, selector)
+        assert ratio >= 4.5, (scheme, selector, ratio)
+    shot(page, f"index-{scheme}")
+    watched.assert_clean(site_url)
+
+
+def test_keyboard_skip_link_focus_ring_anchor_and_copy(browser: Browser, site_url: str) -> None:
+    watched = open_page(browser, 1280)
+    page = watched.page
+    page.goto(f"{site_url}#conflict")  # dnswiz-style `.../errors#conflict` links
+    assert page.evaluate("document.querySelector('li:target').id") == "conflict"
+    page.goto(f"{site_url}gone/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    assert page.locator("a.skip").is_visible()  # it slides in when focused
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#_main")
+    button = page.locator("button.copy").first
+    button.click()
+    assert button.text_content() in ("Copied", "Selected")  # no clipboard permission in headless: it selects
+    watched.assert_clean(site_url)
