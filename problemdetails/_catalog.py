@@ -15,6 +15,7 @@ import types
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -147,6 +148,12 @@ def _explain(error: msgspec.ValidationError) -> str:
     return text[:1].lower() + text[1:]
 
 
+@cache
+def _fields(shape: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
+    # msgspec resolves the (string) annotations on every call: once per shape is enough.
+    return {item.name: item for item in msgspec.structs.fields(shape)}
+
+
 def _read_struct(
     node: YNode,
     shape: type[msgspec.Struct],
@@ -165,7 +172,7 @@ def _read_struct(
     if not isinstance(node, YMap):
         findings.error(path, node.mark, f"{where} must be a mapping, not {node.kind()}")
         return None
-    fields = {item.name: item for item in msgspec.structs.fields(shape)}
+    fields = _fields(shape)
     failed = failed if failed is not None else set()
     values: dict[str, Any] = {}
     for key, (key_mark, value_node) in node.entries.items():

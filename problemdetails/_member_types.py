@@ -15,6 +15,7 @@ import json
 import re
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -194,6 +195,7 @@ _WORD = re.compile(r"[A-Za-z0-9_.:+-]+")
 _TOKEN = re.compile(r"\s*(?:(?P<word>[A-Za-z0-9_.:+-]+)|(?P<quoted>\"[^\"]*\"|'[^']*')|(?P<punct>[\[\],|]))")
 
 
+@lru_cache(maxsize=1024)  # catalogs repeat a few types many times; the results are immutable
 def parse_type(text: str) -> MemberType:
     """Parse a member type such as `list[dict[str, int]] | None`.
 

@@ -18,6 +18,7 @@ import math
 import operator
 import re
 import string
+import weakref
 from collections.abc import Callable, Mapping
 from difflib import get_close_matches
 from typing import Annotated, Any, ClassVar
@@ -419,7 +420,8 @@ def _finite(value: Any) -> bool:
 
 
 # Each wire Struct type's members by wire name, to explain conversion errors.
-_WIRE_MEMBERS: dict[type[msgspec.Struct], dict[str, _Member]] = {}
+# Weak keys: a catalog loaded again (`serve` rebuilding) must not keep the old classes alive.
+_WIRE_MEMBERS: weakref.WeakKeyDictionary[type[msgspec.Struct], dict[str, _Member]] = weakref.WeakKeyDictionary()
 
 
 def _wire_struct(name: str, members: tuple[_Member, ...]) -> type[msgspec.Struct]:

@@ -30,7 +30,7 @@ from pathlib import Path
 import jinja2
 import msgspec
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from problemdetails._catalog import Catalog
 from problemdetails._openapi import HEADER_MEANINGS, openapi_document, pretty_json
@@ -64,11 +64,31 @@ RETRY_ADVICE = {
 # Code points HTML5 forbids in a document (controls other than whitespace, and
 # noncharacters, WHATWG HTML §13.2.3.5): catalog text carrying them is shown
 # with U+FFFD instead, so every page parses without errors.
-_NOT_IN_HTML = re.compile(
-    "[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
-    + "".join(f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0, 0x110000, 0x10000))
-    + "]"
+_NOT_IN_HTML = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff]")
+_NOT_IN_HTML_ASTRAL = re.compile(
+    "[" + "".join(f"{chr(plane + 0xFFFE)}{chr(plane + 0xFFFF)}" for plane in range(0x10000, 0x110000, 0x10000)) + "]"
 )
+
+
+def _html_text(page: str) -> bytes:
+    page = _NOT_IN_HTML.sub("\ufffd", page)
+    if not page.isascii() and max(page) > "\uffff":  # the astral class is slow: only when needed
+        page = _NOT_IN_HTML_ASTRAL.sub("\ufffd", page)
+    return page.encode()
+
+
+# Text without these characters has no inline Markdown in it: it renders as itself.
+_INLINE_SYNTAX = re.compile(r"[\\`*_\[\]<>&!~\n]|https?:")
+
+
+def inline_markdown(text: str) -> Markup:
+    """One line of catalog Markdown (a member description) as HTML; raw HTML is escaped."""
+    if _INLINE_SYNTAX.search(text) is None:
+        return escape(text)
+    return Markup(_markdown.renderInline(text))
+
+
+_RETRY_HTML = {retry: (words, inline_markdown(advice)) for retry, (words, advice) in RETRY_ADVICE.items()}
 
 _STATUS_CLASSES = {4: "Client errors", 5: "Server errors"}
 
@@ -102,7 +122,7 @@ def _theme(folder: Path | None) -> _Theme:
         keep_trailing_newline=True,
     )
     environment.filters["markdown"] = lambda text: Markup(_markdown.render(text))
-    environment.filters["inline_markdown"] = lambda text: Markup(_markdown.renderInline(text))
+    environment.filters["inline_markdown"] = inline_markdown
     assets: dict[str, bytes] = {}
     for theme in reversed(folders):
         static = theme / "static"
@@ -128,7 +148,7 @@ def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, byt
     try:
         for page in pages:
             page_html = built.environment.get_template("problem.html").render(catalog=catalog, root="../", p=page)
-            files[f"{page.slug}/index.html"] = _NOT_IN_HTML.sub("\ufffd", page_html).encode()
+            files[f"{page.slug}/index.html"] = _html_text(page_html)
         groups = [
             {"key": f"{key}xx", "title": f"{key}xx {_STATUS_CLASSES.get(key, 'Errors')}", "pages": members}
             for key, members in sorted(_by_class(pages).items())
@@ -137,7 +157,7 @@ def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, byt
     except jinja2.TemplateError as error:
         where = f"{error.filename}:{error.lineno}: " if isinstance(error, jinja2.TemplateSyntaxError) else ""
         raise SiteError(f"{where}theme error: {error}") from error
-    files["index.html"] = _NOT_IN_HTML.sub("\ufffd", index).encode()
+    files["index.html"] = _html_text(index)
     for slug, spec in catalog.problems.items():
         schema = {"$schema": DIALECT, "$id": f"{spec.type}/schema.json", **problem_schema(spec)}
         files[f"{slug}/schema.json"] = pretty_json(schema)
@@ -158,7 +178,7 @@ class _Page:
     slug: str
     spec: ProblemSpec
     phrase: str
-    retry: tuple[str, str]
+    retry: tuple[str, Markup]
     headers: list[tuple[str, str]]
     examples: list[str]
     ancestors: list[ProblemSpec]
@@ -181,7 +201,7 @@ def _page(catalog: Catalog, spec: ProblemSpec, children: list[ProblemSpec]) -> _
         slug=spec.slug,
         spec=spec,
         phrase=status_phrase(spec.status),
-        retry=RETRY_ADVICE[spec.retry],
+        retry=_RETRY_HTML[spec.retry],
         headers=[(name, HEADER_MEANINGS.get(name.lower(), "")) for name in spec.headers],
         examples=examples,
         ancestors=ancestors,
@@ -246,9 +266,12 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fresh = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
+        folders = {fresh}
         for name, data in files.items():
             path = fresh / name
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                folders.add(path.parent)
             path.write_bytes(data)
         fresh.chmod(0o755)  # mkdtemp makes it private; a site is for publishing
         if out.exists():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import keyword
 import re
-from functools import lru_cache
 from typing import Any, Literal
 
 import msgspec
@@ -73,7 +72,7 @@ class MemberSpec(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def parsed(self) -> MemberType:
         """The member type as a type model (parsed once, cached)."""
-        return _parse_cached(self.type)
+        return parse_type(self.type)
 
     @property
     def attribute(self) -> str:
@@ -154,8 +153,3 @@ def default_retry(status: int) -> Retry:
     if status in (410, 501, 505):
         return "never"
     return "after-change" if status < 500 else "backoff"
-
-
-@lru_cache(maxsize=1024)
-def _parse_cached(text: str) -> MemberType:
-    return parse_type(text)

@@ -250,7 +250,7 @@ def test_family_and_retired_pages(write: WriteCatalog) -> None:
     files = render_site(Catalog.load(write(FAMILY)))
     child = files["ip-not-allowed/index.html"].decode()
     assert 'A kind of <a href="../forbidden/">Forbidden</a>' in child
-    assert '\u203a <a href="../forbidden/">Forbidden</a>' in child  # the breadcrumb
+    assert '&rsaquo; <a href="../forbidden/">Forbidden</a>' in child  # the breadcrumb
     assert "The caller's <code>address</code>." in child  # member descriptions are Markdown
     assert 'problem["retry-at"]' in html.unescape(child)  # TypeScript needs brackets for it
     parent = files["forbidden/index.html"].decode()

@@ -1,0 +1,122 @@
+"""Doc-site build time: load a catalog, render the site, write it; for 10 to 10,000 slugs.
+
+The catalogs are generated with what real entries carry: Markdown
+description and resolution, typed members, an example, a parent for some.
+A build must grow linearly with the slugs, and 1,000 slugs must build in
+under 2 s on the benchmark machine.
+"""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from problemdetails import Catalog
+from problemdetails._site import render_site, write_site
+
+SIZES = (10, 100, 1_000, 10_000)
+TARGET_1000 = 2.0  # seconds
+
+
+def catalog_document(size: int) -> dict[str, object]:
+    problems: dict[str, object] = {}
+    for number in range(size):
+        entry: dict[str, object] = {
+            "title": f"Problem number {number}",
+            "summary": f"Summary of problem {number}, one line for the index.",
+            "description": (
+                f"Fires when **condition {number}** holds. Common causes:\n\n"
+                "- a stale `ETag` sent in `If-Match`\n- a [concurrent edit](https://example.com/edits)\n"
+            ),
+            "resolution": f"Fetch resource {number} again, apply the change, and retry once.",
+            "members": {
+                f"limit{number}": {"type": "int", "description": "The cap."},
+                f"items{number}": {"type": "list[str]", "required": False},
+            },
+            "detail": f"{{limit{number}}} reached",
+            "examples": [{"members": {f"limit{number}": number, f"items{number}": ["a", "b"]}}],
+        }
+        if number % 10 and number > 10:  # a child: it inherits its parent's members too
+            parent = number - number % 10
+            entry["extends"] = f"problem-{parent}"
+            entry["examples"] = [{"members": {f"limit{number}": number, f"limit{parent}": parent}}]
+        else:
+            entry["status"] = 400 + number % 100
+        problems[f"problem-{number}"] = entry
+    return {
+        "catalog": {"name": "Bench", "base_uri": "https://errors.example.com/", "version": "1.0.0"},
+        "problems": problems,
+    }
+
+
+def build_seconds(catalog_file: Path, out: Path) -> tuple[float, float]:
+    """One cold build into a fresh folder, as `problemdetails build` runs in CI: (load + render, write).
+
+    The garbage of earlier builds (problem classes are cyclic) is collected
+    first, so no build pays for its predecessors. The folder is left for the
+    caller to delete later: deleting thousands of files just before the next
+    build would slow that build's writes on this machine's disk.
+    """
+    gc.collect()
+    start = time.perf_counter()
+    files = render_site(Catalog.load(catalog_file))
+    rendered = time.perf_counter()
+    write_site(files, out)
+    return rendered - start, time.perf_counter() - rendered
+
+
+def cli_seconds(catalog_file: Path, out: Path) -> float:
+    """`problemdetails build` as a user runs it: a whole process, interpreter start-up and imports included."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "problemdetails", "build", str(catalog_file), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def run() -> tuple[list[str], list[str]]:
+    rows = [
+        "",
+        "| slugs | build | load + render | write | per slug | files |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    totals: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for size in SIZES:
+            catalog_file = Path(folder) / f"catalog-{size}.yaml"
+            catalog_file.write_text(yaml.safe_dump(catalog_document(size)))
+            repeats = 3 if size <= 1_000 else 1
+            runs = [build_seconds(catalog_file, Path(folder) / f"site-{size}-{n}") for n in range(repeats)]
+            work, write = min(runs, key=sum)
+            totals[size] = work + write
+            files = len(render_site(Catalog.load(catalog_file)))
+            per_slug = totals[size] / size * 1000
+            rows.append(
+                f"| {size:,} | {totals[size]:.3f} s | {work:.3f} s | {write:.3f} s | {per_slug:.2f} ms | {files:,} |"
+            )
+            if size == 1_000:
+                command = min(cli_seconds(catalog_file, Path(folder) / f"cli-{n}") for n in range(repeats))
+    growth = (totals[10_000] / 10_000) / (totals[100] / 100)
+    met = "met" if totals[1_000] < TARGET_1000 else "NOT met"
+    command_met = "met" if command < TARGET_1000 else "NOT met"
+    verdicts = [
+        f"1,000 slugs build in {totals[1_000]:.2f} s in-process (target: under {TARGET_1000:.0f} s: **{met}**); "
+        f"`problemdetails build` takes {command:.2f} s as a whole process, interpreter start-up and imports "
+        f"included (**{command_met}**). Writing is disk-bound and the most variable part on this machine.",
+        f"Time per slug at 10,000 slugs is {growth:.2f}x the time per slug at 100: "
+        f"{'linear' if growth < 1.5 else 'NOT linear'} (1.00x is perfectly linear; under 1.5x counts as linear).",
+    ]
+    return rows, verdicts
+
+
+if __name__ == "__main__":
+    table, notes = run()
+    print("\n".join([*table, "", *notes]))
