@@ -85,6 +85,7 @@ def test_members_become_attributes_and_match(catalog: Catalog) -> None:
         ({"count": 1, "ratio": math.nan, "when": WHEN, "maybe": None}, "member 'ratio' must be a finite number"),
         ({"count": 1, "ratio": 1.0, "when": WHEN, "maybe": None, "kind": "c"}, "member 'kind' must be enum[a, b]"),
         ({"count": 1, "ratio": 1.0, "when": WHEN, "maybe": None, "tags": ["a", 1]}, "member 'tags' must be list"),
+        ({"count": 1, "ratio": 1.0, "when": WHEN.replace(tzinfo=None), "maybe": None}, "member 'when' must be"),
         ({"ratio": 1.0, "when": WHEN, "maybe": None}, "Typed() missing required member 'count'"),
         ({"count": 1, "ratio": 1.0, "when": WHEN}, "Typed() missing required member 'maybe'"),
         ({"count": 1, "ratio": 1.0, "when": WHEN, "maybe": None, "cont": 1}, "unexpected member 'cont'"),
