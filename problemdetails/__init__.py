@@ -6,6 +6,7 @@ from problemdetails._integrations import litestar_exception_handlers, starlette_
 from problemdetails._member_types import ErrorItem
 from problemdetails._middleware import ProblemMiddleware
 from problemdetails._problem import Problem
+from problemdetails._profiles import DetailProfile, EnvelopeProfile, WireProfile
 from problemdetails._spec import CatalogInfo, Deprecation, Example, MemberSpec, ProblemSpec
 from problemdetails._status import status_phrase
 from problemdetails._wire import (
@@ -29,6 +30,8 @@ __all__ = [
     "CatalogInfo",
     "DecodeError",
     "Deprecation",
+    "DetailProfile",
+    "EnvelopeProfile",
     "ErrorItem",
     "Example",
     "Finding",
@@ -37,6 +40,7 @@ __all__ = [
     "ProblemDetailsError",
     "ProblemMiddleware",
     "ProblemSpec",
+    "WireProfile",
     "__version__",
     "decode_json",
     "decode_xml",

@@ -14,13 +14,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from problemdetails._exceptions import DecodeError
+from problemdetails._frameworks import root_slugs
 from problemdetails._problem import Problem, Received
 from problemdetails._spec import default_retry
-from problemdetails._wire import decode_json, decode_xml
+from problemdetails._wire import JSON_MEDIA_TYPE, decode_json, decode_xml
 
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
+    from problemdetails._profiles import WireProfile
 
 __all__ = ["RetryPolicy", "async_problem_hook", "decode", "parse_retry_after", "problem_hook", "raise_for_problem"]
 
@@ -37,6 +41,7 @@ def decode(
     body: bytes | str | None = None,
     *,
     catalog: Catalog | None = None,
+    profile: WireProfile | None = None,
     url: str | None = None,
     method: str | None = None,
 ) -> Problem:
@@ -52,6 +57,9 @@ def decode(
     - Other bodies fall back sensibly: JSON objects are read as problems
       (a legacy `{"detail": "..."}` keeps its detail), plain text becomes the
       detail, HTML and empty bodies give the status alone.
+    - With a `profile` (a `WireProfile`), a JSON body in that legacy shape is
+      read as the problem it stands for; a body without a code becomes the
+      catalog's problem for the status.
     - `problem.received` keeps the exchange: headers, URL, the parsed
       `Retry-After` (`problem.retry_after`) and the raw response
       (`problem.response`); `request_id` falls back to `X-Request-ID`.
@@ -77,7 +85,7 @@ def decode(
         raise DecodeError(f"status {status} is not an error response")
     lowered = {str(name).lower(): str(value) for name, value in (headers or {}).items()}
     content = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else (body or b"")
-    problem = _read(status, lowered.get("content-type", ""), content, catalog, url)
+    problem = _read(status, lowered.get("content-type", ""), content, catalog, url, profile)
     if problem.request_id is None and lowered.get("x-request-id"):
         problem.request_id = lowered["x-request-id"]
     retry_after = parse_retry_after(lowered["retry-after"]) if "retry-after" in lowered else None
@@ -87,9 +95,15 @@ def decode(
     return problem
 
 
-def _read(status: int, content_type: str, body: bytes, catalog: Catalog | None, url: str | None) -> Problem:
+def _read(
+    status: int, content_type: str, body: bytes, catalog: Catalog | None, url: str | None, profile: WireProfile | None
+) -> Problem:
     media = content_type.split(";", 1)[0].strip().lower()
     if body.strip():
+        if profile is not None and _JSON.match(media) and media != JSON_MEDIA_TYPE:
+            legacy = _read_legacy(status, body, catalog, profile)
+            if legacy is not None:
+                return legacy
         try:
             if _JSON.match(media) or (not media and body.lstrip()[:1] == b"{"):
                 return decode_json(body, catalog=catalog, status=status, base_url=url)
@@ -103,7 +117,23 @@ def _read(status: int, content_type: str, body: bytes, catalog: Catalog | None, 
     return Problem._from_wire({"status": status}, {}, {})
 
 
-def raise_for_problem(response: Any, *, catalog: Catalog | None = None) -> Any:
+def _read_legacy(status: int, body: bytes, catalog: Catalog | None, profile: WireProfile) -> Problem | None:
+    try:
+        members = profile.read(status, msgspec.json.decode(body), catalog)
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    if members is None:
+        return None
+    if catalog is not None:
+        if "code" not in members and status in (roots := root_slugs(catalog)):
+            members = {**members, "code": roots[status]}  # the shape has no code: the status says what it is
+        spec = catalog.problems.get(members.get("code"))  # type: ignore[arg-type]
+        if spec is not None and members.get("detail") == spec.title:
+            members = {name: value for name, value in members.items() if name != "detail"}  # the title stood in
+    return decode_json(msgspec.json.encode({**members, "status": status}), catalog=catalog, status=status)
+
+
+def raise_for_problem(response: Any, *, catalog: Catalog | None = None, profile: WireProfile | None = None) -> Any:
     """Raise the (typed) problem of a 4xx/5xx response; return other responses unchanged.
 
     ```python
@@ -114,7 +144,7 @@ def raise_for_problem(response: Any, *, catalog: Catalog | None = None) -> Any:
     ```
     """
     if int(response.status_code) >= 400:
-        raise decode(response, catalog=catalog)
+        raise decode(response, catalog=catalog, profile=profile)
     return response
 
 

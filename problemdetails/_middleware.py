@@ -38,7 +38,8 @@ from problemdetails._frameworks import (
 )
 from problemdetails._member_types import is_uri_reference
 from problemdetails._problem import Problem
-from problemdetails._response import choose_media_type, json_document, render
+from problemdetails._profiles import WireProfile
+from problemdetails._response import asks_for_problem_json, choose_media_type, json_document, render
 from problemdetails._site import read_site, render_site
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 from problemdetails._wire import encode_wire
@@ -170,6 +171,9 @@ class ProblemMiddleware:
     - `instance` is the percent-encoded request path (no query string) unless
       the problem sets one; pass `instance=None` to leave it out, or a function
       of the ASGI scope returning a URI reference.
+    - `profile=` (a `WireProfile`) keeps an API's legacy error shape for
+      clients that don't send `Accept: application/problem+json`: migrate
+      to RFC 9457 one client at a time.
     - `docs_path="/errors/"` serves the catalog's doc site there (a page per
       slug, the index, the JSON Schemas), so type URIs whose `base_uri` points
       at the service resolve. It is rendered from `catalog` on first use, or
@@ -187,6 +191,7 @@ class ProblemMiddleware:
         rewrite_error_responses: bool = True,
         docs_path: str | None = None,
         docs_dir: str | os.PathLike[str] | None = None,
+        profile: WireProfile | None = None,
         instance: Callable[[Scope], str | None] | None = request_path,
         logger: logging.Logger | None = None,
     ) -> None:
@@ -210,6 +215,7 @@ class ProblemMiddleware:
         self.docs_path = docs_path
         # The site is immutable once built: rendered lazily, then only read.
         self._site: dict[str, bytes] | None = read_site(Path(docs_dir)) if docs_dir is not None else None
+        self.profile = profile
         self.instance = instance
         self.logger = logger or logging.getLogger("problemdetails")
         self._roots = root_slugs(catalog)
@@ -421,7 +427,11 @@ class ProblemMiddleware:
                 accept = value
                 break
         kind = choose_media_type(accept)
-        if kind == "json" and not problem.extensions:  # the common case: encode the wire Struct directly
+        if self.profile is not None and kind == "json" and not asks_for_problem_json(accept):
+            # A legacy client: it keeps the shape it knows (see `WireProfile`).
+            problem = problem._occurrence(instance=instance, request_id=request_id)
+            body, media_type = self.profile.encode(problem), self.profile.media_type.encode()
+        elif kind == "json" and not problem.extensions:  # the common case: encode the wire Struct directly
             body = encode_wire(msgspec.structs.replace(problem._wire, instance=instance, request_id=request_id))
             media_type = b"application/problem+json"
         else:

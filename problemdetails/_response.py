@@ -15,7 +15,7 @@ from functools import lru_cache
 from problemdetails._problem import Problem
 from problemdetails._wire import encode_json, encode_xml
 
-__all__ = ["HTML_MEDIA_TYPE", "choose_media_type", "json_document", "render"]
+__all__ = ["HTML_MEDIA_TYPE", "asks_for_problem_json", "choose_media_type", "json_document", "render"]
 
 HTML_MEDIA_TYPE = "text/html; charset=utf-8"
 
@@ -39,17 +39,7 @@ def choose_media_type(accept: bytes) -> str:
         return "json"
     best = {"json": 0.0, "xml": 0.0, "html": 0.0}
     wildcard = 0.0
-    for item in accept.decode("latin-1").split(","):
-        media, _, parameters = item.strip().partition(";")
-        media = media.strip().lower()
-        quality = 1.0
-        for parameter in parameters.split(";"):
-            name, _, value = parameter.strip().partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = max(0.0, min(1.0, float(value)))
-                except ValueError:
-                    quality = 0.0
+    for media, quality in _media_ranges(accept):
         if media in _KINDS:
             kind = _KINDS[media]
             best[kind] = max(best[kind], quality)
@@ -58,6 +48,29 @@ def choose_media_type(accept: bytes) -> str:
     best["json"] = max(best["json"], wildcard)  # JSON is what a wildcard gets
     kind, quality = max(best.items(), key=lambda entry: (entry[1], -_ORDER[entry[0]]))
     return kind if quality > 0 else "json"  # never 406 for an error: fall back to JSON
+
+
+@lru_cache(maxsize=512)
+def asks_for_problem_json(accept: bytes) -> bool:
+    """True when `Accept` names `application/problem+json` (with q > 0): a client that knows RFC 9457."""
+    return any(media == "application/problem+json" and quality > 0 for media, quality in _media_ranges(accept))
+
+
+def _media_ranges(accept: bytes) -> list[tuple[str, float]]:
+    """Each media range of an `Accept` value with its q-value (RFC 9110 §12.5.1), lowercased."""
+    ranges = []
+    for item in accept.decode("latin-1").split(","):
+        media, _, parameters = item.strip().partition(";")
+        quality = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = max(0.0, min(1.0, float(value)))
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media.strip().lower(), quality))
+    return ranges
 
 
 _PAGE = """<!doctype html>
