@@ -1,0 +1,171 @@
+"""CaptainDNS (seed 003): its envelope, every documented code, and RFC 9457 for clients that ask."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from problemdetails.client import decode
+from tests.conftest import ROOT
+from tests.examples.test_dnswiz import load
+
+captain = load(ROOT / "examples" / "captaindns" / "app.py", "captaindns_app")
+client = TestClient(captain.app, raise_server_exceptions=False)
+KEY = {"Authorization": "Bearer cdns_live_good"}
+
+# (request, status, the documented envelope without request_id, response headers)
+CASES: list[tuple[tuple[str, str, dict[str, str]], int, dict[str, Any], dict[str, str]]] = [
+    (
+        ("POST", "/v1/resolve?domain=nodots", KEY),
+        400,
+        {"error": "invalid domain: must be a valid FQDN", "field": "domain"},  # not the envelope, as documented
+        {},
+    ),
+    (("POST", "/v1/resolve", {}), 401, {"code": "INVALID_API_KEY", "message": "Missing or malformed API key"}, {}),
+    (
+        ("POST", "/v1/resolve", {"Authorization": "Bearer cdns_live_expired"}),
+        401,
+        {"code": "EXPIRED_API_KEY", "message": "API key expired"},
+        {"www-authenticate": "Bearer"},
+    ),
+    (
+        ("POST", "/v1/resolve", {"Authorization": "Bearer cdns_live_revoked"}),
+        401,
+        {"code": "REVOKED_API_KEY", "message": "API key revoked"},
+        {},
+    ),
+    (
+        ("POST", "/v1/resolve", {"Authorization": "Bearer cdns_live_dns_only"}),
+        403,
+        {
+            "code": "INSUFFICIENT_SCOPE",
+            "message": "Endpoint requires scope 'web:read'",
+            "details": {"required": "web:read", "granted": ["dns:read", "mail:read"]},
+        },
+        {},
+    ),
+    (
+        ("POST", "/v1/resolve", {**KEY, "X-Forwarded-For": "203.0.113.42"}),
+        403,
+        {
+            "code": "IP_NOT_ALLOWED",
+            "message": "Source IP not in the allowlist for this API key",
+            "details": {"detected_ip": "203.0.113.42", "allowlist": ["4.175.114.0/23"]},
+        },
+        {},
+    ),
+    (
+        ("POST", "/v1/scan", KEY),
+        403,
+        {
+            "code": "QUOTA_EXCEEDED",
+            "message": "Monthly credits quota reached",
+            "details": {
+                "tier": "free",
+                "limit": 500,
+                "current": 500,
+                "period_start": "2026-04-01T00:00:00Z",
+                "period_end": "2026-05-01T00:00:00Z",
+            },
+        },
+        {},
+    ),
+    (
+        ("POST", "/v1/zones", {"Idempotency-Key": "550e8400-e29b-41d4-a716-446655440000"}),
+        409,
+        {
+            "code": "IDEMPOTENCY_CONFLICT",
+            "message": "Idempotency key reused with a different request body",
+            "details": {"key": "550e8400-e29b-41d4-a716-446655440000"},
+        },
+        {},
+    ),
+    (
+        ("GET", "/v1/burst", KEY),
+        429,
+        {
+            "code": "RATE_LIMITED",
+            "message": "Rate limit exceeded",
+            "details": {"scope": "per-key", "retry_after_seconds": 12},
+        },
+        {"retry-after": "12"},
+    ),
+    (("GET", "/v1/crash", KEY), 500, {"code": "INTERNAL_ERROR", "message": "Internal error"}, {}),
+    (
+        ("POST", "/v1/login", {}),
+        503,
+        {
+            "code": "SERVICE_UNAVAILABLE",
+            "message": "Public API is temporarily unavailable",
+            "details": {"reason": "temporarily_unavailable"},
+        },
+        {"retry-after": "60"},
+    ),
+]
+IDS = [str(case[2].get("code", "BAD_REQUEST")) for case in CASES]
+
+
+@pytest.mark.parametrize(("request_", "status", "documented", "headers"), CASES, ids=IDS)
+def test_each_documented_code_answers_its_envelope(
+    request_: tuple[str, str, dict[str, str]], status: int, documented: dict[str, Any], headers: dict[str, str]
+) -> None:
+    method, path, request_headers = request_
+    response = client.request(method, path, headers=request_headers)
+    assert (response.status_code, response.headers["content-type"]) == (status, "application/json")
+    body = response.json()
+    if "code" in documented:
+        # request_id: "CaptainDNS request identifier", the X-Request-ID the response carries.
+        assert body.pop("request_id") == response.headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+    assert body == documented
+    for name, value in headers.items():
+        assert response.headers[name] == value
+    assert "pepper" not in response.text
+
+
+@pytest.mark.parametrize(("request_", "status", "documented", "headers"), CASES, ids=IDS)
+def test_problem_json_clients_get_rfc9457_with_the_same_members(
+    request_: tuple[str, str, dict[str, str]], status: int, documented: dict[str, Any], headers: dict[str, str]
+) -> None:
+    method, path, request_headers = request_
+    response = client.request(method, path, headers={**request_headers, "Accept": "application/problem+json"})
+    assert (response.status_code, response.headers["content-type"]) == (status, "application/problem+json")
+    body = response.json()
+    code = str(documented.get("code", "BAD_REQUEST"))
+    assert body["code"] == code.lower().replace("_", "-")
+    assert body["type"] == f"https://captaindns.example/docs/errors/{body['code']}"
+    details = documented.get("details", {"field": documented.get("field")} if "field" in documented else {})
+    assert {name: body[name] for name in details} == details
+
+
+@pytest.mark.parametrize(("request_", "status", "documented", "headers"), CASES, ids=IDS)
+def test_the_client_reads_the_envelope_into_typed_problems(
+    request_: tuple[str, str, dict[str, str]], status: int, documented: dict[str, Any], headers: dict[str, str]
+) -> None:
+    method, path, request_headers = request_
+    response = client.request(method, path, headers=request_headers)
+    problem = decode(response, catalog=captain.CATALOG, profile=captain.CaptainProfile())
+    slug = str(documented.get("code", "BAD_REQUEST")).lower().replace("_", "-")
+    assert type(problem) is captain.CATALOG[slug]
+    assert problem.request_id == response.headers["x-request-id"]
+
+
+def test_two_kinds_of_403_are_told_apart_by_code() -> None:
+    scope = client.post("/v1/resolve", headers={"Authorization": "Bearer cdns_live_dns_only"})
+    address = client.post("/v1/resolve", headers={**KEY, "X-Forwarded-For": "203.0.113.42"})
+    quota = client.post("/v1/scan", headers=KEY)
+    assert {scope.status_code, address.status_code, quota.status_code} == {403}
+    assert [r.json()["code"] for r in (scope, address, quota)] == [
+        "INSUFFICIENT_SCOPE",
+        "IP_NOT_ALLOWED",
+        "QUOTA_EXCEEDED",
+    ]
+    assert client.post("/v1/resolve?domain=example.com", headers=KEY).status_code == 200
+
+
+def test_catalog_covers_the_ten_codes_and_validation() -> None:
+    assert len(captain.CATALOG) == 11
+    assert {case[2].get("code", "BAD_REQUEST").lower().replace("_", "-") for case in CASES} == set(captain.CATALOG)
