@@ -24,6 +24,7 @@ from random import getrandbits
 from typing import Any
 from urllib.parse import quote
 
+import anyio.to_thread
 import msgspec
 from starlette.exceptions import HTTPException, WebSocketException
 from starlette.requests import ClientDisconnect
@@ -312,7 +313,8 @@ class ProblemMiddleware:
         if scope["method"] not in ("GET", "HEAD"):
             return False
         if self._site is None:
-            self._site = render_site(self.catalog)
+            # Rendering a large catalog takes a while: not on the event loop.
+            self._site = await anyio.to_thread.run_sync(render_site, self.catalog)
         name = scope["path"][len(self.docs_path) :]
         file = name + "index.html" if name[-1:] in ("", "/") else name
         page = self._site.get(file)

@@ -105,15 +105,26 @@ CASES: list[tuple[tuple[str, str, dict[str, str]], int, dict[str, Any], dict[str
         {"retry-after": "60"},
     ),
 ]
-IDS = [str(case[2].get("code", "BAD_REQUEST")) for case in CASES]
+Case = tuple[tuple[str, str, dict[str, str]], int, dict[str, Any], dict[str, str]]
 
 
-@pytest.mark.parametrize(("request_", "status", "documented", "headers"), CASES, ids=IDS)
-def test_each_documented_code_answers_its_envelope(
-    request_: tuple[str, str, dict[str, str]], status: int, documented: dict[str, Any], headers: dict[str, str]
-) -> None:
-    method, path, request_headers = request_
-    response = client.request(method, path, headers=request_headers)
+@pytest.fixture(params=CASES, ids=[str(case[2].get("code", "BAD_REQUEST")) for case in CASES])
+def case(request: pytest.FixtureRequest) -> Case:
+    return request.param  # type: ignore[no-any-return]
+
+
+def send(case: Case, accept: str = "*/*") -> Any:
+    (method, path, headers), *_ = case
+    return client.request(method, path, headers={**headers, "Accept": accept})
+
+
+def slug(case: Case) -> str:
+    return str(case[2].get("code", "BAD_REQUEST")).lower().replace("_", "-")
+
+
+def test_each_documented_code_answers_its_envelope(case: Case) -> None:
+    _, status, documented, headers = case
+    response = send(case)
     assert (response.status_code, response.headers["content-type"]) == (status, "application/json")
     body = response.json()
     if "code" in documented:
@@ -126,30 +137,21 @@ def test_each_documented_code_answers_its_envelope(
     assert "pepper" not in response.text
 
 
-@pytest.mark.parametrize(("request_", "status", "documented", "headers"), CASES, ids=IDS)
-def test_problem_json_clients_get_rfc9457_with_the_same_members(
-    request_: tuple[str, str, dict[str, str]], status: int, documented: dict[str, Any], headers: dict[str, str]
-) -> None:
-    method, path, request_headers = request_
-    response = client.request(method, path, headers={**request_headers, "Accept": "application/problem+json"})
+def test_problem_json_clients_get_rfc9457_with_the_same_members(case: Case) -> None:
+    _, status, documented, _ = case
+    response = send(case, accept="application/problem+json")
     assert (response.status_code, response.headers["content-type"]) == (status, "application/problem+json")
     body = response.json()
-    code = str(documented.get("code", "BAD_REQUEST"))
-    assert body["code"] == code.lower().replace("_", "-")
+    assert body["code"] == slug(case)
     assert body["type"] == f"https://captaindns.example/docs/errors/{body['code']}"
     details = documented.get("details", {"field": documented.get("field")} if "field" in documented else {})
     assert {name: body[name] for name in details} == details
 
 
-@pytest.mark.parametrize(("request_", "status", "documented", "headers"), CASES, ids=IDS)
-def test_the_client_reads_the_envelope_into_typed_problems(
-    request_: tuple[str, str, dict[str, str]], status: int, documented: dict[str, Any], headers: dict[str, str]
-) -> None:
-    method, path, request_headers = request_
-    response = client.request(method, path, headers=request_headers)
+def test_the_client_reads_the_envelope_into_typed_problems(case: Case) -> None:
+    response = send(case)
     problem = decode(response, catalog=captain.CATALOG, profile=captain.CaptainProfile())
-    slug = str(documented.get("code", "BAD_REQUEST")).lower().replace("_", "-")
-    assert type(problem) is captain.CATALOG[slug]
+    assert type(problem) is captain.CATALOG[slug(case)]
     assert problem.request_id == response.headers["x-request-id"]
 
 
@@ -168,4 +170,4 @@ def test_two_kinds_of_403_are_told_apart_by_code() -> None:
 
 def test_catalog_covers_the_ten_codes_and_validation() -> None:
     assert len(captain.CATALOG) == 11
-    assert {case[2].get("code", "BAD_REQUEST").lower().replace("_", "-") for case in CASES} == set(captain.CATALOG)
+    assert {slug(case) for case in CASES} == set(captain.CATALOG)
