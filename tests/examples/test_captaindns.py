@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from problemdetails._cli import main
 from problemdetails.client import decode
 from tests.conftest import ROOT
 from tests.examples.test_dnswiz import load
@@ -171,3 +173,12 @@ def test_two_kinds_of_403_are_told_apart_by_code() -> None:
 def test_catalog_covers_the_ten_codes_and_validation() -> None:
     assert len(captain.CATALOG) == 11
     assert {slug(case) for case in CASES} == set(captain.CATALOG)
+
+
+def test_its_doc_site_builds_with_a_page_per_code(tmp_path: Path) -> None:
+    catalog_file = ROOT / "examples" / "captaindns" / "catalog.yaml"
+    assert main(["build", str(catalog_file), "--out", str(tmp_path / "site")]) == 0
+    for slug_name in captain.CATALOG:
+        page = (tmp_path / "site" / slug_name / "index.html").read_text()
+        assert f"<code>https://captaindns.example/docs/errors/{slug_name}</code>" in page
+    assert "per-key" in (tmp_path / "site" / "rate-limited" / "schema.json").read_text()  # the scope enum
