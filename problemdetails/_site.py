@@ -159,7 +159,9 @@ def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, byt
         raise SiteError(f"{where}theme error: {error}") from error
     files["index.html"] = _html_text(index)
     for slug, spec in catalog.problems.items():
-        schema = {"$schema": DIALECT, "$id": f"{spec.type}/schema.json", **problem_schema(spec)}
+        # JSON Schema 2020-12 §8.2.1: an `$id` carries no fragment (a `base_uri` ending in "#" makes one).
+        identity = {"$id": f"{spec.type}/schema.json"} if "#" not in spec.type else {}
+        schema = {"$schema": DIALECT, **identity, **problem_schema(spec)}
         files[f"{slug}/schema.json"] = pretty_json(schema)
     files["catalog.json"] = catalog.to_json() + b"\n"
     files["openapi.json"] = pretty_json(openapi_document(catalog))

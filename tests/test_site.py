@@ -333,6 +333,14 @@ def test_build_base_url_rebases_pages_and_schemas(tmp_path: Path, capsys: pytest
     assert "--base-url: base_uri must be an absolute URI" in capsys.readouterr().err
 
 
+def test_fragment_type_uris_give_schemas_without_id() -> None:
+    files = render_site(Catalog.load(BUNDLED).rebased("https://dnswiz.example/errors#"))
+    schema = json.loads(files["gone/schema.json"])
+    assert "$id" not in schema
+    assert schema["properties"]["type"]["const"] == "https://dnswiz.example/errors#gone"
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
 def test_build_check_reports_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "site"
     assert main(["build", str(BUNDLED), "--out", str(out), "--check"]) == 1
