@@ -20,7 +20,7 @@ from problemdetails._status import status_phrase
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
 
-__all__ = ["error_items", "litestar_error_items", "problem_for_status"]
+__all__ = ["error_items", "json_pointer", "litestar_error_items", "problem_for_status"]
 
 _LOCATIONS = {"query", "path", "header", "cookie"}
 
@@ -76,7 +76,8 @@ def client_detail(status: int, detail: object) -> str | None:
     return detail[:1000]
 
 
-def _pointer(path: Iterable[object]) -> str:
+def json_pointer(path: Iterable[object]) -> str:
+    """A JSON Pointer in URI-fragment form for a location path: `["profile", "color"]` -> `#/profile/color`."""
     # RFC 6901 §3 escapes, then §6's URI fragment form (as in RFC 9457 §3's example).
     segments = (str(part).replace("~", "~0").replace("/", "~1") for part in path)
     return "#" + "".join("/" + quote(segment, safe="!$&'()*+,;=:@-._~") for segment in segments)
@@ -98,7 +99,7 @@ def error_items(errors: Iterable[Mapping[str, Any]]) -> list[ErrorItem]:
             items.append(ErrorItem(detail=detail, parameter=str(location[1]), in_=location[0], code=code))
         else:
             path = location[1:] if location and location[0] == "body" else location
-            items.append(ErrorItem(detail=detail, pointer=_pointer(path), code=code))
+            items.append(ErrorItem(detail=detail, pointer=json_pointer(path), code=code))
     return items
 
 
@@ -116,5 +117,5 @@ def litestar_error_items(extra: object) -> list[ErrorItem] | None:
         if source in _LOCATIONS and key is not None:
             items.append(ErrorItem(detail=str(item["message"]), parameter=str(key), in_=source))
         else:
-            items.append(ErrorItem(detail=str(item["message"]), pointer=_pointer([key] if key is not None else [])))
+            items.append(ErrorItem(detail=str(item["message"]), pointer=json_pointer([key] if key is not None else [])))
     return items

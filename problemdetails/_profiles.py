@@ -22,10 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, ClassVar
+from urllib.parse import unquote
 
 import msgspec
 
 from problemdetails._catalog import Catalog
+from problemdetails._frameworks import json_pointer
 from problemdetails._problem import Problem
 from problemdetails._spec import STANDARD_MEMBERS
 
@@ -144,7 +146,7 @@ def _fastapi_item(item: dict[str, Any]) -> dict[str, Any]:
     """An `error` item as FastAPI's validation item: `loc`, `msg`, `type`."""
     if "pointer" in item:  # RFC 6901 in URI-fragment form: "#/profile/color"
         parts = item["pointer"].removeprefix("#").split("/")[1:]
-        location: list[str] = ["body", *(part.replace("~1", "/").replace("~0", "~") for part in parts)]
+        location: list[str] = ["body", *(unquote(part).replace("~1", "/").replace("~0", "~") for part in parts)]
     else:
         location = [item.get("in", "body"), *([item["parameter"]] if "parameter" in item else [])]
     return {"loc": location, "msg": item["detail"], "type": item.get("code", "value_error")}
@@ -155,7 +157,7 @@ def _error_item(item: dict[str, Any]) -> dict[str, Any]:
     location = [str(part) for part in item.get("loc", []) if isinstance(part, (str, int))]
     result: dict[str, Any] = {"detail": item["msg"] if isinstance(item.get("msg"), str) else ""}
     if location[:1] == ["body"]:
-        result["pointer"] = "#" + "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in location[1:])
+        result["pointer"] = json_pointer(location[1:])
     elif len(location) >= 2 and location[0] in ("query", "path", "header", "cookie"):
         result["parameter"], result["in"] = location[1], location[0]
     if isinstance(item.get("type"), str):
