@@ -9,6 +9,7 @@ half-written; the middleware serves the same files under `docs_path`.
 Layout of a site (every link in it is relative, so it can live under any path):
 
     index.html            every slug grouped by status class, an `#<slug>` anchor each
+    retry.html            the retry strategy: each slug's `retry` advice in one table
     <slug>/index.html     the page `base_uri + slug` resolves to
     <slug>/schema.json    JSON Schema of the problem's body
     catalog.json          the whole catalog (`Catalog.from_json` reads it back)
@@ -154,10 +155,12 @@ def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, byt
             for key, members in sorted(_by_class(pages).items())
         ]
         index = built.environment.get_template("index.html").render(catalog=catalog, root="", groups=groups)
+        retry = built.environment.get_template("retry.html").render(catalog=catalog, root="", groups=groups)
     except jinja2.TemplateError as error:
         where = f"{error.filename}:{error.lineno}: " if isinstance(error, jinja2.TemplateSyntaxError) else ""
         raise SiteError(f"{where}theme error: {error}") from error
     files["index.html"] = _html_text(index)
+    files["retry.html"] = _html_text(retry)
     for slug, spec in catalog.problems.items():
         # JSON Schema 2020-12 §8.2.1: an `$id` carries no fragment (a `base_uri` ending in "#" makes one).
         identity = {"$id": f"{spec.type}/schema.json"} if "#" not in spec.type else {}

@@ -197,6 +197,21 @@ def test_pages_say_how_to_retry_and_which_headers_are_sent(site: dict[str, bytes
     assert "Retry with backoff" in site["bad-gateway/index.html"].decode()
 
 
+def test_retry_strategy_table_follows_the_catalog(site: dict[str, bytes]) -> None:
+    catalog = Catalog.load(BUNDLED)
+    rows = re.findall(
+        r'<tr><td>(\d{3})</td><td><a href="([a-z-]+)/">.*?</td><td>(.*?)</td>', site["retry.html"].decode()
+    )
+    assert [(int(status), slug) for status, slug, _ in rows] == sorted(
+        (spec.status, slug) for slug, spec in catalog.problems.items()
+    )
+    advice = {"never": "Do not retry", "after-change": "Retry after a change", "backoff": "Retry with backoff"}
+    advice["after-delay"] = "Retry after the delay"
+    assert {slug: words for _, slug, words in rows} == {
+        slug: advice[spec.retry] for slug, spec in catalog.problems.items()
+    }
+
+
 def test_python_snippets_run_against_the_example_responses(site: dict[str, bytes]) -> None:
     catalog = Catalog.load(BUNDLED)
     for slug in catalog:
@@ -324,7 +339,7 @@ def test_generated_catalogs_build_valid_sites_whose_schemas_fit_what_is_sent(
 def test_build_base_url_rebases_pages_and_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "site"
     assert main(["build", str(BUNDLED), "--out", str(out), "--base-url", "https://docs.example.org/errors/"]) == 0
-    assert capsys.readouterr().out == f"wrote {out}/ (19 problem pages, 44 files)\n"
+    assert capsys.readouterr().out == f"wrote {out}/ (19 problem pages, 45 files)\n"
     assert "<code>https://docs.example.org/errors/gone</code>" in (out / "gone" / "index.html").read_text()
     assert json.loads((out / "gone" / "schema.json").read_text())["properties"]["type"]["const"] == (
         "https://docs.example.org/errors/gone"
