@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ def load(path: Any, name: str) -> Any:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # pydantic and Litestar resolve annotations through it
     spec.loader.exec_module(module)
     return module
 
