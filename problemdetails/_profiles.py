@@ -20,7 +20,7 @@ format is a few lines:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
@@ -64,13 +64,15 @@ class DetailProfile(WireProfile):
       `{"detail": [{"loc": ["body", "name"], "msg": "...", "type": "..."}]}`;
     - a problem with other members, when `objects=True` (the default), gives an
       object: `{"detail": {"message": "...", "field": "name", "conflicts": [...]}}`;
+      `objects=("field", "conflicts")` puts only those members there (members
+      that only fill a `detail` template stay out of the legacy body);
     - anything else gives the string: `{"detail": "Zone not found"}`.
 
     `code` is not part of this shape; clients that need it ask for
     `application/problem+json`.
     """
 
-    def __init__(self, *, objects: bool = True) -> None:
+    def __init__(self, *, objects: bool | Collection[str] = True) -> None:
         self.objects = objects
 
     def render(self, problem: Problem) -> Any:
@@ -79,6 +81,8 @@ class DetailProfile(WireProfile):
         if isinstance(errors, list) and all(isinstance(item, dict) and "detail" in item for item in errors):
             return {"detail": [_fastapi_item(item) for item in errors]}
         extra = {name: value for name, value in members.items() if name not in _STANDARD}
+        if not isinstance(self.objects, bool):
+            extra = {name: value for name, value in extra.items() if name in self.objects}
         if self.objects and extra:
             return {"detail": {"message": _text(problem), **extra}}
         return {"detail": _text(problem)}
