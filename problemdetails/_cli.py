@@ -1,4 +1,4 @@
-"""The `problemdetails` command line: `check`, `gen`, `build`, `serve` and `openapi`.
+"""The `problemdetails` command line: `check`, `gen`, `build`, `serve`, `openapi` and `diff`.
 
 Every command prints findings as `file:line:col: severity: message` on
 stderr, exits 1 when something is wrong, and writes nothing unless the whole
@@ -8,14 +8,19 @@ run succeeded (outputs are written to a temporary file and then swapped in).
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
+import subprocess
 import sys
+import tarfile
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from problemdetails._catalog import Catalog
 from problemdetails._codegen import generate_python
+from problemdetails._diff import diff_catalogs
 from problemdetails._exceptions import CatalogError, Finding
 from problemdetails._openapi import openapi_document, pretty_json
 from problemdetails._site import SiteError, read_site, render_site, write_site
@@ -136,6 +141,50 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _catalog_version(spec: str, work: Path) -> Catalog | None:
+    """A catalog from a path, or from `REV:PATH` in the git repository around the current folder."""
+    if Path(spec).exists() or ":" not in spec:
+        return load_catalog([spec])
+    revision, _, path = spec.partition(":")
+    try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", revision, "--", path or "."], cwd=top, capture_output=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError) as error:
+        reason = error.stderr.decode().strip() if isinstance(error, subprocess.CalledProcessError) else str(error)
+        print(f"{spec}: cannot read it from git: {reason}", file=sys.stderr)
+        return None
+    folder = work / revision.replace("/", "_")
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")  # refuses links and paths that leave the folder
+    return load_catalog([str(folder / path)])
+
+
+def _diff(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as work:
+        old, new = (_catalog_version(spec, Path(work) / side) for spec, side in ((args.old, "old"), (args.new, "new")))
+    if old is None or new is None:
+        return 2
+    changes = diff_catalogs(old, new)
+    breaking = [change for change in changes if change.breaking]
+    if args.format == "json":
+        print(json.dumps({"breaking": len(breaking), "changes": [change.to_dict() for change in changes]}, indent=2))
+    elif args.format == "github":  # workflow commands: annotations on the run and the pull request
+        for change in changes:
+            level = "error" if change.breaking else "notice"
+            title = "breaking change" if change.breaking else "compatible change"
+            print(f"::{level} file={args.new},title={title}::{change.message}")
+    else:
+        for change in changes:
+            print(f"{'BREAKING' if change.breaking else 'ok      '}  {change.message}")
+        print(f"{len(changes)} change(s), {len(breaking)} breaking")
+    return 1 if breaking and not args.allow_breaking else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="problemdetails", description="RFC 9457 problem details from a YAML error catalog."
@@ -176,6 +225,13 @@ def _parser() -> argparse.ArgumentParser:
     openapi.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
     openapi.add_argument("--base-url", metavar="URL", help=base_url)
     openapi.set_defaults(run=_openapi)
+
+    diff = commands.add_parser("diff", help="compare two catalog versions; exit 1 on breaking changes")
+    diff.add_argument("old", metavar="OLD", help="catalog file or folder, or REV:PATH in git (main:catalog/)")
+    diff.add_argument("new", metavar="NEW", help="catalog file or folder, or REV:PATH in git")
+    diff.add_argument("--format", choices=["text", "json", "github"], default="text", help="output format")
+    diff.add_argument("--allow-breaking", action="store_true", help="report breaking changes but exit 0")
+    diff.set_defaults(run=_diff)
     return parser
 
 
