@@ -45,11 +45,14 @@ from problemdetails._site import read_site, render_site
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 from problemdetails._wire import encode_wire
 
-__all__ = ["RAISED", "ProblemMiddleware"]
+__all__ = ["OBSERVERS", "RAISED", "ProblemMiddleware"]
 
 # Where a framework's exception handler leaves the exception it caught, so the
 # middleware answers for the exception rather than for the framework's page.
 RAISED = "problemdetails.exception"
+# Test tooling (`pytest -p problemdetails.pytest`) watches every problem response
+# the middleware sends: each observer gets (catalog, status, content type, body).
+OBSERVERS: list[Callable[[Catalog, int, bytes, bytes], None]] = []
 
 ExceptionMap = Mapping[type[BaseException], "str | Callable[[Any], Problem]"]
 
@@ -463,6 +466,8 @@ class ProblemMiddleware:
             (b"x-request-id", request_id.encode()),
             *headers.items(),
         ]
+        for observer in OBSERVERS:
+            observer(self.catalog, problem.status, media_type, body)
         await send({"type": "http.response.start", "status": problem.status, "headers": start})
         # HEAD: the same status and headers (Content-Length included), no body.
         await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})

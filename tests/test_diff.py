@@ -129,7 +129,11 @@ def test_no_changes_and_the_exit_status(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_json_and_github_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    new = mutated(tmp_path, lambda header, problems: (add_slug(header, problems), delete("gone")(header, problems)))
+    def change(header: dict[str, Any], problems: Problems) -> None:
+        add_slug(header, problems)
+        delete("gone")(header, problems)
+
+    new = mutated(tmp_path, change)
     assert main(["diff", str(BUNDLED), str(new), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["breaking"] == 1

@@ -1,0 +1,161 @@
+"""A pytest plugin that keeps code and catalog in step: `pytest -p problemdetails.pytest`.
+
+While your tests run, it watches every `application/problem+json` response a
+`ProblemMiddleware` sends and fails the test that produced it when
+
+- its `code` is not in the middleware's catalog (a generic problem given a
+  made-up code, say), or
+- its body does not validate against its slug's JSON Schema (the one the doc
+  site publishes as `<slug>/schema.json`).
+
+With `--problem-coverage` it reports, per catalog, the slugs no test produced;
+`--problem-coverage=fail` also fails the run when there are any.
+
+`assert_problem(response, "conflict", conflicts=["a1"])` checks one response:
+`application/problem+json`, that `code`, the catalog's status and schema when
+you pass `catalog=`, and the members you name.
+
+Schema checks need `jsonschema` (`pip install problemdetails[pytest]`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import msgspec
+import pytest
+
+from problemdetails._catalog import Catalog
+from problemdetails._middleware import OBSERVERS
+from problemdetails._schema import problem_schema
+from problemdetails._wire import JSON_MEDIA_TYPE
+
+__all__ = ["assert_problem"]
+
+
+class _Watch:
+    """What the plugin saw: violations of the running test, and slugs produced, per catalog."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+        self.produced: dict[int, tuple[Catalog, set[str]]] = {}
+        self._validators: dict[tuple[int, str], Any] = {}
+
+    def observe(self, catalog: Catalog, status: int, media_type: bytes, body: bytes) -> None:
+        if media_type != JSON_MEDIA_TYPE.encode():
+            return  # XML, HTML and legacy profiles carry the same problem; JSON is checked
+        document = msgspec.json.decode(body)
+        code = document.get("code")
+        if code is None:
+            return  # an uncatalogued status: about:blank, no code to check
+        if code not in catalog:
+            self.violations.append(f"{status} response with code {code!r}, which is not in catalog {catalog.name!r}")
+            return
+        self.produced.setdefault(id(catalog), (catalog, set()))[1].add(code)
+        errors = _schema_errors(self._validator(catalog, code), document)
+        if errors:
+            self.violations.append(f"{status} {code!r} response does not fit its schema: {'; '.join(errors)}")
+
+    def _validator(self, catalog: Catalog, code: str) -> Any:
+        key = (id(catalog), code)
+        if key not in self._validators:
+            self._validators[key] = _validator_for(catalog, code)
+        return self._validators[key]
+
+
+def _validator_for(catalog: Catalog, code: str) -> Any:
+    try:
+        import jsonschema  # optional: the `pytest` extra
+    except ImportError:  # pragma: no cover
+        return None
+    schema = problem_schema(catalog.problems[code])
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def _schema_errors(validator: Any, document: object) -> list[str]:
+    if validator is None:  # pragma: no cover
+        return []
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message}"
+        for error in validator.iter_errors(document)
+    ]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("problemdetails")
+    group.addoption(
+        "--problem-coverage",
+        nargs="?",
+        const="report",
+        choices=["report", "fail"],
+        help="report catalogued slugs no test produced (`fail`: and fail the run)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    watch = _Watch()
+    config.stash[_WATCH] = watch
+    OBSERVERS.append(watch.observe)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    watch = config.stash.get(_WATCH, None)
+    if watch is not None and watch.observe in OBSERVERS:
+        OBSERVERS.remove(watch.observe)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    watch = item.config.stash[_WATCH]
+    watch.violations = []
+    result = yield
+    if watch.violations:
+        raise AssertionError("problemdetails: " + "\n".join(watch.violations))
+    return result
+
+
+def _missing(watch: _Watch) -> list[tuple[Catalog, list[str]]]:
+    return [(catalog, sorted(set(catalog) - seen)) for catalog, seen in watch.produced.values()]
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.getoption("problem_coverage") is None:
+        return
+    terminalreporter.section("problem coverage")
+    for catalog, missing in _missing(config.stash[_WATCH]):
+        produced = len(catalog) - len(missing)
+        terminalreporter.write_line(f"{catalog.name}: {produced} of {len(catalog)} slugs produced by the tests")
+        for slug in missing:
+            terminalreporter.write_line(f"  never produced: {slug}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    failing = session.config.getoption("problem_coverage") == "fail" and exitstatus == 0
+    if failing and any(missing for _, missing in _missing(session.config.stash[_WATCH])):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_WATCH = pytest.StashKey[_Watch]()
+
+
+def assert_problem(response: Any, code: str, *, catalog: Catalog | None = None, **members: Any) -> dict[str, Any]:
+    """Assert that `response` is the `code` problem with these `members`; returns its JSON body.
+
+    `response` is anything with `status_code`, `headers` and `content` (httpx,
+    Starlette's TestClient). With `catalog`, the status must be the slug's and
+    the body must validate against its JSON Schema.
+    """
+    content_type = response.headers.get("content-type", "")
+    assert content_type.split(";")[0].strip() == JSON_MEDIA_TYPE, f"not a problem response: {content_type!r}"
+    body: dict[str, Any] = msgspec.json.decode(response.content)
+    assert body.get("code") == code, f"code is {body.get('code')!r}, not {code!r}"
+    assert body.get("status") == response.status_code, "the body's status differs from the response's"
+    if catalog is not None:
+        assert code in catalog, f"{code!r} is not in catalog {catalog.name!r}"
+        assert response.status_code == catalog.problems[code].status, f"status {response.status_code} is not {code}'s"
+        errors = _schema_errors(_validator_for(catalog, code), body)
+        assert not errors, f"does not fit the {code} schema: {'; '.join(errors)}"
+    for name, expected in members.items():
+        assert body.get(name) == expected, f"{name} is {body.get(name)!r}, not {expected!r}"
+    return body

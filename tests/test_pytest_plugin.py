@@ -1,0 +1,114 @@
+"""`pytest -p problemdetails.pytest`, run on small test suites with pytester."""
+
+from __future__ import annotations
+
+import pytest
+
+from problemdetails import Catalog
+from problemdetails.pytest import assert_problem
+from tests.conftest import BUNDLED
+
+SUITE = f"""
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from problemdetails import Catalog, Problem, ProblemMiddleware
+
+catalog = Catalog.load({str(BUNDLED)!r})
+
+async def gone(request):
+    raise catalog["gone"]("deleted")
+
+async def made_up(request):
+    raise Problem("nope", status=409, code="not-in-catalog")
+
+async def plain(request):
+    raise Problem("nope", status=418)
+
+client = TestClient(ProblemMiddleware(
+    Starlette(routes=[Route("/gone", gone), Route("/made-up", made_up), Route("/plain", plain)]), catalog=catalog
+))
+
+def test_gone():
+    assert client.get("/gone").status_code == 410
+
+def test_plain_uncatalogued_status():
+    assert client.get("/plain").status_code == 418
+
+def test_made_up_code():
+    assert client.get("/made-up").status_code == 409
+"""
+
+
+def test_unknown_codes_fail_the_test_that_produced_them(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest("-p", "problemdetails.pytest")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*test_made_up_code*", "*problemdetails: 409 response with code 'not-in-catalog', which is not in catalog*"]
+    )
+    without = pytester.runpytest()  # the plugin is opt-in
+    without.assert_outcomes(passed=3)
+
+
+def test_slug_coverage_report_and_fail_mode(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite=SUITE.replace("def test_made_up_code", "def skipped_made_up_code"))
+    result = pytester.runpytest("-p", "problemdetails.pytest", "--problem-coverage")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*problem coverage*",
+            "Standard problems: 1 of 19 slugs produced by the tests",
+            "  never produced: bad-gateway",
+        ]
+    )
+    assert result.ret == 0
+    failing = pytester.runpytest("-p", "problemdetails.pytest", "--problem-coverage=fail")
+    assert failing.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_responses_that_break_their_schema_fail(pytester: pytest.Pytester) -> None:
+    # A catalog whose member type changed under a generated module's feet is the real-world case;
+    # here the middleware is given a narrower catalog than the one the problem was built from.
+    pytester.makepyfile(
+        test_schema=f"""
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+from problemdetails import Catalog, ProblemMiddleware
+
+wide = Catalog.load({str(BUNDLED)!r})
+narrow = Catalog.from_json(wide.to_json().replace(b'"type": "list[str]"', b'"type": "list[int]"'))
+
+async def app(scope, receive, send):
+    raise wide["conflict"](conflicts=["a1"])
+
+def test_conflict():
+    assert TestClient(ProblemMiddleware(app, catalog=narrow)).get("/").status_code == 409
+"""
+    )
+    result = pytester.runpytest("-p", "problemdetails.pytest")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*409 'conflict' response does not fit its schema: conflicts/0: 'a1' is not of type 'integer'*"]
+    )
+
+
+class Response:
+    def __init__(self, status_code: int, body: bytes, content_type: str = "application/problem+json") -> None:
+        self.status_code, self.content, self.headers = status_code, body, {"content-type": content_type}
+
+
+def test_assert_problem(bundled: Catalog) -> None:
+    body = b'{"type":"https://errors.example.com/conflict","title":"Conflict","status":409,"code":"conflict","conflicts":["a1"]}'
+    assert assert_problem(Response(409, body), "conflict", catalog=bundled, conflicts=["a1"])["conflicts"] == ["a1"]
+    failures = [
+        (Response(409, body), "gone", {}, "code is 'conflict', not 'gone'"),
+        (Response(409, body, "application/json"), "conflict", {}, "not a problem response"),
+        (Response(409, body), "conflict", {"conflicts": ["b2"]}, "conflicts is \\['a1'\\], not \\['b2'\\]"),
+        (Response(410, body), "conflict", {}, "the body's status differs"),
+        (Response(409, body.replace(b'["a1"]', b"[1]")), "conflict", {}, "does not fit the conflict schema"),
+    ]
+    for response, code, members, message in failures:
+        with pytest.raises(AssertionError, match=message):
+            assert_problem(response, code, catalog=bundled, **members)
