@@ -13,6 +13,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from starlette.routing import Match
+
 from problemdetails._member_types import ErrorItem, ListOf, Scalar
 from problemdetails._problem import Problem
 from problemdetails._status import status_phrase
@@ -20,7 +22,7 @@ from problemdetails._status import status_phrase
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
 
-__all__ = ["error_items", "json_pointer", "litestar_error_items", "problem_for_status"]
+__all__ = ["allowed_methods", "error_items", "json_pointer", "litestar_error_items", "problem_for_status"]
 
 _LOCATIONS = {"query", "path", "header", "cookie"}
 
@@ -119,3 +121,23 @@ def litestar_error_items(extra: object) -> list[ErrorItem] | None:
         else:
             items.append(ErrorItem(detail=str(item["message"]), pointer=json_pointer([key] if key is not None else [])))
     return items
+
+
+def allowed_methods(app: Any, scope: Mapping[str, Any]) -> list[str] | None:
+    """Every method the routes of a Starlette/FastAPI `app` accept at this path, or None for other apps.
+
+    Starlette answers a 405 with the `Allow` of the first route whose path
+    matches; FastAPI declares one route per method, so `GET /zones/{id}` and
+    `DELETE /zones/{id}` would each hide the other. RFC 9110 §15.5.6: the
+    origin server "MUST generate an Allow header field ... containing a list
+    of the target resource's currently supported methods": all of them.
+    """
+    routes = getattr(getattr(app, "router", None), "routes", None)
+    if not isinstance(routes, list):
+        return None
+    methods: set[str] = set()
+    for route in routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(scope)[0] in (Match.PARTIAL, Match.FULL):
+            methods |= set(route_methods)
+    return sorted(methods) or None

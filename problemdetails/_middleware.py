@@ -31,6 +31,7 @@ from starlette.requests import ClientDisconnect
 
 from problemdetails._catalog import Catalog
 from problemdetails._frameworks import (
+    allowed_methods,
     client_detail,
     error_items,
     litestar_error_items,
@@ -452,6 +453,8 @@ class ProblemMiddleware:
                 headers[field_name.encode()] = field_value.encode()
             else:  # RFC 9110 §5.5: no control characters (no header injection), and ASCII to be safe
                 self.logger.warning("dropped problem header %r: not a valid HTTP field", field)
+        if problem.status == 405 and (methods := allowed_methods(self.app, scope)):
+            headers[b"allow"] = ", ".join(methods).encode()
         if problem.status == 401 and b"www-authenticate" not in headers:
             # RFC 9110 §15.5.2: a 401 "MUST send a WWW-Authenticate header field".
             headers[b"www-authenticate"] = self.www_authenticate.encode("latin-1")

@@ -12,11 +12,19 @@ from typing import Any
 import msgspec
 
 from problemdetails._catalog import Catalog
+from problemdetails._frameworks import root_slugs
 from problemdetails._problem import Problem
 from problemdetails._schema import problem_schema
 from problemdetails._wire import JSON_MEDIA_TYPE
 
-__all__ = ["HEADER_MEANINGS", "openapi_document", "pretty_json", "problem_response"]
+__all__ = [
+    "HEADER_MEANINGS",
+    "document_problems",
+    "openapi_document",
+    "pretty_json",
+    "problem_response",
+    "problem_responses",
+]
 
 # Why a problem sets each well-known header, for the docs and OpenAPI.
 HEADER_MEANINGS = {
@@ -34,7 +42,10 @@ def problem_response(cls: type[Problem], schema_ref: str) -> dict[str, Any]:
     headers: dict[str, Any] = {"X-Request-ID": {"description": _REQUEST_ID, "schema": {"type": "string"}}}
     for name in spec.headers:
         meaning = HEADER_MEANINGS.get(name.lower(), "")
-        headers[name] = {"description": meaning, "required": True, "schema": {"type": "string"}}
+        # RFC 9110 §11.6.1: the middleware sends WWW-Authenticate on every 401; the others
+        # come when the problem carries them (a Retry-After needs a known delay).
+        required = name.lower() == "www-authenticate"
+        headers[name] = {"description": meaning, "required": required, "schema": {"type": "string"}}
     media: dict[str, Any] = {"schema": {"$ref": schema_ref}}
     examples = [problem.to_dict() for problem in cls.examples()]
     if examples:
@@ -58,3 +69,80 @@ def openapi_document(catalog: Catalog) -> dict[str, Any]:
 def pretty_json(document: Any) -> bytes:
     """Indented, stable JSON for files people read and diff, with a final newline."""
     return msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n"
+
+
+def problem_responses(*classes: type[Problem]) -> dict[int | str, dict[str, Any]]:
+    """What a route can answer, for FastAPI's `responses=`: per status, the problems' JSON Schemas.
+
+    ```python
+    @app.post("/zones", responses=problem_responses(Conflict, QuotaExceeded))
+    ```
+
+    Each status gets `application/problem+json` with a `$ref` to the problem's
+    schema (`oneOf` when several problems share a status), the catalog's
+    examples named by slug, and the headers the problems send. The schemas are
+    components that `document_problems(app, catalog)` adds to the document.
+    """
+    by_status: dict[int, list[type[Problem]]] = {}
+    for cls in classes:
+        if cls.spec is None:
+            raise TypeError(f"{cls.__name__} is not a catalogued problem class")
+        by_status.setdefault(cls.status, []).append(cls)
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status, group in sorted(by_status.items()):
+        parts = [problem_response(cls, f"#/components/schemas/{cls.__name__}") for cls in group]
+        refs = [part["content"][JSON_MEDIA_TYPE]["schema"] for part in parts]
+        media: dict[str, Any] = {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}
+        examples = {
+            name: example
+            for part in parts
+            for name, example in part["content"][JSON_MEDIA_TYPE].get("examples", {}).items()
+        }
+        if examples:
+            media["examples"] = examples
+        headers = {name: header for part in parts for name, header in part["headers"].items()}
+        description = " or ".join(part["description"] for part in parts)
+        responses[status] = {"description": description, "headers": headers, "content": {JSON_MEDIA_TYPE: media}}
+    return responses
+
+
+def document_problems(app: Any, catalog: Catalog) -> None:
+    """Make a FastAPI app's OpenAPI document describe its errors the way `ProblemMiddleware` sends them.
+
+    Adds the catalog's components (a schema and a response per problem type),
+    replaces FastAPI's 422 (`HTTPValidationError`) with the catalog's 422
+    problem, documents the 400 FastAPI answers for a body that is not valid
+    JSON, and gives every operation the catalog's 500. Call it once, after the
+    routes are declared: `document_problems(app, catalog)`.
+    """
+    roots = root_slugs(catalog)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema  # type: ignore[no-any-return]
+        document: dict[str, Any] = generate()
+        components = document.setdefault("components", {})
+        ours = openapi_document(catalog)["components"]
+        components.setdefault("schemas", {}).update(ours["schemas"])
+        components.setdefault("responses", {}).update(ours["responses"])
+        extra = {
+            status: problem_responses(catalog[roots[status]])[status] for status in (400, 422, 500) if status in roots
+        }
+        for path in document.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses and 422 in extra:
+                    responses["422"] = extra[422]  # the catalog's problem, not FastAPI's {"detail": [...]}
+                if "requestBody" in operation and 400 in extra:
+                    responses.setdefault("400", extra[400])  # FastAPI: "There was an error parsing the body"
+                if 500 in extra:
+                    responses.setdefault("500", extra[500])
+        referenced = msgspec.json.encode(document.get("paths", {}))
+        for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, now unreferenced
+            if unused not in ours["schemas"] and f"#/components/schemas/{unused}".encode() not in referenced:
+                components["schemas"].pop(unused, None)
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi

@@ -27,9 +27,11 @@ def test_public_namespace_is_pinned() -> None:
         "__version__",
         "decode_json",
         "decode_xml",
+        "document_problems",
         "encode_json",
         "encode_xml",
         "litestar_exception_handlers",
+        "problem_responses",
         "starlette_exception_handlers",
         "status_phrase",
     ]

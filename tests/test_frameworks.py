@@ -11,6 +11,7 @@ from litestar import Litestar, get
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromQuery
 from pydantic import BaseModel
+from starlette.testclient import TestClient
 
 from problemdetails import Catalog, ProblemMiddleware, litestar_exception_handlers
 from tests.asgi import call
@@ -170,3 +171,20 @@ def test_litestar_raised_problem_needs_the_handlers() -> None:
     )
     exchange = call(wired, path="/conflict")
     assert (exchange.status, exchange.json()["conflicts"]) == (409, ["a1"])
+
+
+def test_405_allow_lists_every_route_at_the_path(bundled: Catalog) -> None:
+    """FastAPI declares a route per method; Starlette's own 405 names only the first (RFC 9110 §15.5.6: all)."""
+    api = FastAPI()
+
+    @api.get("/zones/{zone_id}")
+    async def get_zone(zone_id: str) -> dict[str, str]:
+        return {"id": zone_id}
+
+    @api.delete("/zones/{zone_id}")
+    async def delete_zone(zone_id: str) -> dict[str, str]:
+        return {"id": zone_id}
+
+    response = TestClient(ProblemMiddleware(api, catalog=bundled)).post("/zones/z1")
+    assert (response.status_code, response.json()["code"]) == (405, "method-not-allowed")
+    assert response.headers["allow"] == "DELETE, GET"  # FastAPI's GET routes do not add HEAD

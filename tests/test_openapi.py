@@ -1,0 +1,83 @@
+"""OpenAPI for errors: per-route problem responses, the catalog's components, and schemathesis against a real app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
+
+from problemdetails import Catalog, Problem, problem_responses
+from tests.conftest import HEADER, ROOT, WriteCatalog
+from tests.examples.test_dnswiz import load
+
+example = load(ROOT / "examples" / "fastapi" / "app.py", "fastapi_openapi_app")
+DOCUMENT: dict[str, Any] = example.api.openapi()
+
+
+def test_the_document_is_valid_openapi_31() -> None:
+    validate(DOCUMENT)
+    assert DOCUMENT["openapi"].startswith("3.1")
+
+
+def test_routes_document_the_problems_they_raise() -> None:
+    create = DOCUMENT["paths"]["/zones"]["post"]["responses"]
+    assert sorted(create) == ["201", "400", "402", "409", "422", "500"]  # 400: a body that is not JSON
+    conflict = create["409"]["content"]["application/problem+json"]
+    assert conflict["schema"] == {"$ref": "#/components/schemas/Conflict"}
+    assert conflict["examples"]["conflict-1"]["value"]["code"] == "conflict"
+    assert "X-Request-ID" in create["409"]["headers"]
+    fetch = DOCUMENT["paths"]["/zones/{zone_id}"]["get"]["responses"]
+    assert sorted(fetch) == ["200", "404", "410", "422", "500"]
+
+
+def test_fastapi_422_becomes_the_catalog_problem_and_500_is_documented() -> None:
+    for path in DOCUMENT["paths"].values():
+        for operation in path.values():
+            assert operation["responses"]["422"]["content"]["application/problem+json"]["schema"] == {
+                "$ref": "#/components/schemas/Unprocessable"
+            }
+            assert "500" in operation["responses"]
+    schemas = DOCUMENT["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert "ValidationError" not in schemas
+    assert schemas["Conflict"]["properties"]["code"]["const"] == "conflict"
+    assert schemas["Conflict"]["properties"]["type"]["const"] == "https://errors.example.com/conflict"
+    assert "Unauthorized" in DOCUMENT["components"]["responses"]
+
+
+def test_problems_sharing_a_status_are_one_of_with_named_examples(write: WriteCatalog) -> None:
+    catalog = Catalog.load(
+        write(
+            HEADER
+            + """\
+problems:
+  forbidden: {status: 403, title: Forbidden, examples: [{detail: No.}]}
+  ip-not-allowed: {extends: forbidden, title: IP not allowed, examples: [{detail: Not from there.}]}
+  unauthorized: {status: 401, title: Unauthorized, headers: [WWW-Authenticate]}
+"""
+        )
+    )
+    responses = problem_responses(catalog["forbidden"], catalog["ip-not-allowed"], catalog["unauthorized"])
+    assert sorted(responses) == [401, 403]
+    media = responses[403]["content"]["application/problem+json"]
+    assert media["schema"] == {
+        "oneOf": [{"$ref": "#/components/schemas/Forbidden"}, {"$ref": "#/components/schemas/IpNotAllowed"}]
+    }
+    assert sorted(media["examples"]) == ["forbidden-1", "ip-not-allowed-1"]
+    assert responses[403]["description"] == "Forbidden or IP not allowed"
+    assert responses[401]["headers"]["WWW-Authenticate"]["required"] is True
+    with pytest.raises(TypeError, match="Problem is not a catalogued problem class"):
+        problem_responses(Problem)
+
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", example.app)
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_app_returns_what_it_documents(case: Any) -> None:
+    """schemathesis: status codes, content types, headers and bodies all match the document."""
+    case.call_and_validate()
