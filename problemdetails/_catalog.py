@@ -73,6 +73,7 @@ class _EntryIn(msgspec.Struct):
     examples: list[dict[str, Any]] = []
     since: str | None = None
     deprecated: dict[str, Any] | None = None
+    aliases: list[str] = []
 
 
 class _MemberIn(msgspec.Struct):
@@ -482,7 +483,24 @@ class _Loader:
                     entry.node.entries["deprecated"][1].mark,
                     f"problem {slug!r}: replaced_by {replacement!r} is not another slug of the catalog{hint}",
                 )
+        self.check_aliases()
         return [specs[slug] for slug in sorted(specs)]
+
+    def check_aliases(self) -> None:
+        """Aliases are former slugs: slug syntax, and none may name a current slug or another alias."""
+        owners: dict[str, str] = {}
+        for slug, entry in sorted(self.entries.items()):
+            for index, alias in enumerate(entry.values["aliases"]):
+                mark = _item_mark(entry.node, "aliases", index)
+                if not SLUG.match(alias):
+                    self.findings.error(entry.path, mark, f"problem {slug!r}: alias {alias!r} is not a slug")
+                elif alias in self.entries:
+                    self.findings.error(entry.path, mark, f"problem {slug!r}: alias {alias!r} is a current slug")
+                elif alias in owners:
+                    self.findings.error(
+                        entry.path, mark, f"problem {slug!r}: alias {alias!r} is already an alias of {owners[alias]!r}"
+                    )
+                owners.setdefault(alias, slug)
 
     def check_extends(self) -> list[str]:
         """Slugs with every parent before its children; reports unknown parents and cycles."""
@@ -591,6 +609,7 @@ class _Loader:
             examples=tuple(examples),
             since=values["since"],
             deprecated=deprecated,
+            aliases=tuple(values["aliases"]),
         )
 
     def check_template(self, entry: _Entry, template: str, names: set[str]) -> None:
@@ -726,6 +745,10 @@ class Catalog:
         self.warnings: tuple[Finding, ...] = tuple(warnings)
         self._classes: dict[str, type[Problem]] = {}
         self._by_type = {spec.type: spec.slug for spec in specs}
+        self._by_type.update({info.base_uri + alias: spec.slug for spec in specs for alias in spec.aliases})
+        self.aliases: Mapping[str, str] = types.MappingProxyType(
+            {alias: spec.slug for spec in specs for alias in spec.aliases}
+        )
 
     @classmethod
     def load(cls, paths: PathArg | Sequence[PathArg], *, strict: bool = False) -> Catalog:
@@ -798,6 +821,11 @@ class Catalog:
             if existing is not None and existing is not cls:
                 raise ValueError(f"slug {cls.spec.slug!r} already has class {existing.__name__}")
             self._classes[cls.spec.slug] = cls
+
+    def by_code(self, code: str) -> type[Problem] | None:
+        """The class for a `code` a response carries: a slug, or a former slug listed in `aliases`."""
+        slug = code if code in self.problems else self.aliases.get(code)
+        return self[slug] if slug is not None else None
 
     def by_type(self, type_uri: str) -> type[Problem] | None:
         """The class whose `type` URI is `type_uri`, if any."""

@@ -4,7 +4,8 @@ Error codes are part of an API's contract. A change is *breaking* when code
 written against the old catalog can stop working against the new one:
 
 - a slug removed (retire it instead: keep it with `deprecated: {replaced_by: ...}`,
-  so its page and type URI keep resolving), or its status changed;
+  so its page and type URI keep resolving; or rename it, listing the old slug
+  in the new one's `aliases`), or its status changed;
 - its parent (`extends`) changed: `except Parent` stops catching it;
 - a member removed, retyped, or made required, or a new required member
   (code that raises the problem must now pass it);
@@ -45,7 +46,12 @@ def diff_catalogs(old: Catalog, new: Catalog) -> list[Change]:
         message = f"base_uri changed from {old.base_uri} to {new.base_uri}: every type URI changes"
         changes.append(Change("base-uri-changed", "", True, message))
     for slug in sorted(old.problems.keys() - new.problems.keys()):
-        changes.append(Change("slug-removed", slug, True, f"{slug}: removed (retire it with `deprecated` instead)"))
+        if slug in new.aliases:
+            message = f"{slug}: renamed to {new.aliases[slug]} (its alias keeps it decoding and its page redirecting)"
+            changes.append(Change("slug-renamed", slug, False, message))
+        else:
+            message = f"{slug}: removed (retire it with `deprecated`, or rename it with `aliases`)"
+            changes.append(Change("slug-removed", slug, True, message))
     for slug in sorted(new.problems.keys() - old.problems.keys()):
         changes.append(Change("slug-added", slug, False, f"{slug}: added ({new.problems[slug].status})"))
     for slug in sorted(old.problems.keys() & new.problems.keys()):

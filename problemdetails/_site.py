@@ -12,6 +12,7 @@ Layout of a site (every link in it is relative, so it can live under any path):
     retry.html            the retry strategy: each slug's `retry` advice in one table
     <slug>/index.html     the page `base_uri + slug` resolves to
     <slug>/schema.json    JSON Schema of the problem's body
+    <alias>/index.html    a former slug (`aliases`): a page pointing, and redirecting, to the new one
     catalog.json          the whole catalog (`Catalog.from_json` reads it back)
     openapi.json          OpenAPI 3.1 components: a schema and a response per slug
     assets/               the theme's static files
@@ -156,11 +157,18 @@ def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, byt
         ]
         index = built.environment.get_template("index.html").render(catalog=catalog, root="", groups=groups)
         retry = built.environment.get_template("retry.html").render(catalog=catalog, root="", groups=groups)
+        renamed = {
+            alias: built.environment.get_template("alias.html").render(
+                catalog=catalog, root="../", alias=alias, spec=spec
+            )
+            for alias, spec in ((alias, catalog.problems[slug]) for alias, slug in catalog.aliases.items())
+        }
     except jinja2.TemplateError as error:
         where = f"{error.filename}:{error.lineno}: " if isinstance(error, jinja2.TemplateSyntaxError) else ""
         raise SiteError(f"{where}theme error: {error}") from error
     files["index.html"] = _html_text(index)
     files["retry.html"] = _html_text(retry)
+    files.update({f"{alias}/index.html": _html_text(page) for alias, page in renamed.items()})
     for slug, spec in catalog.problems.items():
         # JSON Schema 2020-12 §8.2.1: an `$id` carries no fragment (a `base_uri` ending in "#" makes one).
         identity = {"$id": f"{spec.type}/schema.json"} if "#" not in spec.type else {}

@@ -118,6 +118,7 @@ class ProblemSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     examples: tuple[Example, ...] = ()
     since: str | None = None
     deprecated: Deprecation | None = None
+    aliases: tuple[str, ...] = ()  # former slugs: decoded as this type, their pages redirect here
 
     @property
     def class_name(self) -> str:

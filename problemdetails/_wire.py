@@ -398,8 +398,7 @@ def _lookup(catalog: Catalog | None, standard: dict[str, Any]) -> type[Problem] 
     if catalog is None:
         return None
     code, type_uri = standard.get("code"), standard.get("type")
-    if isinstance(code, str) and code in catalog:
-        cls = catalog[code]
-        if type_uri is None or type_uri == cls.type:
-            return cls
+    cls = catalog.by_code(code) if isinstance(code, str) else None
+    if cls is not None and (type_uri is None or type_uri == cls.type or code in catalog.aliases):
+        return cls
     return catalog.by_type(type_uri) if type_uri is not None else None

@@ -89,7 +89,8 @@ ERROR_CASES = [
         "problems:\n  gone: {stauts: 410, title: Gone}\n",
         [
             "6:10: error: unknown key 'stauts' in problem 'gone' (did you mean 'status'?); known: title, status, "
-            "summary, description, resolution, extends, retry, detail, headers, members, examples, since, deprecated",
+            "summary, description, resolution, extends, retry, detail, headers, members, examples, since, "
+            "deprecated, aliases",
         ],
         id="unknown-key",
     ),
@@ -517,3 +518,39 @@ def test_rebased_catalog_moves_type_uris(bundled: Catalog) -> None:
     assert bundled["gone"].type == "https://errors.example.com/gone"  # the original is unchanged
     with pytest.raises(ValueError, match="absolute URI"):
         bundled.rebased("/errors/")
+
+
+ALIASES = (
+    HEADER
+    + """\
+problems:
+  gone: {status: 410, title: Gone, aliases: [deleted, removed]}
+  not-found: {status: 404, title: Not found, aliases: [Bad_Alias, gone, deleted]}
+"""
+)
+
+
+def test_aliases_are_former_slugs_checked_like_slugs(write: WriteCatalog) -> None:
+    path = write(ALIASES)
+    with pytest.raises(CatalogError) as caught:
+        Catalog.load(path)
+    assert [str(finding) for finding in caught.value.findings] == [
+        f"{path}:7:56: error: problem 'not-found': alias 'Bad_Alias' is not a slug",
+        f"{path}:7:67: error: problem 'not-found': alias 'gone' is a current slug",
+        f"{path}:7:73: error: problem 'not-found': alias 'deleted' is already an alias of 'gone'",
+    ]
+
+
+def test_codes_and_types_of_aliases_decode_as_the_new_slug(write: WriteCatalog) -> None:
+    from problemdetails import decode_json
+
+    catalog = Catalog.load(write(ALIASES.replace("[Bad_Alias, gone, deleted]", "[missing]")))
+    assert dict(catalog.aliases) == {"deleted": "gone", "removed": "gone", "missing": "not-found"}
+    assert catalog.by_code("deleted") is catalog["gone"]
+    assert catalog.by_code("gone") is catalog["gone"]
+    assert catalog.by_code("nothing") is None
+    old = b'{"type":"https://errors.example.com/deleted","title":"Deleted","status":410,"code":"deleted"}'
+    problem = decode_json(old, catalog=catalog)
+    assert (type(problem), problem.code, problem.type) == (catalog["gone"], "gone", "https://errors.example.com/gone")
+    assert catalog.by_type("https://errors.example.com/removed") is catalog["gone"]
+    assert Catalog.from_json(catalog.to_json()).aliases == catalog.aliases

@@ -35,7 +35,7 @@ def test_check_prints_every_finding_with_position(write: WriteCatalog, capsys: p
     assert err.splitlines() == [
         f"{path}:6:10: error: unknown key 'stauts' in problem 'gone' (did you mean 'status'?); known: title, "
         "status, summary, description, resolution, extends, retry, detail, headers, members, examples, since, "
-        "deprecated",
+        "deprecated, aliases",
         f"{path}:7:19: error: problem 'moved': status 301 is not a 4xx or 5xx error status (400..599)",
         f"{path}:8:30: error: problem 'child' extends unknown slug 'nothing'",
         f"{path}:8:49: warning: problem 'child': member 'ip' should be three characters or longer (RFC 9457 §4)",

@@ -73,6 +73,10 @@ def required_member(header: dict[str, Any], problems: Problems) -> None:
     problems["gone"]["examples"][0]["members"] = {"deleted_at": "2026-03-01T00:00:00Z"}
 
 
+def rename(header: dict[str, Any], problems: Problems) -> None:
+    problems["deleted"] = {**problems.pop("gone"), "aliases": ["gone"]}
+
+
 CASES = [
     # (id, mutation, expected (kind, slug, breaking))
     ("slug removed", delete("gone"), ("slug-removed", "gone", True)),
@@ -140,7 +144,8 @@ def test_json_and_github_formats(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert [change["kind"] for change in report["changes"]] == ["slug-removed", "slug-added"]
     assert main(["diff", str(BUNDLED), str(new), "--format", "github"]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        f"::error file={new},title=breaking change::gone: removed (retire it with `deprecated` instead)",
+        f"::error file={new},title=breaking change::gone: removed "
+        "(retire it with `deprecated`, or rename it with `aliases`)",
         f"::notice file={new},title=compatible change::zone-locked: added (423)",
     ]
 
@@ -165,3 +170,12 @@ def test_git_revisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
     assert capsys.readouterr().out.splitlines()[0] == "BREAKING  gone: status 410 -> 404"
     assert main(["diff", "nosuchrev:errors/", "errors/"]) == 2
     assert "nosuchrev:errors/: cannot read it from git:" in capsys.readouterr().err
+
+
+def test_a_rename_with_an_alias_is_compatible(tmp_path: Path) -> None:
+    changes = diff_catalogs(Catalog.load(BUNDLED), Catalog.load(mutated(tmp_path, rename)))
+    assert [(change.kind, change.slug, change.breaking) for change in changes] == [
+        ("slug-added", "deleted", False),
+        ("slug-renamed", "gone", False),
+    ]
+    assert changes[1].message == "gone: renamed to deleted (its alias keeps it decoding and its page redirecting)"
