@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-dev
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install test check demo bench format clean
+.PHONY: install test check demo bench bench-e2e soak format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,16 @@ $(BENCH_STAMP): pyproject.toml benchmarks/requirements.txt
 
 bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python -m benchmarks.run --write benchmarks/RESULTS.md
+
+# Real servers on 127.0.0.1 driven by wrk (installed from Debian's packages when
+# missing): problemdetails against the peers, then the full-size concurrency test.
+bench-e2e: $(BENCH_STAMP) $(STAMP)
+	$(BENCH_VENV)/bin/python -m benchmarks.e2e.run --write benchmarks/E2E.md
+	PD_CONCURRENT_REQUESTS=20000 $(BIN)/python -m pytest -q -p no:cacheprovider tests/acceptance/test_concurrency.py
+
+# A million error responses in-process, then a sustained run under uvicorn: memory stays flat.
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak --write benchmarks/SOAK.md
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

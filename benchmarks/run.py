@@ -57,6 +57,8 @@ def main() -> int:
             "in each table they take turns, and each time is the best of several repeats. Ratios are what to read:",
             "absolute times move with the machine's load (this is a shared, noisy machine).",
             "",
+            "Under real servers and load: [E2E.md](E2E.md) (`make bench-e2e`) and [SOAK.md](SOAK.md) (`make soak`).",
+            "",
             f"- Machine: {machine()}",
             f"- Versions: {', '.join(installed(name) for name in PACKAGES)}",
             "",

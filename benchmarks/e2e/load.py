@@ -1,0 +1,99 @@
+"""Real servers on 127.0.0.1 and wrk driving them: shared by `make bench-e2e` and `make soak`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+CHECK = Path(__file__).with_name("check.lua")
+
+
+def ensure_wrk() -> str:
+    """wrk from Debian's packages, installed on first use."""
+    found = shutil.which("wrk")
+    if found is None:
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+        found = shutil.which("wrk")
+    assert found is not None, "wrk could not be installed"
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serve(
+    app_dir: Path, app: str, *, python: str = sys.executable, server: str = "uvicorn"
+) -> Iterator[tuple[str, int]]:
+    """Run `app` (module:attribute in `app_dir`) under uvicorn or hypercorn on 127.0.0.1; yields (base URL, pid)."""
+    port = free_port()
+    if server == "uvicorn":
+        command = [python, "-m", "uvicorn", "--app-dir", str(app_dir), app, "--host", "127.0.0.1"]
+        command += ["--port", str(port), "--log-level", "critical", "--no-access-log"]
+    else:
+        command = [python, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--log-level", "critical", app]
+    process = subprocess.Popen(command, cwd=app_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # bounded: gives up at the deadline
+            try:
+                httpx.get(f"{base}/ok", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"{app} did not start under {server}") from None
+                time.sleep(0.1)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@dataclass
+class Load:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    checked: int
+    not_problems: int
+
+
+def drive(base: str, paths: list[str], *, seconds: float, connections: int = 32, threads: int = 2) -> Load:
+    """wrk for `seconds` with `connections` keep-alive connections, cycling through `paths`."""
+    command = [
+        ensure_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:.0f}s",
+        "-s",
+        str(CHECK),
+        base,
+        "--",
+        *paths,
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    checked, bad = map(int, re.search(r"checked (\d+) responses, (\d+) not problems", output).groups())  # type: ignore[union-attr]
+    p50, p99 = map(int, re.search(r"latency p50 (\d+) p99 (\d+)", output).groups())  # type: ignore[union-attr]
+    return Load(rate, p50 / 1000, p99 / 1000, checked, bad)
+
+
+def rss(pid: int | str = "self") -> int:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
