@@ -5,7 +5,7 @@ from problemdetails._exceptions import CatalogError, DecodeError, Finding, Probl
 from problemdetails._integrations import litestar_exception_handlers, starlette_exception_handlers
 from problemdetails._member_types import ErrorItem
 from problemdetails._middleware import ProblemMiddleware
-from problemdetails._openapi import document_problems, problem_responses
+from problemdetails._openapi import add_problem_components, document_problems, problem_responses
 from problemdetails._problem import Problem
 from problemdetails._profiles import DetailProfile, EnvelopeProfile, WireProfile
 from problemdetails._spec import CatalogInfo, Deprecation, Example, MemberSpec, ProblemSpec
@@ -43,6 +43,7 @@ __all__ = [
     "ProblemSpec",
     "WireProfile",
     "__version__",
+    "add_problem_components",
     "decode_json",
     "decode_xml",
     "document_problems",

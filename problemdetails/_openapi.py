@@ -19,6 +19,7 @@ from problemdetails._wire import JSON_MEDIA_TYPE
 
 __all__ = [
     "HEADER_MEANINGS",
+    "add_problem_components",
     "document_problems",
     "openapi_document",
     "pretty_json",
@@ -106,43 +107,52 @@ def problem_responses(*classes: type[Problem]) -> dict[int | str, dict[str, Any]
     return responses
 
 
+def add_problem_components(document: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    """Complete any OpenAPI 3.1 document (`dict`) with the catalog's errors, in place; returns it.
+
+    Adds the catalog's components (a schema and a response per problem type,
+    so operations can `$ref: "#/components/responses/Conflict"`), replaces
+    FastAPI's 422 (`HTTPValidationError`) with the catalog's 422 problem,
+    documents the 400 FastAPI answers for a body that is not valid JSON, and
+    gives every operation the catalog's 500. Use it on Starlette's
+    `SchemaGenerator(...).get_schema(routes)` or any generated document.
+    """
+    roots = root_slugs(catalog)
+    components = document.setdefault("components", {})
+    ours = openapi_document(catalog)["components"]
+    components.setdefault("schemas", {}).update(ours["schemas"])
+    components.setdefault("responses", {}).update(ours["responses"])
+    extra = {status: problem_responses(catalog[roots[status]])[status] for status in (400, 422, 500) if status in roots}
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            # Status keys are strings in OpenAPI; YAML docstrings (Starlette) give ints.
+            responses = operation["responses"] = {
+                str(key): value for key, value in operation.get("responses", {}).items()
+            }
+            if "422" in responses and 422 in extra:
+                responses["422"] = extra[422]  # the catalog's problem, not FastAPI's {"detail": [...]}
+            if "requestBody" in operation and 400 in extra:
+                responses.setdefault("400", extra[400])  # FastAPI: "There was an error parsing the body"
+            if 500 in extra:
+                responses.setdefault("500", extra[500])
+    referenced = msgspec.json.encode(document.get("paths", {}))
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, now unreferenced
+        if unused not in ours["schemas"] and f"#/components/schemas/{unused}".encode() not in referenced:
+            components["schemas"].pop(unused, None)
+    return document
+
+
 def document_problems(app: Any, catalog: Catalog) -> None:
     """Make a FastAPI app's OpenAPI document describe its errors the way `ProblemMiddleware` sends them.
 
-    Adds the catalog's components (a schema and a response per problem type),
-    replaces FastAPI's 422 (`HTTPValidationError`) with the catalog's 422
-    problem, documents the 400 FastAPI answers for a body that is not valid
-    JSON, and gives every operation the catalog's 500. Call it once, after the
-    routes are declared: `document_problems(app, catalog)`.
+    Call it once, after the routes are declared: `document_problems(app,
+    catalog)`; the document gets what `add_problem_components` adds.
     """
-    roots = root_slugs(catalog)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema  # type: ignore[no-any-return]
-        document: dict[str, Any] = generate()
-        components = document.setdefault("components", {})
-        ours = openapi_document(catalog)["components"]
-        components.setdefault("schemas", {}).update(ours["schemas"])
-        components.setdefault("responses", {}).update(ours["responses"])
-        extra = {
-            status: problem_responses(catalog[roots[status]])[status] for status in (400, 422, 500) if status in roots
-        }
-        for path in document.get("paths", {}).values():
-            for operation in path.values():
-                responses = operation.setdefault("responses", {})
-                if "422" in responses and 422 in extra:
-                    responses["422"] = extra[422]  # the catalog's problem, not FastAPI's {"detail": [...]}
-                if "requestBody" in operation and 400 in extra:
-                    responses.setdefault("400", extra[400])  # FastAPI: "There was an error parsing the body"
-                if 500 in extra:
-                    responses.setdefault("500", extra[500])
-        referenced = msgspec.json.encode(document.get("paths", {}))
-        for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, now unreferenced
-            if unused not in ours["schemas"] and f"#/components/schemas/{unused}".encode() not in referenced:
-                components["schemas"].pop(unused, None)
-        app.openapi_schema = document
-        return document
+        if not app.openapi_schema:
+            app.openapi_schema = add_problem_components(generate(), catalog)
+        return app.openapi_schema  # type: ignore[no-any-return]
 
     app.openapi = openapi

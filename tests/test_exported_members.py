@@ -25,6 +25,7 @@ def test_public_namespace_is_pinned() -> None:
         "ProblemSpec",
         "WireProfile",
         "__version__",
+        "add_problem_components",
         "decode_json",
         "decode_xml",
         "document_problems",

@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 
-from problemdetails import Catalog, Problem, problem_responses
+from problemdetails import Catalog, Problem, add_problem_components, problem_responses
 from tests.conftest import HEADER, ROOT, WriteCatalog
 from tests.examples.test_dnswiz import load
 
@@ -71,6 +71,35 @@ problems:
     assert responses[401]["headers"]["WWW-Authenticate"]["required"] is True
     with pytest.raises(TypeError, match="Problem is not a catalogued problem class"):
         problem_responses(Problem)
+
+
+def test_starlette_schema_generator_documents_problems_too() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.schemas import SchemaGenerator
+
+    catalog = example.CATALOG
+
+    async def create_zone(request: Any) -> Any:
+        """
+        summary: Create a zone
+        responses:
+          201: {description: Created}
+          409: {$ref: "#/components/responses/Conflict"}
+          402: {$ref: "#/components/responses/QuotaExceeded"}
+        """
+
+    generator = SchemaGenerator({"openapi": "3.1.0", "info": {"title": "Zones", "version": "1"}})
+    document = generator.get_schema(Starlette(routes=[Route("/zones", create_zone, methods=["POST"])]).routes)
+    add_problem_components(document, catalog)
+    validate(document)
+    responses = document["paths"]["/zones"]["post"]["responses"]
+    assert responses["409"] == {"$ref": "#/components/responses/Conflict"}
+    assert responses["500"]["content"]["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/Internal"
+    }
+    conflict = document["components"]["responses"]["Conflict"]["content"]["application/problem+json"]
+    assert conflict["schema"] == {"$ref": "#/components/schemas/Conflict"}
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", example.app)
