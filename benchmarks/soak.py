@@ -122,12 +122,12 @@ async def in_process(total: int, traced: int, samples: int) -> tuple[list[tuple[
         if dict(sent[0].get("headers", ())).get(b"content-type") != b"application/problem+json":
             bad += 1
         sent.clear()
-        if number + 1 == traced:
-            tracemalloc.stop()
         if (number + 1) % step == 0 or number + 1 == traced:
             gc.collect()
             tracing = tracemalloc.is_tracing()
             rows.append((number + 1, rss(), tracemalloc.get_traced_memory()[0] if tracing else None))
+        if number + 1 == traced:
+            tracemalloc.stop()
     tracemalloc.stop()
     logger.removeHandler(counting)
     logger.propagate = True
@@ -163,6 +163,10 @@ def flat(values: list[int]) -> tuple[bool, int]:
     after = values[len(values) // 5 :]
     growth = max(after) - after[0]
     return growth <= GROWTH_LIMIT, growth
+
+
+def kib(value: float) -> str:
+    return f"{value / 1024:,.1f} KiB"
 
 
 def mib(value: float) -> str:
@@ -204,7 +208,7 @@ def main() -> int:
         "",
         f"- Non-problem responses: {bad}.",
         f"- ERROR log records: {errors:,}; unhandled exceptions raised: {crashes:,}.",
-        f"- After warm-up (the first fifth), RSS grew {mib(rss_growth)} and traced memory {mib(traced_growth)} "
+        f"- After warm-up (the first fifth), RSS grew {mib(rss_growth)} and traced memory {kib(traced_growth)} "
         f"(bound {mib(GROWTH_LIMIT)}): **{'flat' if rss_ok and traced_ok else 'NOT flat'}**.",
         "",
         f"## Under uvicorn: {args.seconds:.0f} s of sustained error traffic, {load.checked:,} responses",

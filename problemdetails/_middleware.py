@@ -12,7 +12,9 @@ On the happy path the only work is wrapping `send` and adding `X-Request-ID`.
 
 from __future__ import annotations
 
+import builtins
 import itertools
+import linecache
 import logging
 import os
 import re
@@ -368,7 +370,7 @@ class ProblemMiddleware:
         where = f"{scope.get('method', 'WEBSOCKET')} {scope.get('path', '')}"
         if problem is None:
             problem = problem_for_status(self.catalog, self._roots, 500)
-            self.logger.error("unhandled %s: %s request_id=%s", type(exc).__name__, where, request_id, exc_info=exc)
+            _log_unhandled(self.logger, exc, "unhandled %s: %s request_id=%s", type(exc).__name__, where, request_id)
             if self.debug:
                 problem.extensions["debug"] = _debug_member(exc)
         elif problem.status >= 500:
@@ -513,6 +515,59 @@ class ProblemMiddleware:
         headers = [(b"content-type", media_type), (b"content-length", b"%d" % len(body))]
         await send({"type": "websocket.http.response.start", "status": problem.status, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": body})
+
+
+_EXCEPTION_GROUPS: Any = getattr(builtins, "BaseExceptionGroup", ())  # Python 3.11+
+
+
+def _log_unhandled(logger: logging.Logger, exc: BaseException, message: str, *args: object) -> None:
+    """Log at ERROR with `exc_info`, the traceback text preformatted in the classic layout.
+
+    Measured on the unhandled-500 path (benchmarks/E2E.md): Python 3.11's
+    `traceback` re-reads every frame's positions and parses its source line
+    to draw `^^^` carets, which cost more than the whole rest of the error
+    path on a FastAPI stack. Handlers print `record.exc_text` when it is set;
+    `exc_info` stays on the record for integrations that read it (Sentry...).
+    """
+    if not logger.isEnabledFor(logging.ERROR):
+        return
+    filename, line, function, _ = logger.findCaller(stacklevel=2)  # the middleware method that logs
+    record = logger.makeRecord(
+        logger.name, logging.ERROR, filename, line, message, args, (type(exc), exc, exc.__traceback__), function
+    )
+    record.exc_text = _traceback_text(exc)
+    logger.handle(record)
+
+
+def _traceback_text(exc: BaseException) -> str:
+    """`traceback.format_exception` as Python printed it before 3.11: frames and source lines, no carets."""
+    if isinstance(exc, _EXCEPTION_GROUPS):  # nested groups: leave them to the full formatter
+        return "".join(traceback.format_exception(exc)).rstrip("\n")
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        lines = ["Traceback (most recent call last):\n"] if current.__traceback__ is not None else []
+        tb = current.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            lines.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}\n')
+            source = linecache.getline(code.co_filename, tb.tb_lineno, tb.tb_frame.f_globals).strip()
+            if source:
+                lines.append(f"    {source}\n")
+            tb = tb.tb_next
+        lines += traceback.format_exception_only(type(current), current)
+        parts.insert(0, "".join(lines))
+        if current.__cause__ is not None:
+            parts.insert(0, "\nThe above exception was the direct cause of the following exception:\n\n")
+            current = current.__cause__
+        elif current.__context__ is not None and not current.__suppress_context__:
+            parts.insert(0, "\nDuring handling of the above exception, another exception occurred:\n\n")
+            current = current.__context__
+        else:
+            current = None
+    return "".join(parts).rstrip("\n")
 
 
 def _retry_after(problem: Problem, given: bytes | None) -> bytes | None:

@@ -542,3 +542,38 @@ def test_instance_is_configurable(bundled: Catalog) -> None:
     assert call(ProblemMiddleware(own, catalog=bundled), path="/a").json()["instance"] == "/v1/zones/z1"
     broken = ProblemMiddleware(gone, catalog=bundled, instance=lambda scope: "not a uri")
     assert isinstance(call(broken).error, ValueError)
+
+
+def _nested_failure() -> None:
+    try:
+        {}["missing"]
+    except KeyError as error:
+        raise ValueError("while looking it up") from error
+
+
+def test_unhandled_tracebacks_are_logged_classically_with_exc_info(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The text is what `traceback` prints without 3.11's carets; `exc_info` stays for integrations."""
+    import re
+    import traceback
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            _nested_failure()
+        except ValueError:
+            1 / 0  # noqa: B018
+
+    with caplog.at_level(logging.ERROR, logger="problemdetails"):
+        assert call(ProblemMiddleware(app, catalog=bundled)).status == 500
+    (record,) = caplog.records
+    assert record.exc_info is not None
+    exc = record.exc_info[1]
+    assert exc is not None
+    full = "".join(traceback.format_exception(exc)).rstrip("\n")
+    without_carets = "\n".join(line for line in full.split("\n") if not re.fullmatch(r"\s*[\^~]+\s*", line))
+    assert record.exc_text == without_carets
+    assert "The above exception was the direct cause" in record.exc_text
+    assert "During handling of the above exception" in record.exc_text
+    assert record.getMessage().startswith("unhandled ZeroDivisionError: GET / request_id=")
+    assert record.funcName == "_problem_for"

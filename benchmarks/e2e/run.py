@@ -115,6 +115,7 @@ def main() -> int:
             met = "met" if not behind else "NOT met: " + ", ".join(behind) + " at least as fast"
             verdicts.append(f"{server}, {route_label}: problemdetails ahead of every peer: **{met}**.")
     lines += ["## Verdicts", "", *[f"- {verdict}" for verdict in verdicts], ""]
+    lines += [(HERE / "findings.md").read_text()]
     text = "\n".join(lines)
     if args.write:
         args.write.write_text(text)
