@@ -545,8 +545,9 @@ def test_instance_is_configurable(bundled: Catalog) -> None:
 
 
 def _nested_failure() -> None:
+    values: dict[str, int] = {}
     try:
-        {}["missing"]
+        values["missing"]
     except KeyError as error:
         raise ValueError("while looking it up") from error
 
