@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from problemdetails import Catalog
@@ -39,6 +43,18 @@ def write(tmp_path: Path) -> WriteCatalog:
         return path
 
     return write
+
+
+def get_when_serving(url: str, server: subprocess.Popen[Any], seconds: float = 20) -> httpx.Response:
+    """GET `url` once the server process answers; bounded: fails after `seconds` or if the server exits."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise
+            time.sleep(0.1)
 
 
 def free_port() -> int:

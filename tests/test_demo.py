@@ -6,7 +6,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import httpx
 from starlette.testclient import TestClient
 
 from problemdetails import decode_json, decode_xml
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, get_when_serving
 
 DEMO = ROOT / "examples" / "demo" / "app.py"
 
@@ -103,15 +102,7 @@ def test_demo_serves_under_uvicorn_on_loopback(tmp_path: Path) -> None:
         env={**os.environ, "DEMO_BASE_URI": base, "DEMO_SITE": str(site)},
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:  # bounded: gives up at the deadline
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/problems/rate-limited", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
+        response = get_when_serving(f"http://127.0.0.1:{port}/problems/rate-limited", server)
         assert response.status_code == 429
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "rate-limited"

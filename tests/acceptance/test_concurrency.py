@@ -11,14 +11,13 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
 
 from problemdetails import Catalog, decode_json
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, get_when_serving
 
 REQUESTS = int(os.environ.get("PD_CONCURRENT_REQUESTS", "600"))
 CONNECTIONS = 50
@@ -45,15 +44,7 @@ def test_concurrent_requests_keep_their_own_ids_and_log_each_crash_once(tmp_path
     with subprocess.Popen(command, stderr=log) as server:
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 20
-            while True:  # bounded: gives up at the deadline
-                try:
-                    httpx.get(f"{base}/ok", timeout=2)
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, "the server did not start in time"
-                    assert server.poll() is None, "the server exited"
-                    time.sleep(0.1)
+            get_when_serving(f"{base}/ok", server)
             results = asyncio.run(asyncio.wait_for(hammer(base), timeout=120))
         finally:
             server.terminate()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from typing import Any
 
 import httpx
@@ -13,7 +12,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from problemdetails._site import render_site
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, get_when_serving
 from tests.examples.test_dnswiz import load
 
 FOLDER = ROOT / "examples" / "scaidrive"
@@ -143,15 +142,7 @@ def served() -> Any:
     ]
     with subprocess.Popen([*command, "--host", "127.0.0.1"]) as server:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:  # bounded: gives up at the deadline
-            try:
-                httpx.get(f"{base}/ready", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
+        get_when_serving(f"{base}/ready", server)
         yield base
         server.terminate()
         server.wait(timeout=10)
