@@ -97,7 +97,16 @@ def _gen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _theme_missing(theme: str | None) -> bool:
+    if theme is not None and not Path(theme).is_dir():
+        print(f"--theme {theme}: no such folder (it holds templates/ and static/)", file=sys.stderr)
+        return True
+    return False
+
+
 def _build(args: argparse.Namespace) -> int:
+    if _theme_missing(args.theme):
+        return 1
     catalog = load_catalog(args.paths, base_url=args.base_url)
     if catalog is None:
         return 1
@@ -125,6 +134,8 @@ def _build(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from problemdetails._preview import preview
 
+    if _theme_missing(args.theme):
+        return 1
     return preview(args.paths, host=args.host, port=args.port, theme=args.theme, base_url=args.base_url)
 
 

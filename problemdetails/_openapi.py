@@ -36,6 +36,9 @@ HEADER_MEANINGS = {
 _REQUEST_ID = "The request's id: the client's valid X-Request-ID, else one generated for it."
 
 
+_METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))
+
+
 def problem_response(cls: type[Problem], schema_ref: str) -> dict[str, Any]:
     """A reusable OpenAPI response for one problem type, with the catalog's examples."""
     spec = cls.spec
@@ -124,7 +127,9 @@ def add_problem_components(document: dict[str, Any], catalog: Catalog) -> dict[s
     components.setdefault("responses", {}).update(ours["responses"])
     extra = {status: problem_responses(catalog[roots[status]])[status] for status in (400, 422, 500) if status in roots}
     for path in document.get("paths", {}).values():
-        for operation in path.values():
+        for method, operation in path.items():
+            if method not in _METHODS:  # a path item also holds `parameters`, `summary`, `servers`...
+                continue
             # Status keys are strings in OpenAPI; YAML docstrings (Starlette) give ints.
             responses = operation["responses"] = {
                 str(key): value for key, value in operation.get("responses", {}).items()

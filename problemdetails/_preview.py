@@ -60,7 +60,12 @@ def preview(paths: Sequence[str], *, host: str, port: int, theme: str | None, ba
     folder = work / "site"
     folder.mkdir()
     theme_folder = Path(theme) if theme else None
-    server = http.server.ThreadingHTTPServer((host, port), functools.partial(_Handler, directory=str(folder)))
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), functools.partial(_Handler, directory=str(folder)))
+    except OSError as error:  # the port is taken, the address is not this machine's...
+        shutil.rmtree(work, ignore_errors=True)
+        print(f"cannot serve on {host}:{port}: {error.strerror or error}", file=sys.stderr)
+        return 1
     address = f"http://{host if ':' not in host else f'[{host}]'}:{server.server_address[1]}/"
 
     def build() -> None:

@@ -100,6 +100,12 @@ def test_starlette_schema_generator_documents_problems_too() -> None:
     }
     conflict = document["components"]["responses"]["Conflict"]["content"]["application/problem+json"]
     assert conflict["schema"] == {"$ref": "#/components/schemas/Conflict"}
+    # Path items also hold non-operation fields; they are left alone.
+    document["paths"]["/zones"]["parameters"] = [{"name": "tenant", "in": "query", "schema": {"type": "string"}}]
+    document["paths"]["/zones"]["summary"] = "Zones"
+    add_problem_components(document, catalog)
+    validate(document)
+    assert document["paths"]["/zones"]["summary"] == "Zones"
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", example.app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -84,3 +85,16 @@ def test_serve_previews_and_rebuilds_on_change(served: tuple[Served, Path], tmp_
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=10) == 0
     assert not list(tmp_path.glob("problemdetails-preview-*"))  # its build folder is gone with it
+
+
+def test_serve_on_a_taken_port_says_so(tmp_path: Path) -> None:
+    (tmp_path / "errors.yaml").write_text(CATALOG)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "problemdetails", "serve", str(tmp_path), "--port", str(port)]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 1
+    assert result.stderr == f"cannot serve on 127.0.0.1:{port}: Address already in use\n"
+    assert "Traceback" not in result.stderr

@@ -402,6 +402,13 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def test_a_missing_theme_folder_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", str(BUNDLED), "--out", str(tmp_path / "site"), "--theme", str(tmp_path / "nope")]) == 1
+    assert capsys.readouterr().err == f"--theme {tmp_path / 'nope'}: no such folder (it holds templates/ and static/)\n"
+    assert not (tmp_path / "site").exists()
+    assert main(["serve", str(BUNDLED), "--port", "0", "--theme", str(tmp_path / "nope")]) == 1
+
+
 def test_failed_builds_leave_the_previous_site_untouched(
     tmp_path: Path, write: WriteCatalog, capsys: pytest.CaptureFixture[str]
 ) -> None:
