@@ -749,6 +749,8 @@ class Catalog:
         self.aliases: Mapping[str, str] = types.MappingProxyType(
             {alias: spec.slug for spec in specs for alias in spec.aliases}
         )
+        # The JSON decoder's fast path (`_wire._Typed`) by type URI bytes, filled as used.
+        self._decoders: dict[bytes, Any] = {}
 
     @classmethod
     def load(cls, paths: PathArg | Sequence[PathArg], *, strict: bool = False) -> Catalog:

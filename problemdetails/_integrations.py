@@ -13,6 +13,7 @@ from typing import Any
 
 from problemdetails._middleware import RAISED
 from problemdetails._problem import Problem
+from problemdetails._types import Receive, Scope, Send
 
 __all__ = ["litestar_exception_handlers", "starlette_exception_handlers"]
 
@@ -54,11 +55,28 @@ def starlette_exception_handlers() -> dict[Any, Callable[[Any, Exception], Any]]
     )
     ```
     """
-    from starlette.responses import Response
 
     async def handler(request: Any, exc: Exception) -> Any:
         request.scope[RAISED] = exc
         status = getattr(exc, "status", 500)
-        return Response(status_code=status if isinstance(status, int) and status >= 400 else 500)
+        return _HandOver(status if isinstance(status, int) and 400 <= status <= 599 else 500)
 
     return {Problem: handler}
+
+
+class _HandOver:
+    """An empty response of the problem's status, which the middleware replaces.
+
+    A plain ASGI app rather than a Starlette `Response`: this is the whole
+    error path, and it answers correctly (if tersely) even without the middleware.
+    """
+
+    __slots__ = ("status",)
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Fresh messages: other middleware may edit the headers in place.
+        await send({"type": "http.response.start", "status": self.status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})

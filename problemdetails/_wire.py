@@ -304,7 +304,43 @@ class _Head(msgspec.Struct):
 
 
 _head_decoder = msgspec.json.Decoder(_Head)
-_typed_decoders: dict[type[Problem], msgspec.json.Decoder[Any]] = {}
+
+
+class _Typed:
+    """How to decode one class's bodies straight into its wire Struct."""
+
+    __slots__ = ("cls", "decoder", "required")
+
+    def __init__(self, cls: type[Problem]) -> None:
+        self.cls = cls
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(cls.__wire__)
+        # Required members that may not be null: absent, they send a body to the lenient path.
+        self.required = tuple(member.attribute for member in cls.__required__ if not member.type.nullable())
+
+    def decode(self, body: bytes | str) -> Problem | None:
+        try:
+            wire = self.decoder.decode(body)
+        except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
+            return None
+        cls = self.cls
+        if wire.code != cls.code or wire.type != cls.type:
+            return None
+        if wire.instance is not None and not is_uri_reference(wire.instance):
+            return None
+        for attribute in self.required:
+            if getattr(wire, attribute) is None:
+                return None
+        # The type's identity comes from the catalog (a localized title does not change it).
+        wire.title, wire.status = cls.title, cls.status
+        problem = cls.__new__(cls, wire.detail if wire.detail is not None else wire.title)
+        problem._wire = wire
+        problem.headers = {}
+        problem.extensions = {}
+        return problem
+
+
+_typed: dict[type[Problem], _Typed] = {}
+_TYPE_KEY = b'{"type":"'
 
 
 def _decode_typed(body: bytes | str, catalog: Catalog) -> Problem | None:
@@ -314,6 +350,15 @@ def _decode_typed(body: bytes | str, catalog: Catalog) -> Problem | None:
     member, an instance that is no URI reference) returns None, and the
     lenient path decides.
     """
+    if isinstance(body, bytes) and body.startswith(_TYPE_KEY):
+        # What this package's encoder writes: the type URI first, so one pass
+        # decodes it (the Struct then confirms the guess).
+        type_uri = body[len(_TYPE_KEY) : body.find(b'"', len(_TYPE_KEY))]
+        typed: _Typed | None = catalog._decoders.get(type_uri)
+        if typed is None and (cls := catalog.by_type(type_uri.decode("utf-8", "replace"))) is not None:
+            typed = catalog._decoders[type_uri] = _typed.get(cls) or _typed.setdefault(cls, _Typed(cls))
+        if typed is not None and (problem := typed.decode(body)) is not None:
+            return problem
     try:
         head = _head_decoder.decode(body)
     except (msgspec.DecodeError, RecursionError):
@@ -323,26 +368,8 @@ def _decode_typed(body: bytes | str, catalog: Catalog) -> Problem | None:
     cls = catalog[head.code]
     if head.type is not None and head.type != cls.type:
         return None
-    decoder = _typed_decoders.get(cls)
-    if decoder is None:
-        decoder = _typed_decoders[cls] = msgspec.json.Decoder(cls.__wire__)
-    try:
-        wire = decoder.decode(body)
-    except (msgspec.DecodeError, RecursionError):
-        return None
-    if wire.instance is not None and not is_uri_reference(wire.instance):
-        return None
-    for member in cls.__required__:
-        if getattr(wire, member.attribute) is None and not member.type.nullable():
-            return None
-    # The type's identity comes from the catalog (a localized title does not change it).
-    wire.type, wire.title, wire.status, wire.code = cls.type, cls.title, cls.status, cls.code
-    problem = cls.__new__(cls)
-    problem._wire = wire
-    problem.headers = {}
-    problem.extensions = {}
-    Exception.__init__(problem, wire.detail if wire.detail is not None else wire.title)
-    return problem
+    typed = _typed.get(cls) or _typed.setdefault(cls, _Typed(cls))
+    return typed.decode(body)
 
 
 def _build(
