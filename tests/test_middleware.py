@@ -526,6 +526,13 @@ def test_starlette_exception_handlers_hand_problems_over(bundled: Catalog) -> No
     exchange = call(app, path="/c")
     assert (exchange.status, exchange.json()["conflicts"], exchange.json()["instance"]) == (409, ["a1"], "/c")
     assert call(app, path="/crash").json()["code"] == "internal"
+    # Forgotten middleware: the handler's hand-over is still a complete (empty) response of the status.
+    bare = call(app.app, path="/c")
+    assert (bare.status, bare.body, [m["type"] for m in bare.messages]) == (
+        409,
+        b"",
+        ["http.response.start", "http.response.body"],
+    )
 
 
 def test_unencodable_text_in_a_raised_problem_is_replaced(bundled: Catalog) -> None:
@@ -578,3 +585,24 @@ def test_unhandled_tracebacks_are_logged_classically_with_exc_info(
     assert "During handling of the above exception" in record.exc_text
     assert record.getMessage().startswith("unhandled ZeroDivisionError: GET / request_id=")
     assert record.funcName == "_problem_for"
+
+
+def test_request_ids_stay_unique_across_blocks_and_in_forked_workers() -> None:
+    import os
+
+    from problemdetails import _middleware
+
+    ids = [_middleware._new_request_id() for _ in range(10_000)]  # more than two blocks of 4,096
+    assert len(set(ids)) == len(ids)
+    assert all(len(request_id) == 32 for request_id in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker forked from this process gets its own prefix
+        os.write(write, _middleware._new_request_id())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64)
+    os.close(read)
+    os.close(write)
+    assert len(child) == 32
+    assert child[:16] != _middleware._new_request_id()[:16]

@@ -114,6 +114,16 @@ def test_detail_and_instance_are_checked(bundled: Catalog) -> None:
     with pytest.raises(TypeError, match="instance must be a URI reference"):
         Gone(instance="/v1/a b")
     assert Gone(instance="/v1/a%20b").instance == "/v1/a%20b"
+    with pytest.raises(TypeError, match=r"Gone\(\): request_id: expected `str \| null`, got `int`"):
+        Gone(request_id=7)  # type: ignore[arg-type]
+
+
+def test_a_str_subclass_detail_takes_the_validating_path(bundled: Catalog) -> None:
+    class Text(str):
+        pass
+
+    gone = bundled["gone"](Text("bye"))
+    assert (gone.detail, str(gone)) == ("bye", "410 Gone [gone]: bye")
 
 
 def test_error_items_convert_from_dicts(bundled: Catalog) -> None:

@@ -298,6 +298,11 @@ def test_fast_and_lenient_paths_agree(bundled: Catalog) -> None:
         body.replace(b"https://errors.example.com/quota-exceeded", b"https://other.example/q"),
     ):
         assert _decode_typed(odd, bundled) is None
+    # Not this package's member order: the type is not first, so the head decoder picks the class.
+    reordered = json.dumps(dict(reversed(json.loads(body).items()))).encode()
+    assert _decode_typed(reordered, bundled) == problem
+    # A body opening with a known type whose code names another slug is not taken on trust.
+    assert _decode_typed(body.replace(b'"code":"quota-exceeded"', b'"code":"gone"'), bundled) is None
     lenient = decode_json(body[:-1] + b',"extra":1}', catalog=bundled)
     assert (type(lenient), lenient.extensions) == (bundled["quota-exceeded"], {"extra": 1})
     localized = decode_json(body.replace(b"Quota exceeded", b"Quota atteint"), catalog=bundled)
