@@ -2,8 +2,10 @@
 
 Starlette and FastAPI re-raise what they cannot handle, so the middleware sees
 it anyway, but only after their 500 machinery ran; Litestar answers every
-exception itself. These handlers leave the exception in the ASGI scope and
-answer with an empty response, which the middleware replaces with the problem.
+exception itself. The Starlette handler answers with the middleware's problem
+response at once (it finds the middleware in the ASGI scope); the Litestar
+one leaves the exception in the scope and answers with an empty response,
+which the middleware replaces with the problem.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from problemdetails._middleware import RAISED
+from problemdetails._middleware import MIDDLEWARE, RAISED
 from problemdetails._problem import Problem
 from problemdetails._types import Receive, Scope, Send
 
@@ -57,18 +59,19 @@ def starlette_exception_handlers() -> dict[Any, Callable[[Any, Exception], Any]]
     """
 
     async def handler(request: Any, exc: Exception) -> Any:
-        request.scope[RAISED] = exc
-        status = getattr(exc, "status", 500)
+        middleware = request.scope.get(MIDDLEWARE)
+        if middleware is not None:  # the problem response itself, through the app's own middleware
+            return middleware._respond(exc)
+        status = getattr(exc, "status", 500)  # no ProblemMiddleware outside: an empty response
         return _HandOver(status if isinstance(status, int) and 400 <= status <= 599 else 500)
 
     return {Problem: handler}
 
 
 class _HandOver:
-    """An empty response of the problem's status, which the middleware replaces.
+    """An empty response of the problem's status: the handler's answer when no middleware is outside.
 
-    A plain ASGI app rather than a Starlette `Response`: this is the whole
-    error path, and it answers correctly (if tersely) even without the middleware.
+    A misconfiguration, but the response is still complete and has the right status.
     """
 
     __slots__ = ("status",)

@@ -49,11 +49,16 @@ from problemdetails._site import read_site, render_site
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 from problemdetails._wire import encode_wire
 
-__all__ = ["OBSERVERS", "RAISED", "ProblemMiddleware"]
+__all__ = ["MIDDLEWARE", "OBSERVERS", "RAISED", "REQUEST_ID", "ProblemMiddleware"]
 
 # Where a framework's exception handler leaves the exception it caught, so the
 # middleware answers for the exception rather than for the framework's page.
 RAISED = "problemdetails.exception"
+# Where the middleware leaves itself and the request id (bytes) in the scope: the
+# app can log the id, and a framework's exception handler can send the problem
+# response straight away (`starlette_exception_handlers`).
+MIDDLEWARE = "problemdetails.middleware"
+REQUEST_ID = "problemdetails.request_id"
 # Test tooling (`pytest -p problemdetails.pytest`) watches every problem response
 # the middleware sends: each observer gets (catalog, status, content type, body).
 OBSERVERS: list[Callable[[Catalog, int, bytes, bytes], None]] = []
@@ -260,6 +265,7 @@ class ProblemMiddleware:
                 raw_id = value if _REQUEST_ID.fullmatch(value) else b""
                 break
         raw_id = raw_id or next(_request_ids)
+        scope[MIDDLEWARE], scope[REQUEST_ID] = self, raw_id
         docs = self.docs_path
         if docs is not None and scope["path"].startswith(docs) and await self._docs(scope, send, raw_id):
             return
@@ -301,6 +307,16 @@ class ProblemMiddleware:
             return
         if state == "held" or state == "idle":
             await self._unanswered(scope, send, held, raw_id.decode())
+
+    def _respond(self, exc: Exception) -> ASGIApp:
+        """An ASGI app that sends the problem response for `exc`: what a framework's exception handler returns."""
+
+        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
+            request_id = scope[REQUEST_ID].decode()
+            problem = self._problem_for(exc, scope, request_id)
+            await self._send_problem(scope, send, problem, request_id, [])
+
+        return respond
 
     async def _failed(
         self, exc: Exception, scope: Scope, send: Send, state: str, held: _Held | None, request_id: str
