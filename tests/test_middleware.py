@@ -535,6 +535,36 @@ def test_starlette_exception_handlers_hand_problems_over(bundled: Catalog) -> No
     )
 
 
+def test_handled_problems_pass_through_the_apps_own_middleware(bundled: Catalog) -> None:
+    from starlette.middleware import Middleware
+    from starlette.middleware.cors import CORSMiddleware
+
+    from problemdetails import starlette_exception_handlers
+
+    async def conflict(request: Request) -> Response:
+        raise bundled["conflict"]("exists")
+
+    async def echo_id(request: Request) -> Response:
+        return PlainTextResponse(request.scope["problemdetails.request_id"])
+
+    app = ProblemMiddleware(
+        Starlette(
+            routes=[Route("/c", conflict), Route("/id", echo_id)],
+            middleware=[Middleware(CORSMiddleware, allow_origins=["https://app.example"])],
+            exception_handlers=starlette_exception_handlers(),
+        ),
+        catalog=bundled,
+    )
+    exchange = call(app, path="/c", headers={"Origin": "https://app.example", "Accept": "application/problem+xml"})
+    assert (exchange.status, exchange.headers["content-type"]) == (409, "application/problem+xml")
+    assert exchange.headers["access-control-allow-origin"] == "https://app.example"  # a browser may read it
+    assert len(exchange.starts) == 1
+    request_id = exchange.headers["x-request-id"]
+    assert f"<request_id>{request_id}</request_id>" in exchange.body.decode()
+    echoed = call(app, path="/id", headers={"X-Request-ID": "req-7"})
+    assert (echoed.body, echoed.headers["x-request-id"]) == (b"req-7", "req-7")
+
+
 def test_unencodable_text_in_a_raised_problem_is_replaced(bundled: Catalog) -> None:
     exchange = call(ProblemMiddleware(raising(bundled["gone"]("bad \ud800 text")), catalog=bundled))
     assert exchange.json()["detail"] == "bad \ufffd text"
