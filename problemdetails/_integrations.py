@@ -59,6 +59,8 @@ def starlette_exception_handlers() -> dict[Any, Callable[[Any, Exception], Any]]
     """
 
     async def handler(request: Any, exc: Exception) -> Any:
+        if request.scope["type"] != "http":
+            raise exc  # a WebSocket: the middleware closes it with the problem's code
         middleware = request.scope.get(MIDDLEWARE)
         if middleware is not None:  # the problem response itself, through the app's own middleware
             return middleware._respond(exc)

@@ -432,6 +432,20 @@ def test_websocket_after_accept_and_app_chosen_codes(bundled: Catalog) -> None:
     ]
 
 
+def test_websocket_problems_with_starlette_exception_handlers(bundled: Catalog) -> None:
+    from problemdetails import starlette_exception_handlers
+
+    async def before_accept(websocket: WebSocket) -> None:
+        raise bundled["forbidden"]("suspended")
+
+    app = ProblemMiddleware(
+        Starlette(routes=[WebSocketRoute("/ws", before_accept)], exception_handlers=starlette_exception_handlers()),
+        catalog=bundled,
+    )
+    # The handler leaves WebSocket problems to the middleware: an HTTP response has no place there.
+    assert run_websocket(app) == [{"type": "websocket.close", "code": 4403, "reason": "forbidden"}]
+
+
 def test_log_levels_and_tracebacks(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="problemdetails")
     call(ProblemMiddleware(raising(bundled["conflict"]()), catalog=bundled))
