@@ -176,10 +176,11 @@ async def drive(app: Any, requests: int, expected_status: int) -> float:
     return elapsed / requests
 
 
-def measure(apps: dict[str, Any], expected_status: int, *, requests: int = 1000, repeat: int = 9) -> dict[str, float]:
+def measure(apps: dict[str, Any], expected_status: int, *, requests: int = 500, repeat: int = 20) -> dict[str, float]:
     """Best-of-`repeat` seconds per request for each app, the apps taking turns in each round.
 
-    Taking turns spreads the machine's drift over every contender alike.
+    Taking turns spreads the machine's drift over every contender alike; many
+    short rounds give each one more chances to meet a quiet moment.
     """
 
     async def rounds() -> dict[str, float]:
@@ -194,7 +195,7 @@ def measure(apps: dict[str, Any], expected_status: int, *, requests: int = 1000,
     return asyncio.run(rounds())
 
 
-def run(repeat: int = 9) -> tuple[list[str], list[str]]:
+def run(repeat: int = 20) -> tuple[list[str], list[str]]:
     """Markdown rows and verdict lines."""
     import logging
 
