@@ -300,7 +300,6 @@ class _Head(msgspec.Struct):
     """Just enough of a body to pick the class; msgspec skips everything else."""
 
     code: Any = None
-    type: Any = None
 
 
 _head_decoder = msgspec.json.Decoder(_Head)
@@ -339,7 +338,15 @@ class _Typed:
         return problem
 
 
-_typed: dict[type[Problem], _Typed] = {}
+def _typed_for(catalog: Catalog, cls: type[Problem]) -> _Typed:
+    """The class's `_Typed`, kept by the catalog under its type URI (so it lives as long as the catalog)."""
+    key = cls.type.encode()
+    typed: _Typed | None = catalog._decoders.get(key)
+    if typed is None:
+        typed = catalog._decoders[key] = _Typed(cls)
+    return typed
+
+
 _TYPE_KEY = b'{"type":"'
 
 
@@ -356,7 +363,7 @@ def _decode_typed(body: bytes | str, catalog: Catalog) -> Problem | None:
         type_uri = body[len(_TYPE_KEY) : body.find(b'"', len(_TYPE_KEY))]
         typed: _Typed | None = catalog._decoders.get(type_uri)
         if typed is None and (cls := catalog.by_type(type_uri.decode("utf-8", "replace"))) is not None:
-            typed = catalog._decoders[type_uri] = _typed.get(cls) or _typed.setdefault(cls, _Typed(cls))
+            typed = _typed_for(catalog, cls)  # a former slug's type finds the new class: the check refuses it
         if typed is not None and (problem := typed.decode(body)) is not None:
             return problem
     try:
@@ -365,11 +372,7 @@ def _decode_typed(body: bytes | str, catalog: Catalog) -> Problem | None:
         return None
     if not isinstance(head.code, str) or head.code not in catalog:
         return None
-    cls = catalog[head.code]
-    if head.type is not None and head.type != cls.type:
-        return None
-    typed = _typed.get(cls) or _typed.setdefault(cls, _Typed(cls))
-    return typed.decode(body)
+    return _typed_for(catalog, catalog[head.code]).decode(body)  # it checks the type too
 
 
 def _build(

@@ -17,7 +17,7 @@ from problemdetails import (
     encode_xml,
     status_phrase,
 )
-from tests.conftest import WriteCatalog
+from tests.conftest import BUNDLED, WriteCatalog
 
 NS = "{urn:ietf:rfc:7807}"
 
@@ -307,3 +307,18 @@ def test_fast_and_lenient_paths_agree(bundled: Catalog) -> None:
     assert (type(lenient), lenient.extensions) == (bundled["quota-exceeded"], {"extra": 1})
     localized = decode_json(body.replace(b"Quota exceeded", b"Quota atteint"), catalog=bundled)
     assert localized == problem  # the type's title comes from the catalog
+
+
+def test_a_dropped_catalog_and_its_classes_are_freed_after_decoding() -> None:
+    import gc
+    import weakref
+
+    catalog = Catalog.load(BUNDLED)
+    gone = catalog["gone"]
+    assert type(decode_json(encode_json(gone("bye")), catalog=catalog)) is gone  # the one-pass path
+    head_first = b'{"code":"gone","type":"https://errors.example.com/gone","title":"Gone","status":410}'
+    assert type(decode_json(head_first, catalog=catalog)) is gone  # the head decoder's path
+    refs = [weakref.ref(catalog), weakref.ref(gone)]
+    del catalog, gone
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None]  # the decoders live in the catalog, not in a global
