@@ -318,7 +318,7 @@ def test_a_dropped_catalog_and_its_classes_are_freed_after_decoding() -> None:
     assert type(decode_json(encode_json(gone("bye")), catalog=catalog)) is gone  # the one-pass path
     head_first = b'{"code":"gone","type":"https://errors.example.com/gone","title":"Gone","status":410}'
     assert type(decode_json(head_first, catalog=catalog)) is gone  # the head decoder's path
-    refs = [weakref.ref(catalog), weakref.ref(gone)]
+    catalog_ref, class_ref = weakref.ref(catalog), weakref.ref(gone)
     del catalog, gone
     gc.collect()
-    assert [ref() for ref in refs] == [None, None]  # the decoders live in the catalog, not in a global
+    assert (catalog_ref(), class_ref()) == (None, None)  # the decoders live in the catalog, not in a global
