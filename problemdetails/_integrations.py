@@ -10,8 +10,11 @@ which the middleware replaces with the problem.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from starlette.exceptions import HTTPException
 
 from problemdetails._middleware import MIDDLEWARE, RAISED
 from problemdetails._problem import Problem
@@ -45,11 +48,13 @@ def litestar_exception_handlers() -> dict[int | type[Exception], Callable[[Any, 
 
 
 def starlette_exception_handlers() -> dict[Any, Callable[[Any, Exception], Any]]:
-    """Starlette / FastAPI `exception_handlers` that hand raised problems to `ProblemMiddleware`.
+    """Starlette / FastAPI `exception_handlers` that answer with `ProblemMiddleware`'s problem responses.
 
     Optional: without them the middleware still answers for a raised problem,
-    after Starlette's 500 handling and re-raise; with them the problem takes the
-    framework's ordinary handler path, which is much cheaper (`make bench`).
+    after Starlette's 500 handling and re-raise, and replaces the error pages
+    the framework renders; with them raised problems, `HTTPException`s (router
+    404 and 405 included) and FastAPI's validation errors take the framework's
+    ordinary handler path, which is much cheaper (`make bench`).
 
     ```python
     app = ProblemMiddleware(
@@ -58,30 +63,45 @@ def starlette_exception_handlers() -> dict[Any, Callable[[Any, Exception], Any]]
     ```
     """
 
+    handler = _handler(500)
+    handlers: dict[Any, Callable[[Any, Exception], Any]] = {Problem: handler, HTTPException: handler}
+    fastapi = sys.modules.get("fastapi.exceptions")  # only a FastAPI app has its validation errors
+    if fastapi is not None:
+        handlers[fastapi.RequestValidationError] = _handler(422)
+    return handlers
+
+
+def _handler(default_status: int) -> Callable[[Any, Exception], Any]:
     async def handler(request: Any, exc: Exception) -> Any:
         if request.scope["type"] != "http":
             raise exc  # a WebSocket: the middleware closes it with the problem's code
         middleware = request.scope.get(MIDDLEWARE)
         if middleware is not None:  # the problem response itself, through the app's own middleware
             return middleware._respond(exc)
-        status = getattr(exc, "status", 500)  # no ProblemMiddleware outside: an empty response
-        return _HandOver(status if isinstance(status, int) and 400 <= status <= 599 else 500)
+        status = getattr(exc, "status", None) or getattr(exc, "status_code", None) or default_status
+        return _HandOver(
+            status if isinstance(status, int) and 400 <= status <= 599 else 500, getattr(exc, "headers", None)
+        )
 
-    return {Problem: handler}
+    return handler
 
 
 class _HandOver:
-    """An empty response of the problem's status: the handler's answer when no middleware is outside.
+    """An empty response of the status, with the exception's headers (`Allow`, `Retry-After` ...).
 
-    A misconfiguration, but the response is still complete and has the right status.
+    The handler's answer when no `ProblemMiddleware` is outside: a misconfiguration,
+    but the response is still complete and has the right status.
     """
 
-    __slots__ = ("status",)
+    __slots__ = ("headers", "status")
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, headers: Mapping[str, str] | None) -> None:
         self.status = status
+        self.headers = [
+            (key.lower().encode("latin-1"), str(value).encode("latin-1")) for key, value in (headers or {}).items()
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Fresh messages: other middleware may edit the headers in place.
-        await send({"type": "http.response.start", "status": self.status, "headers": []})
+        await send({"type": "http.response.start", "status": self.status, "headers": list(self.headers)})
         await send({"type": "http.response.body", "body": b""})

@@ -13,7 +13,7 @@ from litestar.params import FromQuery
 from pydantic import BaseModel
 from starlette.testclient import TestClient
 
-from problemdetails import Catalog, ProblemMiddleware, litestar_exception_handlers
+from problemdetails import Catalog, ProblemMiddleware, litestar_exception_handlers, starlette_exception_handlers
 from tests.asgi import call
 
 CATALOG = Catalog.load("catalog")
@@ -28,37 +28,43 @@ class Details(BaseModel):
     profile: Profile
 
 
-fastapi_app = FastAPI()
-
-
-@fastapi_app.post("/details/{item_id}")
 async def post_details(item_id: int, details: Details, limit: int = 10) -> dict[str, Any]:
     return {"ok": True}
 
 
-@fastapi_app.get("/zones/{zone_id}")
 async def get_zone(zone_id: str) -> dict[str, Any]:
     if zone_id == "quota":
         raise CATALOG["quota-exceeded"](limit=5, current=5, resource="zones")
     raise FastAPIHTTPException(404, detail=f"Zone {zone_id} not found.")
 
 
-@fastapi_app.get("/secret")
 async def get_secret() -> dict[str, Any]:
     raise FastAPIHTTPException(401, headers={"WWW-Authenticate": 'Bearer realm="zones"'})
 
 
-@fastapi_app.get("/crash")
 async def get_crash() -> dict[str, Any]:
     raise RuntimeError("password=hunter2")
 
 
-FASTAPI = ProblemMiddleware(fastapi_app, catalog=CATALOG)
+def fastapi_app(**options: Any) -> FastAPI:
+    app = FastAPI(**options)
+    app.post("/details/{item_id}")(post_details)
+    app.get("/zones/{zone_id}")(get_zone)
+    app.get("/secret")(get_secret)
+    app.get("/crash")(get_crash)
+    return app
 
 
-def test_fastapi_validation_errors_become_unprocessable_with_pointers() -> None:
+FASTAPI = ProblemMiddleware(fastapi_app(), catalog=CATALOG)
+# The same app whose own handlers answer with the middleware's problems (no rendered page to replace).
+FASTAPI_HANDLED = ProblemMiddleware(fastapi_app(exception_handlers=starlette_exception_handlers()), catalog=CATALOG)
+BOTH = pytest.mark.parametrize("app", [FASTAPI, FASTAPI_HANDLED], ids=["from-outside", "with-handlers"])
+
+
+@BOTH
+def test_fastapi_validation_errors_become_unprocessable_with_pointers(app: ProblemMiddleware) -> None:
     exchange = call(
-        FASTAPI,
+        app,
         "POST",
         "/details/x?limit=abc",
         headers={"content-type": "application/json"},
@@ -89,6 +95,7 @@ def test_fastapi_validation_errors_become_unprocessable_with_pointers() -> None:
     ]
 
 
+@BOTH
 @pytest.mark.parametrize(
     ("method", "path", "status", "code", "detail"),
     [
@@ -100,8 +107,10 @@ def test_fastapi_validation_errors_become_unprocessable_with_pointers() -> None:
         ("GET", "/crash", 500, "internal", None),
     ],
 )
-def test_fastapi_errors(method: str, path: str, status: int, code: str, detail: str | None) -> None:
-    exchange = call(FASTAPI, method, path)
+def test_fastapi_errors(
+    app: ProblemMiddleware, method: str, path: str, status: int, code: str, detail: str | None
+) -> None:
+    exchange = call(app, method, path)
     assert (exchange.status, exchange.headers["content-type"]) == (status, "application/problem+json")
     body = exchange.json()
     assert (body["code"], body.get("detail")) == (code, detail)

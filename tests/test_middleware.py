@@ -547,6 +547,15 @@ def test_starlette_exception_handlers_hand_problems_over(bundled: Catalog) -> No
         b"",
         ["http.response.start", "http.response.body"],
     )
+    not_allowed = call(app.app, "POST", "/c")  # Starlette's HTTPException(405) keeps its Allow header
+    assert (not_allowed.status, not_allowed.headers["allow"], not_allowed.body) == (405, "HEAD, GET", b"")
+    # With the middleware, the same HTTPException is the catalog's problem, answered by the handler.
+    problem = call(app, "POST", "/c")
+    assert (problem.status, problem.json()["code"], problem.headers["allow"]) == (
+        405,
+        "method-not-allowed",
+        "GET, HEAD",
+    )
 
 
 def test_handled_problems_pass_through_the_apps_own_middleware(bundled: Catalog) -> None:
