@@ -168,9 +168,9 @@ class Problem(Exception):
             fixed = {"status": status, "title": title, "type": type, "code": code}
             given = ", ".join(name for name, value in fixed.items() if value is not None)
             raise TypeError(f"{cls.__name__}(): {given} is fixed by the catalog")
-        elif not members and not cls.__required__ and _is_text(detail) and _is_text(request_id):
-            # The common raise (`Conflict("...")`): nothing for msgspec to validate,
-            # so the Struct is built directly (`make bench` measures this path).
+        else:
+            # Built directly, without validation: the common raise (`Conflict("...")`)
+            # has nothing else to check (`make bench` measures this path).
             self._wire = cls.__wire__(
                 type=spec.type,
                 title=spec.title,
@@ -180,18 +180,11 @@ class Problem(Exception):
                 instance=instance,
                 request_id=request_id,
             )
-        else:
-            wire_values = _member_values(cls, members)
-            wire_values.update(
-                type=spec.type,
-                title=spec.title,
-                status=spec.status,
-                code=spec.slug,
-                detail=detail,
-                instance=instance,
-                request_id=request_id,
-            )
-            self._wire = _convert(cls.__name__, wire_values, cls.__wire__, members)
+            if members or cls.__required__ or not (_is_text(detail) and _is_text(request_id)):
+                # Members or unusual values: validate everything in one msgspec call.
+                values = _member_values(cls, members)
+                values.update((name, getattr(self._wire, name)) for name in STANDARD_MEMBERS)
+                self._wire = _convert(cls.__name__, values, cls.__wire__, members)
         if detail is None and cls.__template__ is not None:
             self._wire.detail = _render(cls.__template__, self._wire.__getattribute__)
         Exception.__init__(self, self._wire.detail if self._wire.detail is not None else self._wire.title)
@@ -398,7 +391,7 @@ def _is_text(value: object) -> bool:
 
 
 def _member_values(cls: type[Problem], given: dict[str, Any]) -> dict[str, Any]:
-    """Check member names (unknown, missing) and key the values by wire name (a new dict)."""
+    """Check member names (unknown, missing) and key the values by wire name."""
     if not given.keys() <= cls.__attributes__:
         unknown = sorted(given.keys() - cls.__attributes__)[0]
         hint = get_close_matches(unknown, cls.__attributes__, n=1)
@@ -409,7 +402,7 @@ def _member_values(cls: type[Problem], given: dict[str, Any]) -> dict[str, Any]:
             raise TypeError(f"{cls.__name__}() missing required member {member.attribute!r}")
     renamed = cls.__renamed__
     if not renamed:
-        return dict(given)
+        return given
     return {renamed.get(attribute, attribute): value for attribute, value in given.items()}
 
 

@@ -548,7 +548,8 @@ def test_starlette_exception_handlers_hand_problems_over(bundled: Catalog) -> No
         ["http.response.start", "http.response.body"],
     )
     not_allowed = call(app.app, "POST", "/c")  # Starlette's HTTPException(405) keeps its Allow header
-    assert (not_allowed.status, not_allowed.headers["allow"], not_allowed.body) == (405, "HEAD, GET", b"")
+    assert (not_allowed.status, not_allowed.body) == (405, b"")
+    assert set(not_allowed.headers["allow"].split(", ")) == {"GET", "HEAD"}  # Starlette's order varies
     # With the middleware, the same HTTPException is the catalog's problem, answered by the handler.
     problem = call(app, "POST", "/c")
     assert (problem.status, problem.json()["code"], problem.headers["allow"]) == (
