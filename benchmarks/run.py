@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from benchmarks import bench_encode, bench_middleware, bench_site
+from benchmarks.report import publish
 
 PACKAGES = (
     "problemdetails",
@@ -84,11 +85,7 @@ def main() -> int:
             *[line for verdict in site_verdicts for line in (verdict, "")],
         ]
     )
-    if args.write:
-        args.write.write_text(text)
-        print(f"wrote {args.write}")
-    else:
-        print(text)
+    publish(text, args.write)
     return 0
 
 

@@ -27,6 +27,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from benchmarks.e2e.load import Load, drive, rss, serve
+from benchmarks.report import publish
 from problemdetails import Catalog, ProblemMiddleware
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,11 +226,7 @@ def main() -> int:
         "",
     ]
     text = "\n".join(lines)
-    if args.write:
-        args.write.write_text(text)
-        print(f"wrote {args.write}")
-    else:
-        print(text)
+    publish(text, args.write)
     healthy = bad == load.not_problems == 0 and errors == crashes
     return 0 if healthy and rss_ok and traced_ok and served_ok else 1
 

@@ -15,6 +15,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from benchmarks.e2e.load import Load, drive, ensure_wrk, serve
+from benchmarks.report import publish
 
 HERE = Path(__file__).resolve().parent
 ROUTES = {
@@ -124,11 +125,7 @@ def main() -> int:
     lines += ["## Verdicts", "", *[f"- {verdict}" for verdict in verdicts], ""]
     lines += [(HERE / "findings.md").read_text()]
     text = "\n".join(lines)
-    if args.write:
-        args.write.write_text(text)
-        print(f"wrote {args.write}")
-    else:
-        print(text)
+    publish(text, args.write)
     return 0
 
 
