@@ -75,22 +75,23 @@ def _handler(default_status: int) -> Callable[[Any, Exception], Any]:
     async def handler(request: Any, exc: Exception) -> Any:
         if request.scope["type"] != "http":
             raise exc  # a WebSocket: the middleware closes it with the problem's code
-        middleware = request.scope.get(MIDDLEWARE)
-        if middleware is not None:  # the problem response itself, through the app's own middleware
-            return middleware._respond(exc)
         status = getattr(exc, "status", None) or getattr(exc, "status_code", None) or default_status
-        return _HandOver(
-            status if isinstance(status, int) and 400 <= status <= 599 else 500, getattr(exc, "headers", None)
-        )
+        status = status if isinstance(status, int) and 100 <= status <= 599 else 500
+        middleware = request.scope.get(MIDDLEWARE)
+        if middleware is not None and status >= 400:  # the problem response, through the app's own middleware
+            return middleware._respond(exc)
+        # No middleware outside, or no error (an `HTTPException(304)`): the status and headers, no content.
+        return _HandOver(status, getattr(exc, "headers", None))
 
     return handler
 
 
 class _HandOver:
-    """An empty response of the status, with the exception's headers (`Allow`, `Retry-After` ...).
+    """An empty response of the status, with the exception's headers (`Allow`, `ETag` ...).
 
-    The handler's answer when no `ProblemMiddleware` is outside: a misconfiguration,
-    but the response is still complete and has the right status.
+    The handler's answer to an `HTTPException` that is no error, and to any
+    exception when no `ProblemMiddleware` is outside (a misconfiguration, but
+    the response is still complete and has the right status).
     """
 
     __slots__ = ("headers", "status")

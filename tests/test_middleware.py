@@ -589,6 +589,21 @@ def test_handled_problems_pass_through_the_apps_own_middleware(bundled: Catalog)
     assert (echoed.body, echoed.headers["x-request-id"]) == (b"req-7", "req-7")
 
 
+def test_handled_http_exceptions_that_are_no_errors_stay_as_they_are(bundled: Catalog) -> None:
+    from problemdetails import starlette_exception_handlers
+
+    async def unchanged(request: Request) -> Response:
+        raise HTTPException(304, headers={"ETag": '"v1"'})
+
+    app = ProblemMiddleware(
+        Starlette(routes=[Route("/z", unchanged)], exception_handlers=starlette_exception_handlers()), catalog=bundled
+    )
+    for wrapped in (app, app.app):  # with and without the middleware outside
+        exchange = call(wrapped, path="/z")
+        assert (exchange.status, exchange.body, exchange.headers["etag"]) == (304, b"", '"v1"')
+        assert "content-type" not in exchange.headers  # not a problem: RFC 9110 §15.4.5, no content
+
+
 def test_unencodable_text_in_a_raised_problem_is_replaced(bundled: Catalog) -> None:
     exchange = call(ProblemMiddleware(raising(bundled["gone"]("bad \ud800 text")), catalog=bundled))
     assert exchange.json()["detail"] == "bad \ufffd text"
