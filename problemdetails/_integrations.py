@@ -73,11 +73,15 @@ def starlette_exception_handlers() -> dict[Any, Callable[[Any, Exception], Any]]
 
 def _handler(default_status: int) -> Callable[[Any, Exception], Any]:
     async def handler(request: Any, exc: Exception) -> Any:
-        if request.scope["type"] != "http":
+        scope = request.scope
+        if scope["type"] != "http":
             raise exc  # a WebSocket: the middleware closes it with the problem's code
-        status = getattr(exc, "status", None) or getattr(exc, "status_code", None) or default_status
-        status = status if isinstance(status, int) and 100 <= status <= 599 else 500
-        middleware = request.scope.get(MIDDLEWARE)
+        middleware = scope.get(MIDDLEWARE)
+        if isinstance(exc, Problem):
+            status = exc.status
+        else:
+            status = getattr(exc, "status_code", None) or default_status
+            status = status if isinstance(status, int) and 100 <= status <= 599 else 500
         if middleware is not None and status >= 400:  # the problem response, through the app's own middleware
             return middleware._respond(exc)
         # No middleware outside, or no error (an `HTTPException(304)`): the status and headers, no content.

@@ -169,6 +169,19 @@ class _Sent:
 _SENT = _Sent()
 
 
+class _ProblemHeaders(list[tuple[bytes, bytes]]):
+    """The headers of a problem response this middleware built.
+
+    A framework's exception handler sends it through the app, so it comes
+    back through `wrapped_send`, which passes it on as it is: it is already
+    the final response (an HTML page or a legacy profile's JSON too, which
+    would otherwise look like an error page to replace). A middleware that
+    copies the list makes it an ordinary list, and then it is inspected.
+    """
+
+    __slots__ = ()
+
+
 class _Held:
     """An error response the app rendered itself, kept back to be replaced."""
 
@@ -277,7 +290,8 @@ class ProblemMiddleware:
         def wrapped_send(message: Message) -> Awaitable[None]:
             nonlocal state, held
             if state == "started":
-                if message["type"] == "http.response.body" and not message.get("more_body", False):
+                # The last body message (or a trailers or pathsend message) has no `more_body`.
+                if not message.get("more_body"):
                     state = "complete"
                 return send(message)
             if state == "held":
@@ -287,10 +301,13 @@ class ProblemMiddleware:
                 return _SENT
             if message["type"] == "http.response.start":
                 headers = message.get("headers", ())
-                if message["status"] >= 400 and self.rewrite_error_responses and not _is_problem(headers):
-                    state, held = "held", _Held(message["status"], list(headers))
-                    return _SENT
                 state = "started"
+                if message["status"] >= 400:
+                    if headers.__class__ is _ProblemHeaders:
+                        return send(message)  # a framework handler sent the problem: it is final
+                    if self.rewrite_error_responses and not _is_problem(headers):
+                        state, held = "held", _Held(message["status"], list(headers))
+                        return _SENT
                 for key, _ in headers:  # ASGI header names are lowercase
                     if key == b"x-request-id":
                         break
@@ -311,12 +328,11 @@ class ProblemMiddleware:
     def _respond(self, exc: Exception) -> ASGIApp:
         """An ASGI app that sends the problem response for `exc`: what a framework's exception handler returns."""
 
-        async def respond(scope: Scope, receive: Receive, send: Send) -> None:
-            request_id = scope[REQUEST_ID].decode()
-            problem = self._problem_for(exc, scope, request_id)
-            await self._send_problem(scope, send, problem, request_id, [])
+        return functools.partial(self._answer, exc)
 
-        return respond
+    async def _answer(self, exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = scope[REQUEST_ID].decode()
+        await self._send_problem(scope, send, self._problem_for(exc, scope, request_id), request_id, [])
 
     async def _failed(
         self, exc: Exception, scope: Scope, send: Send, state: str, held: _Held | None, request_id: str
@@ -408,9 +424,9 @@ class ProblemMiddleware:
     def _problem_for(self, exc: Exception, scope: Scope, request_id: str) -> Problem:
         """The problem for an exception, logged as its status deserves."""
         problem = exc if isinstance(exc, Problem) else self._translate(exc)
-        method, path = scope.get("method", "WEBSOCKET"), scope.get("path", "")
         if problem is None:
             problem = problem_for_status(self.catalog, self._roots, 500)
+            method, path = scope.get("method", "WEBSOCKET"), scope.get("path", "")
             _log_unhandled(
                 self.logger, exc, "unhandled %s: %s %s request_id=%s", type(exc).__name__, method, path, request_id
             )
@@ -420,6 +436,7 @@ class ProblemMiddleware:
             # Catalogued problems never pay for traceback formatting.
             level = logging.ERROR if problem.status >= 500 else logging.INFO
             if self.logger.isEnabledFor(level):
+                method, path = scope.get("method", "WEBSOCKET"), scope.get("path", "")
                 name = problem.code or problem.type
                 self.logger.log(level, "%s %s: %s %s request_id=%s", problem.status, name, method, path, request_id)
         return problem
@@ -486,14 +503,16 @@ class ProblemMiddleware:
         else:
             problem = problem._occurrence(instance=instance, request_id=request_id)
             body, media_type = render(problem, kind, language=self.catalog.language)
-        start = [
-            (b"content-type", media_type),
-            (b"content-length", b"%d" % len(body)),
-            *_PROBLEM_HEADERS,
-            (b"x-request-id", request_id.encode()),
-        ]
+        start = _ProblemHeaders(
+            (
+                (b"content-type", media_type),
+                (b"content-length", b"%d" % len(body)),
+                *_PROBLEM_HEADERS,
+                (b"x-request-id", request_id.encode()),
+            )
+        )
         status = problem.status
-        if kept or problem.headers or status == 401 or status == 405 or problem.spec is None or problem.spec.headers:
+        if kept or problem.headers or problem.__sets_headers__:
             start += self._extra_headers(scope, problem, kept).items()
         for observer in OBSERVERS:
             observer(self.catalog, status, media_type, body)

@@ -322,19 +322,17 @@ class _Typed:
         except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
             return None
         cls = self.cls
-        if wire.code != cls.code or wire.type != cls.type:
-            return None
-        if wire.instance is not None and not is_uri_reference(wire.instance):
+        instance = wire.instance
+        if wire.code != cls.code or wire.type != cls.type or (instance is not None and not is_uri_reference(instance)):
             return None
         for attribute in self.required:
             if getattr(wire, attribute) is None:
                 return None
         # The type's identity comes from the catalog (a localized title does not change it).
         wire.title, wire.status = cls.title, cls.status
-        problem = cls.__new__(cls, wire.detail if wire.detail is not None else wire.title)
-        problem._wire = wire
-        problem.headers = {}
-        problem.extensions = {}
+        # No `__init__`: the Struct is the checked problem.
+        problem = cls.__new__(cls, cls.title if wire.detail is None else wire.detail)
+        problem._wire, problem.headers, problem.extensions = wire, {}, {}
         return problem
 
 

@@ -589,6 +589,22 @@ def test_handled_problems_pass_through_the_apps_own_middleware(bundled: Catalog)
     assert (echoed.body, echoed.headers["x-request-id"]) == (b"req-7", "req-7")
 
 
+def test_handled_problems_keep_every_representation(bundled: Catalog) -> None:
+    """The handler's HTML page and legacy profile reach the client as sent, not as error pages to replace."""
+    from problemdetails import EnvelopeProfile, starlette_exception_handlers
+
+    async def quota(request: Request) -> Response:
+        raise bundled["quota-exceeded"](limit=5, current=5, resource="zones")
+
+    app = Starlette(routes=[Route("/q", quota)], exception_handlers=starlette_exception_handlers())
+    page = call(ProblemMiddleware(app, catalog=bundled), path="/q", headers={"Accept": "text/html"})
+    assert (page.status, page.headers["content-type"], len(page.starts)) == (402, "text/html; charset=utf-8", 1)
+    assert '"detail":"5 of 5 zones used","instance":"/q"' in page.body.decode()
+    legacy = call(ProblemMiddleware(app, catalog=bundled, profile=EnvelopeProfile()), path="/q")
+    assert (legacy.status, legacy.headers["content-type"]) == (402, "application/json")
+    assert legacy.json()["details"] == {"limit": 5, "current": 5, "resource": "zones"}
+
+
 def test_handled_http_exceptions_that_are_no_errors_stay_as_they_are(bundled: Catalog) -> None:
     from problemdetails import starlette_exception_handlers
 
