@@ -83,7 +83,7 @@ def _handler(default_status: int) -> Callable[[Any, Exception], Any]:
             status = getattr(exc, "status_code", None) or default_status
             status = status if isinstance(status, int) and 100 <= status <= 599 else 500
         if middleware is not None and status >= 400:  # the problem response, through the app's own middleware
-            return middleware._respond(exc)
+            return middleware._respond(exc, scope)
         # No middleware outside, or no error (an `HTTPException(304)`): the status and headers, no content.
         return _HandOver(status, getattr(exc, "headers", None))
 

@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from random import getrandbits
 from typing import Any
@@ -320,22 +320,25 @@ class ProblemMiddleware:
         try:
             await self.app(scope, receive, wrapped_send)
         except Exception as exc:
-            await self._failed(exc, scope, send, state, held, raw_id.decode())
+            await self._failed(exc, scope, receive, send, state, held, raw_id.decode())
             return
         if state == "held" or state == "idle":
-            await self._unanswered(scope, send, held, raw_id.decode())
+            await self._unanswered(scope, receive, send, held, raw_id.decode())
 
-    def _respond(self, exc: Exception) -> ASGIApp:
+    def _respond(self, exc: Exception, scope: Scope) -> ASGIApp:
         """An ASGI app that sends the problem response for `exc`: what a framework's exception handler returns."""
-
-        return functools.partial(self._answer, exc)
-
-    async def _answer(self, exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = scope[REQUEST_ID].decode()
-        await self._send_problem(scope, send, self._problem_for(exc, scope, request_id), request_id, [])
+        return functools.partial(self._send_problem, self._problem_for(exc, scope, request_id), request_id, ())
 
     async def _failed(
-        self, exc: Exception, scope: Scope, send: Send, state: str, held: _Held | None, request_id: str
+        self,
+        exc: Exception,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        state: str,
+        held: _Held | None,
+        request_id: str,
     ) -> None:
         """The app raised: answer with its problem, or abort if the response has started."""
         if state == "complete":
@@ -355,20 +358,23 @@ class ProblemMiddleware:
             self.logger.debug("client disconnected request_id=%s", request_id)
             return
         problem = self._problem_for(exc, scope, request_id)
-        await self._send_problem(scope, send, problem, request_id, held.headers if held else [])
+        await self._send_problem(problem, request_id, held.headers if held else (), scope, receive, send)
 
-    async def _unanswered(self, scope: Scope, send: Send, held: _Held | None, request_id: str) -> None:
+    async def _unanswered(
+        self, scope: Scope, receive: Receive, send: Send, held: _Held | None, request_id: str
+    ) -> None:
         """The app returned without a response of its own: one was held for replacement, or none came."""
         if held is None:
             self.logger.error("the app returned without a response request_id=%s", request_id)
-            await self._send_problem(scope, send, problem_for_status(self.catalog, self._roots, 500), request_id, [])
+            problem = problem_for_status(self.catalog, self._roots, 500)
+            await self._send_problem(problem, request_id, (), scope, receive, send)
             return
         raised = scope.get(RAISED)  # put there by a framework exception handler
         if isinstance(raised, Exception):
             problem = self._problem_for(raised, scope, request_id)
         else:
             problem = self._from_rendered(held.status, held.headers, held.body)
-        await self._send_problem(scope, send, problem, request_id, held.headers)
+        await self._send_problem(problem, request_id, held.headers, scope, receive, send)
 
     async def _docs(self, scope: Scope, send: Send, request_id: bytes) -> bool:
         """Serve a file of the doc site under `docs_path`; False when there is none."""
@@ -475,12 +481,14 @@ class ProblemMiddleware:
 
     async def _send_problem(
         self,
-        scope: Scope,
-        send: Send,
         problem: Problem,
         request_id: str,
-        kept: list[tuple[bytes, bytes]],
+        kept: Sequence[tuple[bytes, bytes]],
+        scope: Scope,
+        receive: Receive,
+        send: Send,
     ) -> None:
+        """Send `problem` as the response; an ASGI app once the first three are given (see `_respond`)."""
         instance = problem._wire.instance
         if instance is None and self.instance is not None:
             instance = self.instance(scope)
@@ -520,7 +528,7 @@ class ProblemMiddleware:
         # HEAD: the same status and headers (Content-Length included), no body.
         await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
 
-    def _extra_headers(self, scope: Scope, problem: Problem, kept: list[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
+    def _extra_headers(self, scope: Scope, problem: Problem, kept: Sequence[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
         """The headers a problem response carries beyond its own: kept from the app, the problem's, and the RFCs'."""
         headers: dict[bytes, bytes] = {}
         for key, value in kept:
