@@ -97,6 +97,10 @@ class Problem(Exception):
     """
 
     __match_args__ = ()
+    # What every problem has lives in slots, not the instance `__dict__`: cheaper to
+    # set on every raise (`make bench`). A generic problem's identity and `received`
+    # still go in the `__dict__` every exception has.
+    __slots__ = ("_wire", "extensions", "headers")
 
     spec: ClassVar[ProblemSpec | None] = None
     __wire__: ClassVar[type[msgspec.Struct]] = _GenericWire
@@ -257,8 +261,14 @@ class Problem(Exception):
         clone = self.__class__.__new__(self.__class__)
         clone.__dict__.update(self.__dict__)
         clone._wire = msgspec.structs.replace(self._wire, instance=instance, request_id=request_id)
+        clone.headers, clone.extensions = self.headers, self.extensions
         Exception.__init__(clone, *self.args)
         return clone
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # `BaseException.__reduce__` would call the class with `args` (the message,
+        # not the members) and restore only the `__dict__`: rebuild from the parts.
+        return (_rebuild, (self.__class__, self._wire, self.headers, self.extensions, self.args, self.__dict__))
 
     # -- the occurrence members, read from (and partly written to) the wire form
 
@@ -474,6 +484,21 @@ def _wire_struct(name: str, members: tuple[_Member, ...]) -> type[msgspec.Struct
 
 
 _formatter = string.Formatter()
+
+
+def _rebuild(
+    cls: type[Problem],
+    wire: Any,
+    headers: dict[str, str],
+    extensions: dict[str, Any],
+    args: tuple[Any, ...],
+    state: dict[str, Any],
+) -> Problem:
+    """Unpickle (or copy) a problem: see `Problem.__reduce__`."""
+    problem = cls.__new__(cls, *args)
+    problem._wire, problem.headers, problem.extensions = wire, headers, extensions
+    problem.__dict__.update(state)
+    return problem
 
 
 def _parse_template(template: str, members: tuple[_Member, ...]) -> _Template | None:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
+import pickle
 import re
 from typing import Any
 
@@ -193,6 +195,20 @@ def test_str_repr_eq_hash(bundled: Catalog) -> None:
     assert repr(Problem(status=503, code="down")) == (
         "Problem(status=503, type='about:blank', title='Service Unavailable', code='down')"
     )
+
+
+def test_copy_and_pickle_keep_every_part(bundled: Catalog) -> None:
+    # A problem crosses process boundaries (multiprocessing, task queues) and gets copied.
+    quota: Any = bundled["quota-exceeded"](limit=5, current=5, request_id="r1", headers={"X-Plan": "free"})
+    copied = copy.copy(quota)
+    assert (type(copied), copied.args, copied.headers) == (type(quota), quota.args, {"X-Plan": "free"})
+    assert copied == quota
+    assert (copied.limit, copied.request_id) == (5, "r1")
+    generic = Problem(status=503, detail="down", instance="/v1/zones", retry=5)
+    restored = pickle.loads(pickle.dumps(generic))
+    assert (restored.status, restored.title, restored.detail) == (503, "Service Unavailable", "down")
+    assert restored == generic
+    assert (restored.extensions, str(restored)) == ({"retry": 5}, str(generic))
 
 
 def test_headers_are_kept_apart_from_the_body(bundled: Catalog) -> None:
