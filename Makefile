@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-dev
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install test check demo bench bench-e2e soak format clean
+.PHONY: install test check demo bench bench-instructions bench-e2e soak format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ $(BENCH_STAMP): pyproject.toml benchmarks/requirements.txt
 
 bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python -m benchmarks.run --write benchmarks/RESULTS.md
+
+# The middleware benchmarks counted in instructions by valgrind (from Debian's
+# packages when missing): numbers that do not move with the machine's load.
+bench-instructions: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python -m benchmarks.instructions --write benchmarks/INSTRUCTIONS.md
 
 # Real servers on 127.0.0.1 driven by wrk (installed from Debian's packages when
 # missing): problemdetails against the peers, then the full-size concurrency test.

@@ -138,6 +138,10 @@ def peers() -> dict[str, dict[str, Any]]:
     }
 
 
+def happy_apps() -> dict[str, Any]:
+    return {"bare": starlette(ok), "wrapped": ProblemMiddleware(starlette(ok), catalog=CATALOG)}
+
+
 OURS = "problemdetails (middleware + `starlette_exception_handlers()`)"
 
 SCOPE = {
@@ -203,9 +207,7 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
     rows: list[str] = []
     verdicts: list[str] = []
 
-    happy_times = measure(
-        {"bare": starlette(ok), "wrapped": ProblemMiddleware(starlette(ok), catalog=CATALOG)}, 200, repeat=repeat
-    )
+    happy_times = measure(happy_apps(), 200, repeat=repeat)
     bare, wrapped = happy_times["bare"], happy_times["wrapped"]
     happy = wrapped / bare
     rows += [

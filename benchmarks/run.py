@@ -59,6 +59,8 @@ def main() -> int:
             "absolute times move with the machine's load (this is a shared, noisy machine).",
             "",
             "Under real servers and load: [E2E.md](E2E.md) (`make bench-e2e`) and [SOAK.md](SOAK.md) (`make soak`).",
+            "The middleware tables counted in instructions, which do not move with the load:",
+            "[INSTRUCTIONS.md](INSTRUCTIONS.md) (`make bench-instructions`).",
             "",
             f"- Machine: {machine()}",
             f"- Versions: {', '.join(installed(name) for name in PACKAGES)}",

@@ -21,12 +21,17 @@ CHECK = Path(__file__).with_name("check.lua")
 
 def ensure_wrk() -> str:
     """wrk from Debian's packages, installed on first use."""
-    found = shutil.which("wrk")
+    return debian_program("wrk")
+
+
+def debian_program(name: str) -> str:
+    """The path of `name`, installed from Debian's package of the same name when missing."""
+    found = shutil.which(name)
     if found is None:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
-        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
-        found = shutil.which("wrk")
-    assert found is not None, "wrk could not be installed"
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", name], check=True, capture_output=True)
+        found = shutil.which(name)
+    assert found is not None, f"{name} could not be installed"
     return found
 
 

@@ -1,0 +1,125 @@
+"""`make bench-instructions`: the middleware benchmarks counted in instructions, not time.
+
+Times on a shared machine move with its load, and not every part of a request
+moves with it alike; instruction counts do not move at all. Each app of
+`bench_middleware` runs in a child process under valgrind's callgrind twice,
+after the same warm-up: once with no further requests and once with `--requests`
+of them. The difference over that number is the count per request (interpreter
+start-up, imports and warm-up cancel out); `PYTHONHASHSEED=0` makes the runs
+repeatable. Instructions are not time: C code (pydantic's, msgspec's) does more per
+instruction than the interpreter loop does, so this explains `make bench`'s
+ratios rather than replacing them. valgrind comes from Debian's packages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import publish
+
+WARM_UP = 200
+
+
+def apps(group: str) -> tuple[dict[str, Any], int]:
+    from benchmarks import bench_middleware
+
+    if group == "happy path":
+        return bench_middleware.happy_apps(), 200
+    return bench_middleware.peers()[group], 409
+
+
+def child(group: str, name: str, requests: int) -> None:
+    """Run inside valgrind: the warm-up, then `requests` more."""
+    from benchmarks.bench_middleware import drive
+
+    logging.getLogger("problemdetails").setLevel(logging.WARNING)
+    table, status = apps(group)
+
+    async def run() -> None:
+        await drive(table[name], WARM_UP, status)
+        if requests:
+            await drive(table[name], requests, status)
+
+    asyncio.run(run())
+
+
+def collected(valgrind: str, group: str, name: str, requests: int) -> int:
+    command = [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    command += ["-m", "benchmarks.instructions", "--child", group, name, str(requests)]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"{group} / {name}: valgrind failed\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def per_request(valgrind: str, group: str, name: str, requests: int) -> float:
+    return (collected(valgrind, group, name, requests) - collected(valgrind, group, name, 0)) / requests
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", type=Path, help="write the report here")
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--child", nargs=3, metavar=("GROUP", "APP", "REQUESTS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], int(args.child[2]))
+        return 0
+
+    from benchmarks.bench_middleware import OURS
+    from benchmarks.e2e.load import debian_program
+
+    valgrind = debian_program("valgrind")
+    groups = {group: list(apps(group)[0]) for group in ("happy path", "Starlette", "FastAPI")}
+    jobs = [(group, name) for group, names in groups.items() for name in names]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counted = pool.map(lambda job: per_request(valgrind, job[0], job[1], args.requests), jobs)
+        counts = dict(zip(jobs, counted, strict=True))
+
+    bare, wrapped = counts["happy path", "bare"], counts["happy path", "wrapped"]
+    lines = [
+        "# Instructions per request",
+        "",
+        "Written by `make bench-instructions` (`benchmarks/instructions.py`); do not edit by hand. The apps of",
+        "[RESULTS.md](RESULTS.md)'s middleware tables, each counted by valgrind (callgrind) as the difference",
+        f"between runs of {WARM_UP} warm-up requests and of {WARM_UP} + {args.requests}, over {args.requests}.",
+        "Counts do not move with the machine's load; they are not time (C code does more per instruction).",
+        "",
+        "**Happy path: a Starlette JSON route (200)**",
+        "",
+        "| app | instructions per request | ratio to bare Starlette |",
+        "|---|---:|---:|",
+        f"| bare Starlette | {bare / 1e3:,.1f}k | 1.00x |",
+        f"| wrapped by ProblemMiddleware | {wrapped / 1e3:,.1f}k | {wrapped / bare:.3f}x |",
+    ]
+    for group in ("Starlette", "FastAPI"):
+        floor = counts[group, "floor: pre-encoded bytes"]
+        ours = counts[group, OURS] - floor
+        lines += [
+            "",
+            f"**Error path on {group}: a route raising a catalogued 409**",
+            "",
+            "| contender | instructions per request | above the floor | cost ratio to problemdetails |",
+            "|---|---:|---:|---:|",
+        ]
+        for name in groups[group]:
+            cost = counts[group, name] - floor
+            ratio = "" if name.startswith(("floor", "the framework")) else f"{cost / ours:.2f}x"
+            lines.append(f"| {name} | {counts[group, name] / 1e3:,.1f}k | {cost / 1e3:,.1f}k | {ratio} |")
+        lines += ["", f"problemdetails at {counts[group, OURS] / floor:.2f}x the floor's instructions."]
+    publish("\n".join(lines) + "\n", args.write)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
