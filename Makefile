@@ -24,7 +24,13 @@ $(TSC): tests/typescript/package.json tests/typescript/package-lock.json
 	npm ci --prefix tests/typescript --silent --no-audit --no-fund
 	touch $(TSC)
 
-test: $(STAMP) $(TSC)
+# The doc-site tests drive Debian's chromium (tests/acceptance/test_browser.py).
+BROWSER := /usr/bin/chromium
+$(BROWSER):
+	SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
+
+test: $(STAMP) $(TSC) $(BROWSER)
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 check: $(STAMP)
