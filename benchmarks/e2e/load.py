@@ -48,11 +48,14 @@ def serve(
 ) -> Iterator[tuple[str, int]]:
     """Run `app` (module:attribute in `app_dir`) under uvicorn or hypercorn on 127.0.0.1; yields (base URL, pid)."""
     port = free_port()
+    # Errors are logged, as in any service: a peer that re-raises an unhandled
+    # exception has the server log it (with its traceback), as problemdetails logs
+    # its own. Access logs are off for everyone.
     if server == "uvicorn":
         command = [python, "-m", "uvicorn", "--app-dir", str(app_dir), app, "--host", "127.0.0.1"]
-        command += ["--port", str(port), "--log-level", "critical", "--no-access-log"]
+        command += ["--port", str(port), "--log-level", "error", "--no-access-log"]
     else:
-        command = [python, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--log-level", "critical", app]
+        command = [python, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--log-level", "error", app]
     process = subprocess.Popen(command, cwd=app_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -74,6 +74,8 @@ def main() -> int:
         "that interleave the systems; each cell shows its best round. `ratio` is requests/s",
         "relative to problemdetails on the same framework and server (above 1.00 is faster than ours).",
         "`non-problem` counts error responses whose content type is not `application/problem+json`.",
+        "Servers log at level `error` without access logs: every unhandled exception is logged with its",
+        "traceback, by problemdetails itself or, for a system that re-raises it, by the server.",
         "This is a shared 2-core machine: wrk and the server compete for it, so read the ratios.",
         "",
         f"- Machine: {platform.processor() or platform.machine()}; Python {platform.python_version()}; "
