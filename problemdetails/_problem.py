@@ -268,7 +268,9 @@ class Problem(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         # `BaseException.__reduce__` would call the class with `args` (the message,
         # not the members) and restore only the `__dict__`: rebuild from the parts.
-        return (_rebuild, (self.__class__, self._wire, self.headers, self.extensions, self.args, self.__dict__))
+        # The wire Struct goes by its values: its class is made at run time, not importable.
+        fields = msgspec.structs.asdict(self._wire)
+        return (_rebuild, (self.__class__, fields, self.headers, self.extensions, self.args, self.__dict__))
 
     # -- the occurrence members, read from (and partly written to) the wire form
 
@@ -488,7 +490,7 @@ _formatter = string.Formatter()
 
 def _rebuild(
     cls: type[Problem],
-    wire: Any,
+    fields: dict[str, Any],
     headers: dict[str, str],
     extensions: dict[str, Any],
     args: tuple[Any, ...],
@@ -496,7 +498,7 @@ def _rebuild(
 ) -> Problem:
     """Unpickle (or copy) a problem: see `Problem.__reduce__`."""
     problem = cls.__new__(cls, *args)
-    problem._wire, problem.headers, problem.extensions = wire, headers, extensions
+    problem._wire, problem.headers, problem.extensions = cls.__wire__(**fields), headers, extensions
     problem.__dict__.update(state)
     return problem
 

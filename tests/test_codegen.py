@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -76,6 +77,21 @@ def test_generated_module_matches_runtime_classes(bundled: Catalog, tmp_path: Pa
             assert type(decode_json(encode_json(theirs), catalog=module.CATALOG)) is generated
             headers = {"content-type": "application/problem+json"}
             assert type(client.decode(spec.status, headers, encode_json(theirs), catalog=module.CATALOG)) is generated
+
+
+def test_generated_classes_pickle_with_every_part(bundled: Catalog, tmp_path: Path) -> None:
+    # What a task queue or a process pool does with a raised problem.
+    path = tmp_path / "pickled_errors.py"
+    path.write_text(generate_python(bundled))
+    module: Any = load_module(path, "pickled_errors")
+    quota = module.QuotaExceeded(limit=5, current=5, request_id="r1", headers={"X-Plan": "free"})
+    restored = pickle.loads(pickle.dumps(quota))
+    assert type(restored) is module.QuotaExceeded
+    assert restored == quota
+    assert (restored.limit, restored.request_id, restored.headers) == (5, "r1", {"X-Plan": "free"})
+    # A class built at run time from a loaded catalog has no importable home: pickle says so.
+    with pytest.raises(pickle.PicklingError):
+        pickle.dumps(bundled["quota-exceeded"](limit=5, current=5))
 
 
 def test_edge_names_and_quotes_generate_valid_code(write: WriteCatalog, tmp_path: Path) -> None:
