@@ -35,6 +35,30 @@ def debian_program(name: str) -> str:
     return found
 
 
+def pinned(command: list[str], cpus: str | None) -> list[str]:
+    """`command` bound to `cpus` (e.g. "1", "0-2") with util-linux's taskset; unchanged for None."""
+    return command if cpus is None else ["taskset", "-c", cpus, *command]
+
+
+def cpu_split() -> tuple[str | None, str | None]:
+    """(the server's CPU, the load generator's CPUs): apart, so that wrk does not take the server's time.
+
+    With one CPU there is nothing to split, and neither is bound.
+    """
+    last = (os.cpu_count() or 1) - 1
+    return (str(last), f"0-{last - 1}" if last > 1 else "0") if last else (None, None)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process `pid` and its children (hypercorn's worker)."""
+    total = 0
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for process in (pid, *map(int, children)):
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -44,9 +68,18 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(
-    app_dir: Path, app: str, *, python: str = sys.executable, server: str = "uvicorn"
+    app_dir: Path,
+    app: str,
+    *,
+    python: str = sys.executable,
+    server: str = "uvicorn",
+    options: tuple[str, ...] = (),
+    cpus: str | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """Run `app` (module:attribute in `app_dir`) under uvicorn or hypercorn on 127.0.0.1; yields (base URL, pid)."""
+    """Run `app` (module:attribute in `app_dir`) under uvicorn or hypercorn on 127.0.0.1; yields (base URL, pid).
+
+    `options` go to the server's command line; `cpus` binds the server to those CPUs.
+    """
     port = free_port()
     # Errors are logged, as in any service: a peer that re-raises an unhandled
     # exception has the server log it (with its traceback), as problemdetails logs
@@ -56,6 +89,7 @@ def serve(
         command += ["--port", str(port), "--log-level", "error", "--no-access-log"]
     else:
         command = [python, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--log-level", "error", app]
+    command = pinned([*command, *options], cpus)
     process = subprocess.Popen(command, cwd=app_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -83,8 +117,10 @@ class Load:
     not_problems: int
 
 
-def drive(base: str, paths: list[str], *, seconds: float, connections: int = 32, threads: int = 2) -> Load:
-    """wrk for `seconds` with `connections` keep-alive connections, cycling through `paths`."""
+def drive(
+    base: str, paths: list[str], *, seconds: float, connections: int = 32, threads: int = 2, cpus: str | None = None
+) -> Load:
+    """wrk for `seconds` with `connections` keep-alive connections, cycling through `paths` (on `cpus` if given)."""
     command = [
         ensure_wrk(),
         f"-t{threads}",
@@ -96,7 +132,9 @@ def drive(base: str, paths: list[str], *, seconds: float, connections: int = 32,
         "--",
         *paths,
     ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
+    output = subprocess.run(
+        pinned(command, cpus), capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     checked, bad = map(int, re.search(r"checked (\d+) responses, (\d+) not problems", output).groups())  # type: ignore[union-attr]
     p50, p99 = map(int, re.search(r"latency p50 (\d+) p99 (\d+)", output).groups())  # type: ignore[union-attr]

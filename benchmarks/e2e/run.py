@@ -1,20 +1,32 @@
 """`make bench-e2e`: the apps of `apps.py` under real servers on 127.0.0.1, driven by wrk, as ratios.
 
-Each (system, server, route) gets a fixed, bounded wrk run with a fixed
-number of keep-alive connections; results are requests/s and p50/p99
-latency, and ratios to problemdetails on the same framework.
+Each (system, server, route) gets fixed, bounded wrk runs with a fixed
+number of keep-alive connections; results are requests/s, p50/p99 latency
+and the server's CPU time per response, and ratios to problemdetails on the
+same framework.
+
+The servers of one kind run side by side for the whole measurement, bound to
+their own CPU, with wrk on the others: wrk no longer takes time from the server
+it drives. In each round every route is driven on every system, in an order
+that rotates from round to round. A cell shows the median over the rounds; a
+ratio is the median of the per-round ratios, so a burst of load from elsewhere
+on the machine moves both sides of a ratio alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
+import statistics
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks.e2e.load import Load, drive, ensure_wrk, serve
+from benchmarks.e2e.load import Load, cpu_seconds, cpu_split, drive, ensure_wrk, serve
 from benchmarks.report import publish
 
 HERE = Path(__file__).resolve().parent
@@ -36,54 +48,110 @@ SYSTEMS = [
     ("FastAPI", "fastapi-rfc9457", "fastapi_rfc9457_app"),
 ]
 PEERS = ("starlette-problem", "fastapi-problem", "fastapi-problem-details", "fastapi-rfc9457")
+# uvicorn as deployed (`uvicorn[standard]`): the httptools parser and the uvloop event loop.
+# hypercorn as installed: h11 and asyncio.
+SERVER_OPTIONS = {"uvicorn": ("--http", "httptools", "--loop", "uvloop"), "hypercorn": ()}
+
+
+@dataclass
+class Run:
+    """One wrk run on one system: the load figures and the server's CPU time per response."""
+
+    load: Load
+    cpu_us: float
+
+
+def measure(server: str, rounds: int, seconds: float, connections: int) -> dict[tuple[str, str, str], list[Run]]:
+    """Every (framework, system, route) of `server`, `rounds` times: runs in round order."""
+    server_cpu, load_cpus = cpu_split()
+    runs: dict[tuple[str, str, str], list[Run]] = {}
+    with contextlib.ExitStack() as stack:
+        started = {
+            (framework, label): stack.enter_context(
+                serve(HERE, f"apps:{attribute}", server=server, options=SERVER_OPTIONS[server], cpus=server_cpu)
+            )
+            for framework, label, attribute in SYSTEMS
+        }
+        for base, _ in started.values():  # warm-up: every route once over
+            drive(base, list(ROUTES.values()), seconds=1, connections=connections, cpus=load_cpus)
+        for round_number in range(rounds):
+            for route_label, path in ROUTES.items():
+                turn = round_number % len(SYSTEMS)  # who goes first rotates, so no system always follows another
+                for framework, label, _ in SYSTEMS[turn:] + SYSTEMS[:turn]:
+                    base, pid = started[framework, label]
+                    before = cpu_seconds(pid)
+                    load = drive(base, [path], seconds=seconds, connections=connections, cpus=load_cpus)
+                    cpu_us = (cpu_seconds(pid) - before) / max(load.checked, 1) * 1e6
+                    runs.setdefault((framework, label, route_label), []).append(Run(load, cpu_us))
+                    print(
+                        f"{round_number + 1} {server:9} {framework:9} {label:32} {path:9} "
+                        f"{load.requests_per_second:6.0f} req/s {cpu_us:6.0f} µs CPU",
+                        flush=True,
+                    )
+    return runs
+
+
+def paired_ratio(ours: list[Run], other: list[Run]) -> float:
+    """Median over the rounds of the other system's requests/s over ours, round by round."""
+    return statistics.median(
+        b.load.requests_per_second / a.load.requests_per_second for a, b in zip(ours, other, strict=True)
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=3.0, help="wrk duration per route and round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds over every system; the best round counts")
+    parser.add_argument("--seconds", type=float, default=2.0, help="wrk duration per route, system and round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over every route and system")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="uvicorn,hypercorn")
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
     wrk = ensure_wrk()
     servers = args.servers.split(",")
-    results: dict[tuple[str, str, str, str], Load] = {}
-    # Rounds interleave the systems, so a burst of load from elsewhere on the machine hits
-    # one round of each rather than every round of one; each cell keeps its best round.
-    for round_number in range(1, args.rounds + 1):
-        for server in servers:
-            for framework, label, attribute in SYSTEMS:
-                with serve(HERE, f"apps:{attribute}", server=server) as (base, _):
-                    drive(base, ["/ok"], seconds=1, connections=args.connections)  # warm-up
-                    for route_label, path in ROUTES.items():
-                        load = drive(base, [path], seconds=args.seconds, connections=args.connections)
-                        key = (server, framework, label, route_label)
-                        if key not in results or load.requests_per_second > results[key].requests_per_second:
-                            results[key] = load
-                        rate = load.requests_per_second
-                        print(
-                            f"{round_number} {server:9} {framework:9} {label:32} {path:9} {rate:6.0f} req/s", flush=True
-                        )
+    results: dict[tuple[str, str, str, str], list[Run]] = {}
+    for server in servers:
+        for (framework, label, route_label), runs in measure(
+            server, args.rounds, args.seconds, args.connections
+        ).items():
+            results[server, framework, label, route_label] = runs
+    server_cpu, load_cpus = cpu_split()
+    binding = (
+        f"Each server is bound to CPU {server_cpu} and wrk to CPU {load_cpus} (taskset), so wrk does not take"
+        if server_cpu is not None
+        else "There is one CPU, so wrk and the server share it and"
+    )
     lines = [
         "# End-to-end benchmark",
         "",
         "Written by `make bench-e2e` (`benchmarks/e2e/run.py`); do not edit by hand. Each app of",
-        "`benchmarks/e2e/apps.py` runs under a real server on 127.0.0.1 and wrk drives one route at a time for",
-        f"{args.seconds:.0f} s with {args.connections} keep-alive connections (2 threads), in {args.rounds} rounds",
-        "that interleave the systems; each cell shows its best round. `ratio` is requests/s",
-        "relative to problemdetails on the same framework and server (above 1.00 is faster than ours).",
-        "`non-problem` counts error responses whose content type is not `application/problem+json`.",
-        "Servers log at level `error` without access logs: every unhandled exception is logged with its",
-        "traceback, by problemdetails itself or, for a system that re-raises it, by the server.",
-        "This is a shared 2-core machine: wrk and the server compete for it, so read the ratios.",
+        "`benchmarks/e2e/apps.py` runs under a real server on 127.0.0.1 (uvicorn with httptools and uvloop, as",
+        "`uvicorn[standard]` deploys it; hypercorn with h11 and asyncio). The servers of one kind run side by side;",
+        f"in each of {args.rounds} rounds wrk drives every route of every system for {args.seconds:.0f} s with",
+        f"{args.connections} keep-alive connections (2 threads), the systems taking turns in an order that rotates",
+        f"per round. {binding}",
+        "the server's time. Each cell is the median over the rounds. `CPU/resp` is the server process's CPU",
+        "time (user + system) per response: the work a request costs, which moves least with the machine's load.",
+        "`ratio` is the median of the per-round ratios of requests/s to problemdetails on the same framework",
+        "and server (above 1.00 is faster than ours). `non-problem` counts error responses (all rounds) whose",
+        "content type is not `application/problem+json`. Servers log at level `error` without access logs:",
+        "every unhandled exception is logged with its traceback, by problemdetails itself or, for a system",
+        "that re-raises it, by the server. This is a shared machine: read the ratios, not the absolute numbers.",
         "",
         f"- Machine: {platform.processor() or platform.machine()}; Python {platform.python_version()}; "
         f"{subprocess.run([wrk, '--version'], capture_output=True, text=True).stdout.split(chr(10))[0].strip()}",
         "- Versions: "
         + ", ".join(
             f"{name} {version(name)}"
-            for name in ("problemdetails", "starlette", "fastapi", "uvicorn", "hypercorn", *PEERS)
+            for name in (
+                "problemdetails",
+                "starlette",
+                "fastapi",
+                "uvicorn",
+                "httptools",
+                "uvloop",
+                "hypercorn",
+                *PEERS,
+            )
         ),
         "",
     ]
@@ -93,22 +161,27 @@ def main() -> int:
             lines += [
                 f"## {server}: {route_label}",
                 "",
-                "| framework | system | req/s | p50 | p99 | ratio | non-problem |",
+                "| framework | system | req/s | p50 | p99 | CPU/resp | ratio | non-problem |",
+                "|---|---|---:|---:|---:|---:|---:|---:|",
             ]
-            lines.append("|---|---|---:|---:|---:|---:|---:|")
             for framework, label, _ in SYSTEMS:
-                load = results[(server, framework, label, route_label)]
-                ours = results[(server, framework, "problemdetails", route_label)]
-                ratio = load.requests_per_second / ours.requests_per_second
+                runs = results[server, framework, label, route_label]
+                ours = results[server, framework, "problemdetails", route_label]
+
+                def median(value: Callable[[Run], float], runs: list[Run] = runs) -> float:
+                    return statistics.median(map(value, runs))
+
+                not_problems = sum(run.load.not_problems for run in runs) if route_label != ROUTES_OK else "-"
                 lines.append(
-                    f"| {framework} | {label} | {load.requests_per_second:,.0f} | {load.p50_ms:.1f} ms | "
-                    f"{load.p99_ms:.1f} ms | {ratio:.2f} | {load.not_problems if route_label != ROUTES_OK else '-'} |"
+                    f"| {framework} | {label} | {median(lambda run: run.load.requests_per_second):,.0f} | "
+                    f"{median(lambda run: run.load.p50_ms):.1f} ms | {median(lambda run: run.load.p99_ms):.1f} ms | "
+                    f"{median(lambda run: run.cpu_us):,.0f} µs | {paired_ratio(ours, runs):.2f} | {not_problems} |"
                 )
             lines.append("")
         for framework in ("Starlette", "FastAPI"):
-            bare = results[(server, framework, SYSTEMS_BARE[framework], "happy path `GET /ok`")]
-            ours = results[(server, framework, "problemdetails", "happy path `GET /ok`")]
-            ratio = ours.requests_per_second / bare.requests_per_second
+            bare = results[server, framework, SYSTEMS_BARE[framework], ROUTES_OK]
+            ours = results[server, framework, "problemdetails", ROUTES_OK]
+            ratio = 1 / paired_ratio(ours, bare)
             met = "met" if ratio >= 0.95 else "NOT met"
             verdicts.append(
                 f"{server}, {framework} happy path: problemdetails at {ratio:.2f}x the bare app's requests/s "
@@ -119,8 +192,11 @@ def main() -> int:
                 f"{label} ({framework})"
                 for framework, label, _ in SYSTEMS
                 if label in PEERS
-                and results[(server, framework, label, route_label)].requests_per_second
-                >= results[(server, framework, "problemdetails", route_label)].requests_per_second
+                and paired_ratio(
+                    results[server, framework, "problemdetails", route_label],
+                    results[server, framework, label, route_label],
+                )
+                >= 1
             ]
             met = "met" if not behind else "NOT met: " + ", ".join(behind) + " at least as fast"
             verdicts.append(f"{server}, {route_label}: problemdetails ahead of every peer: **{met}**.")
