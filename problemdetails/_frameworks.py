@@ -8,6 +8,7 @@ frameworks use, both as exceptions and as bodies they already rendered.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -53,8 +54,8 @@ def problem_for_status(
         member.name == "errors" and _is_error_list(member.type) for member in cls.__members__
     ):
         members["errors"] = errors
-    required = [member for member in cls.__members__ if member.required and member.attribute not in members]
-    if required:  # the catalog asks for members a framework error cannot supply
+    if cls.__required__ and any(member.attribute not in members for member in cls.__required__):
+        # The catalog asks for members a framework error cannot supply.
         return Problem(detail, status=status, type=cls.type, title=cls.title, code=cls.code)
     return cls(detail, **members)
 
@@ -68,14 +69,20 @@ def client_detail(status: int, detail: object) -> str | None:
 
     5xx details are never passed on: they are where internals leak (RFC 9457 §5).
     """
-    if status >= 500 or not isinstance(detail, str) or not detail.strip():
+    if status >= 500 or not isinstance(detail, str) or not (stripped := detail.strip()):
         return None
+    if stripped.lower() in _default_details(status):
+        return None
+    return detail[:1000]
+
+
+@functools.cache
+def _default_details(status: int) -> frozenset[str]:
+    """The phrases a framework uses as the default detail for `status` (a router 404's is "Not Found")."""
     phrases = {status_phrase(status).lower()}
     if status in HTTPStatus._value2member_map_:  # Starlette's default detail, RFC 7231 wording included
         phrases.add(HTTPStatus(status).phrase.lower())
-    if detail.strip().lower() in phrases:
-        return None
-    return detail[:1000]
+    return frozenset(phrases)
 
 
 def json_pointer(path: Iterable[object]) -> str:

@@ -448,7 +448,7 @@ class ProblemMiddleware:
         return problem
 
     def _translate(self, exc: Exception) -> Problem | None:
-        for cls in type(exc).__mro__:
+        for cls in type(exc).__mro__ if self.exception_map else ():
             target = self.exception_map.get(cls)
             if target is None:
                 continue
