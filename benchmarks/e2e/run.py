@@ -101,7 +101,7 @@ def paired_ratio(ours: list[Run], other: list[Run]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=2.0, help="wrk duration per route, system and round")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds over every route and system")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds over every route and system")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="uvicorn,hypercorn")
     parser.add_argument("--write", type=Path)
