@@ -7,10 +7,10 @@ same framework.
 
 The servers of one kind run side by side for the whole measurement, bound to
 their own CPU, with wrk on the others: wrk no longer takes time from the server
-it drives. In each round every route is driven on every system, in an order
-that rotates from round to round. A cell shows the median over the rounds; a
-ratio is the median of the per-round ratios, so a burst of load from elsewhere
-on the machine moves both sides of a ratio alike.
+it drives. In each round and route, problemdetails runs before and after every
+other system of its framework. A cell shows the median of its runs; a ratio is
+the median of a system's requests/s over ours beside it in time, so a drift
+in the machine's speed moves both sides of a ratio alike.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
@@ -47,6 +47,8 @@ SYSTEMS = [
     ("FastAPI", "fastapi-problem-details", "fastapi_problem_details_app"),
     ("FastAPI", "fastapi-rfc9457", "fastapi_rfc9457_app"),
 ]
+OURS = "problemdetails"
+FRAMEWORKS = ("Starlette", "FastAPI")
 PEERS = ("starlette-problem", "fastapi-problem", "fastapi-problem-details", "fastapi-rfc9457")
 # uvicorn as deployed (`uvicorn[standard]`): the httptools parser and the uvloop event loop.
 # hypercorn as installed: h11 and asyncio.
@@ -61,10 +63,33 @@ class Run:
     cpu_us: float
 
 
-def measure(server: str, rounds: int, seconds: float, connections: int) -> dict[tuple[str, str, str], list[Run]]:
-    """Every (framework, system, route) of `server`, `rounds` times: runs in round order."""
+@dataclass
+class Cell:
+    """Every run of one system on one route, and the requests/s of ours around each of them."""
+
+    runs: list[Run] = field(default_factory=list)
+    ours_around: list[float] = field(default_factory=list)
+
+    def median(self, value: Callable[[Run], float]) -> float:
+        return statistics.median(map(value, self.runs))
+
+    def ratio(self) -> float:
+        """Median over the runs of this system's requests/s over ours just before and after it (1 for ours)."""
+        if not self.ours_around:
+            return 1.0
+        pairs = zip(self.runs, self.ours_around, strict=True)
+        return statistics.median(run.load.requests_per_second / ours for run, ours in pairs)
+
+
+def measure(server: str, rounds: int, seconds: float, connections: int) -> dict[tuple[str, str, str], Cell]:
+    """Every (framework, system, route) of `server`, `rounds` times.
+
+    In each round and route, problemdetails runs before and after every other
+    system of its framework (ours, A, ours, B, ours ...), so each run of
+    another system has ours beside it in time: the machine's drift moves both.
+    """
     server_cpu, load_cpus = cpu_split()
-    runs: dict[tuple[str, str, str], list[Run]] = {}
+    cells: dict[tuple[str, str, str], Cell] = {}
     with contextlib.ExitStack() as stack:
         started = {
             (framework, label): stack.enter_context(
@@ -74,46 +99,51 @@ def measure(server: str, rounds: int, seconds: float, connections: int) -> dict[
         }
         for base, _ in started.values():  # warm-up: every route once over
             drive(base, list(ROUTES.values()), seconds=1, connections=connections, cpus=load_cpus)
+
+        def run(framework: str, label: str, route_label: str, round_number: int) -> float:
+            base, pid = started[framework, label]
+            path = ROUTES[route_label]
+            before = cpu_seconds(pid)
+            load = drive(base, [path], seconds=seconds, connections=connections, cpus=load_cpus)
+            cpu_us = (cpu_seconds(pid) - before) / max(load.checked, 1) * 1e6
+            cells.setdefault((framework, label, route_label), Cell()).runs.append(Run(load, cpu_us))
+            print(
+                f"{round_number + 1} {server:9} {framework:9} {label:32} {path:9} "
+                f"{load.requests_per_second:6.0f} req/s {cpu_us:6.0f} µs CPU",
+                flush=True,
+            )
+            return load.requests_per_second
+
         for round_number in range(rounds):
-            for route_label, path in ROUTES.items():
-                turn = round_number % len(SYSTEMS)  # who goes first rotates, so no system always follows another
-                for framework, label, _ in SYSTEMS[turn:] + SYSTEMS[:turn]:
-                    base, pid = started[framework, label]
-                    before = cpu_seconds(pid)
-                    load = drive(base, [path], seconds=seconds, connections=connections, cpus=load_cpus)
-                    cpu_us = (cpu_seconds(pid) - before) / max(load.checked, 1) * 1e6
-                    runs.setdefault((framework, label, route_label), []).append(Run(load, cpu_us))
-                    print(
-                        f"{round_number + 1} {server:9} {framework:9} {label:32} {path:9} "
-                        f"{load.requests_per_second:6.0f} req/s {cpu_us:6.0f} µs CPU",
-                        flush=True,
-                    )
-    return runs
-
-
-def paired_ratio(ours: list[Run], other: list[Run]) -> float:
-    """Median over the rounds of the other system's requests/s over ours, round by round."""
-    return statistics.median(
-        b.load.requests_per_second / a.load.requests_per_second for a, b in zip(ours, other, strict=True)
-    )
+            for route_label in ROUTES:
+                for framework in FRAMEWORKS:
+                    others = [label for name, label, _ in SYSTEMS if name == framework and label != OURS]
+                    turn = round_number % len(others)  # who goes first rotates from round to round
+                    before = run(framework, OURS, route_label, round_number)
+                    for label in others[turn:] + others[:turn]:
+                        run(framework, label, route_label, round_number)
+                        after = run(framework, OURS, route_label, round_number)
+                        cells[framework, label, route_label].ours_around.append((before + after) / 2)
+                        before = after
+    return cells
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=2.0, help="wrk duration per route, system and round")
-    parser.add_argument("--rounds", type=int, default=7, help="rounds over every route and system")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over every route and system")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="uvicorn,hypercorn")
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
     wrk = ensure_wrk()
     servers = args.servers.split(",")
-    results: dict[tuple[str, str, str, str], list[Run]] = {}
+    results: dict[tuple[str, str, str, str], Cell] = {}
     for server in servers:
-        for (framework, label, route_label), runs in measure(
+        for (framework, label, route_label), cell in measure(
             server, args.rounds, args.seconds, args.connections
         ).items():
-            results[server, framework, label, route_label] = runs
+            results[server, framework, label, route_label] = cell
     server_cpu, load_cpus = cpu_split()
     binding = (
         f"Each server is bound to CPU {server_cpu} and wrk to CPU {load_cpus} (taskset), so wrk does not take"
@@ -127,12 +157,13 @@ def main() -> int:
         "`benchmarks/e2e/apps.py` runs under a real server on 127.0.0.1 (uvicorn with httptools and uvloop, as",
         "`uvicorn[standard]` deploys it; hypercorn with h11 and asyncio). The servers of one kind run side by side;",
         f"in each of {args.rounds} rounds wrk drives every route of every system for {args.seconds:.0f} s with",
-        f"{args.connections} keep-alive connections (2 threads), the systems taking turns in an order that rotates",
-        f"per round. {binding}",
-        "the server's time. Each cell is the median over the rounds. `CPU/resp` is the server process's CPU",
-        "time (user + system) per response: the work a request costs, which moves least with the machine's load.",
-        "`ratio` is the median of the per-round ratios of requests/s to problemdetails on the same framework",
-        "and server (above 1.00 is faster than ours). `non-problem` counts error responses (all rounds) whose",
+        f"{args.connections} keep-alive connections (2 threads). Within a round and route, problemdetails runs",
+        "before and after each other system of its framework (ours, A, ours, B, ours ...; who comes first",
+        f"rotates per round). {binding}",
+        "the server's time. Each cell is the median of its runs. `CPU/resp` is the server process's CPU time",
+        "(user + system) per response: the work a request costs, which moves least with the machine's load.",
+        "`ratio` is the median, over the runs, of a system's requests/s over the mean of problemdetails' runs",
+        "just before and after it (above 1.00 is faster than ours). `non-problem` counts error responses whose",
         "content type is not `application/problem+json`. Servers log at level `error` without access logs:",
         "every unhandled exception is logged with its traceback, by problemdetails itself or, for a system",
         "that re-raises it, by the server. This is a shared machine: read the ratios, not the absolute numbers.",
@@ -165,23 +196,17 @@ def main() -> int:
                 "|---|---|---:|---:|---:|---:|---:|---:|",
             ]
             for framework, label, _ in SYSTEMS:
-                runs = results[server, framework, label, route_label]
-                ours = results[server, framework, "problemdetails", route_label]
-
-                def median(value: Callable[[Run], float], runs: list[Run] = runs) -> float:
-                    return statistics.median(map(value, runs))
-
-                not_problems = sum(run.load.not_problems for run in runs) if route_label != ROUTES_OK else "-"
+                cell = results[server, framework, label, route_label]
+                not_problems = sum(run.load.not_problems for run in cell.runs) if route_label != ROUTES_OK else "-"
                 lines.append(
-                    f"| {framework} | {label} | {median(lambda run: run.load.requests_per_second):,.0f} | "
-                    f"{median(lambda run: run.load.p50_ms):.1f} ms | {median(lambda run: run.load.p99_ms):.1f} ms | "
-                    f"{median(lambda run: run.cpu_us):,.0f} µs | {paired_ratio(ours, runs):.2f} | {not_problems} |"
+                    f"| {framework} | {label} | {cell.median(lambda run: run.load.requests_per_second):,.0f} | "
+                    f"{cell.median(lambda run: run.load.p50_ms):.1f} ms | "
+                    f"{cell.median(lambda run: run.load.p99_ms):.1f} ms | "
+                    f"{cell.median(lambda run: run.cpu_us):,.0f} µs | {cell.ratio():.2f} | {not_problems} |"
                 )
             lines.append("")
-        for framework in ("Starlette", "FastAPI"):
-            bare = results[server, framework, SYSTEMS_BARE[framework], ROUTES_OK]
-            ours = results[server, framework, "problemdetails", ROUTES_OK]
-            ratio = 1 / paired_ratio(ours, bare)
+        for framework in FRAMEWORKS:
+            ratio = 1 / results[server, framework, SYSTEMS_BARE[framework], ROUTES_OK].ratio()
             met = "met" if ratio >= 0.95 else "NOT met"
             verdicts.append(
                 f"{server}, {framework} happy path: problemdetails at {ratio:.2f}x the bare app's requests/s "
@@ -189,14 +214,9 @@ def main() -> int:
             )
         for route_label in list(ROUTES)[1:]:
             behind = [
-                f"{label} ({framework})"
+                f"{label} ({framework}, {results[server, framework, label, route_label].ratio():.2f})"
                 for framework, label, _ in SYSTEMS
-                if label in PEERS
-                and paired_ratio(
-                    results[server, framework, "problemdetails", route_label],
-                    results[server, framework, label, route_label],
-                )
-                >= 1
+                if label in PEERS and results[server, framework, label, route_label].ratio() >= 1
             ]
             met = "met" if not behind else "NOT met: " + ", ".join(behind) + " at least as fast"
             verdicts.append(f"{server}, {route_label}: problemdetails ahead of every peer: **{met}**.")
