@@ -76,7 +76,7 @@ def client_detail(status: int, detail: object) -> str | None:
     return detail[:1000]
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)  # statuses are few; the bound is for odd ones
 def _default_details(status: int) -> frozenset[str]:
     """The phrases a framework uses as the default detail for `status` (a router 404's is "Not Found")."""
     phrases = {status_phrase(status).lower()}

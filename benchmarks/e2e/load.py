@@ -46,7 +46,9 @@ def cpu_split() -> tuple[str | None, str | None]:
     With one CPU there is nothing to split, and neither is bound.
     """
     last = (os.cpu_count() or 1) - 1
-    return (str(last), f"0-{last - 1}" if last > 1 else "0") if last else (None, None)
+    if last == 0:
+        return None, None
+    return str(last), "0" if last == 1 else f"0-{last - 1}"
 
 
 def cpu_seconds(pid: int) -> float:

@@ -146,9 +146,10 @@ def main() -> int:
             results[server, framework, label, route_label] = cell
     server_cpu, load_cpus = cpu_split()
     binding = (
-        f"Each server is bound to CPU {server_cpu} and wrk to CPU {load_cpus} (taskset), so wrk does not take"
+        f"Each server is bound to CPU {server_cpu} and wrk to CPU {load_cpus} (taskset), so wrk does not take the"
+        " server's time."
         if server_cpu is not None
-        else "There is one CPU, so wrk and the server share it and"
+        else "There is one CPU: wrk and the server share it."
     )
     lines = [
         "# End-to-end benchmark",
@@ -160,7 +161,7 @@ def main() -> int:
         f"{args.connections} keep-alive connections (2 threads). Within a round and route, problemdetails runs",
         "before and after each other system of its framework (ours, A, ours, B, ours ...; who comes first",
         f"rotates per round). {binding}",
-        "the server's time. Each cell is the median of its runs. `CPU/resp` is the server process's CPU time",
+        "Each cell is the median of its runs. `CPU/resp` is the server process's CPU time",
         "(user + system) per response: the work a request costs, which moves least with the machine's load.",
         "`ratio` is the median, over the runs, of a system's requests/s over the mean of problemdetails' runs",
         "just before and after it (above 1.00 is faster than ours). `non-problem` counts error responses whose",
