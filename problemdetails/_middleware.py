@@ -448,7 +448,9 @@ class ProblemMiddleware:
         return problem
 
     def _translate(self, exc: Exception) -> Problem | None:
-        for cls in type(exc).__mro__ if self.exception_map else ():
+        # Most services map nothing: a framework error then skips the walk up the MRO.
+        mro = type(exc).__mro__ if self.exception_map else ()
+        for cls in mro:
             target = self.exception_map.get(cls)
             if target is None:
                 continue
