@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from benchmarks.request_id_only import RequestIdOnly
 from problemdetails import Catalog, ProblemMiddleware, encode_json, starlette_exception_handlers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +140,19 @@ def peers() -> dict[str, dict[str, Any]]:
 
 
 def happy_apps() -> dict[str, Any]:
-    return {"bare": starlette(ok), "wrapped": ProblemMiddleware(starlette(ok), catalog=CATALOG)}
+    return {
+        "bare": starlette(ok),
+        "least": RequestIdOnly(starlette(ok)),
+        "wrapped": ProblemMiddleware(starlette(ok), catalog=CATALOG),
+    }
+
+
+# The happy-path table's rows: (key of `happy_apps`, label).
+HAPPY_ROWS = [
+    ("bare", "bare Starlette"),
+    ("least", "the least any middleware can do here (`RequestIdOnly`: wraps `send`, appends `X-Request-ID`)"),
+    ("wrapped", "wrapped by ProblemMiddleware"),
+]
 
 
 OURS = "problemdetails (middleware + `starlette_exception_handlers()`)"
@@ -208,7 +221,7 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
     verdicts: list[str] = []
 
     happy_times = measure(happy_apps(), 200, repeat=repeat)
-    bare, wrapped = happy_times["bare"], happy_times["wrapped"]
+    bare, least, wrapped = happy_times["bare"], happy_times["least"], happy_times["wrapped"]
     happy = wrapped / bare
     rows += [
         "",
@@ -216,11 +229,15 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
         "",
         "| app | time per request | ratio to bare Starlette |",
         "|---|---:|---:|",
-        f"| bare Starlette | {bare * 1e6:,.1f} µs | 1.00x |",
-        f"| wrapped by ProblemMiddleware | {wrapped * 1e6:,.1f} µs | {happy:.3f}x |",
+        *(
+            f"| {label} | {happy_times[key] * 1e6:,.1f} µs | {happy_times[key] / bare:.3f}x |"
+            for key, label in HAPPY_ROWS
+        ),
     ]
     verdicts.append(
-        f"Happy-path overhead target ≤ 1.05x: measured {happy:.3f}x: **{'met' if happy <= 1.05 else 'NOT met'}**."
+        f"Happy-path overhead target ≤ 1.05x: measured {happy:.3f}x: **{'met' if happy <= 1.05 else 'NOT met'}**. "
+        f"A middleware that only echoes `X-Request-ID`, as the middleware issue requires on every response, "
+        f"measures {least / bare:.3f}x."
     )
     print(f"happy path: bare {bare * 1e6:.1f} µs, wrapped {wrapped * 1e6:.1f} µs, {happy:.3f}x", flush=True)
 

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from benchmarks.request_id_only import RequestIdOnly
 from problemdetails import Catalog, ProblemMiddleware, starlette_exception_handlers
 
 CATALOG = Catalog.load(Path(__file__).resolve().parents[2] / "catalog")
@@ -72,6 +73,9 @@ def ours() -> Any:
 
 bare_starlette = starlette_app(lambda: RuntimeError("no problem layer"))
 bare_fastapi = fastapi_app(lambda: RuntimeError("no problem layer"))
+# The happy path's yardstick: the least a middleware that echoes `X-Request-ID` can do.
+request_id_only_starlette = RequestIdOnly(starlette_app(lambda: RuntimeError("no problem layer")))
+request_id_only_fastapi = RequestIdOnly(fastapi_app(lambda: RuntimeError("no problem layer")))
 problemdetails_starlette = ProblemMiddleware(
     starlette_app(ours, exception_handlers=starlette_exception_handlers()), catalog=CATALOG
 )
