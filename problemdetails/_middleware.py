@@ -87,7 +87,7 @@ _DROPPED = frozenset(
 )
 _PROBLEM_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), (b"vary", b"Accept"))
 # A path that is already a valid URI path needs no quoting (the common case).
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*")
+_is_plain_path = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*").fullmatch
 # RFC 9110 §5.1 token, and a field value of visible ASCII and spaces (§5.5).
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _FIELD_VALUE = re.compile(r"[\x20-\x7e\t]*")
@@ -146,7 +146,7 @@ def _new_request_id() -> bytes:
 def request_path(scope: Scope) -> str:
     """The default `instance`: the request path, percent-encoded, without the query string."""
     path: str = scope.get("path") or "/"
-    return path if _PLAIN_PATH.fullmatch(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
+    return path if _is_plain_path(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
 
 
 def _is_problem(headers: Iterable[tuple[bytes, bytes]]) -> bool:
@@ -514,12 +514,12 @@ class ProblemMiddleware:
             problem = problem._occurrence(instance=instance, request_id=request_id)
             body, media_type = render(problem, kind, language=self.catalog.language)
         start = _ProblemHeaders(
-            (
+            [
                 (b"content-type", media_type),
                 (b"content-length", b"%d" % len(body)),
                 *_PROBLEM_HEADERS,
-                (b"x-request-id", request_id.encode()),
-            )
+                (b"x-request-id", scope[REQUEST_ID]),  # the bytes `__call__` put there: no re-encoding
+            ]
         )
         status = problem.status
         if kept or problem.headers or problem.__sets_headers__:
