@@ -518,7 +518,7 @@ class ProblemMiddleware:
                 (b"content-type", media_type),
                 (b"content-length", b"%d" % len(body)),
                 *_PROBLEM_HEADERS,
-                (b"x-request-id", scope[REQUEST_ID]),  # the bytes `__call__` put there: no re-encoding
+                (b"x-request-id", request_id.encode()),
             ]
         )
         status = problem.status
