@@ -282,48 +282,51 @@ class ProblemMiddleware:
         docs = self.docs_path
         if docs is not None and scope["path"].startswith(docs) and await self._docs(scope, send, raw_id):
             return
-        state = "idle"  # idle -> started -> complete, or idle -> held (an error response being replaced)
-        held: _Held | None = None
+        # What the response has come to: None before it starts; a `_Held` error
+        # response being replaced; else the last message sent, which tells a
+        # started response (a start, or a body with `more_body`) from a complete one.
+        last: Message | _Held | None = None
 
-        # A plain function returning `send`'s awaitable, not a coroutine function:
-        # no extra coroutine per message on the happy path.
-        def wrapped_send(message: Message) -> Awaitable[None]:
-            nonlocal state, held
-            if state == "started":
-                # The last body message (or a trailers or pathsend message) has no `more_body`.
-                if not message.get("more_body"):
-                    state = "complete"
+        # A plain function returning `send`'s awaitable, not a coroutine function: no
+        # extra coroutine per message on the happy path. What it reads is bound as
+        # defaults, which is cheaper per request than closure cells.
+        def wrapped_send(
+            message: Message, send: Send = send, raw_id: bytes = raw_id, rewrite: bool = self.rewrite_error_responses
+        ) -> Awaitable[None]:
+            nonlocal last
+            if last is None:
+                if message["type"] == "http.response.start":
+                    headers = message.get("headers", ())
+                    if message["status"] >= 400:
+                        if headers.__class__ is _ProblemHeaders:  # a framework handler sent the problem: it is final
+                            last = message
+                            return send(message)
+                        if rewrite and not _is_problem(headers):
+                            last = _Held(message["status"], list(headers))
+                            return _SENT
+                    for key, _ in headers:  # ASGI header names are lowercase
+                        if key == b"x-request-id":
+                            break
+                    else:
+                        # A new message: the app's may be a constant it sends again.
+                        message = dict(message)
+                        message["headers"] = [*headers, (b"x-request-id", raw_id)]
+                    last = message
                 return send(message)
-            if state == "held":
-                assert held is not None
-                if message["type"] == "http.response.body" and len(held.body) < _HELD_BODY_LIMIT:
-                    held.body += message.get("body", b"")[: _HELD_BODY_LIMIT - len(held.body)]
+            if type(last) is _Held:
+                if message["type"] == "http.response.body" and len(last.body) < _HELD_BODY_LIMIT:
+                    last.body += message.get("body", b"")[: _HELD_BODY_LIMIT - len(last.body)]
                 return _SENT
-            if message["type"] == "http.response.start":
-                headers = message.get("headers", ())
-                state = "started"
-                if message["status"] >= 400:
-                    if headers.__class__ is _ProblemHeaders:
-                        return send(message)  # a framework handler sent the problem: it is final
-                    if self.rewrite_error_responses and not _is_problem(headers):
-                        state, held = "held", _Held(message["status"], list(headers))
-                        return _SENT
-                for key, _ in headers:  # ASGI header names are lowercase
-                    if key == b"x-request-id":
-                        break
-                else:
-                    # A new message: the app's may be a constant it sends again.
-                    message = dict(message)
-                    message["headers"] = [*headers, (b"x-request-id", raw_id)]
+            last = message
             return send(message)
 
         try:
             await self.app(scope, receive, wrapped_send)
         except Exception as exc:
-            await self._failed(exc, scope, receive, send, state, held, raw_id.decode())
+            await self._failed(exc, scope, receive, send, last, raw_id.decode())
             return
-        if state == "held" or state == "idle":
-            await self._unanswered(scope, receive, send, held, raw_id.decode())
+        if last is None or type(last) is _Held:
+            await self._unanswered(scope, receive, send, last, raw_id.decode())
 
     def _respond(self, exc: Exception, scope: Scope) -> ASGIApp:
         """An ASGI app that sends the problem response for `exc`: what a framework's exception handler returns."""
@@ -331,22 +334,16 @@ class ProblemMiddleware:
         return functools.partial(self._send_problem, self._problem_for(exc, scope, request_id), request_id, ())
 
     async def _failed(
-        self,
-        exc: Exception,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        state: str,
-        held: _Held | None,
-        request_id: str,
+        self, exc: Exception, scope: Scope, receive: Receive, send: Send, last: Message | _Held | None, request_id: str
     ) -> None:
         """The app raised: answer with its problem, or abort if the response has started."""
-        if state == "complete":
-            self.logger.error(
-                "exception after the response was sent (background task?) request_id=%s", request_id, exc_info=exc
-            )
-            return
-        if state == "started":
+        if last is None or isinstance(last, _Held):
+            if _is_disconnect(exc):
+                self.logger.debug("client disconnected request_id=%s", request_id)
+                return
+            problem = self._problem_for(exc, scope, request_id)
+            await self._send_problem(problem, request_id, last.headers if last else (), scope, receive, send)
+        elif last["type"] == "http.response.start" or last.get("more_body"):
             # RFC 9110 has no way to take back a status line: abort, so the
             # client sees a truncated response rather than a wrong one.
             if not _is_disconnect(exc):
@@ -354,11 +351,10 @@ class ProblemMiddleware:
                     "exception after the response started; aborting request_id=%s", request_id, exc_info=exc
                 )
             raise exc
-        if _is_disconnect(exc):
-            self.logger.debug("client disconnected request_id=%s", request_id)
-            return
-        problem = self._problem_for(exc, scope, request_id)
-        await self._send_problem(problem, request_id, held.headers if held else (), scope, receive, send)
+        else:
+            self.logger.error(
+                "exception after the response was sent (background task?) request_id=%s", request_id, exc_info=exc
+            )
 
     async def _unanswered(
         self, scope: Scope, receive: Receive, send: Send, held: _Held | None, request_id: str

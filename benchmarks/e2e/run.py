@@ -5,10 +5,11 @@ number of keep-alive connections; results are requests/s, p50/p99 latency
 and the server's CPU time per response, and ratios to problemdetails on the
 same framework.
 
-The servers of one kind run side by side for the whole measurement, bound to
-their own CPU, with wrk on the others: wrk no longer takes time from the server
-it drives. In each round and route, problemdetails runs before and after every
-other system of its framework. A cell shows the median of its runs; a ratio is
+The servers of one kind run side by side, bound to their own CPU, with wrk on
+the others: wrk does not take time from the server it drives. Every round
+starts them afresh, so no system keeps one process's luck for the whole run.
+In each round and route, problemdetails runs before and after every other
+system of its framework. A cell shows the median of its runs; a ratio is
 the median of a system's requests/s over ours beside it in time, so a drift
 in the machine's speed moves both sides of a ratio alike.
 """
@@ -95,31 +96,36 @@ def measure(server: str, rounds: int, seconds: float, connections: int) -> dict[
     """
     server_cpu, load_cpus = cpu_split()
     cells: dict[tuple[str, str, str], Cell] = {}
-    with contextlib.ExitStack() as stack:
-        started = {
-            (framework, label): stack.enter_context(
-                serve(HERE, f"apps:{attribute}", server=server, options=SERVER_OPTIONS[server], cpus=server_cpu)
-            )
-            for framework, label, attribute in SYSTEMS
-        }
-        for base, _ in started.values():  # warm-up: every route once over
-            drive(base, list(ROUTES.values()), seconds=1, connections=connections, cpus=load_cpus)
 
-        def run(framework: str, label: str, route_label: str, round_number: int) -> float:
-            base, pid = started[framework, label]
-            path = ROUTES[route_label]
-            before = cpu_seconds(pid)
-            load = drive(base, [path], seconds=seconds, connections=connections, cpus=load_cpus)
-            cpu_us = (cpu_seconds(pid) - before) / max(load.checked, 1) * 1e6
-            cells.setdefault((framework, label, route_label), Cell()).runs.append(Run(load, cpu_us))
-            print(
-                f"{round_number + 1} {server:9} {framework:9} {label:32} {path:9} "
-                f"{load.requests_per_second:6.0f} req/s {cpu_us:6.0f} µs CPU",
-                flush=True,
-            )
-            return load.requests_per_second
+    def run(
+        started: dict[tuple[str, str], tuple[str, int]], framework: str, label: str, route_label: str, round_number: int
+    ) -> float:
+        base, pid = started[framework, label]
+        path = ROUTES[route_label]
+        before = cpu_seconds(pid)
+        load = drive(base, [path], seconds=seconds, connections=connections, cpus=load_cpus)
+        cpu_us = (cpu_seconds(pid) - before) / max(load.checked, 1) * 1e6
+        cells.setdefault((framework, label, route_label), Cell()).runs.append(Run(load, cpu_us))
+        print(
+            f"{round_number + 1} {server:9} {framework:9} {label:32} {path:9} "
+            f"{load.requests_per_second:6.0f} req/s {cpu_us:6.0f} µs CPU",
+            flush=True,
+        )
+        return load.requests_per_second
 
-        for round_number in range(rounds):
+    for round_number in range(rounds):
+        # Fresh server processes every round: two processes of the same app differ
+        # by a few per cent (hash seed, memory layout), as much as the happy path's
+        # margin, and that luck must not stay with one system for the whole run.
+        with contextlib.ExitStack() as stack:
+            started = {
+                (framework, label): stack.enter_context(
+                    serve(HERE, f"apps:{attribute}", server=server, options=SERVER_OPTIONS[server], cpus=server_cpu)
+                )
+                for framework, label, attribute in SYSTEMS
+            }
+            for base, _ in started.values():  # warm-up: every route once over
+                drive(base, list(ROUTES.values()), seconds=1, connections=connections, cpus=load_cpus)
             for route_label in ROUTES:
                 for framework in FRAMEWORKS:
                     others = [
@@ -128,10 +134,10 @@ def measure(server: str, rounds: int, seconds: float, connections: int) -> dict[
                         if name == framework and label != OURS and (label != LEAST or route_label == ROUTES_OK)
                     ]
                     turn = round_number % len(others)  # who goes first rotates from round to round
-                    before = run(framework, OURS, route_label, round_number)
+                    before = run(started, framework, OURS, route_label, round_number)
                     for label in others[turn:] + others[:turn]:
-                        run(framework, label, route_label, round_number)
-                        after = run(framework, OURS, route_label, round_number)
+                        run(started, framework, label, route_label, round_number)
+                        after = run(started, framework, OURS, route_label, round_number)
                         cells[framework, label, route_label].ours_around.append((before + after) / 2)
                         before = after
     return cells
@@ -165,8 +171,10 @@ def main() -> int:
         "",
         "Written by `make bench-e2e` (`benchmarks/e2e/run.py`); do not edit by hand. Each app of",
         "`benchmarks/e2e/apps.py` runs under a real server on 127.0.0.1 (uvicorn with httptools and uvloop, as",
-        "`uvicorn[standard]` deploys it; hypercorn with h11 and asyncio). The servers of one kind run side by side;",
-        f"in each of {args.rounds} rounds wrk drives every route of every system for {args.seconds:.0f} s with",
+        "`uvicorn[standard]` deploys it; hypercorn with h11 and asyncio). The servers of one kind run side by side,",
+        "started afresh for each round (two processes of the same app differ by a few per cent, and that luck",
+        f"must not stay with one system); in each of {args.rounds} rounds wrk drives every route of every system",
+        f"for {args.seconds:.0f} s with",
         f"{args.connections} keep-alive connections (2 threads). Within a round and route, problemdetails runs",
         "before and after each other system of its framework (ours, A, ours, B, ours ...; who comes first",
         f"rotates per round). {binding}",
