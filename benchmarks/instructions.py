@@ -6,7 +6,9 @@ moves with it alike; instruction counts do not move at all. Each app of
 after the same warm-up: once with no further requests and once with `--requests`
 of them. The difference over that number is the count per request (interpreter
 start-up, imports and warm-up cancel out); `PYTHONHASHSEED=0` makes the runs
-repeatable. Instructions are not time: C code (pydantic's, msgspec's) does more per
+repeatable. The happy path is also counted in a whole uvicorn process, so the
+server's own work per response (parsing, writing every header) is in the ratio.
+Instructions are not time: C code (pydantic's, msgspec's) does more per
 instruction than the interpreter loop does, so this explains `make bench`'s
 ratios rather than replacing them. valgrind comes from Debian's packages.
 """
@@ -20,9 +22,12 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from benchmarks.report import publish
 
@@ -66,6 +71,37 @@ def per_request(valgrind: str, group: str, name: str, requests: int) -> float:
     return (collected(valgrind, group, name, requests) - collected(valgrind, group, name, 0)) / requests
 
 
+# The same happy path under a real server: the whole uvicorn process (httptools,
+# uvloop) counted, with the Starlette apps of `make bench-e2e`.
+SERVED = [("bare", "bare_starlette"), ("least", "request_id_only_starlette"), ("wrapped", "problemdetails_starlette")]
+
+
+def served_collected(valgrind: str, attribute: str, requests: int) -> int:
+    """callgrind's count for a uvicorn process that answered the warm-up and `requests` more `GET /ok`s."""
+    from benchmarks.e2e.load import serve
+    from benchmarks.e2e.run import HERE, SERVER_OPTIONS
+
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "callgrind.log"
+        prefix = (valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", f"--log-file={log}")
+        options = SERVER_OPTIONS["uvicorn"]
+        with (
+            serve(HERE, f"apps:{attribute}", options=options, prefix=prefix, patience=900) as (base, _),
+            httpx.Client(timeout=60) as client,
+        ):
+            for _ in range(WARM_UP + requests):
+                client.get(f"{base}/ok").raise_for_status()
+        # Stopped by SIGTERM, uvicorn shuts down cleanly and valgrind writes its summary.
+        found = re.search(r"Collected : (\d+)", log.read_text())
+    if found is None:
+        raise RuntimeError(f"uvicorn / {attribute}: valgrind wrote no count")
+    return int(found.group(1))
+
+
+def served_per_response(valgrind: str, attribute: str, requests: int) -> float:
+    return (served_collected(valgrind, attribute, requests) - served_collected(valgrind, attribute, 0)) / requests
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", type=Path, help="write the report here")
@@ -82,9 +118,17 @@ def main() -> int:
     valgrind = debian_program("valgrind")
     groups = {group: list(apps(group)[0]) for group in ("happy path", "Starlette", "FastAPI")}
     jobs = [(group, name) for group, names in groups.items() for name in names]
+    os.environ["PYTHONHASHSEED"] = "0"  # repeatable runs, the served ones included
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         counted = pool.map(lambda job: per_request(valgrind, job[0], job[1], args.requests), jobs)
         counts = dict(zip(jobs, counted, strict=True))
+        served = dict(
+            zip(
+                (key for key, _ in SERVED),
+                pool.map(lambda row: served_per_response(valgrind, row[1], args.requests), SERVED),
+                strict=True,
+            )
+        )
 
     bare = counts["happy path", "bare"]
     lines = [
@@ -101,6 +145,18 @@ def main() -> int:
         "|---|---:|---:|",
         *(
             f"| {label} | {counts['happy path', key] / 1e3:,.1f}k | {counts['happy path', key] / bare:.3f}x |"
+            for key, label in HAPPY_ROWS
+        ),
+        "",
+        "**The same happy path under uvicorn (httptools, uvloop): the whole server process**",
+        "",
+        "The Starlette apps of [E2E.md](E2E.md), each served by uvicorn on 127.0.0.1 under valgrind and sent the",
+        "same `GET /ok` requests over one keep-alive connection; the server's parsing and writing count too.",
+        "",
+        "| app | instructions per response | ratio to bare Starlette |",
+        "|---|---:|---:|",
+        *(
+            f"| {label} | {served[key] / 1e3:,.1f}k | {served[key] / served['bare']:.3f}x |"
             for key, label in HAPPY_ROWS
         ),
     ]

@@ -77,10 +77,14 @@ def serve(
     server: str = "uvicorn",
     options: tuple[str, ...] = (),
     cpus: str | None = None,
+    prefix: tuple[str, ...] = (),
+    patience: float = 30,
 ) -> Iterator[tuple[str, int]]:
     """Run `app` (module:attribute in `app_dir`) under uvicorn or hypercorn on 127.0.0.1; yields (base URL, pid).
 
-    `options` go to the server's command line; `cpus` binds the server to those CPUs.
+    `options` go to the server's command line; `cpus` binds the server to those CPUs;
+    `prefix` runs the server under another program (valgrind), which may need more
+    than the default `patience` seconds to start and to stop.
     """
     port = free_port()
     # Errors are logged, as in any service: a peer that re-raises an unhandled
@@ -91,14 +95,14 @@ def serve(
         command += ["--port", str(port), "--log-level", "error", "--no-access-log"]
     else:
         command = [python, "-m", "hypercorn", "--bind", f"127.0.0.1:{port}", "--log-level", "error", app]
-    command = pinned([*command, *options], cpus)
+    command = pinned([*prefix, *command, *options], cpus)
     process = subprocess.Popen(command, cwd=app_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + patience
         while True:  # bounded: gives up at the deadline
             try:
-                httpx.get(f"{base}/ok", timeout=2)
+                httpx.get(f"{base}/ok", timeout=patience / 15)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or process.poll() is not None:
@@ -107,7 +111,7 @@ def serve(
         yield base, process.pid
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=patience / 3)
 
 
 @dataclass
