@@ -5,7 +5,8 @@ a middleware does, that means wrapping `send` and giving each response start
 one more header. `RequestIdOnly` does exactly that and nothing else: it does
 not read an incoming id, track the response, or handle any error. Its cost
 over the bare app is the floor under ProblemMiddleware's happy-path overhead;
-`make bench` and `make bench-e2e` measure it beside ours.
+`make bench`, `make bench-instructions` and `make bench-e2e` measure it
+beside ours.
 """
 
 from __future__ import annotations

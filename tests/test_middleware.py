@@ -17,7 +17,7 @@ from uvicorn.protocols.utils import ClientDisconnected
 
 from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json
 from problemdetails._site import SiteError, render_site, write_site
-from problemdetails._types import Message, Receive, Scope, Send
+from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 from tests.asgi import call, call_async, request_scope
 from tests.conftest import HEADER
 
@@ -288,19 +288,27 @@ def test_uncatalogued_status_is_about_blank(bundled: Catalog) -> None:
     }
 
 
-async def streaming_then_failing(scope: Scope, receive: Receive, send: Send) -> None:
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
-    await send({"type": "http.response.body", "body": b"x" * 10, "more_body": True})
-    raise RuntimeError(SECRET)
+def streaming_then_failing(chunks: int) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+        for _ in range(chunks):
+            await send({"type": "http.response.body", "body": b"x" * 10, "more_body": True})
+        raise RuntimeError(SECRET)
+
+    return app
 
 
-def test_failure_after_start_aborts_without_a_second_start(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
-    exchange = call(ProblemMiddleware(streaming_then_failing, catalog=bundled))
+@pytest.mark.parametrize("chunks", [0, 1, 2])  # failing right after the start, or after some of the body
+def test_failure_after_start_aborts_without_a_second_start(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, chunks: int
+) -> None:
+    exchange = call(ProblemMiddleware(streaming_then_failing(chunks), catalog=bundled))
     assert len(exchange.starts) == 1
     assert exchange.status == 200
     assert isinstance(exchange.error, RuntimeError)  # re-raised: the server drops the connection
-    assert exchange.body == b"x" * 10
+    assert exchange.body == b"x" * 10 * chunks
     assert [r.levelno for r in caplog.records] == [logging.ERROR]
+    assert "aborting" in caplog.records[0].getMessage()
 
 
 def test_background_task_failure_only_logs(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
