@@ -47,6 +47,10 @@ SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 FIELD_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _URI_REFERENCE = re.compile(URI_REFERENCE)
+# The schemes a catalog's type URIs may have. http(s) URLs resolve to the doc
+# site (RFC 9457 §4: a type URI "SHOULD resolve to HTML documentation"); `tag:`
+# (RFC 4151) and `urn:` name a type without resolving, and are never linked.
+TYPE_SCHEMES = ("http:", "https:", "tag:", "urn:")
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 
 
@@ -332,6 +336,14 @@ class _Loader:
         if not absolute or (base.lower().startswith(("http:", "https:")) and "//" not in base):
             self.findings.error(
                 path, where("base_uri"), f"base_uri must be an absolute URI (RFC 9457 §3.1.1), not {base!r}"
+            )
+            ok = False
+        elif not base.lower().startswith(TYPE_SCHEMES):
+            self.findings.error(
+                path,
+                where("base_uri"),
+                f"base_uri must be an http(s) URL, or a tag: or urn: name, not {base!r} "
+                "(the HTML error page and the doc site link type URIs: another scheme could run script when clicked)",
             )
             ok = False
         elif base[-1] not in "/#:=":
@@ -791,9 +803,14 @@ class Catalog:
         serves there.
         """
         if not (
-            URI_SCHEME.match(base_uri) and _URI_REFERENCE.match(base_uri) and base_uri[-1:] in ("/", "#", ":", "=")
+            URI_SCHEME.match(base_uri)
+            and _URI_REFERENCE.match(base_uri)
+            and base_uri.lower().startswith(TYPE_SCHEMES)
+            and base_uri[-1:] in ("/", "#", ":", "=")
         ):
-            raise ValueError(f"base_uri must be an absolute URI ending with '/', '#', ':' or '=', not {base_uri!r}")
+            raise ValueError(
+                f"base_uri must be an absolute URI (http, https, tag or urn) ending with '/', '#', ':' or '=', not {base_uri!r}"
+            )
         info = msgspec.structs.replace(self.info, base_uri=base_uri)
         specs = [msgspec.structs.replace(spec, type=base_uri + spec.slug) for spec in self.problems.values()]
         return Catalog(info, specs, warnings=self.warnings)

@@ -12,7 +12,6 @@ On the happy path the only work is wrapping `send` and adding `X-Request-ID`.
 
 from __future__ import annotations
 
-import builtins
 import functools
 import itertools
 import linecache
@@ -20,10 +19,10 @@ import logging
 import os
 import re
 import sys
+import threading
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from random import getrandbits
 from typing import Any
 from urllib.parse import quote
 
@@ -40,6 +39,15 @@ from problemdetails._frameworks import (
     litestar_error_items,
     problem_for_status,
     root_slugs,
+)
+from problemdetails._grammar import (
+    MAX_DELAY_SECONDS,
+    delay_seconds,
+    field_name,
+    field_value,
+    is_http_date,
+    is_request_id,
+    loggable,
 )
 from problemdetails._member_types import is_uri_reference
 from problemdetails._problem import Problem
@@ -88,12 +96,6 @@ _DROPPED = frozenset(
 _PROBLEM_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), (b"vary", b"Accept"))
 # A path that is already a valid URI path needs no quoting (the common case).
 _is_plain_path = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*").fullmatch
-# RFC 9110 §5.1 token, and a field value of visible ASCII and spaces (§5.5).
-_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
-_FIELD_VALUE = re.compile(r"[\x20-\x7e\t]*")
-# RFC 9110 §5.6.7 HTTP-date, loosely: IMF-fixdate, RFC 850 or asctime.
-_HTTP_DATE = re.compile(r"[A-Za-z]{3,9},? [0-9A-Za-z :\-]+(GMT|[0-9]{4})")
-_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}")
 _SITE_MEDIA_TYPES = {
     "html": b"text/html; charset=utf-8",
     "json": b"application/json",
@@ -115,23 +117,30 @@ def _is_disconnect(exc: BaseException) -> bool:
     return uvicorn is not None and isinstance(exc, uvicorn.ClientDisconnected)
 
 
-# Request ids only need to be unique, not secret: a random per-process prefix
-# (new in each forked worker) and a counter. They are made in blocks of 4,096
-# by C-level iterators, so a request pays for one `next()` rather than for
-# formatting a number (the happy path is measured by `make bench`).
-_ID_SUFFIXES = [b"%03x" % n for n in range(4096)]
+# Request ids are 128 bits from the operating system's CSPRNG, as 32 lowercase
+# hex digits: unguessable, so a client cannot count a worker's traffic, and
+# unique across processes and hosts without coordination. They are drawn in
+# blocks of 1,024, so a request pays for one `next()` of a C-level iterator
+# rather than a system call (the happy path is measured by `make bench`).
+_ID_BLOCK = 1024
+
+
+def _request_id_block() -> list[bytes]:
+    digits = os.urandom(16 * _ID_BLOCK).hex().encode()
+    return [digits[start : start + 32] for start in range(0, len(digits), 32)]
 
 
 def _request_id_source() -> Iterator[bytes]:
-    prefix = b"%016x" % getrandbits(64)
-    blocks = (map((prefix + b"%013x" % n).__add__, _ID_SUFFIXES) for n in itertools.count())
-    return itertools.chain.from_iterable(blocks)
+    # `iter(function, sentinel)`, not a generator: a thread drawing a new block
+    # while another asks for an id gets a second block, never "generator already executing".
+    return itertools.chain.from_iterable(iter(_request_id_block, None))
 
 
 _request_ids = _request_id_source()
 
 
 def _new_id_source() -> None:
+    # A forked worker must not hand out the ids left in its parent's block.
     global _request_ids
     _request_ids = _request_id_source()
 
@@ -146,7 +155,24 @@ def _new_request_id() -> bytes:
 def request_path(scope: Scope) -> str:
     """The default `instance`: the request path, percent-encoded, without the query string."""
     path: str = scope.get("path") or "/"
-    return path if _is_plain_path(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
+    path = path if _is_plain_path(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
+    return _same_origin(path)
+
+
+def _same_origin(reference: str) -> str:
+    """`reference`, but never a network-path reference (`//host/x`), which resolves to another host.
+
+    RFC 3986 §4.2: "A relative reference that begins with two slash characters
+    is termed a network-path reference". A path `//evil.example/x` is sent as
+    `/.//evil.example/x`, which resolves (§5.2.4 removes the `/.`) to that same
+    path on this host.
+    """
+    return "/." + reference if reference.startswith("//") else reference
+
+
+def _servable(site: dict[str, bytes]) -> dict[str, bytes]:
+    """The site's files a client may fetch: not the marker, nor any other dotfile."""
+    return {name: data for name, data in site.items() if not name.startswith(".") and "/." not in name}
 
 
 def _is_problem(headers: Iterable[tuple[bytes, bytes]]) -> bool:
@@ -253,12 +279,18 @@ class ProblemMiddleware:
                 )
         self.debug = debug
         self.www_authenticate = www_authenticate
+        challenge = field_value(www_authenticate)
+        if challenge is None:
+            raise ValueError(f"www_authenticate must be a valid HTTP field value, not {www_authenticate!r}")
+        self._www_authenticate = challenge
         self.rewrite_error_responses = rewrite_error_responses
         if docs_path is not None and not (docs_path.startswith("/") and docs_path.endswith("/")):
             raise ValueError(f"docs_path must start and end with '/', not {docs_path!r}")
         self.docs_path = docs_path
-        # The site is immutable once built: rendered lazily, then only read.
-        self._site: dict[str, bytes] | None = read_site(Path(docs_dir)) if docs_dir is not None else None
+        # The site is immutable once built: rendered lazily (once, however many
+        # requests ask for it at first), then only read.
+        self._site: dict[str, bytes] | None = _servable(read_site(Path(docs_dir))) if docs_dir is not None else None
+        self._site_lock = threading.Lock()
         self.profile = profile
         self.instance = instance
         self.logger = logger or logging.getLogger("problemdetails")
@@ -275,7 +307,7 @@ class ProblemMiddleware:
         raw_id = b""
         for key, value in scope["headers"]:
             if key == b"x-request-id":
-                raw_id = value if _REQUEST_ID.fullmatch(value) else b""
+                raw_id = value if is_request_id(value) else b""
                 break
         raw_id = raw_id or next(_request_ids)
         scope[MIDDLEWARE], scope[REQUEST_ID] = self, raw_id
@@ -337,23 +369,22 @@ class ProblemMiddleware:
         self, exc: Exception, scope: Scope, receive: Receive, send: Send, last: Message | _Held | None, request_id: str
     ) -> None:
         """The app raised: answer with its problem, or abort if the response has started."""
+        cause = _unwrap(exc)
         if last is None or isinstance(last, _Held):
-            if _is_disconnect(exc):
+            if _is_disconnect(cause):
                 self.logger.debug("client disconnected request_id=%s", request_id)
                 return
-            problem = self._problem_for(exc, scope, request_id)
+            problem = self._problem_for(cause, scope, request_id)
             await self._send_problem(problem, request_id, last.headers if last else (), scope, receive, send)
         elif last["type"] == "http.response.start" or last.get("more_body"):
             # RFC 9110 has no way to take back a status line: abort, so the
             # client sees a truncated response rather than a wrong one.
-            if not _is_disconnect(exc):
-                self.logger.error(
-                    "exception after the response started; aborting request_id=%s", request_id, exc_info=exc
-                )
+            if not _is_disconnect(cause):
+                _log_exception(self.logger, exc, "exception after the response started; aborting", scope, request_id)
             raise exc
         else:
-            self.logger.error(
-                "exception after the response was sent (background task?) request_id=%s", request_id, exc_info=exc
+            _log_exception(
+                self.logger, exc, "exception after the response was sent (background task?)", scope, request_id
             )
 
     async def _unanswered(
@@ -367,9 +398,13 @@ class ProblemMiddleware:
             return
         raised = scope.get(RAISED)  # put there by a framework exception handler
         if isinstance(raised, Exception):
-            problem = self._problem_for(raised, scope, request_id)
+            problem = self._problem_for(_unwrap(raised), scope, request_id)
         else:
-            problem = self._from_rendered(held.status, held.headers, held.body)
+            try:
+                problem = self._from_rendered(held.status, held.headers, held.body)
+            except Exception as error:  # the error path never raises: the plain problem for the status
+                _log_exception(self.logger, error, "reading the error response failed", scope, request_id)
+                problem = problem_for_status(self.catalog, self._roots, held.status)
         await self._send_problem(problem, request_id, held.headers, scope, receive, send)
 
     async def _docs(self, scope: Scope, send: Send, request_id: bytes) -> bool:
@@ -377,12 +412,13 @@ class ProblemMiddleware:
         assert self.docs_path is not None
         if scope["method"] not in ("GET", "HEAD"):
             return False
-        if self._site is None:
+        site = self._site
+        if site is None:
             # Rendering a large catalog takes a while: not on the event loop.
-            self._site = await anyio.to_thread.run_sync(render_site, self.catalog)
+            site = await anyio.to_thread.run_sync(self._render_site)
         name = scope["path"][len(self.docs_path) :]
         file = name + "index.html" if name[-1:] in ("", "/") else name
-        page = self._site.get(file)
+        page = site.get(file)
         headers = [(b"x-content-type-options", b"nosniff"), (b"x-request-id", request_id)]
         if page is not None:
             headers += [
@@ -393,7 +429,7 @@ class ProblemMiddleware:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else page})
             return True
-        if name + "/index.html" in self._site:
+        if name + "/index.html" in site:
             # `base_uri + slug` has no trailing slash; the page's relative links need one.
             # A relative reference (RFC 9110 §10.2.2), so any mount or root_path is kept.
             query = scope.get("query_string", b"")
@@ -403,6 +439,13 @@ class ProblemMiddleware:
             await send({"type": "http.response.body", "body": b""})
             return True
         return False  # the app may serve it; else it is a 404 problem like any other
+
+    def _render_site(self) -> dict[str, bytes]:
+        """The site for `docs_path`, rendered by the first request that needs it; the others wait for it."""
+        with self._site_lock:
+            if self._site is None:
+                self._site = _servable(render_site(self.catalog))
+            return self._site
 
     def _from_rendered(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes | bytearray) -> Problem:
         """The problem for an error response the app rendered itself.
@@ -424,23 +467,30 @@ class ProblemMiddleware:
         return problem_for_status(self.catalog, self._roots, status, client_detail(status, detail), errors)
 
     def _problem_for(self, exc: Exception, scope: Scope, request_id: str) -> Problem:
-        """The problem for an exception, logged as its status deserves."""
-        problem = exc if isinstance(exc, Problem) else self._translate(exc)
+        """The problem for an exception, logged as its status deserves.
+
+        Never raises: when mapping the exception fails (a buggy `exception_map`
+        function, an exception whose `__str__` raises under `debug=True`), the
+        answer is the plain 500 problem, and the failure is logged too.
+        """
+        try:
+            problem = exc if isinstance(exc, Problem) else self._translate(exc)
+        except Exception as error:
+            _log_exception(self.logger, error, "mapping an exception to its problem failed", scope, request_id)
+            problem = None
         if problem is None:
             problem = problem_for_status(self.catalog, self._roots, 500)
-            method, path = scope.get("method", "WEBSOCKET"), scope.get("path", "")
-            _log_unhandled(
-                self.logger, exc, "unhandled %s: %s %s request_id=%s", type(exc).__name__, method, path, request_id
-            )
+            _log_exception(self.logger, exc, f"unhandled {type(exc).__name__}", scope, request_id)
             if self.debug:
                 problem.extensions["debug"] = _debug_member(exc)
         else:
             # Catalogued problems never pay for traceback formatting.
             level = logging.ERROR if problem.status >= 500 else logging.INFO
             if self.logger.isEnabledFor(level):
-                method, path = scope.get("method", "WEBSOCKET"), scope.get("path", "")
                 name = problem.code or problem.type
-                self.logger.log(level, "%s %s: %s %s request_id=%s", problem.status, name, method, path, request_id)
+                self.logger.log(
+                    level, "%s %s: %s request_id=%s", problem.status, loggable(name), _where(scope), request_id
+                )
         return problem
 
     def _translate(self, exc: Exception) -> Problem | None:
@@ -487,14 +537,40 @@ class ProblemMiddleware:
         send: Send,
     ) -> None:
         """Send `problem` as the response; an ASGI app once the first three are given (see `_respond`)."""
+        status, headers, body = self._answer(problem, request_id, kept, scope)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        # HEAD: the same status and headers (Content-Length included), no body.
+        await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
+
+    def _answer(
+        self, problem: Problem, request_id: str, kept: Sequence[tuple[bytes, bytes]], scope: Scope
+    ) -> tuple[int, _ProblemHeaders, bytes]:
+        """`_response`, which never fails: what cannot be built is answered with the plain 500 problem.
+
+        A response may fail to build for reasons of the problem's own (an
+        extension member msgspec cannot encode, a profile that raises); the
+        catalog's 500 problem, with no instance and no extra headers, always builds.
+        """
+        try:
+            answer = self._response(problem, request_id, kept, scope)
+        except Exception as error:
+            _log_exception(self.logger, error, "building the problem response failed", scope, request_id)
+            answer = self._response(problem_for_status(self.catalog, self._roots, 500), request_id, (), {})
+        for observer in OBSERVERS:
+            observer(self.catalog, answer[0], answer[1][0][1], answer[2])
+        return answer
+
+    def _response(
+        self, problem: Problem, request_id: str, kept: Sequence[tuple[bytes, bytes]], scope: Scope
+    ) -> tuple[int, _ProblemHeaders, bytes]:
+        """The status, headers and body that answer with `problem`: the decision, with no I/O in it."""
         instance = problem._wire.instance
-        if instance is None and self.instance is not None:
-            instance = self.instance(scope)
-            # The default function's paths are URI references by construction.
-            if self.instance is not request_path and instance is not None and not is_uri_reference(instance):
-                raise ValueError(f"the instance function returned {instance!r}, which is not a URI reference")
+        if instance is None and self.instance is not None and scope:
+            instance = self._instance(scope, request_id)
+        if instance is not None:
+            instance = _same_origin(instance)
         accept = b""
-        for key, value in scope["headers"]:
+        for key, value in scope.get("headers", ()):
             if key == b"accept":
                 accept = value
                 break
@@ -509,7 +585,7 @@ class ProblemMiddleware:
         else:
             problem = problem._occurrence(instance=instance, request_id=request_id)
             body, media_type = render(problem, kind, language=self.catalog.language)
-        start = _ProblemHeaders(
+        headers = _ProblemHeaders(
             [
                 (b"content-type", media_type),
                 (b"content-length", b"%d" % len(body)),
@@ -517,32 +593,49 @@ class ProblemMiddleware:
                 (b"x-request-id", request_id.encode()),
             ]
         )
-        status = problem.status
         if kept or problem.headers or problem.__sets_headers__:
-            start += self._extra_headers(scope, problem, kept).items()
-        for observer in OBSERVERS:
-            observer(self.catalog, status, media_type, body)
-        await send({"type": "http.response.start", "status": status, "headers": start})
-        # HEAD: the same status and headers (Content-Length included), no body.
-        await send({"type": "http.response.body", "body": b"" if scope.get("method") == "HEAD" else body})
+            headers += self._extra_headers(scope, problem, kept).items()
+        return problem.status, headers, body
+
+    def _instance(self, scope: Scope, request_id: str) -> str | None:
+        """The `instance` function's answer; a function that fails or answers no URI reference gives none."""
+        assert self.instance is not None
+        if self.instance is request_path:  # its paths are URI references by construction
+            return request_path(scope)
+        try:
+            instance = self.instance(scope)
+            if instance is None or (isinstance(instance, str) and is_uri_reference(instance)):
+                return instance
+            self.logger.error(
+                "the instance function returned %s, which is not a URI reference", type(instance).__name__
+            )
+        except Exception as error:
+            _log_exception(self.logger, error, "the instance function failed", scope, request_id)
+        return None
 
     def _extra_headers(self, scope: Scope, problem: Problem, kept: Sequence[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
-        """The headers a problem response carries beyond its own: kept from the app, the problem's, and the RFCs'."""
+        """The headers a problem response carries beyond its own: kept from the app, the problem's, and the RFCs'.
+
+        The middleware owns framing and the headers it pins (`Content-Length`,
+        `Transfer-Encoding`, `Content-Type`, `X-Request-ID`...): a second one
+        from the app or the problem is dropped, never sent (two lengths, or a
+        length and chunked, is request smuggling behind a proxy). So is any
+        header whose name is no token or whose value holds a control character.
+        """
         headers: dict[bytes, bytes] = {}
-        for key, value in kept:
-            if (name := key.lower()) not in _DROPPED:
-                headers[name] = value
-        for field, text in problem.headers.items():
-            field_name, field_value = field.lower(), str(text)
-            if _FIELD_NAME.fullmatch(field_name) and _FIELD_VALUE.fullmatch(field_value):
-                headers[field_name.encode()] = field_value.encode()
-            else:  # RFC 9110 §5.5: no control characters (no header injection), and ASCII to be safe
-                self.logger.warning("dropped problem header %r: not a valid HTTP field", field)
+        for key, value in [*kept, *problem.headers.items()]:
+            name, field = field_name(key), field_value(value)
+            if name is None or field is None:  # RFC 9110 §5.5: no header injection
+                self.logger.warning("dropped header %s: not a valid HTTP field", loggable(ascii(key)))
+            elif name not in _DROPPED:
+                headers[name] = field
         if problem.status == 405 and (methods := allowed_methods(self.app, scope)):
-            headers[b"allow"] = ", ".join(methods).encode()
+            allow = field_value(", ".join(methods))
+            if allow is not None:
+                headers[b"allow"] = allow
         if problem.status == 401 and b"www-authenticate" not in headers:
             # RFC 9110 §15.5.2: a 401 "MUST send a WWW-Authenticate header field".
-            headers[b"www-authenticate"] = self.www_authenticate.encode("latin-1")
+            headers[b"www-authenticate"] = self._www_authenticate
         retry_after = _retry_after(problem, headers.pop(b"retry-after", None))
         if retry_after is not None:
             headers[b"retry-after"] = retry_after
@@ -564,47 +657,100 @@ class ProblemMiddleware:
         try:
             await self.app(scope, receive, wrapped_send)
         except Exception as exc:
-            if state == "closed" or _is_disconnect(exc):
-                self.logger.info("websocket exception after close: %s", type(exc).__name__)
+            cause = _unwrap(exc)
+            if state == "closed" or _is_disconnect(cause):
+                self.logger.info("websocket exception after close: %s", type(cause).__name__)
                 return
-            if isinstance(exc, WebSocketException):  # the app chose its close code
-                await send({"type": "websocket.close", "code": exc.code, "reason": exc.reason or ""})
+            if isinstance(cause, WebSocketException):  # the app chose its close code
+                await send({"type": "websocket.close", "code": cause.code, "reason": cause.reason or ""})
                 return
-            request_id = _new_request_id().decode()
-            problem = self._problem_for(exc, scope, request_id)
+            request_id = next(
+                (value for key, value in scope.get("headers", ()) if key == b"x-request-id" and is_request_id(value)),
+                None,
+            )
+            request_id = (request_id or _new_request_id()).decode()
+            problem = self._problem_for(cause, scope, request_id)
             if state == "connecting" and "websocket.http.response" in scope.get("extensions", {}):
-                await self._send_denial(scope, send, problem, request_id)
+                # The ASGI denial extension: a real HTTP response, with every header a problem response has.
+                status, headers, body = self._answer(problem, request_id, (), scope)
+                await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+                await send({"type": "websocket.http.response.body", "body": body})
                 return
-            # The ScaiDrive seed's convention: close code 4000 + status (4401, 4403,
+            # The ScaiDrive API's convention: close code 4000 + status (4401, 4403,
             # 4429), the slug as reason (at most 123 bytes, RFC 6455 §5.5).
             reason = (problem.code or "").encode()[:123].decode(errors="ignore")
             await send({"type": "websocket.close", "code": 4000 + problem.status, "reason": reason})
 
-    async def _send_denial(self, scope: Scope, send: Send, problem: Problem, request_id: str) -> None:
-        problem = problem._occurrence(instance=problem.instance, request_id=request_id)
-        body, media_type = render(problem, "json")
-        headers = [(b"content-type", media_type), (b"content-length", b"%d" % len(body))]
-        await send({"type": "websocket.http.response.start", "status": problem.status, "headers": headers})
-        await send({"type": "websocket.http.response.body", "body": body})
+
+if sys.version_info >= (3, 11):
+    _EXCEPTION_GROUPS: tuple[type[BaseException], ...] = (BaseExceptionGroup,)  # noqa: F821
+else:  # pragma: no cover - anyio brings the backport on Python 3.10
+    from exceptiongroup import BaseExceptionGroup as _BackportGroup
+
+    _EXCEPTION_GROUPS = (_BackportGroup,)
 
 
-_EXCEPTION_GROUPS: Any = getattr(builtins, "BaseExceptionGroup", ())  # Python 3.11+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, _EXCEPTION_GROUPS):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]  # type: ignore[attr-defined]
+    return [exc]
 
 
-def _log_unhandled(logger: logging.Logger, exc: BaseException, message: str, *args: object) -> None:
-    """Log at ERROR with `exc_info`, the traceback text preformatted in the classic layout.
+def _unwrap(exc: Exception) -> Exception:
+    """The exception an exception group stands for, or the group itself.
 
-    Measured on the unhandled-500 path (benchmarks/E2E.md): Python 3.11's
-    `traceback` re-reads every frame's positions and parses its source line
-    to draw `^^^` carets, which cost more than the whole rest of the error
-    path on a FastAPI stack. Handlers print `record.exc_text` when it is set;
-    `exc_info` stays on the record for integrations that read it (Sentry...).
+    `asyncio.TaskGroup` and anyio task groups (Starlette's streaming and
+    background work) wrap what a task raised in an exception group. A group
+    stands for its one exception: a problem, a mapped exception, or a client
+    disconnect (when every exception in it is one). Several problems of one
+    type stand for the first of them. Anything else (different problems,
+    or a problem beside a crash) has no single answer: the group is an
+    unhandled exception, a 500 logged with every exception in it.
+    """
+    if not isinstance(exc, _EXCEPTION_GROUPS):
+        return exc
+    leaves = _leaves(exc)
+    if all(_is_disconnect(leaf) for leaf in leaves):
+        return leaves[0]  # type: ignore[return-value]  # a disconnect is an Exception
+    leaves = [leaf for leaf in leaves if not _is_disconnect(leaf)]
+    first = leaves[0]
+    if not isinstance(first, Exception):
+        return exc
+    if len(leaves) == 1:
+        return first
+    if isinstance(first, Problem) and all(type(leaf) is type(first) and leaf.type == first.type for leaf in leaves):
+        return first
+    return exc
+
+
+def _where(scope: Scope) -> str:
+    """The request as logged: method and path, control characters escaped (no forged log lines)."""
+    return f"{loggable(str(scope.get('method', 'WEBSOCKET')))} {loggable(str(scope.get('path', '')))}"
+
+
+def _log_exception(logger: logging.Logger, exc: BaseException, message: str, scope: Scope, request_id: str) -> None:
+    """Log `message: METHOD /path request_id=...` at ERROR, with `exc`'s traceback.
+
+    The traceback text is preformatted in the classic layout. Measured on the
+    unhandled-500 path (benchmarks/E2E.md): Python 3.11's `traceback` re-reads
+    every frame's positions and parses its source line to draw `^^^` carets,
+    which cost more than the whole rest of the error path on a FastAPI stack.
+    Handlers print `record.exc_text` when it is set; `exc_info` stays on the
+    record for integrations that read it (Sentry...).
     """
     if not logger.isEnabledFor(logging.ERROR):
         return
     filename, line, function, _ = logger.findCaller(stacklevel=2)  # the middleware method that logs
+    exc_info = (type(exc), exc, exc.__traceback__)
     record = logger.makeRecord(
-        logger.name, logging.ERROR, filename, line, message, args, (type(exc), exc, exc.__traceback__), function
+        logger.name,
+        logging.ERROR,
+        filename,
+        line,
+        "%s: %s request_id=%s",
+        (message, _where(scope), request_id),
+        exc_info,
+        function,
     )
     record.exc_text = _traceback_text(exc)
     logger.handle(record)
@@ -628,7 +774,8 @@ def _traceback_text(exc: BaseException) -> str:
             if source:
                 lines.append(f"    {source}\n")
             tb = tb.tb_next
-        lines += traceback.format_exception_only(type(current), current)
+        # The message may carry request data: escaped, it cannot add forged log lines.
+        lines.append(loggable("".join(traceback.format_exception_only(type(current), current)).rstrip("\n")) + "\n")
         parts.insert(0, "".join(lines))
         if current.__cause__ is not None:
             parts.insert(0, "\nThe above exception was the direct cause of the following exception:\n\n")
@@ -642,24 +789,29 @@ def _traceback_text(exc: BaseException) -> str:
 
 
 def _retry_after(problem: Problem, given: bytes | None) -> bytes | None:
-    """`Retry-After` as delay-seconds or IMF-fixdate (RFC 9110 §10.2.3), never negative."""
+    """`Retry-After` as delay-seconds or IMF-fixdate (RFC 9110 §10.2.3), never negative, at most 2^31 seconds."""
     if given is not None:
-        text = given.decode("latin-1").strip()
-        if re.fullmatch(r"-?[0-9]+", text):
-            return str(max(0, int(text))).encode()
-        return given if _HTTP_DATE.fullmatch(text) else None  # neither delay-seconds nor a date: drop it
+        text = given.decode("latin-1")
+        seconds = delay_seconds(text)
+        if seconds is not None:
+            return b"%d" % seconds
+        return given if is_http_date(text.strip()) else None  # neither delay-seconds nor a date: drop it
     seconds = problem.members.get("retry_after")
     if isinstance(seconds, int) and problem.spec is not None and "retry-after" in map(str.lower, problem.spec.headers):
-        return str(max(0, seconds)).encode()
+        return b"%d" % min(max(0, seconds), MAX_DELAY_SECONDS)
     return None
 
 
 def _debug_member(exc: BaseException) -> dict[str, Any]:
     frames = traceback.extract_tb(exc.__traceback__)
+    try:
+        message = str(exc)
+    except Exception:  # an exception whose `__str__` raises still gets its debug member
+        message = f"<unprintable {type(exc).__name__}>"
     member: dict[str, Any] = msgspec.to_builtins(
         {
             "exception": f"{type(exc).__module__}.{type(exc).__qualname__}",
-            "message": str(exc),
+            "message": message,
             "frames": [{"file": f.filename, "line": f.lineno, "function": f.name} for f in frames],
         }
     )

@@ -30,6 +30,7 @@ from problemdetails._catalog import Catalog
 from problemdetails._frameworks import json_pointer
 from problemdetails._problem import Problem
 from problemdetails._spec import STANDARD_MEMBERS
+from problemdetails._wire import scrub_surrogates
 
 _STANDARD = frozenset(STANDARD_MEMBERS)
 
@@ -50,7 +51,11 @@ class WireProfile:
         raise NotImplementedError
 
     def encode(self, problem: Problem) -> bytes:
-        return msgspec.json.encode(self.render(problem))
+        document = self.render(problem)
+        try:
+            return msgspec.json.encode(document)
+        except UnicodeEncodeError:  # a lone surrogate in some text: U+FFFD, as problem+json sends it
+            return msgspec.json.encode(scrub_surrogates(document))
 
 
 def _text(problem: Problem) -> str:

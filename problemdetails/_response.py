@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from functools import lru_cache
 
 from problemdetails._problem import Problem
-from problemdetails._wire import encode_json, encode_xml
+from problemdetails._wire import encode_json, encode_xml, utf8
 
 __all__ = ["HTML_MEDIA_TYPE", "asks_for_problem_json", "choose_media_type", "json_document", "render"]
 
@@ -90,11 +91,25 @@ code {{ font-family: ui-monospace, monospace; }}
 <main>
 <h1>{title}</h1>
 <p>HTTP {status}{code}</p>
-{detail}<p><a href="{type}">What this problem means and how to resolve it</a></p>
-{request_id}</main>
+{detail}{type}{request_id}</main>
 </body>
 </html>
 """
+
+
+# Type URIs a browser may follow: http(s), and relative references (no scheme),
+# which resolve against the page's own URL. Never `javascript:`, `data:` and the
+# like (a gateway may relay an upstream's `type`), and never `about:blank`,
+# which documents nothing.
+_LINKABLE = re.compile(r"(?i)https?:|[^:/?#]*(?:[/?#]|$)")
+
+
+def _type_line(type_uri: str) -> str:
+    if type_uri == "about:blank":
+        return ""
+    if _LINKABLE.match(type_uri):
+        return f'<p><a href="{html.escape(type_uri)}">What this problem means and how to resolve it</a></p>\n'
+    return f"<p>Problem type: <code>{html.escape(type_uri)}</code></p>\n"  # a tag: or urn: name, not a link
 
 
 def _html(problem: Problem, body: bytes, language: str) -> bytes:
@@ -109,10 +124,10 @@ def _html(problem: Problem, body: bytes, language: str) -> bytes:
         json=embedded,
         code=f" · <code>{escape(problem.code)}</code>" if problem.code else "",
         detail=f"<p>{escape(problem.detail)}</p>\n" if problem.detail else "",
-        type=escape(problem.type),
+        type=_type_line(problem.type),
         request_id=f"<p>Request id: <code>{escape(problem.request_id)}</code></p>\n" if problem.request_id else "",
     )
-    return page.encode()
+    return utf8(page)
 
 
 def render(problem: Problem, kind: str, *, language: str = "en") -> tuple[bytes, bytes]:

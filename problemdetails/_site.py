@@ -43,8 +43,10 @@ from problemdetails._wire import encode_json
 
 __all__ = ["MARKER", "SiteError", "default_theme", "forget_themes", "read_site", "render_site", "write_site"]
 
-# A built site carries this file, so `write_site` only ever replaces a folder it made.
+# A built site carries this file, so `write_site` only ever replaces a folder it made;
+# after its first line, it lists the files of the build, one per line.
 MARKER = ".problemdetails-site"
+_MARKER_HEADER = "a problemdetails doc site; `problemdetails build` replaces this folder\n"
 
 # Raw HTML in the catalog is escaped, never passed through; markdown-it also
 # refuses `javascript:`, `vbscript:`, `file:` and `data:` links.
@@ -144,7 +146,7 @@ def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, byt
     for spec in catalog.problems.values():
         if spec.extends is not None:
             children.setdefault(spec.extends, []).append(spec)
-    files: dict[str, bytes] = {MARKER: b"a problemdetails doc site; `problemdetails build` replaces this folder\n"}
+    files: dict[str, bytes] = {}
     files.update({f"assets/{name}": data for name, data in built.assets.items()})
     pages = [_page(catalog, spec, children.get(spec.slug, [])) for spec in catalog.problems.values()]
     try:
@@ -176,7 +178,14 @@ def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, byt
         files[f"{slug}/schema.json"] = pretty_json(schema)
     files["catalog.json"] = catalog.to_json() + b"\n"
     files["openapi.json"] = pretty_json(openapi_document(catalog))
-    return dict(sorted(files.items()))
+    return _with_marker(files)
+
+
+def _with_marker(files: Mapping[str, bytes]) -> dict[str, bytes]:
+    """`files` and the marker that lists them: what `read_site` reads back, and all it reads."""
+    names = sorted(name for name in files if name != MARKER)
+    marker = (_MARKER_HEADER + "".join(f"{name}\n" for name in names)).encode()
+    return {MARKER: marker, **{name: files[name] for name in names}}
 
 
 def forget_themes() -> None:
@@ -274,6 +283,7 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
     that is neither empty nor a previous build is refused, never deleted.
     """
     out = out.absolute()
+    files = _with_marker(files)
     if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).is_file())):
         raise SiteError(f"{out}: refusing to replace a folder that is not a problemdetails site (no {MARKER})")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -300,9 +310,33 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
 
 
 def read_site(folder: Path) -> dict[str, bytes]:
-    """Every file of a built site folder, by relative path."""
-    if not (folder / MARKER).is_file():
+    """The files a build wrote to `folder` (its marker lists them), by relative path.
+
+    Nothing else is read: not a file added beside them (`.env`, `.git/`), not a
+    name with a dot segment, and not a file reached through a symlink that
+    leaves the folder (`passwd.html -> /etc/passwd`); either of the last two is
+    a `SiteError`, and so is a listed file that is missing.
+    """
+    marker = folder / MARKER
+    if not marker.is_file():
         raise SiteError(f"{folder}: not a site built by `problemdetails build` (no {MARKER})")
-    return {
-        path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()
-    }
+    text = marker.read_bytes()
+    header, _, listing = text.decode("utf-8", "replace").partition("\n")
+    names = listing.splitlines()
+    if header + "\n" != _MARKER_HEADER or not names:
+        raise SiteError(f"{folder}: {MARKER} lists no files (a build by an older version?): rebuild the site")
+    root = folder.resolve()
+    files: dict[str, bytes] = {}
+    for name in names:
+        path = folder / name
+        if name == MARKER:
+            continue
+        if not name or any(part in ("", ".", "..") or part.startswith(".") for part in name.split("/")):
+            raise SiteError(f"{folder}: {MARKER} lists {name!r}, which no build writes")
+        if not path.resolve().is_relative_to(root):
+            raise SiteError(f"{path}: a symlink that leaves the site folder; refusing to serve it")
+        if not path.is_file():
+            raise SiteError(f"{path}: listed in {MARKER} but missing: rebuild the site")
+        files[name] = path.read_bytes()
+    files[MARKER] = text
+    return dict(sorted(files.items()))

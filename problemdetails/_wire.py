@@ -37,6 +37,8 @@ __all__ = [
     "encode_json",
     "encode_wire",
     "encode_xml",
+    "scrub_surrogates",
+    "utf8",
 ]
 
 JSON_MEDIA_TYPE = "application/problem+json"
@@ -52,7 +54,7 @@ def encode_wire(wire: msgspec.Struct) -> bytes:
     try:
         return _json_encoder.encode(wire)
     except UnicodeEncodeError:  # a lone surrogate in some str: not encodable as UTF-8
-        return _json_encoder.encode(_scrub_surrogates(msgspec.to_builtins(wire)))
+        return _json_encoder.encode(scrub_surrogates(msgspec.to_builtins(wire)))
 
 
 def encode_json(problem: Problem) -> bytes:
@@ -66,20 +68,31 @@ def encode_json(problem: Problem) -> bytes:
     try:
         return _json_encoder.encode(problem.to_dict() if problem.extensions else problem._wire)
     except UnicodeEncodeError:  # a lone surrogate in some str: not encodable as UTF-8
-        return _json_encoder.encode(_scrub_surrogates(problem.to_dict()))
+        return _json_encoder.encode(scrub_surrogates(problem.to_dict()))
 
 
+# A lone surrogate (text decoded with `surrogateescape`, or JSON's "\ud800") has
+# no UTF-8 form: every representation sends U+FFFD in its place, as JSON does.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _scrub_surrogates(value: Any) -> Any:
+def scrub_surrogates(value: Any) -> Any:
+    """JSON-able `value` with every lone surrogate in its strings (keys too) replaced by U+FFFD."""
     if isinstance(value, str):
         return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, list):
-        return [_scrub_surrogates(item) for item in value]
+        return [scrub_surrogates(item) for item in value]
     if isinstance(value, dict):
-        return {_scrub_surrogates(key): _scrub_surrogates(item) for key, item in value.items()}
+        return {scrub_surrogates(key): scrub_surrogates(item) for key, item in value.items()}
     return value
+
+
+def utf8(text: str) -> bytes:
+    """`text` as UTF-8, with U+FFFD for each lone surrogate."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text).encode()
 
 
 # -- XML ------------------------------------------------------------------------

@@ -462,8 +462,9 @@ def test_build_refuses_to_replace_a_folder_it_did_not_make(tmp_path: Path) -> No
     assert main(["build", str(BUNDLED), "--out", str(precious)]) == 1
     assert [p.name for p in precious.iterdir()] == ["notes.txt"]
     (tmp_path / "empty").mkdir()
-    write_site({MARKER: b"", "index.html": b"ok"}, tmp_path / "empty")  # an empty folder is fine
-    assert read_site(tmp_path / "empty") == {MARKER: b"", "index.html": b"ok"}
+    write_site({"index.html": b"ok"}, tmp_path / "empty")  # an empty folder is fine
+    listing = b"a problemdetails doc site; `problemdetails build` replaces this folder\nindex.html\n"
+    assert read_site(tmp_path / "empty") == {MARKER: listing, "index.html": b"ok"}
     with pytest.raises(SiteError, match="not a site built by"):
         read_site(precious)
 

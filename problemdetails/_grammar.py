@@ -1,0 +1,107 @@
+"""The HTTP grammar the responder checks, each rule under the RFC it implements.
+
+Everything a problem response sends comes from somewhere the middleware does
+not control (the app, a framework exception, an upstream body, the request),
+so every header and every logged value passes through these rules first.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "MAX_DELAY_SECONDS",
+    "REQUEST_ID_MAX_LENGTH",
+    "REQUEST_ID_PATTERN",
+    "delay_seconds",
+    "field_name",
+    "field_value",
+    "is_field_value",
+    "is_http_date",
+    "is_request_id",
+    "loggable",
+]
+
+# RFC 9110 §5.1: field-name = token; tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*"
+#   / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA. Lowercase here:
+# HTTP/2 and ASGI want lowercase names.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
+# RFC 9110 §5.5: field-value = *field-content, of VCHAR, SP, HTAB and obs-text.
+# "Field values containing CR, LF, or NUL characters are invalid and dangerous":
+# no control character at all gets through (no header injection, no smuggling).
+_FIELD_VALUE = re.compile(rb"[\x20-\x7e\x80-\xff\t]*")
+# RFC 9110 §5.6.7 HTTP-date, loosely: IMF-fixdate, RFC 850 or asctime.
+_HTTP_DATE = re.compile(r"[A-Za-z]{3,9},? [0-9A-Za-z :\-]+(GMT|[0-9]{4})")
+# RFC 9110 §10.2.3: delay-seconds = 1*DIGIT (a leading "-" is read as zero here).
+_DELAY = re.compile(r"-?[0-9]+")
+
+# The `X-Request-ID` a client may send and have echoed: what the schemas and
+# OpenAPI publish as the header's and the member's `pattern` and `maxLength`.
+REQUEST_ID_MAX_LENGTH = 128
+REQUEST_ID_PATTERN = "^[A-Za-z0-9._:/+=@-]{1,128}$"
+# A bound `fullmatch`: the happy path calls it for every request that sends one.
+is_request_id = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}").fullmatch
+
+# RFC 9111 §1.2.2: a delta-seconds too large to represent: "the cache MUST
+# consider the value to be 2147483648 (2^31)". Retry-After takes the same cap,
+# so a 5,000-digit value is a number, not an error.
+MAX_DELAY_SECONDS = 2**31
+
+# Controls (C0, DEL, C1), the Unicode line and paragraph separators, and lone
+# surrogates: what could start a forged log line or break a log file's encoding.
+_UNLOGGABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def field_name(name: object) -> bytes | None:
+    """A header name as ASGI sends it (lowercase bytes), or None when it is not a token."""
+    if isinstance(name, bytes):
+        name = name.decode("latin-1")
+    if not isinstance(name, str):
+        return None
+    lowered = name.lower()
+    return lowered.encode() if _TOKEN.fullmatch(lowered) else None
+
+
+def field_value(value: object) -> bytes | None:
+    """A header value as bytes, or None when it has a control character (or is not text or a number)."""
+    if isinstance(value, str):
+        try:
+            value = value.encode("latin-1")
+        except UnicodeEncodeError:  # RFC 9110 §5.5: "a recipient SHOULD treat other octets ... as opaque"
+            return None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = b"%d" % value
+    if not isinstance(value, bytes):
+        return None
+    value = value.strip(b" \t")  # RFC 9110 §5.5: no leading or trailing whitespace
+    return value if _FIELD_VALUE.fullmatch(value) else None
+
+
+def is_field_value(value: bytes) -> bool:
+    return _FIELD_VALUE.fullmatch(value) is not None
+
+
+def is_http_date(text: str) -> bool:
+    return _HTTP_DATE.fullmatch(text) is not None
+
+
+def delay_seconds(text: str) -> int | None:
+    """The delay-seconds of a `Retry-After` value (capped, never negative), or None if it is not one."""
+    text = text.strip()
+    if _DELAY.fullmatch(text) is None:
+        return None
+    if text.startswith("-"):
+        return 0
+    digits = text.lstrip("0")
+    # Ten digits cannot exceed the cap by much; more are not even parsed (Python's
+    # int() refuses strings of over 4,300 digits).
+    return MAX_DELAY_SECONDS if len(digits) > 10 else min(int(digits or "0"), MAX_DELAY_SECONDS)
+
+
+def loggable(text: str) -> str:
+    """`text` with control characters escaped (`\\n` as `\\x0a`): one logged value, one log line."""
+    if text.isprintable():  # the common case, checked in C
+        return text
+    return _UNLOGGABLE.sub(
+        lambda match: f"\\x{ord(match[0]):02x}" if ord(match[0]) < 256 else f"\\u{ord(match[0]):04x}", text
+    )
