@@ -809,7 +809,8 @@ class Catalog:
             and base_uri[-1:] in ("/", "#", ":", "=")
         ):
             raise ValueError(
-                f"base_uri must be an absolute URI (http, https, tag or urn) ending with '/', '#', ':' or '=', not {base_uri!r}"
+                "base_uri must be an absolute URI (http, https, tag or urn) ending with '/', '#', ':' or '=', "
+                f"not {base_uri!r}"
             )
         info = msgspec.structs.replace(self.info, base_uri=base_uri)
         specs = [msgspec.structs.replace(spec, type=base_uri + spec.slug) for spec in self.problems.values()]

@@ -63,6 +63,10 @@ def is_uri_reference(text: str) -> bool:
 
 # JSON has no NaN or Infinity (RFC 8259 §6); a finite bound rejects both.
 FiniteFloat = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
+# A 64-bit signed int: what msgspec checks and encodes (RFC 7493 §2.2 advises
+# ±(2^53 - 1) where JavaScript reads it). A larger one would make every response
+# of the problem fail, so it fails at construction instead.
+WireInt = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 Uri = Annotated[str, msgspec.Meta(pattern=URI_REFERENCE)]
 # RFC 3339 §5.6 timestamps carry an offset: a naive datetime would be ambiguous on the wire.
 AwareDatetime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
@@ -183,7 +187,7 @@ class Nullable(MemberType):
 
 _SCALARS: dict[str, tuple[Any, str]] = {
     "str": (str, "str"),
-    "int": (int, "int"),
+    "int": (WireInt, "int"),
     "float": (FiniteFloat, "float"),
     "bool": (bool, "bool"),
     "uri": (Uri, "str"),

@@ -549,13 +549,17 @@ class ProblemMiddleware:
 
         A response may fail to build for reasons of the problem's own (an
         extension member msgspec cannot encode, a profile that raises); the
-        catalog's 500 problem, with no instance and no extra headers, always builds.
+        catalog's 500 problem as problem+json, with no instance and no extra
+        headers, always builds.
         """
         try:
             answer = self._response(problem, request_id, kept, scope)
         except Exception as error:
             _log_exception(self.logger, error, "building the problem response failed", scope, request_id)
-            answer = self._response(problem_for_status(self.catalog, self._roots, 500), request_id, (), {})
+            fallback = problem_for_status(self.catalog, self._roots, 500)
+            body = encode_wire(msgspec.structs.replace(fallback._wire, request_id=request_id))
+            headers = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(body))]
+            answer = 500, _ProblemHeaders([*headers, *_PROBLEM_HEADERS, (b"x-request-id", request_id.encode())]), body
         for observer in OBSERVERS:
             observer(self.catalog, answer[0], answer[1][0][1], answer[2])
         return answer

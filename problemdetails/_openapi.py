@@ -14,7 +14,7 @@ import msgspec
 from problemdetails._catalog import Catalog
 from problemdetails._frameworks import root_slugs
 from problemdetails._problem import Problem
-from problemdetails._schema import problem_schema
+from problemdetails._schema import problem_schema, request_id_schema
 from problemdetails._wire import JSON_MEDIA_TYPE
 
 __all__ = [
@@ -33,7 +33,9 @@ HEADER_MEANINGS = {
     "retry-after": "How long to wait before retrying: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).",
     "www-authenticate": "The authentication scheme and parameters to use (RFC 9110 §11.6.1).",
 }
-_REQUEST_ID = "The request's id: the client's valid X-Request-ID, else one generated for it."
+_REQUEST_ID = (
+    "The request's id: the client's X-Request-ID when it matches the pattern, else 32 hex digits (128 random bits)."
+)
 
 
 _METHODS = frozenset(("get", "put", "post", "delete", "options", "head", "patch", "trace"))
@@ -43,7 +45,8 @@ def problem_response(cls: type[Problem], schema_ref: str) -> dict[str, Any]:
     """A reusable OpenAPI response for one problem type, with the catalog's examples."""
     spec = cls.spec
     assert spec is not None
-    headers: dict[str, Any] = {"X-Request-ID": {"description": _REQUEST_ID, "schema": {"type": "string"}}}
+    id_schema = request_id_schema(_REQUEST_ID)
+    headers: dict[str, Any] = {"X-Request-ID": {"description": id_schema.pop("description"), "schema": id_schema}}
     for name in spec.headers:
         meaning = HEADER_MEANINGS.get(name.lower(), "")
         # RFC 9110 §11.6.1: the middleware sends WWW-Authenticate on every 401; the others

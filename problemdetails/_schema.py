@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from problemdetails._grammar import REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN
 from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
 from problemdetails._spec import ProblemSpec
 
-__all__ = ["DIALECT", "member_schema", "problem_schema"]
+__all__ = ["DIALECT", "member_schema", "problem_schema", "request_id_schema"]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -43,6 +44,16 @@ _SCALARS: dict[str, dict[str, Any]] = {
     "datetime": {"type": "string", "format": "date-time"},
     "error": _ERROR_ITEM,
 }
+
+
+def request_id_schema(description: str) -> dict[str, Any]:
+    """A request id: what `ProblemMiddleware` echoes from `X-Request-ID` (else 32 hex digits it made)."""
+    return {
+        "type": "string",
+        "pattern": REQUEST_ID_PATTERN,
+        "maxLength": REQUEST_ID_MAX_LENGTH,
+        "description": description,
+    }
 
 
 def member_schema(member_type: MemberType) -> dict[str, Any]:
@@ -72,7 +83,7 @@ def problem_schema(spec: ProblemSpec) -> dict[str, Any]:
             "description": "A URI reference that identifies this occurrence.",
         },
         "code": {"const": spec.slug, "description": "The problem's slug: what clients match on."},
-        "request_id": {"type": "string", "description": "The request's id, as in the X-Request-ID header."},
+        "request_id": request_id_schema("The request's id, as in the X-Request-ID header."),
     }
     required = ["type", "title", "status", "code"]
     for member in spec.members:
