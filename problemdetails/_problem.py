@@ -25,6 +25,7 @@ from typing import Annotated, Any, ClassVar
 
 import msgspec
 
+from problemdetails._grammar import REQUEST_ID_PATTERN, is_request_id
 from problemdetails._member_types import MemberType, is_uri_reference
 from problemdetails._spec import STANDARD_MEMBERS, ProblemSpec, default_retry
 from problemdetails._status import status_phrase
@@ -168,6 +169,11 @@ class Problem(Exception):
             raise TypeError(f"{cls.__name__}(): instance must be a URI reference (percent-encode it), not {instance!r}")
         if type is not None and not _is_uri(type):
             raise TypeError(f"{cls.__name__}(): type must be a URI reference (percent-encode it), not {type!r}")
+        if request_id is not None and not (
+            isinstance(request_id, str) and request_id.isascii() and is_request_id(request_id.encode())
+        ):
+            # What `X-Request-ID` may carry, as the schemas publish it (`_grammar.REQUEST_ID_PATTERN`).
+            raise TypeError(f"{cls.__name__}(): request_id must match {REQUEST_ID_PATTERN}, not {request_id!r}")
         self.headers = dict(headers) if headers else {}
         self.extensions = {}
         spec = cls.spec

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -395,7 +396,9 @@ async def _ignore(message: Message) -> None:
     return None
 
 
-def run_websocket(app: Any, extensions: dict[str, Any] | None = None) -> list[Message]:
+def run_websocket(
+    app: Any, extensions: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> list[Message]:
     sent: list[Message] = []
     inbox: list[Message] = [{"type": "websocket.connect"}]
 
@@ -408,7 +411,8 @@ def run_websocket(app: Any, extensions: dict[str, Any] | None = None) -> list[Me
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {**request_scope(path="/ws"), "type": "websocket", "scheme": "ws", "extensions": extensions or {}}
+    scope = {**request_scope(path="/ws", headers=headers), "type": "websocket", "scheme": "ws"}
+    scope["extensions"] = extensions or {}
     asyncio.run(app(scope, receive, send))
     return sent
 
@@ -420,6 +424,18 @@ def test_websocket_before_accept(bundled: Catalog) -> None:
     assert [m["type"] for m in denial] == ["websocket.http.response.start", "websocket.http.response.body"]
     assert denial[0]["status"] == 403
     assert decode_json(denial[1]["body"], catalog=bundled).detail == "suspended"
+
+
+def test_websocket_denials_are_problem_responses_like_any_other(bundled: Catalog) -> None:
+    denied = ProblemMiddleware(raising(HTTPException(401)), catalog=bundled)
+    start, body = run_websocket(denied, {"websocket.http.response": {}}, {"x-request-id": "ws-req-1"})
+    headers = dict(start["headers"])
+    assert (start["status"], headers[b"x-request-id"], headers[b"www-authenticate"]) == (401, b"ws-req-1", b"Bearer")
+    assert headers[b"content-length"] == b"%d" % len(body["body"])
+    document = json.loads(body["body"])
+    assert (document["code"], document["instance"], document["request_id"]) == ("unauthorized", "/ws", "ws-req-1")
+    start, body = run_websocket(denied, {"websocket.http.response": {}}, {"x-request-id": "bad id\n"})
+    assert dict(start["headers"])[b"x-request-id"] == json.loads(body["body"])["request_id"].encode() != b"bad id\n"
 
 
 def test_websocket_after_accept_and_app_chosen_codes(bundled: Catalog) -> None:

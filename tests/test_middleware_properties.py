@@ -1,32 +1,91 @@
-"""Random schedules of failures never produce two starts, never leak, always end well-formed."""
+"""Random schedules of failures never produce two starts, never leak, always end well-formed.
+
+The schedules also draw hostile values (lone surrogates, 5,000-digit
+numbers, deeply nested bodies, exceptions whose `__str__` and `__repr__`
+raise, hooks that raise, exception groups): the error path never fails.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import sys
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.exceptions import HTTPException
 
-from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json
+from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json, decode_xml
+from problemdetails._middleware import request_path
 from problemdetails._types import Receive, Scope, Send
 from tests.asgi import call
 from tests.conftest import BUNDLED
 
+if sys.version_info < (3, 11):  # pragma: no cover - anyio's backport
+    from exceptiongroup import ExceptionGroup
+
 CATALOG = Catalog.load(BUNDLED)
 SECRET = "hunter2-secret"
 
-EXCEPTIONS = st.sampled_from(["problem", "runtime", "http-404", "http-401", "disconnect", "mapped"])
+EXCEPTIONS = st.sampled_from(
+    [
+        "problem",
+        "runtime",
+        "http-404",
+        "http-401",
+        "disconnect",
+        "mapped",
+        "surrogate",
+        "huge-retry-after",
+        "framing-headers",
+        "unprintable",
+        "failing-map",
+        "group-of-one",
+        "group-of-two",
+        "group-disconnect",
+    ]
+)
 STATUSES = st.sampled_from([200, 201, 204, 302, 400, 404, 405, 409, 422, 429, 500, 502, 503])
 CONTENT_TYPES = st.sampled_from(["text/plain", "application/json", "application/problem+json", None])
+# What an error page the app renders itself carries (it is held, then replaced).
+CHUNKS = st.sampled_from(["plain", "secret", "nested", "surrogate", "huge-number"])
+ACCEPTS = st.sampled_from(["", "application/problem+xml", "text/html", "application/json;q=0.1, text/html"])
+HUGE = "9" * 5000
 
 
 class Mapped(Exception):
     pass
 
 
+class FailsToMap(Exception):
+    pass
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError(SECRET)
+
+    def __repr__(self) -> str:
+        raise RuntimeError(SECRET)
+
+
+def failing_map(exc: Exception) -> Problem:
+    raise Unprintable()
+
+
+def failing_instance(scope: Scope) -> str:
+    raise Unprintable()
+
+
 def exception(kind: str) -> Exception:
+    if kind.startswith("group-"):
+        members: dict[str, list[Exception]] = {
+            "group-of-one": [CATALOG["gone"]("in a task")],
+            "group-of-two": [CATALOG["gone"](), RuntimeError(SECRET)],
+            "group-disconnect": [ConnectionResetError(SECRET)],
+        }
+        return ExceptionGroup("tasks failed", members[kind])
     return {
         "problem": CATALOG["conflict"]("exists"),
         "runtime": RuntimeError(SECRET),
@@ -34,6 +93,25 @@ def exception(kind: str) -> Exception:
         "http-401": HTTPException(401, headers={"WWW-Authenticate": "Basic"}),
         "disconnect": ConnectionResetError(SECRET),
         "mapped": Mapped(SECRET),
+        "surrogate": CATALOG["conflict"]("name \ud800", conflicts=["\udfff"]),
+        "huge-retry-after": HTTPException(503, headers={"Retry-After": HUGE}),
+        "framing-headers": CATALOG["conflict"](
+            headers={"Content-Length": "1", "Transfer-Encoding": "chunked", "X-Request-ID": "x", "X-Bad": "a\r\nb"}
+        ),
+        "unprintable": Unprintable(),
+        "failing-map": FailsToMap(),
+    }[kind]
+
+
+def chunk(kind: str, schedule: dict[str, Any]) -> bytes:
+    if schedule["content_type"] == "application/problem+json":
+        return b""
+    return {
+        "plain": b"chunk",
+        "secret": SECRET.encode() if schedule["status"] >= 500 else b"chunk",  # 4xx text may become `detail`
+        "nested": b'{"detail": ' + b"[" * 20_000,
+        "surrogate": b'{"detail": "\\ud800"}',
+        "huge-number": b'{"detail": "x", "status": ' + HUGE.encode() + b"}",
     }[kind]
 
 
@@ -43,6 +121,8 @@ def schedules(draw: st.DrawFn) -> dict[str, Any]:
     content_type = draw(CONTENT_TYPES)
     chunks = draw(st.integers(0, 3))
     return {
+        "bodies": draw(st.lists(CHUNKS, min_size=chunks, max_size=chunks)),
+        "headers": draw(st.sampled_from([[], [(b"retry-after", HUGE.encode())], [(b"x-bad", b"a\nb")]])),
         "starts": draw(st.booleans()),
         "status": status,
         "content_type": content_type,
@@ -66,15 +146,15 @@ def schedule_app(schedule: dict[str, Any]) -> Any:
 
         await checkpoint()
         if schedule["starts"]:
-            headers = []
+            headers = list(schedule["headers"])
             if schedule["content_type"] is not None:
                 headers.append((b"content-type", schedule["content_type"].encode()))
             await send({"type": "http.response.start", "status": schedule["status"], "headers": headers})
             await checkpoint()
             problem_body = schedule["content_type"] == "application/problem+json"
-            for _ in range(schedule["chunks"]):
-                chunk = b"" if problem_body else (SECRET.encode() if schedule["status"] >= 500 else b"chunk")
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            for kind in schedule["bodies"]:
+                body = chunk(kind, schedule) if schedule["status"] >= 400 else b"chunk"
+                await send({"type": "http.response.body", "body": body, "more_body": True})
                 await checkpoint()
             if schedule["completes"]:
                 last = b'{"status": %d}' % schedule["status"] if problem_body else b""
@@ -85,11 +165,44 @@ def schedule_app(schedule: dict[str, Any]) -> Any:
     return app
 
 
-@settings(max_examples=400, deadline=None)
-@given(schedule=schedules(), method=st.sampled_from(["GET", "HEAD"]))
-def test_schedules(schedule: dict[str, Any], method: str) -> None:
-    middleware = ProblemMiddleware(schedule_app(schedule), catalog=CATALOG, exception_map={Mapped: "bad-gateway"})
-    exchange = call(middleware, method)
+def problem_body(media_type: str, body: bytes, status: int) -> Problem:
+    """The problem a response body carries, in whichever representation it was negotiated."""
+    text = body.decode("utf-8")  # strict: every representation is valid UTF-8
+    if media_type == "application/problem+xml":
+        return decode_xml(body, catalog=CATALOG, status=status)
+    if media_type.startswith("text/html"):
+        embedded = re.search(r'<script type="application/problem\+json">(.*?)</script>', text, re.S)
+        assert embedded is not None
+        return decode_json(embedded[1].replace("\\u003c", "<"), catalog=CATALOG, status=status)
+    assert json.loads(body)["status"] == status
+    return decode_json(body, catalog=CATALOG, status=status)
+
+
+NEGOTIATED = {
+    "": "application/problem+json",
+    "application/problem+xml": "application/problem+xml",
+    "text/html": "text/html; charset=utf-8",
+    "application/json;q=0.1, text/html": "text/html; charset=utf-8",
+}
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    schedule=schedules(),
+    method=st.sampled_from(["GET", "HEAD"]),
+    accept=ACCEPTS,
+    debug=st.booleans(),
+    instance=st.sampled_from([request_path, failing_instance]),
+)
+def test_schedules(schedule: dict[str, Any], method: str, accept: str, debug: bool, instance: Any) -> None:
+    middleware = ProblemMiddleware(
+        schedule_app(schedule),
+        catalog=CATALOG,
+        exception_map={Mapped: "bad-gateway", FailsToMap: failing_map},
+        debug=debug,
+        instance=instance,
+    )
+    exchange = call(middleware, method, headers={"accept": accept})
     starts = exchange.starts
     assert len(starts) <= 1  # never two starts
     everything = b"".join(m.get("body", b"") for m in exchange.messages) + b"".join(
@@ -97,25 +210,39 @@ def test_schedules(schedule: dict[str, Any], method: str) -> None:
     )
     # The secret is only ever in exception messages and in 5xx bodies the app
     # rendered, both of which the middleware replaces.
-    assert SECRET.encode() not in everything
+    if not debug:
+        assert SECRET.encode() not in everything
     if exchange.error is not None:
         # an abort: only ever after the response started
         assert len(starts) == 1
         return
     if not starts:
-        assert schedule["exception"] == "disconnect"  # a client that went away gets nothing
+        # a client that went away gets nothing
+        assert schedule["exception"] in ("disconnect", "group-disconnect")
         return
     status = starts[0]["status"]
-    headers = {name.decode(): value.decode() for name, value in starts[0]["headers"]}
+    headers = {name.decode(): value.decode("latin-1") for name, value in starts[0]["headers"]}
     assert headers["x-request-id"]
     ended = [m for m in exchange.messages if m["type"] == "http.response.body" and not m.get("more_body", False)]
     if status >= 400:  # every error response leaves as a problem
-        assert headers.get("content-type") == "application/problem+json"
+        made = "cache-control" in headers  # by the middleware, not passed through from the app
+        if made:
+            assert headers["content-type"] == NEGOTIATED[accept]
+            names = [name for name, _ in starts[0]["headers"]]
+            assert len(names) == len(set(names))  # each header once: no second length, type or id
+            assert "transfer-encoding" not in headers
+            for name, value in starts[0]["headers"]:
+                assert re.fullmatch(rb"[!#$%&'*+\-.^_`|~0-9a-z]+", name)
+                assert not re.search(rb"[\x00-\x08\x0a-\x1f\x7f]", value)
+            if "retry-after" in headers:
+                assert int(headers["retry-after"]) <= 2**31
+        else:
+            assert headers["content-type"] == "application/problem+json"
         if method == "GET" and headers.get("content-length"):
-            problem = decode_json(exchange.body, catalog=CATALOG, status=status)
+            assert int(headers["content-length"]) == len(exchange.body)
+            problem = problem_body(headers["content-type"], exchange.body, status)
             assert isinstance(problem, Problem)
-            assert json.loads(exchange.body)["status"] == status
-        if method == "HEAD" and "cache-control" in headers:  # one the middleware made
+        if method == "HEAD" and made:
             assert exchange.body == b""
     if ended:
         assert len(ended) == 1

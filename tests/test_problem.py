@@ -116,7 +116,7 @@ def test_detail_and_instance_are_checked(bundled: Catalog) -> None:
     with pytest.raises(TypeError, match="instance must be a URI reference"):
         Gone(instance="/v1/a b")
     assert Gone(instance="/v1/a%20b").instance == "/v1/a%20b"
-    with pytest.raises(TypeError, match=r"Gone\(\): request_id: expected `str \| null`, got `int`"):
+    with pytest.raises(TypeError, match=r"Gone\(\): request_id must match .*, not 7"):
         Gone(request_id=7)  # type: ignore[arg-type]
 
 
@@ -225,3 +225,11 @@ def test_subclassing_a_catalogued_class_keeps_its_binding(bundled: Catalog) -> N
         pass
 
     assert ZoneGone("zone deleted").to_dict()["code"] == "gone"
+
+
+@pytest.mark.parametrize("request_id", ["", "with space", "x" * 129, "line\nbreak", "caf\u00e9", "\ud800"])
+def test_a_request_id_outside_the_published_pattern_is_refused(bundled: Catalog, request_id: str) -> None:
+    with pytest.raises(TypeError, match="request_id must match"):
+        bundled["gone"](request_id=request_id)
+    with pytest.raises(TypeError, match="request_id must match"):
+        Problem(status=410, request_id=request_id)

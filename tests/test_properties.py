@@ -28,6 +28,7 @@ from problemdetails import (
     encode_json,
     encode_xml,
 )
+from problemdetails._grammar import REQUEST_ID_PATTERN
 from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
 from problemdetails._spec import STANDARD_MEMBERS, attribute_name
 from tests.conftest import BUNDLED
@@ -182,11 +183,13 @@ def problem_for(data: st.DataObject, catalog: Catalog, text: st.SearchStrategy[s
     return cls(
         data.draw(st.none() | text),
         instance=data.draw(st.none() | URI_TEXT),
-        request_id=data.draw(st.none() | text),
+        request_id=data.draw(st.none() | REQUEST_IDS),
         **members,
     )
 
 
+# What `X-Request-ID` may carry, as the schemas publish it (a problem refuses other ids).
+REQUEST_IDS = st.from_regex(REQUEST_ID_PATTERN.removeprefix("^").removesuffix("$"), fullmatch=True)
 STANDARD = Catalog.load(BUNDLED)
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
