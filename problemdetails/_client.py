@@ -18,6 +18,7 @@ import msgspec
 
 from problemdetails._exceptions import DecodeError
 from problemdetails._frameworks import root_slugs
+from problemdetails._grammar import delay_seconds
 from problemdetails._problem import Problem, Received
 from problemdetails._spec import default_retry
 from problemdetails._wire import JSON_MEDIA_TYPE, decode_json, decode_xml
@@ -181,10 +182,12 @@ def parse_retry_after(value: str, *, now: dt.datetime | None = None) -> float | 
     """Seconds from `now` until a `Retry-After` value (RFC 9110 §10.2.3), never negative; None if unreadable.
 
     Accepts delay-seconds and the three HTTP-date forms of RFC 9110 §5.6.7.
+    Delays are capped at 2147483648 seconds (RFC 9111 §1.2.2), so a 400-digit
+    value is still a number `time.sleep` takes.
     """
     text = value.strip()
     if text.isascii() and text.isdigit():  # "¹".isdigit() is True, but it is no delay-seconds
-        return float(text)
+        return float(delay_seconds(text) or 0)
     now = now or dt.datetime.now(dt.timezone.utc)
     for form in _HTTP_DATE_FORMATS:
         try:

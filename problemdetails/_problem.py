@@ -441,10 +441,24 @@ def _convert(
         if isinstance(value, float) and not math.isfinite(value):
             message = f"member {attribute!r} must be a finite number, not {value!r}"
         elif member is not None:
-            message = f"member {attribute!r} must be {member.type}: {reason}"
+            message = f"member {attribute!r} must be {member.type}{_mismatch(reason, str(error))}"
         else:
             message = f"{name}: {reason[:1].lower()}{reason[1:]}"
         raise TypeError(f"{owner}(): {message}") from None
+
+
+def _mismatch(reason: str, error: str) -> str:
+    """What was wrong with a member's value, in the catalog's words rather than msgspec's.
+
+    msgspec says "Expected `int | null`, got `str`": the `| null` is the wire
+    Struct's default, not the catalog's type, so only what was given is kept.
+    """
+    where = re.search(r" - at `\$\.[^.\[`]+([.\[][^`]*)?`$", error)  # in a list item or dict value: `[0]`, `.key`
+    at = f" (at {where[1]})" if where and where[1] else ""
+    given = re.fullmatch(r"Expected `[^`]*`, got `([^`]*)`", reason)
+    if given:
+        return f", got {given[1]}{at}"
+    return f"{at}: {reason.replace(' | null', '')}"
 
 
 def _finite(value: Any) -> bool:

@@ -176,6 +176,9 @@ class _Element:
 
 
 _MAX_XML_DEPTH = 64
+# A problem has a handful of members; a body of more elements than this is no
+# problem document, and reading it all would cost seconds and hundreds of MB.
+_MAX_XML_ELEMENTS = 10_000
 
 
 def _parse_xml(body: bytes) -> _Element:
@@ -183,9 +186,15 @@ def _parse_xml(body: bytes) -> _Element:
     stack: list[_Element] = []
     root: list[_Element] = []
 
+    count = 0
+
     def start(name: str, attributes: dict[str, str]) -> None:
+        nonlocal count
+        count += 1
         if len(stack) >= _MAX_XML_DEPTH:
             raise DecodeError("problem+xml nests too deeply")
+        if count > _MAX_XML_ELEMENTS:
+            raise DecodeError(f"problem+xml has more than {_MAX_XML_ELEMENTS} elements")
         namespace, _, local = name.rpartition(" ")
         element = _Element(namespace, local, attributes.get("key"))
         (stack[-1].children if stack else root).append(element)
@@ -211,6 +220,8 @@ def _parse_xml(body: bytes) -> _Element:
         parser.Parse(body, True)
     except expat.ExpatError as error:
         raise DecodeError(f"not well-formed XML: {expat.ErrorString(error.code)}") from None
+    except (ValueError, LookupError) as error:  # an encoding expat cannot read ("utf-7", "shift_jis", a typo)
+        raise DecodeError(f"unreadable XML: {error}") from None
     if not root or root[0].namespace != XML_NAMESPACE or root[0].name != "problem":
         raise DecodeError(f'the root element is not <problem xmlns="{XML_NAMESPACE}">')
     return root[0]
@@ -408,7 +419,10 @@ def _build(
     taken = set(standard)  # members read from the body; the rest stay in `extensions`
     if base_url is not None and "type" in standard and not _SCHEME.match(standard["type"]):
         # RFC 9457 §3.1.1: a relative type "is resolved relative to the document's base URI".
-        standard["type"] = urljoin(base_url, standard["type"])
+        try:
+            standard["type"] = urljoin(base_url, standard["type"])
+        except ValueError:  # `//[abc]/x`: an authority that is no host; §3.1 ignores a member of the wrong type
+            del standard["type"]
     if status is not None:
         standard["status"] = status  # the HTTP status is authoritative (RFC 9457 §3.1.2)
     cls = _lookup(catalog, standard)
@@ -435,11 +449,24 @@ def _build(
     return Problem._from_wire(standard, {}, extensions)
 
 
+def _same_type(type_uri: str, cls: type[Problem]) -> bool:
+    """The class's type, or the same slug under another base URI (`catalog.rebased(...)`, another environment).
+
+    The `code` names the slug, and the type ends in it after a separator a
+    `base_uri` ends with: `https://api.staging.example/errors/conflict` is the
+    catalog's `conflict` wherever its pages are served.
+    """
+    if type_uri == cls.type:
+        return True
+    assert cls.code is not None
+    return type_uri.endswith(cls.code) and type_uri[-len(cls.code) - 1 : -len(cls.code)] in ("/", "#", ":", "=")
+
+
 def _lookup(catalog: Catalog | None, standard: dict[str, Any]) -> type[Problem] | None:
     if catalog is None:
         return None
     code, type_uri = standard.get("code"), standard.get("type")
     cls = catalog.by_code(code) if isinstance(code, str) else None
-    if cls is not None and (type_uri is None or type_uri == cls.type or code in catalog.aliases):
+    if cls is not None and (type_uri is None or _same_type(type_uri, cls) or code in catalog.aliases):
         return cls
     return catalog.by_type(type_uri) if type_uri is not None else None

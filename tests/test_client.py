@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from typing import Any
 
 import httpx
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from problemdetails import Catalog, DecodeError, Problem, encode_json, encode_xml
+from problemdetails import Catalog, DecodeError, Problem, decode_xml, encode_json, encode_xml
 from problemdetails.client import (
     RetryPolicy,
     async_problem_hook,
@@ -109,6 +110,7 @@ NOW = dt.datetime(2026, 11, 22, 8, 0, 0, tzinfo=dt.timezone.utc)
         ("soon", None),
         ("-5", None),
         ("¹", None),  # a digit to str.isdigit, not to HTTP
+        ("9" * 400, 2147483648.0),  # RFC 9111 §1.2.2's cap: `time.sleep` takes it
     ],
 )
 def test_parse_retry_after(value: str, seconds: float | None) -> None:
@@ -209,10 +211,24 @@ def test_retry_policy_can_retry_non_idempotent_when_told() -> None:
     assert RetryPolicy().delay(problem, 1, method="PUT") == 3.0
 
 
+ENCODINGS = st.sampled_from(["utf-8", "UTF-16", "utf-7", "shift_jis", "euc-jp", "utf-8x", "latin-1", "", "\x00"])
+HOSTILE_BODIES = st.builds(
+    lambda encoding, text: (
+        f'<?xml version="1.0" encoding="{encoding}"?><problem xmlns="urn:ietf:rfc:7807">{text}</problem>'
+    ).encode("utf-8", "surrogatepass"),
+    ENCODINGS,
+    st.text(max_size=40),
+) | st.builds(
+    lambda type_uri, instance: json.dumps({"type": type_uri, "instance": instance, "status": 404}).encode(),
+    st.sampled_from(["//[abc]/x", "//[::1", "http://[", "///", "x:y", "%zz"]) | st.text(max_size=20),
+    st.text(max_size=20),
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     status=st.integers(400, 599),
-    body=st.binary(max_size=120) | st.text(max_size=120).map(str.encode),
+    body=st.binary(max_size=120) | st.text(max_size=120).map(str.encode) | HOSTILE_BODIES,
     content_type=st.none()
     | st.sampled_from(
         [
@@ -238,6 +254,49 @@ def test_arbitrary_responses_never_crash_decode(
 ) -> None:
     if content_type is not None:
         headers["content-type"] = content_type
-    problem = decode(status, headers, body, catalog=CATALOG)
+    problem = decode(status, headers, body, catalog=CATALOG, url="https://api.example.com/v1/x")
     assert isinstance(problem, Problem)
     assert problem.status == status
+    if problem.retry_after is not None:
+        assert 0 <= problem.retry_after <= 2**31
+
+
+@pytest.mark.parametrize("encoding", ["utf-7", "shift_jis", "utf-8x"])
+def test_xml_in_an_encoding_expat_cannot_read_is_a_decode_error(encoding: str) -> None:
+    body = f'<?xml version="1.0" encoding="{encoding}"?><problem xmlns="urn:ietf:rfc:7807"/>'.encode()
+    with pytest.raises(DecodeError, match="unreadable XML"):
+        decode_xml(body)
+    assert decode(404, {"content-type": "application/problem+xml"}, body).status == 404
+
+
+def test_xml_with_too_many_elements_is_refused_early() -> None:
+    body = b'<problem xmlns="urn:ietf:rfc:7807"><x>' + b"<i/>" * 300_000 + b"</x></problem>"
+    with pytest.raises(DecodeError, match="more than 10000 elements"):
+        decode_xml(body)
+
+
+def test_a_type_whose_authority_is_no_host_is_ignored() -> None:
+    body = b'{"type": "//[abc]/x", "status": 404, "title": "Not Found"}'
+    problem = decode(404, {"content-type": "application/problem+json"}, body, url="https://api.example.com/v1/")
+    assert problem.type == "about:blank"
+
+
+@pytest.mark.parametrize(
+    "type_uri",
+    [
+        "https://api.staging.example/errors/conflict",
+        "https://dnswiz.example/errors#conflict",
+        "tag:x.example,2024:conflict",
+    ],
+)
+def test_a_known_code_under_another_base_uri_is_the_typed_class(type_uri: str) -> None:
+    body = json.dumps({"type": type_uri, "title": "Conflict", "status": 409, "code": "conflict", "conflicts": ["a"]})
+    problem = decode(409, {"content-type": "application/problem+json"}, body.encode(), catalog=CATALOG)
+    assert isinstance(problem, CATALOG["conflict"])
+    assert problem.conflicts == ["a"]
+
+
+def test_a_known_code_with_an_unrelated_type_stays_generic() -> None:
+    body = b'{"type": "https://other.example/not-conflict", "status": 409, "title": "x", "code": "conflict"}'
+    problem = decode(409, {"content-type": "application/problem+json"}, body, catalog=CATALOG)
+    assert type(problem) is Problem

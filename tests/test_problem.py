@@ -233,3 +233,20 @@ def test_a_request_id_outside_the_published_pattern_is_refused(bundled: Catalog,
         bundled["gone"](request_id=request_id)
     with pytest.raises(TypeError, match="request_id must match"):
         Problem(status=410, request_id=request_id)
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ({"limit": "50", "current": 1}, "member 'limit' must be int, got str"),
+        ({"limit": None, "current": 1}, "missing required member 'limit'"),
+    ],
+)
+def test_a_wrong_member_type_is_named_in_the_catalogs_words(
+    bundled: Catalog, members: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(TypeError, match=re.escape(message)) as error:
+        bundled["quota-exceeded"](**members)
+    assert "null" not in str(error.value)
+    with pytest.raises(TypeError, match=re.escape("member 'conflicts' must be list[str], got int (at [1])")):
+        bundled["conflict"](conflicts=["a", 5])

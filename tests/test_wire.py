@@ -169,10 +169,16 @@ def test_decode_by_type_when_code_is_absent(bundled: Catalog) -> None:
 
 
 def test_code_with_a_foreign_type_is_not_ours(bundled: Catalog) -> None:
-    body = b'{"type":"https://other.example/gone","title":"Gone","status":410,"code":"gone"}'
+    body = b'{"type":"https://other.example/expired","title":"Gone","status":410,"code":"gone"}'
     decoded = decode_json(body, catalog=bundled)
     assert type(decoded) is Problem
     assert decoded.code == "gone"
+
+
+def test_code_with_our_slug_under_another_base_is_ours(bundled: Catalog) -> None:
+    # Another environment's base URI (`catalog.rebased(...)`): the type ends in the slug the code names.
+    body = b'{"type":"https://other.example/errors/gone","title":"Gone","status":410,"code":"gone"}'
+    assert type(decode_json(body, catalog=bundled)) is bundled["gone"]
 
 
 def test_decode_ignores_wrongly_typed_standard_members(bundled: Catalog) -> None:
