@@ -1,7 +1,8 @@
 """Reading problems on the client side: decode, raise, retry.
 
-The seeds' client advice is the contract here: branch on the (status, code)
-pair, log the request id, do not retry 4xx blindly, honour `Retry-After`.
+What the example APIs (`examples/`) ask of their clients is the contract here:
+branch on the (status, code) pair, log the request id, do not retry 4xx
+blindly, honour `Retry-After`.
 Nothing in this module makes a network request.
 """
 

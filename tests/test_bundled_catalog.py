@@ -76,7 +76,7 @@ def test_status_headers_are_declared(bundled: Catalog, slug: str, header: str) -
     assert header in bundled.problems[slug].headers
 
 
-def test_retry_advice_follows_the_seeds(bundled: Catalog) -> None:
+def test_retry_advice_follows_the_example_apis(bundled: Catalog) -> None:
     retry = {slug: spec.retry for slug, spec in bundled.problems.items()}
     assert retry["rate-limited"] == retry["unavailable"] == "after-delay"
     assert retry["gone"] == retry["not-found"] == "never"

@@ -1,4 +1,4 @@
-"""What the client makes of real responses: the peers' (recorded by tests/recordings/record_peers.py) and the seeds'."""
+"""What the client makes of real responses: the peers' (recorded by tests/recordings/record_peers.py) and the example APIs'."""
 
 from __future__ import annotations
 
@@ -85,8 +85,8 @@ def test_peer_responses(peer: str, recorded: dict[str, Any]) -> None:
     )
 
 
-# The seeds' own formats (shared/seeds): legacy bodies still decode to something usable.
-SEEDS = [
+# The example APIs' own formats (examples/): legacy bodies still decode to something usable.
+EXAMPLE_APIS = [
     pytest.param(  # dnswiz: native RFC 7807 with a slug `code`
         409,
         {"content-type": "application/problem+json", "x-request-id": "req-1"},
@@ -138,8 +138,8 @@ SEEDS = [
 ]
 
 
-@pytest.mark.parametrize(("status", "headers", "body", "expected"), SEEDS)
-def test_seed_formats(status: int, headers: dict[str, str], body: str, expected: tuple[Any, ...]) -> None:
+@pytest.mark.parametrize(("status", "headers", "body", "expected"), EXAMPLE_APIS)
+def test_example_api_formats(status: int, headers: dict[str, str], body: str, expected: tuple[Any, ...]) -> None:
     problem = decode(status, headers, body, catalog=CATALOG)
     assert (problem.code, problem.detail, problem.extensions) == expected
     assert problem.status == status

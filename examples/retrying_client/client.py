@@ -6,7 +6,7 @@
 A 4xx that needs the request changed raises at once; a 429 waits for its
 `Retry-After`; a 502 backs off with jitter; POSTs are not retried unless the
 policy says so. Every attempt that fails is logged with its request id, as the
-seeds' client advice asks.
+example APIs ask of their clients (`examples/`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""CaptainDNS (seed 003): its envelope, every documented code, and RFC 9457 for clients that ask."""
+"""CaptainDNS: its envelope, every documented code, and RFC 9457 for clients that ask."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""dnswiz (seed 002): every error case its docs describe, produced by examples/dnswiz."""
+"""dnswiz: every error case its docs describe, produced by examples/dnswiz."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ScaiDNS (seeds 000 and 001): every documented shape and every message of the error-code reference."""
+"""ScaiDNS: every documented shape and every message of the error-code reference."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ScaiDrive (seed 004): `{"detail"}` for today's clients, codes and request ids for those who ask."""
+"""ScaiDrive: `{"detail"}` for today's clients, codes and request ids for those who ask."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each seed example builds its doc site with the CLI: a page per entry, every link resolving."""
+"""Each example API builds its doc site with the CLI: a page per entry, every link resolving."""
 
 from __future__ import annotations
 
