@@ -116,7 +116,11 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 
 
 def _missing(watch: _Watch) -> list[tuple[Catalog, list[str]]]:
-    return [(catalog, sorted(set(catalog) - seen)) for catalog, seen in watch.produced.values()]
+    """Per catalog, the slugs no test produced; retired slugs (`deprecated:`) are not expected to be."""
+    return [
+        (catalog, sorted(slug for slug in set(catalog) - seen if catalog.problems[slug].deprecated is None))
+        for catalog, seen in watch.produced.values()
+    ]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -124,8 +128,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     terminalreporter.section("problem coverage")
     for catalog, missing in _missing(config.stash[_WATCH]):
-        produced = len(catalog) - len(missing)
-        terminalreporter.write_line(f"{catalog.name}: {produced} of {len(catalog)} slugs produced by the tests")
+        live = sum(spec.deprecated is None for spec in catalog.problems.values())
+        terminalreporter.write_line(f"{catalog.name}: {live - len(missing)} of {live} live slugs produced by the tests")
         for slug in missing:
             terminalreporter.write_line(f"  never produced: {slug}")
 

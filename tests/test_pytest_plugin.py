@@ -59,13 +59,46 @@ def test_slug_coverage_report_and_fail_mode(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*problem coverage*",
-            "Standard problems: 1 of 19 slugs produced by the tests",
+            "Standard problems: 1 of 19 live slugs produced by the tests",
             "  never produced: bad-gateway",
         ]
     )
     assert result.ret == 0
     failing = pytester.runpytest("-p", "problemdetails.pytest", "--problem-coverage=fail")
     assert failing.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_slug_coverage_does_not_expect_retired_slugs(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".yaml",
+        errors="""
+catalog: {name: Retiring API, base_uri: "https://errors.example.com/", version: 2.0.0}
+problems:
+  gone: {status: 410, title: Gone}
+  expired: {status: 410, title: Expired, extends: gone, deprecated: {since: 2.0.0, replaced_by: gone}}
+""",
+    )
+    pytester.makepyfile(
+        test_suite="""
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.testclient import TestClient
+from problemdetails import Catalog, ProblemMiddleware
+
+catalog = Catalog.load("errors.yaml")
+
+async def gone(request):
+    raise catalog["gone"]()
+
+def test_gone():
+    client = TestClient(ProblemMiddleware(Starlette(routes=[Route("/", gone)]), catalog=catalog))
+    assert client.get("/").status_code == 410
+"""
+    )
+    result = pytester.runpytest("-p", "problemdetails.pytest", "--problem-coverage=fail")
+    result.stdout.fnmatch_lines(["Retiring API: 1 of 1 live slugs produced by the tests"])
+    result.stdout.no_fnmatch_line("*never produced*")
+    assert result.ret == 0
 
 
 def test_responses_that_break_their_schema_fail(pytester: pytest.Pytester) -> None:
