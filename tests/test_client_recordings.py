@@ -1,4 +1,4 @@
-"""What the client makes of real responses: the peers' (recorded by tests/recordings/record_peers.py) and the example APIs'."""
+"""What the client makes of real responses: the peers' (tests/recordings/record_peers.py), the example APIs'."""
 
 from __future__ import annotations
 
