@@ -166,13 +166,16 @@ def _read_struct(
     path: str,
     findings: _Findings,
     failed: set[str] | None = None,
+    *,
+    partial: bool = False,
 ) -> dict[str, Any] | None:
     """Check a YAML mapping against a Struct shape, one key at a time.
 
     Unknown keys and bad optional values are reported and then left out (the
     default stands in), so later checks still run on the rest; `failed` gets
     the keys whose values were bad. Returns None when a required key is
-    missing or bad.
+    missing or bad, unless `partial`: then such a key is None and in `failed`
+    (reported once), and the caller goes on checking the rest.
     """
     if not isinstance(node, YMap):
         findings.error(path, node.mark, f"{where} must be a mapping, not {node.kind()}")
@@ -218,11 +221,14 @@ def _read_struct(
             if spec.name not in failed:
                 findings.error(path, node.mark, f"{where} is missing required key {spec.name!r}")
             complete = False
+            if partial:
+                values[spec.name] = None
+                failed.add(spec.name)
         elif spec.default_factory is not msgspec.NODEFAULT:
             values[spec.name] = spec.default_factory()
         else:
             values[spec.name] = spec.default
-    return values if complete else None
+    return values if complete or partial else None
 
 
 def _flat_types(annotation: Any) -> list[Any]:
@@ -384,8 +390,11 @@ class _Loader:
                 )
                 continue
             failed: set[str] = set()
-            values = _read_struct(entry_node, _EntryIn, f"problem {slug!r}", path, self.findings, failed)
+            # Partial: a problem missing its title (or with `titel:`) is still checked
+            # through and through, and its children still find their parent.
+            values = _read_struct(entry_node, _EntryIn, f"problem {slug!r}", path, self.findings, failed, partial=True)
             if values is not None and isinstance(entry_node, YMap):
+                values["title"] = values["title"] or ""
                 self.entries[slug] = _Entry(slug, path, mark, entry_node, values, failed)
                 self.check_entry(self.entries[slug])
 
@@ -401,7 +410,7 @@ class _Loader:
                 self.value_mark(entry, "status"),
                 f"problem {slug!r}: status {status} is not a 4xx or 5xx error status (400..599)",
             )
-        if not values["title"].strip():
+        if "title" not in entry.failed and not values["title"].strip():
             self.findings.error(path, self.value_mark(entry, "title"), f"problem {slug!r}: title must not be empty")
         seen: dict[str, str] = {}
         for index, header in enumerate(values["headers"]):

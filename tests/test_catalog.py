@@ -554,3 +554,38 @@ def test_codes_and_types_of_aliases_decode_as_the_new_slug(write: WriteCatalog) 
     assert (type(problem), problem.code, problem.type) == (catalog["gone"], "gone", "https://errors.example.com/gone")
     assert catalog.by_type("https://errors.example.com/removed") is catalog["gone"]
     assert Catalog.from_json(catalog.to_json()).aliases == catalog.aliases
+
+
+def test_an_unknown_key_hides_no_other_finding(write: WriteCatalog) -> None:
+    path = write(
+        HEADER
+        + """\
+problems:
+  conflict:
+    titel: Conflict
+    status: 409
+    members:
+      ids: {type: "lst[str]"}
+  edit-conflict:
+    extends: conflict
+    title: Edit conflict
+    status: 500
+  other:
+    extends: conflct
+    title: Other
+"""
+    )
+    found = [finding.removeprefix(f"{path}:") for finding in findings(path)]
+    assert len(found) == 4, found
+    assert found[0].startswith("7:5: error: unknown key 'titel' in problem 'conflict' (did you mean 'title'?)")
+    assert found[1].startswith("10:20: error: problem 'conflict': member 'ids': unknown type 'lst'")
+    assert found[2].startswith("14:13: error: problem 'edit-conflict' has status 500 but extends 'conflict' (409)")
+    assert found[3] == "16:14: error: problem 'other' extends unknown slug 'conflct' (did you mean 'conflict'?)"
+
+
+def test_a_problem_without_a_title_is_still_checked_through(write: WriteCatalog) -> None:
+    path = write(HEADER + "problems:\n  gone:\n    status: 99\n")
+    assert [finding.removeprefix(f"{path}:") for finding in findings(path)] == [
+        "7:5: error: problem 'gone' is missing required key 'title'",
+        "7:13: error: problem 'gone': status 99 is not a 4xx or 5xx error status (400..599)",
+    ]
