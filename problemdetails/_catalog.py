@@ -51,6 +51,31 @@ _URI_REFERENCE = re.compile(URI_REFERENCE)
 # site (RFC 9457 §4: a type URI "SHOULD resolve to HTML documentation"); `tag:`
 # (RFC 4151) and `urn:` name a type without resolving, and are never linked.
 TYPE_SCHEMES = ("http:", "https:", "tag:", "urn:")
+_MAX_TEMPLATE_WIDTH = 200
+# C0 controls other than tab and line breaks, DEL, and lone surrogates.
+_UNCARRIED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# Member names that break another ecosystem the catalog generates for.
+_RESERVED_NAMES = {
+    "i": "'i' marks array items in problem+xml (RFC 9457 Appendix B): choose another name",
+    **{
+        name: f"{name!r} is a member of every JavaScript object: it breaks the generated TypeScript and JSON tools"
+        for name in (
+            "__proto__",
+            "constructor",
+            "prototype",
+            "hasOwnProperty",
+            "isPrototypeOf",
+            "propertyIsEnumerable",
+            "toLocaleString",
+            "toString",
+            "valueOf",
+            "__defineGetter__",
+            "__defineSetter__",
+            "__lookupGetter__",
+            "__lookupSetter__",
+        )
+    },
+}
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 
 
@@ -300,6 +325,7 @@ class _Loader:
                 path, root.mark, f"a catalog file is a mapping with `catalog` and `problems`, not {root.kind()}"
             )
             return
+        self.check_text(path, root)
         for key, (mark, node) in root.entries.items():
             if key == "catalog":
                 self.read_header(path, node)
@@ -308,6 +334,30 @@ class _Loader:
             else:
                 message = f"unknown top-level key {key!r}{_did_you_mean(key, ['catalog', 'problems'])}"
                 self.findings.error(path, mark, message + "; known: catalog, problems")
+
+    def check_text(self, path: str, node: YNode) -> None:
+        """Every string of the file (keys too) must be text every output can carry.
+
+        A NUL makes `gen` write a module Python cannot import, a lone surrogate
+        (YAML's "\\ud800") has no UTF-8 form: both are errors where they stand.
+        """
+        stack = [node]
+        while stack:  # not recursive: a deeply nested file must not overflow the stack
+            current = stack.pop()
+            texts: list[tuple[Mark, str]] = []
+            if isinstance(current, YScalar) and isinstance(current.value, str):
+                texts.append((current.mark, current.value))
+            elif isinstance(current, YSeq):
+                stack.extend(current.items)
+            elif isinstance(current, YMap):
+                for key, (mark, child) in current.entries.items():
+                    texts.append((mark, key))
+                    stack.append(child)
+            for mark, text in texts:
+                bad = _UNCARRIED.search(text)
+                if bad is not None:
+                    kind = "a lone surrogate" if "\ud800" <= bad[0] <= "\udfff" else "a control character"
+                    self.findings.error(path, mark, f"U+{ord(bad[0]):04X} is {kind}, which no output can carry")
 
     def read_header(self, path: str, node: YNode) -> None:
         values = _read_struct(node, _HeaderIn, "catalog header", path, self.findings)
@@ -432,6 +482,18 @@ class _Loader:
             where = f"problem {slug!r}: member {name!r}"
             if name in STANDARD_MEMBERS:
                 self.findings.error(path, mark, f"{where} collides with the standard member {name!r}")
+                entry.broken.add(name)
+                continue
+            if name in _RESERVED_NAMES:
+                self.findings.error(path, mark, f"{where}: {_RESERVED_NAMES[name]}")
+                entry.broken.add(name)
+                continue
+            if not name.isascii() and NCNAME.match(name):
+                # XML parsers disagree on which non-ASCII letters XML 1.0 allows in names
+                # (expat follows the 4th edition), and Python folds NFKC-equal ones together.
+                self.findings.error(
+                    path, mark, f"{where} is not ASCII: problem+xml and Python names need ASCII member names"
+                )
                 entry.broken.add(name)
                 continue
             if not NCNAME.match(name):
@@ -665,6 +727,14 @@ class _Loader:
                 self.findings.error(
                     entry.path, mark, f"problem {entry.slug!r}: detail template format specs cannot nest fields"
                 )
+            elif spec and any(int(number) > _MAX_TEMPLATE_WIDTH for number in re.findall(r"[0-9]+", spec)):
+                # `{limit:>2000000000}` would allocate gigabytes on every raise.
+                self.findings.error(
+                    entry.path,
+                    mark,
+                    f"problem {entry.slug!r}: detail template field {{{name}:{spec}}}: widths and precisions "
+                    f"are at most {_MAX_TEMPLATE_WIDTH}",
+                )
 
     def read_deprecated(self, entry: _Entry) -> Deprecation | None:
         if entry.values["deprecated"] is None:
@@ -705,7 +775,8 @@ class _Loader:
                     continue
                 member = by_name[name]
                 try:
-                    msgspec.convert(value, member.parsed.annotation())
+                    # The converted value (a datetime for `datetime`), as the template sees it at run time.
+                    converted[name] = msgspec.convert(value, member.parsed.annotation())
                 except msgspec.ValidationError as error:
                     self.findings.error(
                         entry.path,
@@ -713,7 +784,6 @@ class _Loader:
                         f"{where}: member {name!r} does not fit {member.type}: {_explain(error)}",
                     )
                     continue
-                converted[name] = value
             for member in members:
                 if member.required and member.name not in values["members"]:
                     self.findings.error(entry.path, node.mark, f"{where} lacks required member {member.name!r}")

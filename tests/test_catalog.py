@@ -589,3 +589,72 @@ def test_a_problem_without_a_title_is_still_checked_through(write: WriteCatalog)
         "7:5: error: problem 'gone' is missing required key 'title'",
         "7:13: error: problem 'gone': status 99 is not a 4xx or 5xx error status (400..599)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('"Nul \\0 here"', "U+0000 is a control character, which no output can carry"),
+        ('"escape \\e"', "U+001B is a control character, which no output can carry"),
+        ('"lone \\ud800"', "U+D800 is a lone surrogate, which no output can carry"),
+    ],
+)
+def test_text_no_output_can_carry_is_refused_where_it_stands(write: WriteCatalog, text: str, message: str) -> None:
+    path = write(HEADER + f"problems:\n  gone:\n    title: Gone\n    status: 410\n    summary: {text}\n")
+    assert findings(path) == [f"{path}:9:14: error: {message}"]
+
+
+def test_member_names_that_break_other_ecosystems_are_refused(write: WriteCatalog) -> None:
+    path = write(
+        HEADER
+        + """\
+problems:
+  gone:
+    title: Gone
+    status: 410
+    members:
+      __proto__: str
+      constructor: str
+      i: str
+      "\ufb01le": str
+      file: str
+"""
+    )
+    found = [finding.removeprefix(f"{path}:") for finding in findings(path)]
+    assert found == [
+        "10:7: error: problem 'gone': member '__proto__': '__proto__' is a member of every JavaScript object: "
+        "it breaks the generated TypeScript and JSON tools",
+        "11:7: error: problem 'gone': member 'constructor': 'constructor' is a member of every JavaScript object: "
+        "it breaks the generated TypeScript and JSON tools",
+        "12:7: error: problem 'gone': member 'i': 'i' marks array items in problem+xml (RFC 9457 Appendix B): "
+        "choose another name",
+        "13:7: error: problem 'gone': member '\ufb01le' is not ASCII: problem+xml and Python names need ASCII member "
+        "names",
+    ]
+
+
+def test_template_widths_are_bounded(write: WriteCatalog) -> None:
+    path = write(
+        HEADER + 'problems:\n  gone:\n    title: Gone\n    status: 410\n    detail: "{num:>2000000000}"\n'
+        "    members: {num: int}\n"
+    )
+    (finding,) = findings(path)
+    assert finding.endswith("detail template field {num:>2000000000}: widths and precisions are at most 200")
+
+
+def test_a_datetime_template_is_checked_on_the_converted_value(write: WriteCatalog) -> None:
+    path = write(
+        HEADER
+        + """\
+problems:
+  paid:
+    title: Paid
+    status: 409
+    detail: "Paid on {paid_at:%Y-%m-%d}."
+    members: {paid_at: datetime}
+    examples:
+      - members: {paid_at: "2026-03-01T10:00:00Z"}
+"""
+    )
+    (example,) = Catalog.load(path)["paid"].examples()
+    assert example.detail == "Paid on 2026-03-01."

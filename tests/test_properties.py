@@ -72,6 +72,8 @@ XML_TEXT = st.text(
     ),
     max_size=12,
 )
+# What catalog text may hold: `check` refuses control characters and lone surrogates.
+CATALOG_TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=20)
 URI_TEXT = st.builds(
     lambda segments, query: "/" + "/".join(segments) + (f"?{query}" if query is not None else ""),
     st.lists(st.text("abcXYZ019-._~!$&'()*+,;=:@", min_size=1, max_size=6), max_size=3),
@@ -131,7 +133,7 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
     )
     problems: dict[str, Any] = {}
     for index, slug in enumerate(slugs):
-        entry: dict[str, Any] = {"title": draw(st.text(min_size=1, max_size=20).filter(str.strip))}
+        entry: dict[str, Any] = {"title": draw(CATALOG_TEXT.filter(str.strip))}
         parent = draw(st.none() | st.sampled_from(slugs[:index])) if index else None
         if parent is not None:
             entry["extends"] = parent
