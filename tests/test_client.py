@@ -293,7 +293,7 @@ def test_a_known_code_under_another_base_uri_is_the_typed_class(type_uri: str) -
     body = json.dumps({"type": type_uri, "title": "Conflict", "status": 409, "code": "conflict", "conflicts": ["a"]})
     problem = decode(409, {"content-type": "application/problem+json"}, body.encode(), catalog=CATALOG)
     assert isinstance(problem, CATALOG["conflict"])
-    assert problem.conflicts == ["a"]
+    assert problem.members["conflicts"] == ["a"]
 
 
 def test_a_known_code_with_an_unrelated_type_stays_generic() -> None:
