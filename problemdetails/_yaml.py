@@ -81,11 +81,17 @@ def _mark(node: yaml.Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+class _TooLarge(YamlError):
+    """A document past the loader's bounds: reported as it is, never parsed a second time."""
+
+
 def read_yaml(text: str) -> YNode | None:
     """Parse one YAML document; `None` for an empty one. Raises `YamlError`."""
     if _FAST_LOADER is not None:
         try:
             return _read(text, _FAST_LOADER)
+        except _TooLarge:
+            raise
         except YamlError:
             pass  # PyYAML's own parser words its errors better: let it report
     return _read(text, yaml.SafeLoader)
@@ -99,8 +105,13 @@ def _read(text: str, loader_class: type[yaml.SafeLoader]) -> YNode | None:
         column = error.position - text.rfind("\n", 0, error.position)
         raise YamlError(f"invalid YAML: character U+{error.character:04X} is not allowed", Mark(line, column)) from None
     try:
-        root = loader.get_single_node()
-        return None if root is None else _convert(loader, root, depth=0, budget=[_MAX_NODES])
+        if len(text) > 2 * _MAX_NODES:
+            _count_events(text, loader_class)
+        try:
+            root = loader.get_single_node()
+        except RecursionError:  # PyYAML composes recursively
+            raise _TooLarge(f"YAML nests deeper than {_MAX_DEPTH} levels", Mark(1, 1)) from None
+        return None if root is None else _convert(loader, root, depth=0, budget=[_MAX_NODES], merged={})
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
@@ -123,10 +134,16 @@ _MAX_DEPTH = 64
 _MAX_NODES = 200_000
 
 
-def _convert(loader: yaml.SafeLoader, node: yaml.Node, depth: int, budget: list[int]) -> YNode:
+def _convert(
+    loader: yaml.SafeLoader, node: yaml.Node, depth: int, budget: list[int], merged: dict[int, list[Any]]
+) -> YNode:
     budget[0] -= 1
-    if depth > _MAX_DEPTH or budget[0] < 0:
-        raise YamlError("YAML nests or expands too much (an alias refers to itself?)", _mark(node))
+    if depth > _MAX_DEPTH:
+        raise _TooLarge(f"YAML nests deeper than {_MAX_DEPTH} levels (an alias that refers to itself?)", _mark(node))
+    if budget[0] < 0:
+        raise _TooLarge(
+            f"YAML has more than {_MAX_NODES:,} nodes, aliases expanded: no catalog is that large", _mark(node)
+        )
     if isinstance(node, yaml.ScalarNode):
         if node.tag == _STR:  # most scalars: the text is the value
             return YScalar(_mark(node), node.value, node.value, not node.style)
@@ -136,16 +153,71 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node, depth: int, budget: list[
             value = node.value
         return YScalar(_mark(node), value, node.value, not node.style)  # libyaml says "", PyYAML None
     if isinstance(node, yaml.SequenceNode):
-        return YSeq(_mark(node), [_convert(loader, item, depth + 1, budget) for item in node.value])
+        return YSeq(_mark(node), [_convert(loader, item, depth + 1, budget, merged) for item in node.value])
     assert isinstance(node, yaml.MappingNode)
-    loader.flatten_mapping(node)  # `<<: *anchor` merge keys
     result = YMap(_mark(node))
-    for key_node, value_node in node.value:
+    for key_node, value_node in _pairs(node, depth, merged):
         if not isinstance(key_node, yaml.ScalarNode):
             raise YamlError("mapping keys must be plain strings", _mark(key_node))
         key = str(key_node.value)
         if key in result.entries:
             first = result.entries[key][0]
             raise YamlError(f"duplicate key {key!r} (first at line {first.line})", _mark(key_node))
-        result.entries[key] = (_mark(key_node), _convert(loader, value_node, depth + 1, budget))
+        result.entries[key] = (_mark(key_node), _convert(loader, value_node, depth + 1, budget, merged))
+    return result
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _count_events(text: str, loader_class: type[yaml.SafeLoader]) -> None:
+    """Refuse a document of more nodes than the budget before composing it (5 MB took PyYAML 28 s to compose).
+
+    Only long texts can get there without aliases (a node takes two characters
+    at least), and parser events cost a sixth of composed nodes.
+    """
+    counter = loader_class(text)
+    try:
+        events = 0
+        while counter.check_event():
+            event = counter.get_event()
+            events += 1
+            # A scalar is one event, a collection two (its start and end).
+            if events > 2 * _MAX_NODES:
+                mark = Mark(event.start_mark.line + 1, event.start_mark.column + 1)
+                raise _TooLarge(f"YAML has more than {_MAX_NODES:,} nodes: no catalog is that large", mark)
+    finally:
+        counter.dispose()
+
+
+def _pairs(node: yaml.MappingNode, depth: int, merged: dict[int, list[Any]]) -> list[Any]:
+    """A mapping's (key, value) nodes with `<<: *anchor` merge keys expanded.
+
+    As the YAML merge key type says: the mapping's own keys win over merged
+    ones, and an earlier merged mapping over a later one. Each merged mapping
+    is expanded once per document (`merged`) and keeps one pair per key, so a
+    chain of merges cannot grow past the document's own keys (PyYAML's own
+    `flatten_mapping` keeps every duplicate: a 732-byte file of merges took
+    16 s and 1.6 GB with PyYAML 6.0.2).
+    """
+    if id(node) in merged:
+        return merged[id(node)]
+    if depth > _MAX_DEPTH:
+        raise _TooLarge(f"YAML nests deeper than {_MAX_DEPTH} levels (a merge that refers to itself?)", _mark(node))
+    own = [(key, value) for key, value in node.value if key.tag != _MERGE]
+    pairs: list[Any] = []
+    for key, value in node.value:
+        if key.tag != _MERGE:
+            continue
+        for source in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+            if not isinstance(source, yaml.MappingNode):
+                raise YamlError("a merge key `<<` takes a mapping or a list of mappings", _mark(source))
+            pairs += _pairs(source, depth + 1, merged)
+    seen = {key.value for key, _ in own if isinstance(key, yaml.ScalarNode)}
+    result = []
+    for key, value in pairs:
+        if key.value not in seen:
+            seen.add(key.value)
+            result.append((key, value))
+    merged[id(node)] = result = result + own
     return result

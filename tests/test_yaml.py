@@ -31,7 +31,7 @@ def test_empty_document_is_none() -> None:
     [
         ("a: [1", Mark(1, 6), "invalid YAML"),
         ("a: 1\na: 2", Mark(2, 1), "duplicate key 'a' (first at line 1)"),
-        ("a: &x [*x]", Mark(1, 4), "YAML nests or expands too much"),
+        ("a: &x [*x]", Mark(1, 4), "YAML nests deeper than 64 levels (an alias that refers to itself?)"),
         ("--- 1\n--- 2", Mark(2, 1), "expected a single document"),
         ("? [a]\n: 1", Mark(1, 3), "mapping keys must be plain strings"),
         ("a: !!python/object:os.system x", Mark(1, 4), "could not determine a constructor"),
@@ -49,7 +49,7 @@ def test_alias_expansion_is_bounded() -> None:
     for level in range(8):
         previous, name = chr(ord("a") + level), chr(ord("b") + level)
         text += f"{name}: &{name} [" + ",".join([f"*{previous}"] * 10) + "]\n"
-    with pytest.raises(YamlError, match="expands too much"):
+    with pytest.raises(YamlError, match="more than 200,000 nodes, aliases expanded"):
         read_yaml(text)
 
 
@@ -57,3 +57,33 @@ def test_merge_keys_and_impossible_dates() -> None:
     root = read_yaml("base: &b {x: 1}\nthing:\n  <<: *b\n  y: 2\nwhen: 2024-13-45\n")
     assert root is not None
     assert root.plain() == {"base": {"x": 1}, "thing": {"x": 1, "y": 2}, "when": "2024-13-45"}
+
+
+def test_merge_keys_follow_the_merge_key_type() -> None:
+    text = "a: &a {x: 1, y: 1}\nb: &b {x: 2, z: 2}\nc:\n  <<: [*a, *b]\n  y: 3\n"
+    root = read_yaml(text)
+    assert root is not None
+    assert root.plain()["c"] == {"x": 1, "z": 2, "y": 3}  # own keys win, then earlier merges
+
+
+def test_a_chain_of_merges_cannot_grow_past_its_keys() -> None:
+    # Each level merges the two before it twice: PyYAML's flatten_mapping keeps every duplicate pair.
+    lines = ["a0: &a0 {x0: 1}", "b0: &b0 {y0: 1}"]
+    for level in range(1, 40):
+        lines.append(f"a{level}: &a{level} {{<<: [*a{level - 1}, *b{level - 1}, *a{level - 1}], p{level}: 1}}")
+        lines.append(f"b{level}: &b{level} {{<<: [*b{level - 1}, *a{level - 1}, *b{level - 1}], q{level}: 1}}")
+    root = read_yaml("\n".join(lines))
+    assert root is not None
+    assert len(root.plain()["a39"]) == 2 + 2 * 39 - 1  # x0, y0, and every p and q below 39, then p39
+
+
+def test_deep_nesting_is_a_finding_not_a_recursion_error() -> None:
+    with pytest.raises(YamlError, match="nests deeper than 64 levels"):
+        read_yaml("a: " + "[" * 3000 + "]" * 3000)
+
+
+def test_a_document_past_the_node_budget_is_refused_before_composing() -> None:
+    rows = "".join(f"  p{index}: {{title: T, status: 400}}\n" for index in range(80_000))
+    with pytest.raises(YamlError, match="more than 200,000 nodes: no catalog is that large") as caught:
+        read_yaml("problems:\n" + rows)
+    assert "alias" not in str(caught.value)
