@@ -24,13 +24,19 @@ $(TSC): tests/typescript/package.json tests/typescript/package-lock.json
 	npm ci --prefix tests/typescript --silent --no-audit --no-fund
 	touch $(TSC)
 
+# Third-party validators the generated artefacts must satisfy (redocly, Spectral), pinned, from npm.
+TOOLS := tests/tools/node_modules/.installed
+$(TOOLS): tests/tools/package.json tests/tools/package-lock.json
+	npm ci --prefix tests/tools --silent --no-audit --no-fund
+	touch $(TOOLS)
+
 # The doc-site tests drive Debian's chromium (tests/acceptance/test_browser.py).
 BROWSER := /usr/bin/chromium
 $(BROWSER):
 	SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
 
-test: $(STAMP) $(TSC) $(BROWSER)
+test: $(STAMP) $(TSC) $(TOOLS) $(BROWSER)
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 check: $(STAMP)

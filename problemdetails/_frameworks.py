@@ -23,7 +23,14 @@ from problemdetails._status import status_phrase
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
 
-__all__ = ["allowed_methods", "error_items", "json_pointer", "litestar_error_items", "problem_for_status"]
+__all__ = [
+    "allowed_methods",
+    "error_items",
+    "json_pointer",
+    "litestar_error_items",
+    "problem_for_status",
+    "validation_problem",
+]
 
 _LOCATIONS = {"query", "path", "header", "cookie"}
 
@@ -110,6 +117,25 @@ def error_items(errors: Iterable[Mapping[str, Any]]) -> list[ErrorItem]:
             path = location[1:] if location and location[0] == "body" else location
             items.append(ErrorItem(detail=detail, pointer=json_pointer(path), code=code))
     return items
+
+
+def validation_problem(catalog: Catalog, roots: Mapping[int, str], errors: list[Mapping[str, Any]]) -> Problem:
+    """The problem for FastAPI / pydantic validation errors: 422 with `errors` items, or 400 for a body that is no JSON.
+
+    FastAPI reports a body it cannot parse as one `json_invalid` error at
+    `("body", <character offset>)`; that offset is no JSON Pointer into a
+    document that does not exist, and the catalog's 422 means "the body parsed".
+    It is the 400 problem, with the parser's reason as `detail`.
+    """
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            context = error.get("ctx")
+            reason = context.get("error") if isinstance(context, Mapping) else None
+            location = list(error.get("loc") or ())
+            at = f" at character {location[1]}" if len(location) == 2 and isinstance(location[1], int) else ""
+            detail = f"The request body is not valid JSON: {reason}{at}." if isinstance(reason, str) else None
+            return problem_for_status(catalog, roots, 400, detail and detail[:1000])
+    return problem_for_status(catalog, roots, 422, errors=error_items(errors))
 
 
 def litestar_error_items(extra: object) -> list[ErrorItem] | None:

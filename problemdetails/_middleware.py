@@ -35,10 +35,10 @@ from problemdetails._catalog import Catalog
 from problemdetails._frameworks import (
     allowed_methods,
     client_detail,
-    error_items,
     litestar_error_items,
     problem_for_status,
     root_slugs,
+    validation_problem,
 )
 from problemdetails._grammar import (
     MAX_DELAY_SECONDS,
@@ -462,7 +462,7 @@ class ProblemMiddleware:
             document = json_document(bytes(body))
             detail = document.get("detail") if isinstance(document, dict) else None
         if status == 422 and isinstance(detail, list) and all(isinstance(item, dict) for item in detail):
-            return problem_for_status(self.catalog, self._roots, 422, errors=error_items(detail))  # FastAPI
+            return validation_problem(self.catalog, self._roots, detail)  # FastAPI
         errors = litestar_error_items(document.get("extra")) if isinstance(document, dict) else None
         return problem_for_status(self.catalog, self._roots, status, client_detail(status, detail), errors)
 
@@ -517,7 +517,7 @@ class ProblemMiddleware:
         # Only a loaded framework can have raised its own errors: no imports otherwise.
         fastapi = sys.modules.get("fastapi.exceptions")
         if fastapi is not None and isinstance(exc, fastapi.RequestValidationError):
-            return problem_for_status(self.catalog, self._roots, 422, errors=error_items(exc.errors()))
+            return validation_problem(self.catalog, self._roots, list(exc.errors()))
         litestar = sys.modules.get("litestar.exceptions")
         if litestar is not None and isinstance(exc, litestar.HTTPException):
             status = exc.status_code

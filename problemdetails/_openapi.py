@@ -85,10 +85,11 @@ def problem_responses(*classes: type[Problem]) -> dict[int | str, dict[str, Any]
     @app.post("/zones", responses=problem_responses(Conflict, QuotaExceeded))
     ```
 
-    Each status gets `application/problem+json` with a `$ref` to the problem's
-    schema (`oneOf` when several problems share a status), the catalog's
-    examples named by slug, and the headers the problems send. The schemas are
-    components that `document_problems(app, catalog)` adds to the document.
+    A status with one problem is a `$ref` to that problem's response component;
+    when several problems share a status it is a response of its own, with a
+    `oneOf` over their schemas, the catalog's examples named by slug, and the
+    headers they send. The components are what `document_problems(app,
+    catalog)` adds to the document.
     """
     by_status: dict[int, list[type[Problem]]] = {}
     for cls in classes:
@@ -97,6 +98,9 @@ def problem_responses(*classes: type[Problem]) -> dict[int | str, dict[str, Any]
         by_status.setdefault(cls.status, []).append(cls)
     responses: dict[int | str, dict[str, Any]] = {}
     for status, group in sorted(by_status.items()):
+        if len(group) == 1:
+            responses[status] = {"$ref": f"#/components/responses/{group[0].__name__}"}
+            continue
         parts = [problem_response(cls, f"#/components/schemas/{cls.__name__}") for cls in group]
         refs = [part["content"][JSON_MEDIA_TYPE]["schema"] for part in parts]
         media: dict[str, Any] = {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}
@@ -116,8 +120,8 @@ def problem_responses(*classes: type[Problem]) -> dict[int | str, dict[str, Any]
 def add_problem_components(document: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
     """Complete any OpenAPI 3.1 document (`dict`) with the catalog's errors, in place; returns it.
 
-    Adds the catalog's components (a schema and a response per problem type,
-    so operations can `$ref: "#/components/responses/Conflict"`), replaces
+    Adds the catalog's components that the operations use (a response and a
+    schema per problem type: `$ref: "#/components/responses/Conflict"`), replaces
     FastAPI's 422 (`HTTPValidationError`) with the catalog's 422 problem,
     documents the 400 FastAPI answers for a body that is not valid JSON, and
     gives every operation the catalog's 500. Use it on Starlette's
@@ -128,7 +132,11 @@ def add_problem_components(document: dict[str, Any], catalog: Catalog) -> dict[s
     ours = openapi_document(catalog)["components"]
     components.setdefault("schemas", {}).update(ours["schemas"])
     components.setdefault("responses", {}).update(ours["responses"])
-    extra = {status: problem_responses(catalog[roots[status]])[status] for status in (400, 422, 500) if status in roots}
+    extra = {
+        status: {"$ref": f"#/components/responses/{catalog[roots[status]].__name__}"}
+        for status in (400, 422, 500)
+        if status in roots
+    }
     for path in document.get("paths", {}).values():
         for method, operation in path.items():
             if method not in _METHODS:  # a path item also holds `parameters`, `summary`, `servers`...
@@ -137,6 +145,10 @@ def add_problem_components(document: dict[str, Any], catalog: Catalog) -> dict[s
             responses = operation["responses"] = {
                 str(key): value for key, value in operation.get("responses", {}).items()
             }
+            for key, value in responses.items():
+                if isinstance(value, dict) and "$ref" in value:
+                    # FastAPI adds `description` and an empty `content` to every extra response.
+                    responses[key] = {"$ref": value["$ref"]}
             if "422" in responses and 422 in extra:
                 responses["422"] = extra[422]  # the catalog's problem, not FastAPI's {"detail": [...]}
             if "requestBody" in operation and 400 in extra:
@@ -147,6 +159,14 @@ def add_problem_components(document: dict[str, Any], catalog: Catalog) -> dict[s
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, now unreferenced
         if unused not in ours["schemas"] and f"#/components/schemas/{unused}".encode() not in referenced:
             components["schemas"].pop(unused, None)
+    # The catalog's components that no operation uses would only be lint ("unused component").
+    for name in ours["responses"]:
+        if f"#/components/responses/{name}".encode() not in referenced:
+            del components["responses"][name]
+    referenced += msgspec.json.encode(components["responses"])
+    for name in ours["schemas"]:
+        if f"#/components/schemas/{name}".encode() not in referenced:
+            del components["schemas"][name]
     return document
 
 

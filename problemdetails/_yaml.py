@@ -180,7 +180,7 @@ def _count_events(text: str, loader_class: type[yaml.SafeLoader]) -> None:
     try:
         events = 0
         while counter.check_event():
-            event = counter.get_event()
+            event = counter.get_event()  # type: ignore[no-untyped-call]
             events += 1
             # A scalar is one event, a collection two (its start and end).
             if events > 2 * _MAX_NODES:
