@@ -569,10 +569,12 @@ class ProblemMiddleware:
     ) -> tuple[int, _ProblemHeaders, bytes]:
         """The status, headers and body that answer with `problem`: the decision, with no I/O in it."""
         instance = problem._wire.instance
-        if instance is None and self.instance is not None and scope:
-            instance = self._instance(scope, request_id)
         if instance is not None:
             instance = _same_origin(instance)
+        elif self.instance is request_path:  # the default: a URI reference by construction
+            instance = request_path(scope) if scope else None
+        elif self.instance is not None and scope:
+            instance = self._instance(scope, request_id)
         accept = b""
         for key, value in scope.get("headers", ()):
             if key == b"accept":
@@ -604,12 +606,10 @@ class ProblemMiddleware:
     def _instance(self, scope: Scope, request_id: str) -> str | None:
         """The `instance` function's answer; a function that fails or answers no URI reference gives none."""
         assert self.instance is not None
-        if self.instance is request_path:  # its paths are URI references by construction
-            return request_path(scope)
         try:
             instance = self.instance(scope)
             if instance is None or (isinstance(instance, str) and is_uri_reference(instance)):
-                return instance
+                return instance if instance is None else _same_origin(instance)
             self.logger.error(
                 "the instance function returned %s, which is not a URI reference", type(instance).__name__
             )
@@ -628,9 +628,12 @@ class ProblemMiddleware:
         """
         headers: dict[bytes, bytes] = {}
         for key, value in [*kept, *problem.headers.items()]:
+            if isinstance(key, bytes) and key.lower() in _DROPPED:
+                continue  # most of what an error page the app rendered carries: no need to check it
             name, field = field_name(key), field_value(value)
             if name is None or field is None:  # RFC 9110 §5.5: no header injection
-                self.logger.warning("dropped header %s: not a valid HTTP field", loggable(ascii(key)))
+                shown = repr(key) if isinstance(key, (str, bytes)) else f"of type {type(key).__name__}"
+                self.logger.warning("dropped header %s: not a valid HTTP field", loggable(shown))
             elif name not in _DROPPED:
                 headers[name] = field
         if problem.status == 405 and (methods := allowed_methods(self.app, scope)):

@@ -96,6 +96,16 @@ def test_fastapi_validation_errors_become_unprocessable_with_pointers(app: Probl
 
 
 @BOTH
+def test_a_body_that_is_no_json_is_the_400_problem_without_pointers(app: ProblemMiddleware) -> None:
+    exchange = call(app, "POST", "/details/1", headers={"content-type": "application/json"}, body=b'{"age": ')
+    assert exchange.status == 400
+    body = exchange.json()
+    assert body["code"] == "bad-request"
+    assert body["detail"] == "The request body is not valid JSON: Expecting value at character 8."
+    assert "errors" not in body
+
+
+@BOTH
 @pytest.mark.parametrize(
     ("method", "path", "status", "code", "detail"),
     [

@@ -563,3 +563,14 @@ def test_decode_reads_what_a_hostile_response_became(bundled: Catalog) -> None:
 def test_an_int_member_beyond_what_json_encodes_is_refused_at_construction(bundled: Catalog) -> None:
     with pytest.raises(TypeError, match="member 'retry_after' must be int"):
         bundled["rate-limited"](retry_after=10**5000)
+
+
+def test_header_names_that_are_no_text_are_dropped(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    class Hostile:
+        def __repr__(self) -> str:
+            raise RuntimeError("__repr__ failed")
+
+    problem = bundled["conflict"]("x", headers={Hostile(): "v", "X-Fine": 7})  # type: ignore[dict-item]
+    exchange = call(ProblemMiddleware(raising(problem), catalog=bundled))
+    assert (exchange.status, exchange.headers["x-fine"]) == (409, "7")
+    assert any("dropped header of type Hostile" in record.getMessage() for record in caplog.records)
