@@ -20,10 +20,14 @@ Layout of a site (every link in it is relative, so it can live under any path):
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -166,8 +170,7 @@ def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, byt
             for alias, spec in ((alias, catalog.problems[slug]) for alias, slug in catalog.aliases.items())
         }
     except jinja2.TemplateError as error:
-        where = f"{error.filename}:{error.lineno}: " if isinstance(error, jinja2.TemplateSyntaxError) else ""
-        raise SiteError(f"{where}theme error: {error}") from error
+        raise SiteError(f"{_template_location(error)}theme error: {error}") from error
     files["index.html"] = _html_text(index)
     files["retry.html"] = _html_text(retry)
     files.update({f"{alias}/index.html": _html_text(page) for alias, page in renamed.items()})
@@ -186,6 +189,24 @@ def _with_marker(files: Mapping[str, bytes]) -> dict[str, bytes]:
     names = sorted(name for name in files if name != MARKER)
     marker = (_MARKER_HEADER + "".join(f"{name}\n" for name in names)).encode()
     return {MARKER: marker, **{name: files[name] for name in names}}
+
+
+def _template_location(error: jinja2.TemplateError) -> str:
+    """`template:line: ` of a theme error: a syntax error carries it, a render error's traceback has it.
+
+    Jinja rewrites the traceback of an error raised while rendering so that its
+    frames name the template file and line; the innermost such frame is the place.
+    """
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return f"{error.filename or error.name}:{error.lineno}: "
+    where = ""
+    traceback = error.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".jinja", ".j2")):
+            where = f"{filename}:{traceback.tb_lineno}: "
+        traceback = traceback.tb_next
+    return where
 
 
 def forget_themes() -> None:
@@ -278,15 +299,21 @@ def _typescript_snippet(spec: ProblemSpec) -> str:
 def write_site(files: Mapping[str, bytes], out: Path) -> None:
     """Write a rendered site to `out`, replacing a previous build there, or nothing at all.
 
-    The files go to a fresh folder beside `out`, which then takes its place:
-    when anything fails, `out` keeps the previous build. An existing `out`
-    that is neither empty nor a previous build is refused, never deleted.
+    The files go to a fresh folder beside `out`, which then takes its place in
+    one atomic exchange (Linux `renameat2`; elsewhere two renames with SIGINT
+    and SIGTERM held off between them): whenever the process stops, `out` is
+    the previous build or the new one. Files in `out` that the previous build
+    did not write (a `CNAME`, a git worktree's `.git`) are kept. An existing
+    `out` that is neither empty nor a previous build is refused, never deleted,
+    and so is one whose marker is not a regular file. Folders a killed build
+    left beside `out` are removed first.
     """
     out = out.absolute()
     files = _with_marker(files)
-    if out.exists() and not (out.is_dir() and (not any(out.iterdir()) or (out / MARKER).is_file())):
-        raise SiteError(f"{out}: refusing to replace a folder that is not a problemdetails site (no {MARKER})")
+    previous = _previous_build(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.parent.glob(f".{out.name}.new-*"), *out.parent.glob(f".{out.name}.old-*")]:
+        shutil.rmtree(stale, ignore_errors=True)  # a build stopped by kill -9
     fresh = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
         folders = {fresh}
@@ -296,17 +323,75 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 folders.add(path.parent)
             path.write_bytes(data)
+        if previous is not None:
+            _keep_foreign(out, fresh, previous, files)
         fresh.chmod(0o755)  # mkdtemp makes it private; a site is for publishing
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, retired / "site")
+        if previous is None:
             os.replace(fresh, out)
-            shutil.rmtree(retired)
         else:
-            os.replace(fresh, out)
+            _swap(fresh, out)  # `fresh` now holds the previous build
+            shutil.rmtree(fresh)
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
+
+
+def _previous_build(out: Path) -> set[str] | None:
+    """The files the build at `out` wrote, by its marker; None when `out` is missing or empty."""
+    if out.is_symlink():
+        raise SiteError(f"{out}: is a symlink; give the site folder itself")
+    if not out.exists():
+        return None
+    if out.is_dir() and not any(out.iterdir()):
+        return None
+    marker = out / MARKER
+    # A regular file that says what it is: a symlink or folder of that name marks nothing.
+    if not (out.is_dir() and marker.is_file() and not marker.is_symlink()):
+        raise SiteError(f"{out}: refusing to replace a folder that is not a problemdetails site (no {MARKER})")
+    header, _, listing = marker.read_bytes().decode("utf-8", "replace").partition("\n")
+    if header + "\n" != _MARKER_HEADER:
+        raise SiteError(f"{out}: refusing to replace a folder that is not a problemdetails site ({MARKER} is not ours)")
+    return set(listing.splitlines())
+
+
+def _keep_foreign(out: Path, fresh: Path, previous: set[str], files: Mapping[str, bytes]) -> None:
+    """Copy what the previous build did not write (a `CNAME`, `.git`) into the new one; the build's own names win."""
+    for entry in sorted(out.rglob("*")):  # rglob does not descend into symlinked folders
+        name = entry.relative_to(out).as_posix()
+        if name in previous or name == MARKER or (entry.is_dir() and not entry.is_symlink()):
+            continue
+        target = fresh / name
+        if name not in files and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(entry, target, follow_symlinks=False)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _swap(fresh: Path, out: Path) -> None:
+    """Exchange two folders' names, so that `out` is never missing, whenever the process stops."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = getattr(libc, "renameat2", None)
+        at_cwd = -100  # AT_FDCWD: the paths are absolute anyway
+        if renameat2 is not None and renameat2(at_cwd, bytes(fresh), at_cwd, bytes(out), _RENAME_EXCHANGE) == 0:
+            return
+    # No atomic exchange here (another OS, an old kernel or file system): two renames,
+    # with Ctrl-C and SIGTERM held until both are done.
+    retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    held = {signal.SIGINT, signal.SIGTERM}
+    blocking = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    if blocking:
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        os.replace(out, retired / "site")
+        os.replace(fresh, out)
+        os.replace(retired / "site", fresh)
+    finally:
+        if blocking:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        shutil.rmtree(retired, ignore_errors=True)
 
 
 def read_site(folder: Path) -> dict[str, bytes]:

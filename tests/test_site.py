@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import zipfile
@@ -25,7 +26,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_openapi
 
-from problemdetails import Catalog, decode_json, encode_json
+from problemdetails import Catalog, _site, decode_json, encode_json
 from problemdetails._cli import main
 from problemdetails._site import MARKER, SiteError, read_site, render_site, write_site
 from tests.conftest import BUNDLED, HEADER, ROOT, WriteCatalog
@@ -423,7 +424,7 @@ def test_failed_builds_leave_the_previous_site_untouched(
     theme.mkdir(parents=True)
     (theme / "index.html").write_text("{{ no_such_name }}")
     assert main(["build", str(BUNDLED), "--out", str(out), "--theme", str(theme.parent)]) == 1
-    assert "theme error: 'no_such_name' is undefined" in capsys.readouterr().err
+    assert f"{theme / 'index.html'}:1: theme error: 'no_such_name' is undefined" in capsys.readouterr().err
     (theme / "index.html").write_text("{% if %}")
     assert main(["build", str(BUNDLED), "--out", str(out), "--theme", str(theme.parent)]) == 1
     assert "index.html:1: theme error:" in capsys.readouterr().err
@@ -501,3 +502,93 @@ def test_the_wheel_ships_the_theme(tmp_path: Path) -> None:
     for theme_file in sorted((ROOT / "site").rglob("*")):
         if theme_file.is_file():
             assert f"problemdetails/site/{theme_file.relative_to(ROOT / 'site').as_posix()}" in names
+
+
+def test_a_rebuild_keeps_files_the_build_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    files = render_site(Catalog.load(BUNDLED))
+    write_site(files, out)
+    (out / "CNAME").write_text("errors.example.com\n")
+    (out / ".git").write_text("gitdir: /srv/repo/.git/worktrees/site\n")  # a git worktree
+    (out / "gone" / "notes.txt").write_text("mine")
+    (out / "index.html").write_text("edited by hand")  # the build's own name: the build wins
+    write_site(files, out)
+    assert (out / "CNAME").read_text() == "errors.example.com\n"
+    assert (out / ".git").read_text().startswith("gitdir:")
+    assert (out / "gone" / "notes.txt").read_text() == "mine"
+    assert (out / "index.html").read_bytes() == files["index.html"]
+    assert read_site(out) == files  # what is served is still only the build's
+
+
+def test_a_marker_that_is_no_regular_file_of_ours_marks_nothing(tmp_path: Path) -> None:
+    files = render_site(Catalog.load(BUNDLED))
+    for make in ("symlink", "folder", "foreign"):
+        out = tmp_path / make
+        out.mkdir()
+        (out / "precious.txt").write_text("keep me")
+        if make == "symlink":
+            real = tmp_path / f"{make}-marker"
+            real.write_bytes(files[MARKER])
+            (out / MARKER).symlink_to(real)
+        elif make == "folder":
+            (out / MARKER).mkdir()
+        else:
+            (out / MARKER).write_text("something else\n")
+        with pytest.raises(SiteError, match="refusing to replace a folder that is not a problemdetails site"):
+            write_site(files, out)
+        assert (out / "precious.txt").read_text() == "keep me"
+
+
+def test_folders_a_killed_build_left_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    (tmp_path / ".site.new-abc123").mkdir()
+    (tmp_path / ".site.old-def456" / "site").mkdir(parents=True)
+    write_site(render_site(Catalog.load(BUNDLED)), out)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["site"]
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["renameat2", "two-renames"])
+def test_the_swap_never_leaves_out_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, atomic: bool) -> None:
+    out = tmp_path / "site"
+    files = render_site(Catalog.load(BUNDLED))
+    write_site(files, out)
+    seen: list[bool] = []
+    real = os.replace
+
+    def watching(source: Any, target: Any) -> None:
+        real(source, target)
+        seen.append(out.is_dir())  # between the renames, `out` would be missing
+
+    if not atomic:
+        monkeypatch.setattr(_site.sys, "platform", "another-os")
+    monkeypatch.setattr(_site.os, "replace", watching)
+    write_site({**files, "extra.html": b"x"}, out)
+    assert read_site(out)["extra.html"] == b"x"
+    if atomic:
+        assert seen == []  # one renameat2 exchange: no rename at all
+    else:
+        assert seen == [False, True, True]  # out is gone for a moment: SIGINT and SIGTERM are held then
+
+
+def test_sigterm_during_the_two_renames_waits_for_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "site"
+    files = render_site(Catalog.load(BUNDLED))
+    write_site(files, out)
+    real = os.replace
+    received: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: received.append(number))
+
+    def interrupted(source: Any, target: Any) -> None:
+        real(source, target)
+        if not out.exists():
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives between the two renames
+            assert received == []  # held: not handled yet
+
+    monkeypatch.setattr(_site.sys, "platform", "another-os")
+    monkeypatch.setattr(_site.os, "replace", interrupted)
+    try:
+        write_site({**files, "extra.html": b"x"}, out)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert received == [signal.SIGTERM]  # delivered once both renames were done
+    assert read_site(out)["extra.html"] == b"x"
