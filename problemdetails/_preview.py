@@ -3,7 +3,8 @@
 A development tool, not a production server (deploy the output of `build` to
 any static host, or mount it with `ProblemMiddleware(docs_path=..., docs_dir=...)`).
 It uses only the standard library's HTTP server. A catalog edit that breaks
-the catalog prints every finding and keeps serving the last good build.
+the catalog prints every finding and keeps serving the last good build (or,
+before there is one, a page that says so).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from problemdetails._cli import load_catalog
+from problemdetails._grammar import loggable
 from problemdetails._site import SiteError, default_theme, forget_themes, render_site, write_site
 
 __all__ = ["preview"]
@@ -32,7 +34,10 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().end_headers()
 
     def log_message(self, format: str, *args: object) -> None:
-        sys.stderr.write(f"{self.command} {self.path} {args[1] if len(args) > 1 else ''}\n")
+        # A malformed request line is logged before `command` and `path` are set; what
+        # the request carries is escaped, so it cannot reach the terminal as control codes.
+        request = getattr(self, "requestline", "") or ""
+        sys.stderr.write(f"{loggable(request)} {loggable(str(args[1])) if len(args) > 1 else ''}\n")
 
 
 def _snapshot(paths: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
@@ -51,7 +56,19 @@ def _snapshot(paths: Sequence[Path]) -> tuple[tuple[str, int, int], ...]:
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    # Once: a second SIGTERM (or Ctrl-C) while shutting down must not cut the clean-up short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
+
+
+_NO_BUILD_YET = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>No build yet</title><meta http-equiv="refresh" content="2"></head>
+<body><main><h1>No build yet</h1><p>The catalog has errors: the terminal lists them. This page
+reloads, and the site appears as soon as the catalog is fixed.</p></main></body>
+</html>
+"""
 
 
 def preview(paths: Sequence[str], *, host: str, port: int, theme: str | None, base_url: str | None) -> int:
@@ -68,17 +85,25 @@ def preview(paths: Sequence[str], *, host: str, port: int, theme: str | None, ba
         return 1
     address = f"http://{host if ':' not in host else f'[{host}]'}:{server.server_address[1]}/"
 
+    good = threading.Event()  # a build has succeeded: there is a last good one to keep serving
+
     def build() -> None:
         catalog = load_catalog(paths, base_url=base_url or address)
-        if catalog is None:
-            print("serving the last good build; fix the catalog to rebuild", file=sys.stderr)
-            return
-        try:
-            write_site(render_site(catalog, theme=theme_folder), folder)
-        except SiteError as error:
-            print(f"{error}\nserving the last good build", file=sys.stderr)
-            return
-        print(f"built {len(catalog)} problem pages", flush=True)
+        failure = "fix the catalog to rebuild" if catalog is None else ""
+        if catalog is not None:
+            try:
+                write_site(render_site(catalog, theme=theme_folder), folder)
+            except SiteError as error:
+                print(error, file=sys.stderr)
+                failure = "fix the theme to rebuild"
+        if not failure:
+            good.set()
+            print(f"built {len(catalog or ())} problem pages", flush=True)
+        elif good.is_set():
+            print(f"serving the last good build; {failure}", file=sys.stderr)
+        else:
+            write_site({"index.html": _NO_BUILD_YET.encode()}, folder)
+            print(f"no good build yet: serving a page that says so; {failure}", file=sys.stderr)
 
     watched = [Path(p) for p in paths] + [theme_folder or default_theme()]
     stop = threading.Event()

@@ -98,3 +98,58 @@ def test_serve_on_a_taken_port_says_so(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr == f"cannot serve on 127.0.0.1:{port}: Address already in use\n"
     assert "Traceback" not in result.stderr
+
+
+def test_serve_started_on_a_broken_catalog_says_there_is_no_build_yet(
+    served: tuple[Served, Path], tmp_path: Path
+) -> None:
+    server, catalog = served
+    until(lambda: len(server.out) == 2)
+    url = server.out[1].split()[1]
+    catalog.write_text(CATALOG.replace("status: 410", "stauts: 410"))
+    until(lambda: "serving the last good build; fix the catalog to rebuild\n" in server.err)
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=10) == 0
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "errors.yaml").write_text(CATALOG.replace("status: 410", "stauts: 410"))
+    command = [sys.executable, "-m", "problemdetails", "serve", str(broken), "--port", "0"]
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as process:
+        started = Served(process)
+        try:
+            until(lambda: len(started.out) == 1)
+            assert "no good build yet: serving a page that says so; fix the catalog to rebuild\n" in started.err
+            assert not any("last good build" in line for line in started.err)
+            url = started.out[0].split()[1]
+            page = httpx.get(url)
+            assert "<h1>No build yet</h1>" in page.text
+            (broken / "errors.yaml").write_text(CATALOG)
+            until(lambda: "<h1>Gone</h1>" in httpx.get(f"{url}gone/").text)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=10)
+
+
+def test_serve_logs_hostile_requests_safely_and_stops_cleanly_on_a_second_sigterm(
+    served: tuple[Served, Path], tmp_path: Path
+) -> None:
+    server, _ = served
+    until(lambda: len(server.out) == 2)
+    port = int(server.out[1].split()[1].rstrip("/").rpartition(":")[2])
+    for request in (b"GARBAGE\r\n\r\n", b"GET /\x1b[31mred\x07 HTTP/1.1\r\nHost: x\r\n\r\n", b"\x00\x01\r\n\r\n"):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(request)
+            sock.recv(65536)  # the server answers (a 400 or a 404) and closes
+    until(lambda: sum("red" in line or "GARBAGE" in line for line in server.err) >= 2)
+    server.process.send_signal(signal.SIGTERM)
+    server.process.send_signal(signal.SIGTERM)  # while it shuts down
+    assert server.process.wait(timeout=10) == 0
+    time.sleep(0.2)  # let the reader threads take the last lines
+    everything = "".join(server.err)
+    assert "Traceback" not in everything
+    assert "\x1b" not in everything
+    assert "\x07" not in everything
+    assert "\\x1b[31mred\\x07" in everything  # escaped, still readable
+    assert not list(tmp_path.glob("problemdetails-preview-*"))
