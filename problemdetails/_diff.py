@@ -4,8 +4,11 @@ Error codes are part of an API's contract. A change is *breaking* when code
 written against the old catalog can stop working against the new one:
 
 - a slug removed (retire it instead: keep it with `deprecated: {replaced_by: ...}`,
-  so its page and type URI keep resolving; or rename it, listing the old slug
-  in the new one's `aliases`), or its status changed;
+  so its page and type URI keep resolving), or its status changed;
+- a slug renamed, even with the old one in the new one's `aliases`: the alias
+  lets clients built from the *new* catalog read the old code (and the old page
+  redirect), but a client built from the *old* catalog does not know the new
+  code, so it gets a generic problem: update clients before servers;
 - its parent (`extends`) changed: `except Parent` stops catching it;
 - a member removed, retyped, or made required, or a new required member
   (code that raises the problem must now pass it);
@@ -47,8 +50,13 @@ def diff_catalogs(old: Catalog, new: Catalog) -> list[Change]:
         changes.append(Change("base-uri-changed", "", True, message))
     for slug in sorted(old.problems.keys() - new.problems.keys()):
         if slug in new.aliases:
-            message = f"{slug}: renamed to {new.aliases[slug]} (its alias keeps it decoding and its page redirecting)"
-            changes.append(Change("slug-renamed", slug, False, message))
+            renamed = new.aliases[slug]
+            message = (
+                f"{slug}: renamed to {renamed}; the alias protects one direction only: clients built from the new "
+                f"catalog still read {slug}, and its page redirects, but clients built from the old catalog get "
+                f"{renamed} as an unknown code (a generic problem): update them before the servers"
+            )
+            changes.append(Change("slug-renamed", slug, True, message))
         else:
             message = f"{slug}: removed (retire it with `deprecated`, or rename it with `aliases`)"
             changes.append(Change("slug-removed", slug, True, message))

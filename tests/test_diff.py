@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from problemdetails import Catalog
+from problemdetails import Catalog, Problem, decode_json, encode_json
 from problemdetails._cli import main
 from problemdetails._diff import diff_catalogs
 from tests.conftest import BUNDLED
@@ -172,10 +172,16 @@ def test_git_revisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
     assert "nosuchrev:errors/: cannot read it from git:" in capsys.readouterr().err
 
 
-def test_a_rename_with_an_alias_is_compatible(tmp_path: Path) -> None:
-    changes = diff_catalogs(Catalog.load(BUNDLED), Catalog.load(mutated(tmp_path, rename)))
+def test_a_rename_with_an_alias_breaks_clients_built_from_the_old_catalog(tmp_path: Path) -> None:
+    old, new = Catalog.load(BUNDLED), Catalog.load(mutated(tmp_path, rename))
+    changes = diff_catalogs(old, new)
     assert [(change.kind, change.slug, change.breaking) for change in changes] == [
+        ("slug-renamed", "gone", True),
         ("slug-added", "deleted", False),
-        ("slug-renamed", "gone", False),
     ]
-    assert changes[1].message == "gone: renamed to deleted (its alias keeps it decoding and its page redirecting)"
+    assert changes[0].message.startswith("gone: renamed to deleted; the alias protects one direction only")
+    # The direction the alias protects: a new client reads an old server's body as the new class.
+    old_body = encode_json(old["gone"]())
+    assert type(decode_json(old_body, catalog=new)) is new["deleted"]
+    # The other: an old client reads the new server's code as a generic problem.
+    assert type(decode_json(encode_json(new["deleted"]()), catalog=old)) is Problem
