@@ -217,7 +217,7 @@ def test_python_snippets_run_against_the_example_responses(site: dict[str, bytes
     catalog = Catalog.load(BUNDLED)
     for slug in catalog:
         page = site[f"{slug}/index.html"].decode()
-        (snippet,) = re.findall(r'<pre id="_snippet-python"><code>(.*?)</code></pre>', page, re.S)
+        (snippet,) = re.findall(r'<pre id="_snippet-python"[^>]*><code>(.*?)</code></pre>', page, re.S)
         for problem in catalog[slug].examples():
             response = httpx.Response(
                 problem.status, headers={"content-type": "application/problem+json"}, content=encode_json(problem)

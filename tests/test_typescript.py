@@ -158,7 +158,7 @@ def test_doc_site_typescript_snippets_compile(generated: Path) -> None:
     names = []
     for slug in CATALOG:
         page = files[f"{slug}/index.html"].decode()
-        (snippet,) = re.findall(r'<pre id="_snippet-typescript"><code>(.*?)</code></pre>', page, re.S)
+        (snippet,) = re.findall(r'<pre id="_snippet-typescript"[^>]*><code>(.*?)</code></pre>', page, re.S)
         imports, _, body = html.unescape(snippet).partition("\n\n")
         name = f"snippet_{slug.replace('-', '_')}.ts"
         indented = textwrap.indent(body, "  ")

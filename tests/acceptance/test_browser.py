@@ -213,3 +213,32 @@ def test_keyboard_skip_link_focus_ring_anchor_and_copy(browser: Browser, site_ur
     # The label changes when the click handler's promise settles: wait for it (bounded), then read it.
     expect(button).to_have_text(re.compile(r"^(Copied|Selected)$"), timeout=5000)  # headless: no clipboard, it selects
     watched.assert_clean(site_url)
+
+
+AXE = ROOT / "tests" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
+PAGES = ["", "quota-exceeded/", "unprocessable/", "retry.html", "conflict/"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1280, 375])
+def test_axe_finds_nothing_serious(browser: Browser, site_url: str, width: int, scheme: str) -> None:
+    """axe-core (WCAG 2.1 A and AA rules) on every kind of page: no serious or critical violation."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make test` installs it (npm ci --prefix tests/tools)")
+    watched = open_page(browser, width, scheme=scheme)
+    page = watched.page
+    found: dict[str, list[str]] = {}
+    for path in PAGES:
+        page.goto(site_url + path)
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate(
+            "axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+        )
+        serious = [
+            f"{violation['id']}: {[node['target'] for node in violation['nodes']][:3]}"
+            for violation in result["violations"]
+            if violation["impact"] in ("serious", "critical")
+        ]
+        if serious:
+            found[path or "index.html"] = serious
+    assert found == {}
