@@ -62,6 +62,9 @@ def _comment(text: str) -> str:
 def _interface(spec: ProblemSpec) -> list[str]:
     lines = [f"/** {spec.status} {_comment(spec.title)}{': ' + _comment(spec.summary) if spec.summary else ''} */"]
     lines.append(f"export interface {spec.class_name} extends ProblemBase {{")
+    # The published JSON Schemas pin these as `const`: the same literal types here.
+    lines.append(f"  type: {json.dumps(spec.type)};")
+    lines.append(f"  status: {spec.status};")
     lines.append(f"  code: {json.dumps(spec.slug)};")
     for member in spec.members:
         optional = "" if member.required and not member.parsed.nullable() else "?"
@@ -89,7 +92,7 @@ function fits(value: unknown, shape: Shape): boolean {
       case "bool":
         return typeof value === "boolean";
       case "error":
-        return isObject(value) && typeof value.detail === "string";
+        return isObject(value) && typeof value["detail"] === "string";
       default:
         return false;
     }
@@ -115,13 +118,12 @@ export function toProblem(status: number, body: unknown): Problem {
   for (const name of ["type", "title", "detail", "instance", "code", "request_id"]) {
     if (name in document && typeof document[name] !== "string") delete document[name];
   }
-  document.status = status;
-  if (typeof document.type !== "string") document.type = "about:blank";
-  if (typeof document.title !== "string") document.title = "";
-  const code = document.code;
-  if (typeof code === "string" && isProblemCode(code)) {
+  document["status"] = status;
+  const known = knownCode(document["code"], document["type"]);
+  if (known !== undefined) {
+    const { type, title, members } = KNOWN[known];
     let complete = true;
-    for (const [name, [shape, required]] of Object.entries(MEMBERS[code])) {
+    for (const [name, [shape, required]] of Object.entries(members)) {
       if (!(name in document)) {
         complete = complete && !required;
       } else if (!fits(document[name], shape)) {
@@ -129,13 +131,39 @@ export function toProblem(status: number, body: unknown): Problem {
         complete = complete && !required;
       }
     }
-    if (complete) return document as unknown as Problem;
+    if (complete) {
+      // The type's identity comes from the catalog, as the Python client has it.
+      Object.assign(document, { type, title, status: KNOWN[known].status, code: known });
+      return document as unknown as Problem;
+    }
   }
-  if (typeof code === "string") {
-    document.unknown_code = code;
+  if (typeof document["type"] !== "string") document["type"] = "about:blank";
+  if (typeof document["title"] !== "string") document["title"] = "";
+  if (typeof document["code"] === "string") {
+    document["unknown_code"] = document["code"];
   }
-  delete document.code;
+  delete document["code"];
   return document as unknown as GenericProblem;
+}
+
+/**
+ * The catalog's code for a body's `code` and `type`, as the Python client finds it: a known
+ * code (or a former one, in `aliases`) whose `type` is absent, the catalog's, or the same slug
+ * under another base URI; else the slug whose type URI `type` is.
+ */
+function knownCode(code: unknown, type: unknown): ProblemCode | undefined {
+  if (typeof code === "string") {
+    const renamed = ALIASES[code];
+    if (renamed !== undefined) return renamed;
+    if (isProblemCode(code) && (typeof type !== "string" || sameType(type, code))) return code;
+  }
+  return typeof type === "string" ? BY_TYPE[type] : undefined;
+}
+
+function sameType(type: string, code: ProblemCode): boolean {
+  if (type === KNOWN[code].type) return true;
+  const separator = type.charAt(type.length - code.length - 1);
+  return type.endsWith(code) && "/#:=".includes(separator) && separator !== "";
 }
 
 /** Read a problem from a fetch `Response` (or anything with `status`, `headers.get` and `text()`). */
@@ -144,7 +172,7 @@ export async function parseProblem(response: {
   headers: { get(name: string): string | null };
   text(): Promise<string>;
 }): Promise<Problem> {
-  const mediaType = (response.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  const mediaType = ((response.headers.get("content-type") ?? "").split(";")[0] ?? "").trim().toLowerCase();
   const text = await response.text();
   let body: unknown = {};
   if (/^application\\/([\\w.+-]+\\+)?json$/.test(mediaType) || (!mediaType && text.trimStart().startsWith("{"))) {
@@ -227,16 +255,37 @@ def generate_typescript(catalog: Catalog) -> str:
             "}",
             "",
         ]
-    members = {
+    known = {
         spec.slug: {
-            member.name: [_shape(member.parsed), member.required and not member.parsed.nullable()]
-            for member in spec.members
+            "type": spec.type,
+            "title": spec.title,
+            "status": spec.status,
+            "members": {
+                member.name: [_shape(member.parsed), member.required and not member.parsed.nullable()]
+                for member in spec.members
+            },
         }
         for spec in specs
     }
+    by_type = {spec.type: spec.slug for spec in specs}
+    by_type.update({catalog.base_uri + alias: slug for alias, slug in catalog.aliases.items()})
     lines += [
-        "const MEMBERS: Record<ProblemCode, Record<string, [Shape, boolean]>> = "
-        + json.dumps(members, indent=2, sort_keys=True)
+        "interface Known {",
+        "  type: string;",
+        "  title: string;",
+        "  status: number;",
+        "  members: Record<string, [Shape, boolean]>;",
+        "}",
+        "",
+        "const KNOWN: Record<ProblemCode, Known> = " + json.dumps(known, indent=2, sort_keys=True) + ";",
+        "",
+        "/** Former slugs (`aliases`), read as the slug they became. */",
+        "const ALIASES: Partial<Record<string, ProblemCode>> = "
+        + json.dumps(dict(sorted(catalog.aliases.items())), indent=2)
+        + ";",
+        "",
+        "const BY_TYPE: Partial<Record<string, ProblemCode>> = "
+        + json.dumps(dict(sorted(by_type.items())), indent=2)
         + ";",
     ]
     return "\n".join(lines) + _RUNTIME

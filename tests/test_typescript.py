@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from problemdetails import Catalog, Problem, encode_json
+from problemdetails import Catalog, Problem, decode_json, encode_json
 from problemdetails._cli import main
 from problemdetails._site import render_site
 from tests.conftest import BUNDLED, ROOT
@@ -31,8 +31,23 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+# Every strictness flag tsc has: what a consumer's tsconfig may turn on, the generated code must pass.
+STRICT = [
+    "--strict",
+    "--noUncheckedIndexedAccess",
+    "--exactOptionalPropertyTypes",
+    "--noImplicitReturns",
+    "--noFallthroughCasesInSwitch",
+    "--noPropertyAccessFromIndexSignature",
+    "--noImplicitOverride",
+    "--noUnusedLocals",
+    "--noUnusedParameters",
+    "--useUnknownInCatchVariables",
+]
+
+
 def tsc(folder: Path, *files: str, emit: bool = False) -> subprocess.CompletedProcess[str]:
-    options = ["--strict", "--target", "es2020", "--lib", "es2020", "--module", "commonjs"]
+    options = [*STRICT, "--target", "es2020", "--lib", "es2020", "--module", "commonjs"]
     options += ["--outDir", str(folder / "js")] if emit else ["--noEmit"]
     return subprocess.run(
         [str(TSC), *options, *(str(folder / name) for name in files)], capture_output=True, text=True, check=False
@@ -91,7 +106,8 @@ def test_misuse_is_a_compile_error(generated: Path) -> None:
     )
     result = tsc(generated, "problems.ts", "misuse.ts")
     errors = [line.split(": error ")[1].split(":")[0] for line in result.stdout.splitlines() if ": error " in line]
-    assert errors == ["TS2322", "TS2322"], result.stdout  # number is not string; unknown is not number
+    # number is not string; unknown is not number, and (--noPropertyAccessFromIndexSignature) not narrowed
+    assert errors == ["TS2322", "TS2322", "TS4111"], result.stdout
 
 
 def test_node_parses_what_python_encodes(generated: Path) -> None:
@@ -134,7 +150,14 @@ def test_node_parses_what_python_encodes(generated: Path) -> None:
         "quota-exceeded",
         "",
     )
-    assert wrong_optional == {"code": "conflict", "detail": "x", "status": 409, "type": "about:blank", "title": ""}
+    # A typed problem's identity comes from the catalog, as the Python client has it.
+    assert wrong_optional == {
+        "code": "conflict",
+        "detail": "x",
+        "status": 409,
+        "type": "https://errors.example.com/conflict",
+        "title": "Conflict",
+    }
     assert not_object == {"status": 500, "type": "about:blank", "title": ""}
 
 
@@ -142,7 +165,7 @@ def test_readme_typescript_example_compiles(generated: Path) -> None:
     readme = (ROOT / "README.md").read_text()
     (example,) = re.findall(r"```ts\n(.*?)```", readme, re.S)
     (generated / "readme.ts").write_text(example)
-    options = ["--strict", "--noEmit", "--target", "es2020", "--lib", "es2020,dom", "--module", "commonjs"]
+    options = [*STRICT, "--noEmit", "--target", "es2020", "--lib", "es2020,dom", "--module", "commonjs"]
     result = subprocess.run(
         [str(TSC), *options, str(generated / "problems.ts"), str(generated / "readme.ts")],
         capture_output=True,
@@ -166,7 +189,66 @@ def test_doc_site_typescript_snippets_compile(generated: Path) -> None:
             f"{imports}\n\nexport async function handle(response: Response) {{\n{indented}}}\n"
         )
         names.append(name)
-    options = ["--strict", "--noEmit", "--target", "es2020", "--lib", "es2020,dom", "--module", "commonjs"]
+    options = [*STRICT, "--noEmit", "--target", "es2020", "--lib", "es2020,dom", "--module", "commonjs"]
     files_to_check = [str(generated / name) for name in ["problems.ts", *names]]
     result = subprocess.run([str(TSC), *options, *files_to_check], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
+
+
+OPENAPI_TYPESCRIPT = ROOT / "tests" / "tools" / "node_modules" / ".bin" / "openapi-typescript"
+
+
+def test_generated_types_are_assignable_to_openapi_typescripts(generated: Path) -> None:
+    """The module's interfaces and openapi-typescript's types of the same components accept each other's values."""
+    if not OPENAPI_TYPESCRIPT.exists():
+        pytest.fail(f"{OPENAPI_TYPESCRIPT} is missing: `make test` installs it (npm ci --prefix tests/tools)")
+    assert main(["openapi", str(BUNDLED), "--out", str(generated / "components.json")]) == 0
+    subprocess.run(
+        [str(OPENAPI_TYPESCRIPT), str(generated / "components.json"), "-o", str(generated / "openapi.ts")],
+        check=True,
+        capture_output=True,
+    )
+    names = [spec.class_name for spec in CATALOG.problems.values()]
+    lines = ['import type { components } from "./openapi";', f"import type {{ {', '.join(names)} }} from './problems';"]
+    for name in names:
+        schema = f'components["schemas"]["{name}"]'
+        lines += [
+            f"export function from{name}(problem: {name}): {schema} {{\n  return problem;\n}}",
+            f"export function to{name}(body: {schema}): {name} {{\n  return body;\n}}",
+        ]
+    (generated / "assignable.ts").write_text("\n".join(lines) + "\n")
+    result = tsc(generated, "problems.ts", "openapi.ts", "assignable.ts")
+    assert result.returncode == 0, result.stdout
+
+
+def test_the_decoder_reads_aliases_types_and_foreign_bases_as_python_does(generated: Path, tmp_path: Path) -> None:
+    source = tmp_path / "errors.yaml"
+    source.write_text(
+        'catalog: {name: T, base_uri: "https://errors.example.com/"}\n'
+        "problems:\n"
+        "  deleted: {status: 410, title: Deleted, aliases: [gone]}\n"
+        "  conflict: {status: 409, title: Conflict}\n"
+    )
+    assert main(["gen", str(source), "--lang", "ts", "--out", str(tmp_path / "problems.ts")]) == 0
+    compiled = tsc(tmp_path, "problems.ts", emit=True)
+    assert compiled.returncode == 0, compiled.stdout
+    bodies = [
+        {"code": "gone", "type": "https://errors.example.com/gone"},  # a former slug
+        {"type": "https://errors.example.com/gone"},  # no code: the type says which
+        {"type": "https://errors.example.com/conflict"},
+        {"code": "conflict", "type": "https://api.staging.example/errors/conflict"},  # another base URI
+        {"code": "conflict", "type": "https://other.example/not-conflict"},  # someone else's
+    ]
+    (tmp_path / "run.js").write_text(
+        "const { toProblem } = require('./js/problems.js');\n"
+        f"const bodies = {json.dumps(bodies)};\n"
+        "process.stdout.write(JSON.stringify(bodies.map((body) => toProblem(400, body))));\n"
+    )
+    node = shutil.which("node")
+    assert node is not None
+    result = subprocess.run([node, "run.js"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    codes = [problem.get("code") or f"generic:{problem.get('unknown_code')}" for problem in json.loads(result.stdout)]
+    assert codes == ["deleted", "deleted", "conflict", "conflict", "generic:conflict"]
+    typed = Catalog.load(source)
+    python = [decode_json(json.dumps({**body, "status": 400}), catalog=typed) for body in bodies]
+    assert [problem.code if type(problem) is not Problem else f"generic:{problem.code}" for problem in python] == codes
