@@ -39,10 +39,11 @@ $(BROWSER):
 test: $(STAMP) $(TSC) $(TOOLS) $(BROWSER)
 	$(BIN)/python -m pytest --cov --cov-report=term
 
-check: $(STAMP)
+check: $(STAMP) $(TOOLS)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	tests/tools/node_modules/.bin/pyright -p pyrightconfig.json  # strict, on the generated module and a consumer
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -31,8 +31,8 @@ def _literal(text: str) -> str:
     quotes unless that needs more escapes than single quotes.
     """
     quoted = json.dumps(text, ensure_ascii=False)
-    if '"' in text and "'" not in text:
-        return "'" + quoted[1:-1].replace('\\"', '"') + "'"
+    if text.count('"') > text.count("'"):  # ruff's rule: the quote that needs fewer escapes, double on a tie
+        return "'" + quoted[1:-1].replace('\\"', '"').replace("'", "\\'") + "'"
     return quoted
 
 
@@ -64,15 +64,27 @@ def _class(spec: ProblemSpec, catalog: Catalog) -> list[str]:
     ]
     params: list[str] = []
     forwards: list[str] = []
+    properties: list[str] = []
     for member in spec.members:
         annotation = member.parsed.source()
         optional = not member.required and not member.parsed.nullable()
         declared = f"{annotation} | None" if optional else annotation
-        lines.append(f"    {member.attribute}: {declared}")
+        properties += [
+            "        @property",
+            f"        def {member.attribute}(self) -> {declared}:",
+            "            raise NotImplementedError",
+            "",
+        ]
         params.append(f"        {member.attribute}: {declared}{' = None' if not member.required else ''},")
         forwards.append(f"{member.attribute}={member.attribute}")
-    if spec.members:
-        lines.append("")
+    if properties:
+        # For type checkers only: read-only, as at run time, where each member is a
+        # property over the problem's wire form (so `p.limit = 3` is a type error).
+        lines += [
+            "    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form",
+            "",
+            *properties,
+        ]
     # Required keyword-only parameters first reads better; Python allows either order.
     params.sort(key=lambda line: line.endswith("= None,"))
     lines += [
@@ -106,8 +118,11 @@ def generate_python(catalog: Catalog) -> str:
     if "_dt." in sources:
         imports.append("import datetime as _dt")
     imports.append("from collections.abc import Mapping as _Mapping")
-    if "_Literal[" in sources:
-        imports.append("from typing import Literal as _Literal")
+    typing_names = ["Literal as _Literal"] if "_Literal[" in sources else []
+    if any(spec.members for spec in specs):
+        typing_names.insert(0, "TYPE_CHECKING as _TYPE_CHECKING")
+    if typing_names:
+        imports.append(f"from typing import {', '.join(typing_names)}")
     imports += ["", "import problemdetails as _pd"]
     names = ["CATALOG", *sorted(spec.class_name for spec in specs)]
     lines = [

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import pickle
 import subprocess
 import sys
@@ -14,7 +16,7 @@ from mypy import api as mypy_api
 
 from problemdetails import Catalog, client, decode_json, encode_json, encode_xml
 from problemdetails._codegen import generate_python
-from tests.conftest import BUNDLED, HEADER, WriteCatalog
+from tests.conftest import BUNDLED, HEADER, ROOT, WriteCatalog
 
 EDGES = (
     HEADER
@@ -156,3 +158,55 @@ def test_generated_classes_reject_bad_values_at_run_time(bundled: Catalog, tmp_p
     module: Any = load_module(path, "runtime_errors")
     with pytest.raises(TypeError, match="member 'limit' must be int"):
         module.QuotaExceeded(limit="x", current=1)
+
+
+def test_the_committed_typed_module_is_current(capsys: pytest.CaptureFixture[str]) -> None:
+    """`examples/typed_module/errors.py` is what `gen` makes of `catalog/` (`make check` type-checks it)."""
+    from problemdetails._cli import main
+
+    module = ROOT / "examples" / "typed_module" / "errors.py"
+    assert main(["gen", str(BUNDLED), "--out", str(module), "--check"]) == 0, capsys.readouterr().err
+
+
+def test_the_generated_module_is_formatted_even_with_apostrophes(bundled: Catalog, tmp_path: Path) -> None:
+    assert any("'" in spec.description for spec in bundled.problems.values())  # the case that broke it
+    path = tmp_path / "std_errors.py"
+    path.write_text(generate_python(bundled))
+    ruff = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--isolated", "--line-length", "120", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+PYRIGHT = ROOT / "tests" / "tools" / "node_modules" / ".bin" / "pyright"
+
+
+def test_members_are_read_only_to_mypy_and_pyright(bundled: Catalog, tmp_path: Path) -> None:
+    if not PYRIGHT.exists():
+        pytest.fail(f"{PYRIGHT} is missing: `make test` installs it (npm ci --prefix tests/tools)")
+    (tmp_path / "std_errors.py").write_text(generate_python(bundled))
+    (tmp_path / "usage.py").write_text(
+        "from std_errors import QuotaExceeded\n\nquota = QuotaExceeded(limit=5, current=5)\nquota.limit = 3\n"
+    )
+    stdout, _, status = mypy_api.run(
+        ["--strict", "--no-incremental", "--config-file", "/dev/null", str(tmp_path / "usage.py")]
+    )
+    assert status == 1
+    assert 'Property "limit" defined in "QuotaExceeded" is read-only' in stdout, stdout
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps({"typeCheckingMode": "strict", "pythonVersion": "3.11"}))
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [str(PYRIGHT), "--pythonpath", sys.executable, "-p", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=environment,
+    )
+    errors = [line.strip() for line in result.stdout.splitlines() if " - error: " in line]
+    assert len(errors) == 1, result.stdout  # the assignment; the generated module itself is clean
+    assert "usage.py:4" in errors[0]
+    assert '"limit"' in errors[0]

@@ -26,7 +26,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_openapi
 
-from problemdetails import Catalog, _site, decode_json, encode_json
+from problemdetails import Catalog, decode_json, encode_json
 from problemdetails._cli import main
 from problemdetails._site import MARKER, SiteError, read_site, render_site, write_site
 from tests.conftest import BUNDLED, HEADER, ROOT, WriteCatalog
@@ -560,8 +560,8 @@ def test_the_swap_never_leaves_out_missing(tmp_path: Path, monkeypatch: pytest.M
         seen.append(out.is_dir())  # between the renames, `out` would be missing
 
     if not atomic:
-        monkeypatch.setattr(_site.sys, "platform", "another-os")
-    monkeypatch.setattr(_site.os, "replace", watching)
+        monkeypatch.setattr(sys, "platform", "another-os")
+    monkeypatch.setattr(os, "replace", watching)
     write_site({**files, "extra.html": b"x"}, out)
     assert read_site(out)["extra.html"] == b"x"
     if atomic:
@@ -584,8 +584,8 @@ def test_sigterm_during_the_two_renames_waits_for_them(tmp_path: Path, monkeypat
             os.kill(os.getpid(), signal.SIGTERM)  # arrives between the two renames
             assert received == []  # held: not handled yet
 
-    monkeypatch.setattr(_site.sys, "platform", "another-os")
-    monkeypatch.setattr(_site.os, "replace", interrupted)
+    monkeypatch.setattr(sys, "platform", "another-os")
+    monkeypatch.setattr(os, "replace", interrupted)
     try:
         write_site({**files, "extra.html": b"x"}, out)
     finally:
