@@ -36,7 +36,13 @@ $(BROWSER):
 	SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null
 
-test: $(STAMP) $(TSC) $(TOOLS) $(BROWSER)
+# problem+xml is checked against RFC 9457 Appendix B's RELAX NG schema by Debian's jing.
+JING := /usr/bin/jing
+$(JING):
+	SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq jing >/dev/null
+
+test: $(STAMP) $(TSC) $(TOOLS) $(BROWSER) $(JING)
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 check: $(STAMP) $(TOOLS)

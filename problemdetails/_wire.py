@@ -117,8 +117,11 @@ def encode_xml(problem: Problem) -> bytes:
     """Encode a problem as `application/problem+xml` (RFC 9457 Appendix B).
 
     Objects become child elements, arrays `<i>` items. A key that cannot be an
-    element name (or is `i`, which marks arrays) is written as
-    `<_ key="...">`, so every key survives the round trip.
+    element name (or is `i`, which marks arrays, or `_`) is written as
+    `<_ key="...">`, so every key survives the round trip; such an element
+    holds its text in an inner `<_>`, as Appendix B's schema lets an element
+    have attributes and elements, or text, not both. A `None` list item is
+    `<i nil="true"/>`, so the items keep their places.
     """
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<problem xmlns="urn:ietf:rfc:7807">']
     for name, value in problem.to_dict().items():
@@ -129,11 +132,20 @@ def encode_xml(problem: Problem) -> bytes:
 
 def _xml_element(parts: list[str], name: str, value: Any, *, item: bool = False) -> None:
     if value is None:
+        if item:
+            parts.append('<i nil="true"/>')
         return
-    if item or (name != "i" and _ELEMENT_NAME.match(name)):
-        open_tag, close_tag = name, name
-    else:
+    # `i` marks array items and `_` keyed elements (and their text): a key of either name is keyed too.
+    keyed = not item and (name in ("i", "_") or not _ELEMENT_NAME.match(name))
+    if keyed:
         open_tag, close_tag = f'_ key="{_xml_text(name, _ATTRIBUTE_ESCAPES)}"', "_"
+        if not isinstance(value, (dict, list)):  # text beside the `key` attribute breaks Appendix B's schema
+            parts.append(f"<{open_tag}>")
+            _xml_element(parts, "_", value, item=True)
+            parts.append("</_>")
+            return
+    else:
+        open_tag, close_tag = name, name
     if isinstance(value, dict):
         if not value:
             parts.append(f"<{open_tag}/>")
@@ -161,12 +173,13 @@ def _xml_element(parts: list[str], name: str, value: Any, *, item: bool = False)
 
 
 class _Element:
-    __slots__ = ("children", "key", "name", "namespace", "text")
+    __slots__ = ("children", "key", "name", "namespace", "nil", "text")
 
-    def __init__(self, namespace: str, name: str, key: str | None) -> None:
+    def __init__(self, namespace: str, name: str, key: str | None, nil: bool) -> None:
         self.namespace = namespace
         self.name = name
         self.key = key
+        self.nil = nil
         self.children: list[_Element] = []
         self.text: list[str] = []
 
@@ -196,7 +209,7 @@ def _parse_xml(body: bytes) -> _Element:
         if count > _MAX_XML_ELEMENTS:
             raise DecodeError(f"problem+xml has more than {_MAX_XML_ELEMENTS} elements")
         namespace, _, local = name.rpartition(" ")
-        element = _Element(namespace, local, attributes.get("key"))
+        element = _Element(namespace, local, attributes.get("key"), attributes.get("nil") == "true")
         (stack[-1].children if stack else root).append(element)
         stack.append(element)
 
@@ -235,7 +248,11 @@ def _xml_shape(element: _Element, type: MemberType | None) -> Any:
     """Builtins for an element: typed where the member type is known, inferred otherwise."""
     if isinstance(type, Nullable):
         type = type.inner
+    if element.nil:
+        return None
     children = [child for child in element.children if child.namespace == XML_NAMESPACE]
+    if element.key is not None and len(children) == 1 and children[0].name == "_" and children[0].key is None:
+        return _xml_shape(children[0], type)  # `<_ key="..."><_>text</_></_>`: a keyed scalar
     if isinstance(type, ListOf):
         if any(child.name != "i" for child in children):
             raise _Mismatch

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import http
 import json
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +20,7 @@ from problemdetails import (
     encode_xml,
     status_phrase,
 )
-from tests.conftest import BUNDLED, WriteCatalog
+from tests.conftest import BUNDLED, ROOT, WriteCatalog
 
 NS = "{urn:ietf:rfc:7807}"
 
@@ -142,7 +145,7 @@ def test_xml_escapes_and_replaces_what_xml_cannot_carry() -> None:
     decoded = decode_xml(body)
     assert decoded.detail == "a < b & c > d\r\n\ufffd\ufffd\ufffd end"
     assert decoded.extensions["weird"] == {"i": "1", "a b": "", "ok": {"x": "true"}}
-    assert b'<_ key="i">1</_><_ key="a b"/>' in body
+    assert b'<_ key="i"><_>1</_></_><_ key="a b"/>' in body
 
 
 def test_xml_without_catalog_infers_shapes() -> None:
@@ -328,3 +331,47 @@ def test_a_dropped_catalog_and_its_classes_are_freed_after_decoding() -> None:
     del catalog, gone
     gc.collect()
     assert (catalog_ref(), class_ref()) == (None, None)  # the decoders live in the catalog, not in a global
+
+
+JING = shutil.which("jing") or "/usr/bin/jing"
+APPENDIX_B = ROOT / "tests" / "schemas" / "rfc9457-appendix-b.rnc"
+HOSTILE_VALUES: list[Any] = [
+    {"not a name": 1, "i": "t", "_": "u", "ünï": "v", "1st": True, "x:y": 1.5},
+    [1, None, 2, [None, "a"], {"k k": [None]}],
+    {"nested": {"a b": {"_": "x", "i": [None]}}},
+    'text with <tags> & "quotes" and a \ud800 surrogate',
+    [],
+    {},
+]
+
+
+def test_problem_xml_fits_rfc_9457_appendix_b(bundled: Catalog, tmp_path: Path) -> None:
+    """jing checks every body against Appendix B's RELAX NG schema: examples, hostile keys, null items."""
+    if not Path(JING).exists():
+        pytest.fail(f"{JING} is missing: `make test` installs Debian's jing (apt-get install jing)")
+    problems: list[Problem] = [example for slug in bundled for example in bundled[slug].examples()]
+    problems += [Problem("hostile", status=400, value=value) for value in HOSTILE_VALUES]
+    problems.append(Problem(status=409, **{"weird key": {"i": 1}, "i": [None]}))
+    files = []
+    for number, problem in enumerate(problems):
+        path = tmp_path / f"{number}.xml"
+        path.write_bytes(encode_xml(problem))
+        files.append(str(path))
+    result = subprocess.run([JING, "-c", str(APPENDIX_B), *files], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+    for problem in problems[-len(HOSTILE_VALUES) - 1 : -1]:  # and the values come back, None items in place
+        decoded = decode_xml(encode_xml(problem))
+        assert decoded.extensions["value"] == _as_xml_reads(problem.extensions["value"])
+
+
+def _as_xml_reads(value: Any) -> Any:
+    """What untyped XML gives back: text for scalars, `""` for an empty container, U+FFFD for a surrogate."""
+    if isinstance(value, dict):
+        return {key: _as_xml_reads(item) for key, item in value.items()} or ""
+    if isinstance(value, list):
+        return [_as_xml_reads(item) for item in value] or ""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).replace("\ud800", "\ufffd")
