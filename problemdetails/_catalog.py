@@ -842,6 +842,8 @@ class Catalog:
         )
         # The JSON decoder's fast path (`_wire._Typed`) by type URI bytes, filled as used.
         self._decoders: dict[bytes, Any] = {}
+        # The catalog this one was `rebased()` from: its classes are the bases of this one's.
+        self.origin: Catalog | None = None
 
     @classmethod
     def load(cls, paths: PathArg | Sequence[PathArg], *, strict: bool = False) -> Catalog:
@@ -879,7 +881,9 @@ class Catalog:
 
         Useful per deployment: `catalog.rebased("https://api.staging.example/errors/")`
         makes type URIs point at pages a `ProblemMiddleware(docs_path="/errors/")`
-        serves there.
+        serves there. Its classes subclass the original catalog's (a generated
+        module's too), and a `ProblemMiddleware` given the rebased catalog sends
+        problems raised from the original classes with the rebased type URIs.
         """
         if not (
             URI_SCHEME.match(base_uri)
@@ -893,7 +897,9 @@ class Catalog:
             )
         info = msgspec.structs.replace(self.info, base_uri=base_uri)
         specs = [msgspec.structs.replace(spec, type=base_uri + spec.slug) for spec in self.problems.values()]
-        return Catalog(info, specs, warnings=self.warnings)
+        rebased = Catalog(info, specs, warnings=self.warnings)
+        rebased.origin = self.origin or self
+        return rebased
 
     # -- problem classes ---------------------------------------------------------
 
@@ -901,8 +907,12 @@ class Catalog:
         cls = self._classes.get(slug)
         if cls is None:
             spec = self.problems[slug]
-            parent = self[spec.extends] if spec.extends else Problem
-            cls = types.new_class(spec.class_name, (parent,), {"spec": spec})
+            bases: tuple[type[Problem], ...] = (self[spec.extends],) if spec.extends else (Problem,)
+            if self.origin is not None:
+                # A rebased class is a kind of the original (a generated module's, say):
+                # `except errors.OrderNotFound` catches it, whichever base URI it sends.
+                bases = (self.origin[slug], *(bases if spec.extends else ()))
+            cls = types.new_class(spec.class_name, bases, {"spec": spec})
             cls.__module__ = "problemdetails.catalog"
             self._classes[slug] = cls
         return cls

@@ -295,6 +295,10 @@ class ProblemMiddleware:
         self.instance = instance
         self.logger = logger or logging.getLogger("problemdetails")
         self._roots = root_slugs(catalog)
+        # Given a rebased catalog, problems raised from the original's classes (a generated
+        # module's) go out with this catalog's type URIs: original type -> rebased type.
+        origin = catalog.origin
+        self._rebased = {origin.problems[slug].type: catalog[slug] for slug in catalog} if origin else {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -568,6 +572,8 @@ class ProblemMiddleware:
         self, problem: Problem, request_id: str, kept: Sequence[tuple[bytes, bytes]], scope: Scope
     ) -> tuple[int, _ProblemHeaders, bytes]:
         """The status, headers and body that answer with `problem`: the decision, with no I/O in it."""
+        if self._rebased and problem._wire.type in self._rebased:
+            problem = problem._rebound(self._rebased[problem._wire.type])
         instance = problem._wire.instance
         if instance is not None:
             instance = _same_origin(instance)

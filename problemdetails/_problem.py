@@ -14,6 +14,7 @@ member attributes read straight from the Struct.
 
 from __future__ import annotations
 
+import builtins
 import math
 import operator
 import re
@@ -269,6 +270,13 @@ class Problem(Exception):
         clone._wire = msgspec.structs.replace(self._wire, instance=instance, request_id=request_id)
         clone.headers, clone.extensions = self.headers, self.extensions
         Exception.__init__(clone, *self.args)
+        return clone
+
+    def _rebound(self, cls: builtins.type[Problem]) -> Problem:
+        """This occurrence as an instance of `cls`: its class in a `rebased()` catalog, a subclass of this one's."""
+        clone = self._occurrence(instance=self._wire.instance, request_id=self._wire.request_id)
+        clone.__class__ = cls
+        clone._wire = msgspec.structs.replace(clone._wire, type=cls.type)
         return clone
 
     def __reduce__(self) -> tuple[Any, ...]:

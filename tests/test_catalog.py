@@ -658,3 +658,19 @@ problems:
     )
     (example,) = Catalog.load(path)["paid"].examples()
     assert example.detail == "Paid on 2026-03-01."
+
+
+def test_rebased_classes_are_kinds_of_the_originals_along_extends(write: WriteCatalog) -> None:
+    catalog = Catalog.load(
+        write(
+            HEADER + "problems:\n  forbidden: {status: 403, title: Forbidden}\n"
+            "  ip-not-allowed: {status: 403, title: IP not allowed, extends: forbidden}\n"
+        )
+    )
+    staging = catalog.rebased("https://api.staging.example/errors/")
+    twice = staging.rebased("https://api.dev.example/errors/")
+    child = twice["ip-not-allowed"]("from 10.0.0.1")
+    for original in (catalog["ip-not-allowed"], catalog["forbidden"], twice["forbidden"]):
+        assert isinstance(child, original)
+    assert twice.origin is catalog  # rebasing again starts from the original
+    assert child.type == "https://api.dev.example/errors/ip-not-allowed"

@@ -210,3 +210,31 @@ def test_members_are_read_only_to_mypy_and_pyright(bundled: Catalog, tmp_path: P
     assert len(errors) == 1, result.stdout  # the assignment; the generated module itself is clean
     assert "usage.py:4" in errors[0]
     assert '"limit"' in errors[0]
+
+
+def test_a_rebased_generated_catalog_keeps_the_typed_classes(bundled: Catalog, tmp_path: Path) -> None:
+    """Per-environment base URIs with the typed module: `except` on a generated class still catches."""
+    from problemdetails import ProblemMiddleware
+    from tests.asgi import call
+
+    path = tmp_path / "env_errors.py"
+    path.write_text(generate_python(bundled))
+    module: Any = load_module(path, "env_errors")
+    staging = module.CATALOG.rebased("https://api.staging.example/errors/")
+    rebased = staging["conflict"]("taken")
+    assert isinstance(rebased, module.Conflict)
+    assert isinstance(rebased, module.CATALOG["conflict"])
+    assert rebased.type == "https://api.staging.example/errors/conflict"
+    assert staging["forbidden"].__mro__[1] is module.Forbidden
+
+    async def raises(scope: Any, receive: Any, send: Any) -> None:
+        raise module.Conflict("raised from the generated class")
+
+    body = call(ProblemMiddleware(raises, catalog=staging)).json()
+    assert body["type"] == "https://api.staging.example/errors/conflict"  # the environment's base, not the YAML's
+    page = call(ProblemMiddleware(raises, catalog=staging), headers={"accept": "text/html"}).body.decode()
+    assert '<a href="https://api.staging.example/errors/conflict">' in page
+    xml = call(ProblemMiddleware(raises, catalog=staging), headers={"accept": "application/problem+xml"}).body
+    assert b"<type>https://api.staging.example/errors/conflict</type>" in xml
+    assert body["code"] == "conflict"
+    assert type(decode_json(json.dumps(body), catalog=staging)) is staging["conflict"]
