@@ -615,7 +615,7 @@ class ProblemMiddleware:
         try:
             instance = self.instance(scope)
             if instance is None or (isinstance(instance, str) and is_uri_reference(instance)):
-                return instance if instance is None else _same_origin(instance)
+                return None if instance is None else _same_origin(instance)
             self.logger.error(
                 "the instance function returned %s, which is not a URI reference", type(instance).__name__
             )

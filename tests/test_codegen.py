@@ -107,10 +107,7 @@ def test_edge_names_and_quotes_generate_valid_code(write: WriteCatalog, tmp_path
     assert problem.to_dict()["seen"] == "2026-01-01T00:00:00Z"
 
 
-def test_generated_module_is_ruff_formatted_and_mypy_clean(write: WriteCatalog, tmp_path: Path) -> None:
-    catalog = Catalog.load(write(EDGES))
-    path = tmp_path / "edge_errors.py"
-    path.write_text(generate_python(catalog))
+def assert_ruff_formatted(path: Path) -> None:
     ruff = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--check", "--isolated", "--line-length", "120", str(path)],
         capture_output=True,
@@ -118,6 +115,13 @@ def test_generated_module_is_ruff_formatted_and_mypy_clean(write: WriteCatalog, 
         check=False,
     )
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+
+
+def test_generated_module_is_ruff_formatted_and_mypy_clean(write: WriteCatalog, tmp_path: Path) -> None:
+    catalog = Catalog.load(write(EDGES))
+    path = tmp_path / "edge_errors.py"
+    path.write_text(generate_python(catalog))
+    assert_ruff_formatted(path)
     stdout, stderr, status = mypy_api.run(["--strict", "--no-incremental", str(path)])
     assert status == 0, stdout + stderr
 
@@ -172,13 +176,7 @@ def test_the_generated_module_is_formatted_even_with_apostrophes(bundled: Catalo
     assert any("'" in spec.description for spec in bundled.problems.values())  # the case that broke it
     path = tmp_path / "std_errors.py"
     path.write_text(generate_python(bundled))
-    ruff = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--check", "--isolated", "--line-length", "120", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    assert_ruff_formatted(path)
 
 
 PYRIGHT = ROOT / "tests" / "tools" / "node_modules" / ".bin" / "pyright"
