@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -592,3 +593,34 @@ def test_sigterm_during_the_two_renames_waits_for_them(tmp_path: Path, monkeypat
         signal.signal(signal.SIGTERM, previous)
     assert received == [signal.SIGTERM]  # delivered once both renames were done
     assert read_site(out)["extra.html"] == b"x"
+
+
+AJV_SCRIPT = ROOT / "tests" / "tools" / "validate-schemas.js"
+
+
+def test_ajv_accepts_every_body_against_its_schema(tmp_path: Path) -> None:
+    """ajv (JSON Schema 2020-12, strict, formats on) reads the site's schemas as jsonschema does."""
+    if not (ROOT / "tests" / "tools" / "node_modules" / "ajv").exists():
+        pytest.fail("ajv is missing: `make test` installs it (npm ci --prefix tests/tools)")
+    catalog = Catalog.load(BUNDLED)
+    files = render_site(catalog)
+    cases = []
+    for slug in catalog:
+        schema = json.loads(files[f"{slug}/schema.json"])
+        for example in catalog[slug].examples():
+            cases.append({"schema": schema, "body": json.loads(encode_json(example))})
+        minimal = catalog[slug]() if not catalog[slug].__required__ else None
+        if minimal is not None:
+            cases.append({"schema": schema, "body": json.loads(encode_json(minimal))})
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    node = shutil.which("node")
+    assert node is not None
+    result = subprocess.run(
+        [node, str(AJV_SCRIPT), str(tmp_path / "cases.json")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(cases) > len(catalog)
+    wrong = [{"schema": cases[0]["schema"], "body": {**cases[0]["body"], "code": "not-this-one"}}]
+    (tmp_path / "wrong.json").write_text(json.dumps(wrong))
+    rejected = subprocess.run([node, str(AJV_SCRIPT), str(tmp_path / "wrong.json")], capture_output=True, text=True)
+    assert rejected.returncode == 1, rejected.stdout  # the check can fail: `code` is a `const`
