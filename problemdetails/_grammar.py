@@ -16,7 +16,6 @@ __all__ = [
     "delay_seconds",
     "field_name",
     "field_value",
-    "is_field_value",
     "is_http_date",
     "is_request_id",
     "loggable",
@@ -67,7 +66,7 @@ def field_value(value: object) -> bytes | None:
     if isinstance(value, str):
         try:
             value = value.encode("latin-1")
-        except UnicodeEncodeError:  # RFC 9110 §5.5: "a recipient SHOULD treat other octets ... as opaque"
+        except UnicodeEncodeError:  # no octets to send: HTTP field values are bytes (RFC 9110 §5.5)
             return None
     elif isinstance(value, int) and not isinstance(value, bool):
         value = b"%d" % value
@@ -75,10 +74,6 @@ def field_value(value: object) -> bytes | None:
         return None
     value = value.strip(b" \t")  # RFC 9110 §5.5: no leading or trailing whitespace
     return value if _FIELD_VALUE.fullmatch(value) else None
-
-
-def is_field_value(value: bytes) -> bool:
-    return _FIELD_VALUE.fullmatch(value) is not None
 
 
 def is_http_date(text: str) -> bool:
@@ -93,8 +88,8 @@ def delay_seconds(text: str) -> int | None:
     if text.startswith("-"):
         return 0
     digits = text.lstrip("0")
-    # Ten digits cannot exceed the cap by much; more are not even parsed (Python's
-    # int() refuses strings of over 4,300 digits).
+    # More than ten digits is past the cap anyway, and never parsed (Python's int()
+    # refuses strings of over 4,300 digits).
     return MAX_DELAY_SECONDS if len(digits) > 10 else min(int(digits or "0"), MAX_DELAY_SECONDS)
 
 

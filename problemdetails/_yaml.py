@@ -174,18 +174,34 @@ def _count_events(text: str, loader_class: type[yaml.SafeLoader]) -> None:
     """Refuse a document of more nodes than the budget before composing it (5 MB took PyYAML 28 s to compose).
 
     Only long texts can get there without aliases (a node takes two characters
-    at least), and parser events cost a sixth of composed nodes.
+    at least), and parser events cost a sixth of composed nodes. The nodes are
+    counted as `_convert` counts them: mapping keys are not nodes of their own.
     """
     counter = loader_class(text)
     try:
-        events = 0
+        nodes = 0
+        awaiting: list[bool | None] = []  # per open collection: a mapping awaiting a key (True) or a value
         while counter.check_event():
             event = counter.get_event()  # type: ignore[no-untyped-call]
-            events += 1
-            # A scalar is one event, a collection two (its start and end).
-            if events > 2 * _MAX_NODES:
-                mark = Mark(event.start_mark.line + 1, event.start_mark.column + 1)
-                raise _TooLarge(f"YAML has more than {_MAX_NODES:,} nodes: no catalog is that large", mark)
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                awaiting.pop()
+                continue
+            if not isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)):
+                continue  # stream and document boundaries
+            if awaiting and awaiting[-1] is True:
+                awaiting[-1] = False  # a key: its value comes next
+            else:
+                if awaiting and awaiting[-1] is False:
+                    awaiting[-1] = True
+                nodes += 1
+                if nodes > _MAX_NODES:
+                    start = event.start_mark
+                    mark = Mark(start.line + 1, start.column + 1) if start is not None else Mark(1, 1)
+                    raise _TooLarge(f"YAML has more than {_MAX_NODES:,} nodes: no catalog is that large", mark)
+            if isinstance(event, yaml.MappingStartEvent):
+                awaiting.append(True)
+            elif isinstance(event, yaml.SequenceStartEvent):
+                awaiting.append(None)
     finally:
         counter.dispose()
 
