@@ -323,7 +323,7 @@ def write_site(files: Mapping[str, bytes], out: Path) -> None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 folders.add(path.parent)
             path.write_bytes(data)
-        if previous is not None:
+        if previous:  # an older version's marker lists nothing: then nothing is known to be foreign
             _keep_foreign(out, fresh, previous, files)
         fresh.chmod(0o755)  # mkdtemp makes it private; a site is for publishing
         if previous is None:
@@ -348,10 +348,16 @@ def _previous_build(out: Path) -> set[str] | None:
     # A regular file that says what it is: a symlink or folder of that name marks nothing.
     if not (out.is_dir() and marker.is_file() and not marker.is_symlink()):
         raise SiteError(f"{out}: refusing to replace a folder that is not a problemdetails site (no {MARKER})")
-    header, _, listing = marker.read_bytes().decode("utf-8", "replace").partition("\n")
-    if header + "\n" != _MARKER_HEADER:
+    listed = _listing(marker.read_bytes())
+    if listed is None:
         raise SiteError(f"{out}: refusing to replace a folder that is not a problemdetails site ({MARKER} is not ours)")
-    return set(listing.splitlines())
+    return set(listed)
+
+
+def _listing(marker: bytes) -> list[str] | None:
+    """The files a marker lists; None when it is not a marker of ours (an older version's lists none)."""
+    header, _, listing = marker.decode("utf-8", "replace").partition("\n")
+    return listing.splitlines() if header + "\n" == _MARKER_HEADER else None
 
 
 def _keep_foreign(out: Path, fresh: Path, previous: set[str], files: Mapping[str, bytes]) -> None:
@@ -406,9 +412,8 @@ def read_site(folder: Path) -> dict[str, bytes]:
     if not marker.is_file():
         raise SiteError(f"{folder}: not a site built by `problemdetails build` (no {MARKER})")
     text = marker.read_bytes()
-    header, _, listing = text.decode("utf-8", "replace").partition("\n")
-    names = listing.splitlines()
-    if header + "\n" != _MARKER_HEADER or not names:
+    names = _listing(text)
+    if not names:
         raise SiteError(f"{folder}: {MARKER} lists no files (a build by an older version?): rebuild the site")
     root = folder.resolve()
     files: dict[str, bytes] = {}

@@ -624,3 +624,16 @@ def test_ajv_accepts_every_body_against_its_schema(tmp_path: Path) -> None:
     (tmp_path / "wrong.json").write_text(json.dumps(wrong))
     rejected = subprocess.run([node, str(AJV_SCRIPT), str(tmp_path / "wrong.json")], capture_output=True, text=True)
     assert rejected.returncode == 1, rejected.stdout  # the check can fail: `code` is a `const`
+
+
+def test_a_rebuild_over_an_older_versions_site_keeps_nothing_stale(tmp_path: Path) -> None:
+    # Before markers listed files, a site's marker held only its first line: then no file is known to be foreign.
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / MARKER).write_text("a problemdetails doc site; `problemdetails build` replaces this folder\n")
+    (out / "retired-slug").mkdir()
+    (out / "retired-slug" / "index.html").write_text("an old page")
+    files = render_site(Catalog.load(BUNDLED))
+    write_site(files, out)
+    assert not (out / "retired-slug").exists()
+    assert read_site(out) == files
