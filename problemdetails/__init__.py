@@ -1,10 +1,10 @@
 """RFC 9457 problem details for HTTP APIs, from one YAML error catalog."""
 
+from typing import TYPE_CHECKING, Any
+
 from problemdetails._catalog import Catalog
 from problemdetails._exceptions import CatalogError, DecodeError, Finding, ProblemDetailsError
-from problemdetails._integrations import litestar_exception_handlers, starlette_exception_handlers
 from problemdetails._member_types import ErrorItem
-from problemdetails._middleware import ProblemMiddleware
 from problemdetails._openapi import add_problem_components, document_problems, problem_responses
 from problemdetails._problem import Problem
 from problemdetails._profiles import DetailProfile, EnvelopeProfile, WireProfile
@@ -20,7 +20,36 @@ from problemdetails._wire import (
     encode_xml,
 )
 
+if TYPE_CHECKING:
+    from problemdetails._asgi import ProblemMiddleware
+    from problemdetails._handovers.drf import drf_exception_handler
+    from problemdetails._handovers.litestar import litestar_exception_handlers
+    from problemdetails._handovers.starlette import starlette_exception_handlers
+    from problemdetails._wsgi import WSGIProblemMiddleware
+
 __version__ = "0.1.0"
+
+# The server side, imported on first use: `problemdetails.client` (and code that
+# only loads a catalog) must not pay for starlette, jinja2 and markdown-it.
+_SERVER_SIDE = {
+    "ProblemMiddleware": "problemdetails._asgi",
+    "WSGIProblemMiddleware": "problemdetails._wsgi",
+    "drf_exception_handler": "problemdetails._handovers.drf",
+    "litestar_exception_handlers": "problemdetails._handovers.litestar",
+    "starlette_exception_handlers": "problemdetails._handovers.starlette",
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    module = _SERVER_SIDE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'problemdetails' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "JSON_MEDIA_TYPE",
@@ -41,12 +70,14 @@ __all__ = [
     "ProblemDetailsError",
     "ProblemMiddleware",
     "ProblemSpec",
+    "WSGIProblemMiddleware",
     "WireProfile",
     "__version__",
     "add_problem_components",
     "decode_json",
     "decode_xml",
     "document_problems",
+    "drf_exception_handler",
     "encode_json",
     "encode_xml",
     "litestar_exception_handlers",

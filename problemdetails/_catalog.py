@@ -8,6 +8,7 @@ checks follow RFC 9457 where it has something to say (absolute type URIs,
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import string
@@ -15,14 +16,13 @@ import types
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import msgspec
 
 from problemdetails._exceptions import CatalogError, Finding
-from problemdetails._member_types import URI_REFERENCE, TypeSyntaxError, is_uri_reference, parse_type
+from problemdetails._member_types import URI_REFERENCE, ListOf, Scalar, TypeSyntaxError, is_uri_reference, parse_type
 from problemdetails._problem import Problem, render_template
 from problemdetails._spec import (
     NCNAME,
@@ -86,6 +86,7 @@ class _HeaderIn(msgspec.Struct):
     base_uri: str
     version: str | None = None
     language: str = "en"
+    framework_errors: dict[str, str] = {}
 
 
 class _EntryIn(msgspec.Struct):
@@ -178,7 +179,7 @@ def _explain(error: msgspec.ValidationError) -> str:
     return text[:1].lower() + text[1:]
 
 
-@cache
+@functools.cache
 def _fields(shape: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
     # msgspec resolves the (string) annotations on every call: once per shape is enough.
     return {item.name: item for item in msgspec.structs.fields(shape)}
@@ -420,7 +421,52 @@ class _Loader:
         if not values["name"].strip():
             self.findings.error(path, where("name"), "catalog name must not be empty")
             ok = False
-        return CatalogInfo(**values) if ok else None
+        named: dict[int, str] = {}
+        for status, slug in values.pop("framework_errors", {}).items():
+            if status.isdigit() and 400 <= int(status) <= 599:
+                named[int(status)] = slug
+            else:
+                entries = node.entries["framework_errors"][1]
+                mark = entries.entries[status][0] if isinstance(entries, YMap) else where("framework_errors")
+                self.findings.error(path, mark, f"framework_errors: {status!r} is not a status from 400 to 599")
+                ok = False
+        return CatalogInfo(**values, framework_errors=named) if ok else None
+
+    def check_framework_errors(self, info: CatalogInfo, specs: Mapping[str, ProblemSpec]) -> None:
+        """The slug each framework error status takes is explicit and can be built from a status alone."""
+        assert self.header is not None
+        path, node = self.header[0], self.header[1]
+        field = node.entries.get("framework_errors")
+        for status, slug in info.framework_errors.items():
+            mark = field[1].entries[str(status)][1].mark if field and isinstance(field[1], YMap) else node.mark
+            spec = specs.get(slug)
+            where = f"framework_errors: {status}: {slug!r}"
+            if spec is None:
+                hint = _did_you_mean(slug, specs) if slug not in self.entries else " (it has errors of its own)"
+                self.findings.error(path, mark, f"{where} is not a slug of the catalog{hint}")
+            elif spec.status != status:
+                self.findings.error(path, mark, f"{where} has status {spec.status}, not {status}")
+            elif spec.deprecated is not None:
+                self.findings.error(path, mark, f"{where} is retired; name the slug that replaces it")
+            elif required := _unfillable(spec):
+                self.findings.error(
+                    path,
+                    mark,
+                    f"{where} requires members ({', '.join(required)}) that a framework error cannot fill",
+                )
+        shared: dict[int, list[str]] = {}
+        for slug, spec in sorted(specs.items()):
+            if spec.status not in info.framework_errors and _takes_framework_errors(spec):
+                shared.setdefault(spec.status, []).append(slug)
+        for status, slugs in sorted(shared.items()):
+            if len(slugs) > 1:
+                entry = self.entries[slugs[1]]
+                self.findings.warning(
+                    entry.path,
+                    entry.mark,
+                    f"root problems {', '.join(map(repr, slugs))} all have status {status}; framework errors "
+                    f"of that status take {slugs[0]!r}: name the one you mean in the header's framework_errors",
+                )
 
     def read_problems(self, path: str, node: YNode) -> None:
         if not isinstance(node, YMap):
@@ -567,6 +613,8 @@ class _Loader:
                     f"problem {slug!r}: replaced_by {replacement!r} is not another slug of the catalog{hint}",
                 )
         self.check_aliases()
+        if info is not None:
+            self.check_framework_errors(info, specs)
         return [specs[slug] for slug in sorted(specs)]
 
     def check_aliases(self) -> None:
@@ -799,6 +847,17 @@ class _Loader:
         return examples
 
 
+def _unfillable(spec: ProblemSpec) -> list[str]:
+    """The required members a framework error cannot fill: all but a list of validation items (`list[error]`)."""
+    error_list = ListOf(Scalar("error"))
+    return [member.name for member in spec.members if member.required and member.parsed != error_list]
+
+
+def _takes_framework_errors(spec: ProblemSpec) -> bool:
+    """A root problem, not retired, that a status alone can build: what a framework error may become unnamed."""
+    return spec.extends is None and spec.deprecated is None and not _unfillable(spec)
+
+
 def _template_fields(template: str) -> set[str] | None:
     """The member names a template uses; None when it does not parse (reported elsewhere)."""
     try:
@@ -965,6 +1024,21 @@ class Catalog:
     @property
     def language(self) -> str:
         return self.info.language
+
+    @functools.cached_property
+    def status_slugs(self) -> Mapping[int, str]:
+        """Status -> the slug a framework error of that status becomes (a router 404, an `HTTPException`).
+
+        The header's `framework_errors` names it; for a status it does not
+        name, the first (by slug) root problem with that status that is not
+        retired and needs no member a framework error cannot fill.
+        """
+        slugs: dict[int, str] = {}
+        for slug, spec in self.problems.items():
+            if _takes_framework_errors(spec):
+                slugs.setdefault(spec.status, slug)
+        slugs.update(self.info.framework_errors)
+        return types.MappingProxyType(slugs)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Catalog):

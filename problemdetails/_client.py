@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from problemdetails._exceptions import DecodeError
-from problemdetails._frameworks import root_slugs
 from problemdetails._grammar import delay_seconds
 from problemdetails._problem import Problem, Received
 from problemdetails._spec import default_retry
@@ -127,12 +126,19 @@ def _read_legacy(status: int, body: bytes, catalog: Catalog | None, profile: Wir
     if members is None:
         return None
     if catalog is not None:
-        if "code" not in members and status in (roots := root_slugs(catalog)):
-            members = {**members, "code": roots[status]}  # the shape has no code: the status says what it is
+        if "code" not in members and (code := _code_for_status(catalog, status)) is not None:
+            members = {**members, "code": code}  # the shape has no code: the status says what it is
         spec = catalog.problems.get(members.get("code"))  # type: ignore[arg-type]
         if spec is not None and members.get("detail") == spec.title:
             members = {name: value for name, value in members.items() if name != "detail"}  # the title stood in
     return decode_json(msgspec.json.encode({**members, "status": status}), catalog=catalog, status=status)
+
+
+def _code_for_status(catalog: Catalog, status: int) -> str | None:
+    """The slug a legacy body of `status` most likely stands for: the framework errors' one, else a root's."""
+    return catalog.status_slugs.get(status) or next(
+        (slug for slug, spec in catalog.problems.items() if spec.status == status and spec.extends is None), None
+    )
 
 
 def raise_for_problem(response: Any, *, catalog: Catalog | None = None, profile: WireProfile | None = None) -> Any:

@@ -12,7 +12,6 @@ from typing import Any
 import msgspec
 
 from problemdetails._catalog import Catalog
-from problemdetails._frameworks import root_slugs
 from problemdetails._problem import Problem
 from problemdetails._schema import problem_schema, request_id_schema
 from problemdetails._wire import JSON_MEDIA_TYPE
@@ -127,7 +126,7 @@ def add_problem_components(document: dict[str, Any], catalog: Catalog) -> dict[s
     gives every operation the catalog's 500. Use it on Starlette's
     `SchemaGenerator(...).get_schema(routes)` or any generated document.
     """
-    roots = root_slugs(catalog)
+    roots = catalog.status_slugs
     components = document.setdefault("components", {})
     ours = openapi_document(catalog)["components"]
     components.setdefault("schemas", {}).update(ours["schemas"])

@@ -52,12 +52,17 @@ _TAKEN_ATTRIBUTES = frozenset(
 
 
 class CatalogInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """The catalog header: `name`, `base_uri` (type URI = base_uri + slug), `version`, `language`."""
+    """The catalog header: `name`, `base_uri` (type URI = base_uri + slug), `version`, `language`.
+
+    `framework_errors` names, per status, the slug that framework errors of that
+    status become (a router 404, an `HTTPException(422)`, a validation failure).
+    """
 
     name: str
     base_uri: str
     version: str | None = None
     language: str = "en"
+    framework_errors: dict[int, str] = {}
 
 
 class MemberSpec(msgspec.Struct, frozen=True, kw_only=True):

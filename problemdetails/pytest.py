@@ -27,7 +27,7 @@ import msgspec
 import pytest
 
 from problemdetails._catalog import Catalog
-from problemdetails._middleware import OBSERVERS
+from problemdetails._responder import OBSERVERS
 from problemdetails._schema import problem_schema
 from problemdetails._wire import JSON_MEDIA_TYPE
 

@@ -216,7 +216,7 @@ ERROR_CASES = [
         id="member-redeclared",
     ),
     pytest.param(
-        "problems:\n  a1b: {status: 400, title: A}\n  a-1b: {status: 400, title: B}\n",
+        "problems:\n  a1b: {status: 400, title: A}\n  a-1b: {status: 401, title: B}\n",
         ["6:3: error: slug 'a1b' and 'a-1b' both become class A1b"],
         id="class-name-collision",
     ),
@@ -364,7 +364,8 @@ problems: {}
         f"{bad}:1:17: error: catalog name must not be empty",
         f"{bad}:1:31: error: base_uri must be an absolute URI (RFC 9457 §3.1.1), not 'errors.example.com/'",
         f"{bad}:1:62: error: language must be a BCP 47 tag such as 'en' or 'pt-BR', not 'english!'",
-        f"{bad}:1:74: error: unknown key 'colour' in catalog header; known: name, base_uri, version, language",
+        f"{bad}:1:74: error: unknown key 'colour' in catalog header; "
+        "known: name, base_uri, version, language, framework_errors",
     ]
     bad.write_text("catalog: {name: '', base_uri: errors.example.com/, language: 'english!'}\nproblems: {}\n")
     assert len(findings(bad)) == 3

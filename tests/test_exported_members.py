@@ -23,12 +23,14 @@ def test_public_namespace_is_pinned() -> None:
         "ProblemDetailsError",
         "ProblemMiddleware",
         "ProblemSpec",
+        "WSGIProblemMiddleware",
         "WireProfile",
         "__version__",
         "add_problem_components",
         "decode_json",
         "decode_xml",
         "document_problems",
+        "drf_exception_handler",
         "encode_json",
         "encode_xml",
         "litestar_exception_handlers",
@@ -62,3 +64,35 @@ def test_client_namespace_is_pinned() -> None:
         "problem_hook",
         "raise_for_problem",
     ]
+
+
+def test_the_client_imports_without_the_server_side() -> None:
+    """DESIGN.md: "the client must import without starlette, jinja2 or markdown-it"."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, problemdetails.client, problemdetails; problemdetails.Catalog.load('catalog/'); "
+        "server = ('starlette', 'jinja2', 'markdown_it', 'anyio', 'django', 'flask'); "
+        "print(sorted(m for m in server if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+    server = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, problemdetails; problemdetails.ProblemMiddleware; print('jinja2' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert server.strip() == "True"  # the control: the server side does import the site's
+
+
+def test_unknown_attributes_are_attribute_errors() -> None:
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        problemdetails.Nope  # noqa: B018

@@ -179,17 +179,19 @@ def test_litestar_errors(handlers: bool, method: str, path: str, status: int, co
         assert set(exchange.headers["allow"].split(", ")) == {"GET", "OPTIONS"}
 
 
-def test_litestar_raised_problem_needs_the_handlers() -> None:
-    # Litestar answers every exception itself: without the handlers a raised
-    # problem arrives as its 500 page, with them as the problem it is.
-    plain = ProblemMiddleware(Litestar(HANDLERS), catalog=CATALOG)
+def test_litestar_raised_problem_is_handed_over_by_default_or_by_the_helper() -> None:
+    # Litestar answers every exception itself: without a hand-over a raised
+    # problem arrives as its 500 page; the middleware installs one, or the helper does.
+    plain = ProblemMiddleware(Litestar(HANDLERS), catalog=CATALOG, integrate=False)
     assert call(plain, path="/conflict").status == 500
-    wired = ProblemMiddleware(
-        Litestar(HANDLERS, exception_handlers=litestar_exception_handlers()),
-        catalog=CATALOG,
-    )
-    exchange = call(wired, path="/conflict")
-    assert (exchange.status, exchange.json()["conflicts"]) == (409, ["a1"])
+    for wired in (
+        ProblemMiddleware(Litestar(HANDLERS), catalog=CATALOG),
+        ProblemMiddleware(
+            Litestar(HANDLERS, exception_handlers=litestar_exception_handlers()), catalog=CATALOG, integrate=False
+        ),
+    ):
+        exchange = call(wired, path="/conflict")
+        assert (exchange.status, exchange.json()["conflicts"]) == (409, ["a1"])
 
 
 def test_405_allow_lists_every_route_at_the_path(bundled: Catalog) -> None:

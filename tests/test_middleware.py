@@ -691,25 +691,25 @@ def test_unhandled_tracebacks_are_logged_classically_with_exc_info(
     assert "The above exception was the direct cause" in record.exc_text
     assert "During handling of the above exception" in record.exc_text
     assert record.getMessage().startswith("unhandled ZeroDivisionError: GET / request_id=")
-    assert record.funcName == "_problem_for"
+    assert record.funcName == "problem_for"
 
 
 def test_request_ids_stay_unique_across_blocks_and_in_forked_workers() -> None:
     import os
 
-    from problemdetails import _middleware
+    from problemdetails import _request_id
 
-    ids = [_middleware._new_request_id() for _ in range(10_000)]  # more than two blocks of 4,096
+    ids = [_request_id.new_request_id() for _ in range(10_000)]  # more than two blocks of 4,096
     assert len(set(ids)) == len(ids)
     assert all(len(request_id) == 32 for request_id in ids)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # a worker forked from this process gets its own prefix
-        os.write(write, _middleware._new_request_id())
+        os.write(write, _request_id.new_request_id())
         os._exit(0)
     os.waitpid(pid, 0)
     child = os.read(read, 64)
     os.close(read)
     os.close(write)
     assert len(child) == 32
-    assert child[:16] != _middleware._new_request_id()[:16]
+    assert child[:16] != _request_id.new_request_id()[:16]

@@ -33,7 +33,8 @@ from problemdetails import (
     EnvelopeProfile,
     Problem,
     ProblemMiddleware,
-    _middleware,
+    _docs_site,
+    _request_id,
     _site,
 )
 from problemdetails._grammar import MAX_DELAY_SECONDS, REQUEST_ID_PATTERN
@@ -425,7 +426,7 @@ def test_control_characters_in_the_path_cannot_forge_log_lines(
 
 
 def test_request_ids_are_random_128_bit_hex() -> None:
-    ids = [_middleware._new_request_id() for _ in range(5000)]  # several blocks
+    ids = [_request_id.new_request_id() for _ in range(5000)]  # several blocks
     assert all(re.fullmatch(rb"[0-9a-f]{32}", request_id) for request_id in ids)
     assert len(set(ids)) == len(ids)
     numbers = [int(request_id, 16) for request_id in ids]
@@ -438,18 +439,18 @@ def test_request_ids_are_random_128_bit_hex() -> None:
 
 def test_request_ids_do_not_follow_the_global_random_seed() -> None:
     random.seed(7)
-    _middleware._new_id_source()
-    first = [_middleware._new_request_id() for _ in range(3)]
+    _request_id._new_id_source()
+    first = [_request_id.new_request_id() for _ in range(3)]
     random.seed(7)
-    _middleware._new_id_source()
-    assert first != [_middleware._new_request_id() for _ in range(3)]
+    _request_id._new_id_source()
+    assert first != [_request_id.new_request_id() for _ in range(3)]
 
 
 def test_request_ids_are_safe_to_draw_from_many_threads() -> None:
     drawn: list[bytes] = []
 
     def draw() -> None:
-        drawn.extend(_middleware._new_request_id() for _ in range(3000))
+        drawn.extend(_request_id.new_request_id() for _ in range(3000))
 
     threads = [threading.Thread(target=draw) for _ in range(4)]
     for thread in threads:
@@ -464,7 +465,7 @@ def test_the_accepted_request_id_format_is_published(bundled: Catalog) -> None:
     assert (schema["pattern"], schema["maxLength"]) == (REQUEST_ID_PATTERN, 128)
     header = openapi_document(bundled)["components"]["responses"]["Conflict"]["headers"]["X-Request-ID"]["schema"]
     assert (header["pattern"], header["maxLength"]) == (REQUEST_ID_PATTERN, 128)
-    assert re.fullmatch(REQUEST_ID_PATTERN.strip("^$"), _middleware._new_request_id().decode())
+    assert re.fullmatch(REQUEST_ID_PATTERN.strip("^$"), _request_id.new_request_id().decode())
 
 
 # -- 12. instance is never a network-path reference
@@ -540,7 +541,7 @@ def test_concurrent_first_requests_render_the_site_once(bundled: Catalog, monkey
         renders.append(1)
         return render_site(catalog)
 
-    monkeypatch.setattr(_middleware, "render_site", counting)
+    monkeypatch.setattr(_docs_site, "render_site", counting)
     app = ProblemMiddleware(raising(RuntimeError()), catalog=bundled, docs_path="/errors/")
 
     async def twenty() -> list[int]:

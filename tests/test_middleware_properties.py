@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from starlette.exceptions import HTTPException
 
 from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json, decode_xml
-from problemdetails._middleware import request_path
+from problemdetails._responder import request_path
 from problemdetails._types import Receive, Scope, Send
 from tests.asgi import call
 from tests.conftest import BUNDLED

@@ -41,7 +41,8 @@ CATALOG = _pd.Catalog.from_json(
     '  "name": "Standard problems",\n'
     '  "base_uri": "https://errors.example.com/",\n'
     '  "version": "1.0.0",\n'
-    '  "language": "en"\n'
+    '  "language": "en",\n'
+    '  "framework_errors": {}\n'
     " },\n"
     ' "problems": [\n'
     "  {\n"

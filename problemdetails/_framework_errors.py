@@ -1,9 +1,11 @@
 """Framework errors as catalogued problems.
 
 A framework error (a router 404 or 405, an `HTTPException`, a validation
-failure) becomes "the catalog's root slug for that status (the one without
-`extends`), else `about:blank`" (DESIGN.md). This module knows the shapes
-frameworks use, both as exceptions and as bodies they already rendered.
+failure) becomes the catalog's problem for that status (`catalog.status_slugs`:
+the one the catalog names, else its one root problem with that status), else
+`about:blank`. This module holds what every framework shares: the slug choice,
+`detail` filtering, validation errors as `errors` items. Each framework's own
+exception types are read by its hand-over (`_handovers/`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from starlette.routing import Match
-
 from problemdetails._member_types import ErrorItem, ListOf, Scalar
 from problemdetails._problem import Problem
 from problemdetails._status import status_phrase
@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
 
 __all__ = [
-    "allowed_methods",
+    "client_detail",
     "error_items",
+    "is_error_list",
     "json_pointer",
     "litestar_error_items",
     "problem_for_status",
@@ -35,39 +36,24 @@ __all__ = [
 _LOCATIONS = {"query", "path", "header", "cookie"}
 
 
-def root_slugs(catalog: Catalog) -> dict[int, str]:
-    """Status -> the first (by slug) problem without `extends` that has it."""
-    roots: dict[int, str] = {}
-    for slug, spec in catalog.problems.items():
-        if spec.extends is None:
-            roots.setdefault(spec.status, slug)
-    return roots
-
-
 def problem_for_status(
-    catalog: Catalog,
-    roots: Mapping[int, str],
-    status: int,
-    detail: str | None = None,
-    errors: list[ErrorItem] | None = None,
+    catalog: Catalog, status: int, detail: str | None = None, errors: list[ErrorItem] | None = None
 ) -> Problem:
-    """The root problem for `status`, or `about:blank` when the catalog has none."""
-    slug = roots.get(status)
+    """The catalog's problem for a framework error of `status`, or `about:blank` when it has none."""
+    slug = catalog.status_slugs.get(status)
     if slug is None:
         return Problem(detail, status=status, errors=errors) if errors else Problem(detail, status=status)
     cls = catalog[slug]
     members: dict[str, Any] = {}
-    if errors is not None and any(
-        member.name == "errors" and _is_error_list(member.type) for member in cls.__members__
-    ):
-        members["errors"] = errors
-    if cls.__required__ and any(member.attribute not in members for member in cls.__required__):
-        # The catalog asks for members a framework error cannot supply.
-        return Problem(detail, status=status, type=cls.type, title=cls.title, code=cls.code)
+    for member in cls.__members__:
+        if is_error_list(member.type) and (errors is not None or member.required):
+            members[member.attribute] = errors or []  # a required list of items is there, empty if need be
+    # `status_slugs` names no slug with other required members.
     return cls(detail, **members)
 
 
-def _is_error_list(member_type: object) -> bool:
+def is_error_list(member_type: object) -> bool:
+    """The member holds validation items (`list[error]`), which a framework error can fill."""
     return isinstance(member_type, ListOf) and member_type.item == Scalar("error")
 
 
@@ -119,7 +105,7 @@ def error_items(errors: Iterable[Mapping[str, Any]]) -> list[ErrorItem]:
     return items
 
 
-def validation_problem(catalog: Catalog, roots: Mapping[int, str], errors: list[Mapping[str, Any]]) -> Problem:
+def validation_problem(catalog: Catalog, errors: list[Mapping[str, Any]]) -> Problem:
     """The problem for FastAPI / pydantic validation errors: 422 with `errors` items, or 400 for a body that is no JSON.
 
     FastAPI reports a body it cannot parse as one `json_invalid` error at
@@ -134,8 +120,8 @@ def validation_problem(catalog: Catalog, roots: Mapping[int, str], errors: list[
             location = list(error.get("loc") or ())
             at = f" at character {location[1]}" if len(location) == 2 and isinstance(location[1], int) else ""
             detail = f"The request body is not valid JSON: {reason}{at}." if isinstance(reason, str) else None
-            return problem_for_status(catalog, roots, 400, detail and detail[:1000])
-    return problem_for_status(catalog, roots, 422, errors=error_items(errors))
+            return problem_for_status(catalog, 400, detail and detail[:1000])
+    return problem_for_status(catalog, 422, errors=error_items(errors))
 
 
 def litestar_error_items(extra: object) -> list[ErrorItem] | None:
@@ -154,23 +140,3 @@ def litestar_error_items(extra: object) -> list[ErrorItem] | None:
         else:
             items.append(ErrorItem(detail=str(item["message"]), pointer=json_pointer([key] if key is not None else [])))
     return items
-
-
-def allowed_methods(app: Any, scope: Mapping[str, Any]) -> list[str] | None:
-    """Every method the routes of a Starlette/FastAPI `app` accept at this path, or None for other apps.
-
-    Starlette answers a 405 with the `Allow` of the first route whose path
-    matches; FastAPI declares one route per method, so `GET /zones/{id}` and
-    `DELETE /zones/{id}` would each hide the other. RFC 9110 §15.5.6: the
-    origin server "MUST generate an Allow header field ... containing a list
-    of the target resource's currently supported methods": all of them.
-    """
-    routes = getattr(getattr(app, "router", None), "routes", None)
-    if not isinstance(routes, list):
-        return None
-    methods: set[str] = set()
-    for route in routes:
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(scope)[0] in (Match.PARTIAL, Match.FULL):
-            methods |= set(route_methods)
-    return sorted(methods) or None

@@ -1,0 +1,325 @@
+"""`ProblemMiddleware`: every error of any ASGI app becomes a problem response.
+
+The ASGI transport of the responder (`_responder.py`). Pure ASGI and
+stateless: per-request state lives in locals of `__call__`. On the happy path
+the only work is wrapping `send` and adding `X-Request-ID`.
+
+    exception raised before the response started  -> its problem response
+    error response the app rendered itself        -> held, replaced by the problem
+      (text, empty or {"detail": ...} 4xx/5xx)        for its status
+    exception after the response started          -> logged; connection aborted
+    exception after the response completed        -> logged (background task)
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import anyio.to_thread
+
+from problemdetails import _request_id
+from problemdetails._catalog import Catalog
+from problemdetails._docs_site import DocsSite
+from problemdetails._grammar import is_request_id
+from problemdetails._handovers import FRAMEWORKS, HandOver, install
+from problemdetails._problem import Problem
+from problemdetails._profiles import WireProfile
+from problemdetails._responder import (
+    HANDOVER,
+    HELD_BODY_LIMIT,
+    REQUEST_ID,
+    ExceptionMap,
+    ProblemHeaders,
+    Request,
+    Responder,
+    is_disconnect,
+    is_problem,
+    request_path,
+    unwrap,
+)
+from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["ProblemMiddleware"]
+
+
+class _Sent:
+    """An awaitable that is already done: what `send` returns for a message held back."""
+
+    __slots__ = ()
+    # `await` calls this without `self` (a partial is no descriptor) and gets an
+    # empty iterator: done, with no Python frame per held message.
+    __await__ = functools.partial(iter, ())
+
+
+_SENT = _Sent()
+
+
+class _Held:
+    """An error response the app rendered itself, kept back to be replaced."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = bytearray()
+
+
+def _request(scope: Scope, request_id: str) -> Request:
+    accept = b""
+    for key, value in scope.get("headers", ()):
+        if key == b"accept":
+            accept = value
+            break
+    return Request(str(scope.get("method", "WEBSOCKET")), str(scope.get("path", "")), accept, request_id, scope)
+
+
+class ProblemMiddleware:
+    """Wrap any ASGI app so that every error it produces is an RFC 9457 problem.
+
+    One line, outermost, so it also sees errors from other middleware:
+
+    ```python
+    app = ProblemMiddleware(Starlette(routes=...), catalog=catalog)
+    ```
+
+    It works the same around Starlette, FastAPI, Litestar, Django
+    (`get_asgi_application()`), Quart, Falcon (`falcon.asgi.App`), BlackSheep
+    and any other ASGI app. For a WSGI app, use `WSGIProblemMiddleware`.
+
+    - At construction it hooks into the wrapped framework's own error handling
+      (its exception-handler registry, error hook or got-request-exception
+      signal), so problems raised in views, mapped exceptions and crashes all
+      reach it; `integrate=False` leaves the app untouched.
+    - A raised `Problem` becomes its response; any other exception becomes the
+      catalog's 500 problem (`internal`) with nothing of the exception in it,
+      logged at ERROR with the request id. `debug=True` adds a `debug` member.
+    - `exception_map` maps your (or a library's) exception classes to a slug
+      or to a function returning a problem; it is looked up along the MRO.
+    - Framework errors (router 404 and 405, `HTTPException`s, validation
+      errors) and error pages the app rendered as text, HTML, `{"detail": ...}`
+      or empty become the catalog's problem for their status
+      (`catalog.status_slugs`), keeping `Allow`, `WWW-Authenticate`,
+      `Retry-After` and other non-representation headers.
+    - Every response carries `X-Request-ID` (a valid incoming one, else new).
+    - `instance` is the percent-encoded request path (no query string) unless
+      the problem sets one; pass `instance=None` to leave it out, or a function
+      of the ASGI scope returning a URI reference.
+    - `profile=` (a `WireProfile`) keeps an API's legacy error shape for
+      clients that don't send `Accept: application/problem+json`: migrate
+      to RFC 9457 one client at a time.
+    - `docs_path="/errors/"` serves the catalog's doc site there (a page per
+      slug, the index, the JSON Schemas), so type URIs whose `base_uri` points
+      at the service resolve. It is rendered from `catalog` on first use, or
+      read from `docs_dir`, a folder `problemdetails build` wrote.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        catalog: Catalog,
+        exception_map: ExceptionMap | None = None,
+        debug: bool = False,
+        www_authenticate: str = "Bearer",
+        rewrite_error_responses: bool = True,
+        docs_path: str | None = None,
+        docs_dir: str | os.PathLike[str] | None = None,
+        profile: WireProfile | None = None,
+        instance: Callable[[Scope], str | None] | None = request_path,
+        logger: logging.Logger | None = None,
+        integrate: bool = True,
+    ) -> None:
+        self.app = app
+        self.catalog = catalog
+        self.responder = Responder(
+            catalog,
+            exception_map=exception_map,
+            debug=debug,
+            www_authenticate=www_authenticate,
+            profile=profile,
+            instance=instance,
+            logger=logger,
+            frameworks=FRAMEWORKS,
+        )
+        self.rewrite_error_responses = rewrite_error_responses
+        self.docs = DocsSite(catalog, docs_path, docs_dir) if docs_path is not None else None
+        self.handover = HandOver(self.responder, self._respond)
+        self.framework = install(app, self.handover) if integrate else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await self._websocket(scope, receive, send)
+            else:  # lifespan and anything newer pass through untouched
+                await self.app(scope, receive, send)
+            return
+        # The happy path is this method alone: keep it lean (`make bench` measures it).
+        raw_id = b""
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                raw_id = value if is_request_id(value) else b""
+                break
+        raw_id = raw_id or next(_request_id.request_ids)
+        scope[HANDOVER], scope[REQUEST_ID] = self.handover, raw_id
+        docs = self.docs
+        if docs is not None and scope["path"].startswith(docs.path) and await self._docs(scope, send, raw_id):
+            return
+        # What the response has come to: None before it starts; a `_Held` error
+        # response being replaced; else the last message sent, which tells a
+        # started response (a start, or a body with `more_body`) from a complete one.
+        last: Message | _Held | None = None
+
+        # A plain function returning `send`'s awaitable, not a coroutine function: no
+        # extra coroutine per message on the happy path. What it reads is bound as
+        # defaults, which is cheaper per request than closure cells.
+        def wrapped_send(
+            message: Message, send: Send = send, raw_id: bytes = raw_id, rewrite: bool = self.rewrite_error_responses
+        ) -> Awaitable[None]:
+            nonlocal last
+            if last is None:
+                if message["type"] == "http.response.start":
+                    headers = message.get("headers", ())
+                    if message["status"] >= 400:
+                        if headers.__class__ is ProblemHeaders:  # a framework handler sent the problem: it is final
+                            last = message
+                            return send(message)
+                        if rewrite and not is_problem(headers):
+                            last = _Held(message["status"], list(headers))
+                            return _SENT
+                    for key, _ in headers:  # ASGI header names are lowercase
+                        if key == b"x-request-id":
+                            break
+                    else:
+                        # A new message: the app's may be a constant it sends again.
+                        message = dict(message)
+                        message["headers"] = [*headers, (b"x-request-id", raw_id)]
+                    last = message
+                return send(message)
+            if type(last) is _Held:
+                if message["type"] == "http.response.body" and len(last.body) < HELD_BODY_LIMIT:
+                    last.body += message.get("body", b"")[: HELD_BODY_LIMIT - len(last.body)]
+                return _SENT
+            last = message
+            return send(message)
+
+        try:
+            await self.app(scope, receive, wrapped_send)
+        except Exception as exc:
+            await self._failed(exc, scope, send, last, raw_id.decode())
+            return
+        if last is None or type(last) is _Held:
+            request = _request(scope, raw_id.decode())
+            kept: Sequence[tuple[bytes, bytes]]
+            if last is None:
+                problem, kept = self.responder.unanswered(request), ()
+            else:
+                problem, kept = (
+                    self.responder.replacement(last.status, last.headers, bytes(last.body), request),
+                    last.headers,
+                )
+            await self._send(problem, request, kept, scope, receive, send)
+
+    def _respond(self, exc: Exception, scope: Scope) -> ASGIApp:
+        """An ASGI app that sends the problem response for `exc`: what a framework's exception handler returns."""
+        request = _request(scope, scope[REQUEST_ID].decode())
+        return functools.partial(self._send, self.responder.problem_for(exc, request), request, ())
+
+    async def _failed(
+        self, exc: Exception, scope: Scope, send: Send, last: Message | _Held | None, request_id: str
+    ) -> None:
+        """The app raised: answer with its problem, or abort if the response has started."""
+        cause = unwrap(exc)
+        request = _request(scope, request_id)
+        if last is None or isinstance(last, _Held):
+            if is_disconnect(cause):
+                self.responder.logger.debug("client disconnected request_id=%s", request_id)
+                return
+            problem = self.responder.problem_for(cause, request)
+            await self._send(problem, request, last.headers if last else (), scope, None, send)
+        elif last["type"] == "http.response.start" or last.get("more_body"):
+            # RFC 9110 has no way to take back a status line: abort, so the
+            # client sees a truncated response rather than a wrong one.
+            if not is_disconnect(cause):
+                self.responder.log_exception(exc, "exception after the response started; aborting", request)
+            raise exc
+        else:
+            self.responder.log_exception(exc, "exception after the response was sent (background task?)", request)
+
+    async def _send(
+        self,
+        problem: Problem,
+        request: Request,
+        kept: Any,
+        scope: Scope,
+        receive: Receive | None,
+        send: Send,
+    ) -> None:
+        """Send `problem` as the response; an ASGI app once the first three are given (see `_respond`)."""
+        status, headers, body = self.responder.answer(problem, request, kept)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        # HEAD: the same status and headers (Content-Length included), no body.
+        await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else body})
+
+    async def _docs(self, scope: Scope, send: Send, request_id: bytes) -> bool:
+        """Serve a file of the doc site under `docs_path`; False when there is none."""
+        assert self.docs is not None
+        if scope["method"] not in ("GET", "HEAD"):
+            return False
+        if self.docs.files is None:
+            # Rendering a large catalog takes a while: not on the event loop.
+            await anyio.to_thread.run_sync(self.docs.render)
+        answer = self.docs.response(scope["path"][len(self.docs.path) :], scope.get("query_string", b""))
+        if answer is None:
+            return False
+        status, headers, body = answer
+        headers.append((b"x-request-id", request_id))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
+        return True
+
+    # -- WebSocket ----------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = "connecting"  # connecting -> accepted -> closed
+
+        async def wrapped_send(message: Message) -> None:
+            nonlocal state
+            if message["type"] == "websocket.accept":
+                state = "accepted"
+            elif message["type"] in ("websocket.close", "websocket.http.response.start"):
+                state = "closed"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped_send)
+        except Exception as exc:
+            cause = unwrap(exc)
+            if state == "closed" or is_disconnect(cause):
+                self.responder.logger.info("websocket exception after close: %s", type(cause).__name__)
+                return
+            starlette = sys.modules.get("starlette.exceptions")
+            if starlette is not None and isinstance(cause, starlette.WebSocketException):  # the app chose its code
+                await send({"type": "websocket.close", "code": cause.code, "reason": cause.reason or ""})
+                return
+            request_id = next(
+                (value for key, value in scope.get("headers", ()) if key == b"x-request-id" and is_request_id(value)),
+                None,
+            )
+            request = _request(scope, (request_id or _request_id.new_request_id()).decode())
+            problem = self.responder.problem_for(cause, request)
+            if state == "connecting" and "websocket.http.response" in scope.get("extensions", {}):
+                # The ASGI denial extension: a real HTTP response, with every header a problem response has.
+                status, headers, body = self.responder.answer(problem, request)
+                await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+                await send({"type": "websocket.http.response.body", "body": body})
+                return
+            # The ScaiDrive API's convention: close code 4000 + status (4401, 4403,
+            # 4429), the slug as reason (at most 123 bytes, RFC 6455 §5.5).
+            reason = (problem.code or "").encode()[:123].decode(errors="ignore")
+            await send({"type": "websocket.close", "code": 4000 + problem.status, "reason": reason})

@@ -1,0 +1,101 @@
+"""What every framework hand-over shares: the hand-over object, and the shape of a framework.
+
+A framework answers most exceptions itself, with its own error page, before a
+middleware outside it sees anything. Its hand-over, installed by the middleware
+at construction, hooks into the framework's error handling (its handler
+registry, error hook or got-request-exception signal) and hands each exception
+over through `HandOver`, the one object a middleware puts in every scope or
+environ it serves (under `HANDOVER`):
+
+    view raises ─► framework's error hook ─► HandOver.claim / keep ─► middleware answers
+
+- An answer (a raised problem, a mapped exception, a framework HTTP error)
+  is *claimed*: the hook answers with an empty response of its status, and the
+  middleware replaces it with the problem. The framework's crash reporting
+  (its 500 logging, Sentry's integrations) never sees it.
+- A crash (any other exception) goes the framework's crash path (logged,
+  reported once), and its crash hook *keeps* the exception, so the middleware
+  answers for it rather than for the framework's 500 page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from typing import Any, ClassVar
+
+from problemdetails._catalog import Catalog
+from problemdetails._problem import Problem
+from problemdetails._responder import HANDOVER, RAISED, Responder
+
+__all__ = ["Framework", "HandOver", "handover_of", "status_of"]
+
+
+class HandOver:
+    """The one object through which a framework's error hooks reach the middleware serving the request.
+
+    `respond` (ASGI only) makes the ASGI app that sends the problem response
+    for an exception at once: what a Starlette exception handler returns, so
+    the response still passes through the app's own middleware (CORS ...).
+    """
+
+    __slots__ = ("respond", "responder")
+
+    def __init__(self, responder: Responder, respond: Callable[[Exception, Any], Any] | None = None) -> None:
+        self.responder = responder
+        self.respond = respond
+
+    def claim(self, native: MutableMapping[str, Any], exc: Exception) -> Problem | None:
+        """The problem `exc` stands for, left for the middleware; None for a crash.
+
+        `native` is the request's ASGI scope or WSGI environ. A hook that gets a
+        problem answers with an empty response of `problem.status` (and the
+        exception's headers); one that gets None lets the framework's crash path
+        run, and that path's hook calls `keep`.
+        """
+        try:
+            problem = exc if isinstance(exc, Problem) else self.responder.translate(exc)
+        except Exception:  # a failing exception_map function: the crash path logs it
+            return None
+        if problem is None:
+            return None
+        native[RAISED] = problem
+        return problem
+
+    @staticmethod
+    def keep(native: MutableMapping[str, Any], exc: BaseException) -> None:
+        """Leave `exc` for the middleware, which answers for it in place of the framework's error page."""
+        if isinstance(exc, Exception):
+            native[RAISED] = exc
+
+
+def handover_of(native: MutableMapping[str, Any] | None) -> HandOver | None:
+    """The hand-over of the middleware serving this request, or None when no middleware is outside."""
+    found = native.get(HANDOVER) if native is not None else None
+    return found if isinstance(found, HandOver) else None
+
+
+def status_of(exc: BaseException, default: int = 500) -> int:
+    """The HTTP status an exception carries (`status`, `status_code` or `code`), if it is one."""
+    for name in ("status", "status_code", "code"):
+        status = getattr(exc, name, None)
+        if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599:
+            return status
+    return default
+
+
+class Framework:
+    """One framework's hand-over: how to recognise its app, hook it up, and read its errors as problems."""
+
+    module: ClassVar[str]  # its top-level package: nothing here runs unless that is imported
+    apps: ClassVar[frozenset[str]]  # its application classes, as "module.QualName"
+
+    def owns(self, app: object) -> bool:
+        """`app` is this framework's application object (or a subclass's)."""
+        return any(f"{cls.__module__}.{cls.__qualname__}" in self.apps for cls in type(app).__mro__)
+
+    def install(self, app: Any, handover: HandOver) -> None:
+        """Hook `app`'s error handling up to `handover` (called once, when a middleware wraps it)."""
+
+    def problem(self, exc: Exception, catalog: Catalog) -> Problem | None:
+        """The problem for one of this framework's own exceptions (an HTTP error, a validation error), else None."""
+        return None

@@ -1,0 +1,110 @@
+"""Django REST framework: its exception handler setting hands every `APIException` over as its problem.
+
+```python
+REST_FRAMEWORK = {"EXCEPTION_HANDLER": "problemdetails.drf_exception_handler"}
+```
+
+DRF answers its exceptions in the view, with its own handler, before Django
+sees anything; with this setting that handler claims each one for the
+middleware (Django's hand-over does the rest). Field errors become `errors`
+items: `{"profile": {"color": ["..."]}}` is `pointer: "#/profile/color"`,
+with DRF's error code as the item's `code`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from problemdetails._catalog import Catalog
+from problemdetails._framework_errors import client_detail, json_pointer, problem_for_status
+from problemdetails._handovers.base import Framework, handover_of
+from problemdetails._handovers.django import native_of
+from problemdetails._member_types import ErrorItem
+from problemdetails._problem import Problem
+
+__all__ = ["DRF", "drf_error_items", "drf_exception_handler"]
+
+
+def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
+    """DRF's `EXCEPTION_HANDLER`: every DRF `APIException` (and raised problem) leaves as its catalogued problem.
+
+    Set it once in `settings.py`, with the app wrapped in `ProblemMiddleware`
+    (ASGI) or `WSGIProblemMiddleware` (WSGI):
+
+    ```python
+    REST_FRAMEWORK = {"EXCEPTION_HANDLER": "problemdetails.drf_exception_handler"}
+    ```
+
+    Without a middleware outside, it is DRF's own handler.
+    """
+    from django.http import HttpResponse
+    from rest_framework.views import exception_handler, set_rollback
+
+    request = context.get("request")
+    native = native_of(request)
+    handover = handover_of(native)
+    if handover is None or native is None:
+        return exception_handler(exc, context)
+    problem = handover.claim(native, exc)
+    if problem is None:
+        return None  # a crash: DRF re-raises it, and Django's hand-over keeps it
+    set_rollback()  # as DRF's own handler does: the request's atomic block must not commit
+    view = context.get("view")
+    methods = getattr(view, "allowed_methods", None) if problem.status == 405 else None
+    if methods:
+        problem.headers["Allow"] = ", ".join(methods)
+    return HttpResponse(status=problem.status)
+
+
+def drf_error_items(detail: Any, codes: Any) -> list[ErrorItem]:
+    """A DRF `ValidationError`'s `detail` (and `get_codes()`), nested as it comes, as `errors` items."""
+    from rest_framework.settings import api_settings
+
+    items: list[ErrorItem] = []
+    for path, message, code in _walk(detail, codes, []):
+        top_level = len(path) == 1 and path[0] == api_settings.NON_FIELD_ERRORS_KEY
+        where = path[:-1] if path and path[-1] == api_settings.NON_FIELD_ERRORS_KEY else path
+        pointer = None if top_level or not where else json_pointer(where)
+        items.append(ErrorItem(detail=str(message), pointer=pointer, code=str(code) if code else None))
+    return items
+
+
+def _walk(detail: Any, codes: Any, path: list[object]) -> Iterator[tuple[list[object], object, object]]:
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            inner = codes.get(key) if isinstance(codes, dict) else None
+            yield from _walk(value, inner, [*path, key])
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            inner = codes[index] if isinstance(codes, list) and index < len(codes) else None
+            # A list of messages belongs to the field; a list of objects (`many=True`) is indexed.
+            yield from _walk(value, inner, path if isinstance(value, str) else [*path, index])
+    else:
+        yield path, detail, codes if isinstance(codes, str) else getattr(detail, "code", None)
+
+
+class DRF(Framework):
+    module = "rest_framework"
+    apps = frozenset()  # no app of its own: it lives inside Django's
+
+    def problem(self, exc: Exception, catalog: Catalog) -> Problem | None:
+        from rest_framework import exceptions
+
+        if isinstance(exc, exceptions.ValidationError):
+            errors = drf_error_items(exc.detail, exc.get_codes())
+            # A ValidationError whose detail is one message has no field: the message is the detail.
+            detail = exc.detail if isinstance(exc.detail, str) else None
+            return problem_for_status(catalog, exc.status_code, client_detail(exc.status_code, detail), errors)
+        if not isinstance(exc, exceptions.APIException):
+            return None
+        status = exc.status_code
+        problem = problem_for_status(catalog, status, client_detail(status, exc.detail))
+        auth_header = getattr(exc, "auth_header", None)
+        if auth_header:  # set by the view from its authenticators (NotAuthenticated, AuthenticationFailed)
+            problem.headers["WWW-Authenticate"] = str(auth_header)
+        wait = getattr(exc, "wait", None)
+        if wait:  # Throttled
+            problem.headers["Retry-After"] = str(math.ceil(wait))
+        return problem

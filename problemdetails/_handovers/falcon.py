@@ -1,0 +1,62 @@
+"""Falcon (WSGI and ASGI): error handlers for `Exception` and `HTTPError` claim answers; crashes propagate.
+
+Falcon looks a handler up along the exception's MRO, so yours for narrower
+classes still win. The hand-over's handler claims a problem, a mapped exception
+or a Falcon `HTTPError` (router 404, 405 with `Allow`, `HTTPBadRequest` ...),
+and leaves an empty response of its status for the middleware to replace.
+Anything else it raises again: out of the Falcon app, to the middleware, which
+answers and logs it as a crash.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from problemdetails._catalog import Catalog
+from problemdetails._framework_errors import client_detail, problem_for_status
+from problemdetails._handovers.base import Framework, HandOver, handover_of
+from problemdetails._problem import Problem
+
+__all__ = ["Falcon"]
+
+
+def _claim(req: Any, resp: Any, exc: Exception) -> None:
+    native = getattr(req, "scope", None) or req.env  # falcon.asgi.Request has a scope, falcon.Request an env
+    handover = handover_of(native)
+    problem = handover.claim(native, exc) if handover is not None else None
+    if problem is None:
+        raise exc
+    resp.status = problem.status
+    resp.text = None
+    resp.data = None
+
+
+def _wsgi_handler(req: Any, resp: Any, exc: Exception, params: Any) -> None:
+    _claim(req, resp, exc)
+
+
+async def _asgi_handler(req: Any, resp: Any, exc: Exception, params: Any, **kwargs: Any) -> None:
+    _claim(req, resp, exc)
+
+
+class Falcon(Framework):
+    module = "falcon"
+    apps = frozenset({"falcon.app.App"})
+
+    def install(self, app: Any, handover: HandOver) -> None:
+        import falcon
+        import falcon.asgi
+
+        handler = _asgi_handler if isinstance(app, falcon.asgi.App) else _wsgi_handler
+        app.add_error_handler(Exception, handler)
+        app.add_error_handler(falcon.HTTPError, handler)
+
+    def problem(self, exc: Exception, catalog: Catalog) -> Problem | None:
+        import falcon
+
+        if not isinstance(exc, falcon.HTTPError):
+            return None
+        status = exc.status_code
+        problem = problem_for_status(catalog, status, client_detail(status, exc.description))
+        problem.headers.update(exc.headers or {})  # `Allow` on a 405, `WWW-Authenticate`, `Retry-After`
+        return problem

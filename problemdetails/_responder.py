@@ -1,0 +1,497 @@
+"""The responder: what answers an error, decided with no I/O.
+
+The transports (`ProblemMiddleware` for ASGI, `WSGIProblemMiddleware` for WSGI)
+and the framework hand-overs (`_handovers/`) only carry bytes and exceptions to
+it. For each error it decides which problem answers it (a raised `Problem`, a
+mapped exception, a framework error, an error page the app rendered) and the
+status, headers and body that carry it, in the negotiated representation:
+
+    exception ──► problem_for() ─┐
+    rendered error ► replacement()─┴► answer() ──► (status, headers, body)
+
+Nothing in here raises on the error path: what cannot be built is answered
+with the catalog's plain 500 problem, and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import msgspec
+
+from problemdetails._catalog import Catalog
+from problemdetails._framework_errors import client_detail, litestar_error_items, problem_for_status, validation_problem
+from problemdetails._grammar import MAX_DELAY_SECONDS, delay_seconds, field_name, field_value, is_http_date, loggable
+from problemdetails._logging import EXCEPTION_GROUPS, log_exception, where
+from problemdetails._member_types import is_uri_reference
+from problemdetails._problem import Problem
+from problemdetails._profiles import WireProfile
+from problemdetails._response import asks_for_problem_json, choose_media_type, json_document, render
+from problemdetails._wire import encode_wire
+
+__all__ = [
+    "HANDOVER",
+    "OBSERVERS",
+    "PROBLEM_HEADERS",
+    "RAISED",
+    "REQUEST_ID",
+    "Answer",
+    "ExceptionMap",
+    "FrameworkErrors",
+    "ProblemHeaders",
+    "Request",
+    "Responder",
+    "is_disconnect",
+    "is_problem",
+    "request_path",
+    "unwrap",
+]
+
+# The keys a middleware puts in every ASGI scope / WSGI environ it serves: the
+# request id (bytes) and the hand-over object through which the framework's
+# error hooks reach it (`_handovers.base.HandOver`). A hook that answers for an
+# exception leaves it under RAISED, and the middleware answers for that exception
+# in place of the framework's own error page.
+REQUEST_ID = "problemdetails.request_id"
+HANDOVER = "problemdetails.handover"
+RAISED = "problemdetails.exception"
+# Test tooling (`pytest -p problemdetails.pytest`) watches every problem response
+# a middleware sends: each observer gets (catalog, status, content type, body).
+OBSERVERS: list[Callable[[Catalog, int, bytes, bytes], None]] = []
+
+ExceptionMap = Mapping[type[BaseException], "str | Callable[[Any], Problem]"]
+
+# Representation headers describe the body being replaced, so they go; the rest
+# (CORS, Allow, WWW-Authenticate, Retry-After, Set-Cookie ...) survive.
+DROPPED = frozenset(
+    {
+        b"content-type",
+        b"content-length",
+        b"content-encoding",
+        b"content-disposition",
+        b"content-language",
+        b"content-range",
+        b"content-location",
+        b"etag",
+        b"last-modified",
+        b"transfer-encoding",
+        b"x-request-id",
+        b"vary",
+        b"cache-control",
+        b"x-content-type-options",
+        b"connection",
+        b"keep-alive",
+    }
+)
+PROBLEM_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), (b"vary", b"Accept"))
+# A path that is already a valid URI path needs no quoting (the common case).
+_is_plain_path = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*").fullmatch
+HELD_BODY_LIMIT = 64 * 1024  # enough for any {"detail": ...}; the rest is not read
+
+
+class FrameworkErrors(Protocol):
+    """A framework's own error types, read as problems (each hand-over in `_handovers/` is one)."""
+
+    @property
+    def module(self) -> str:
+        """The framework's top-level package: it is asked only once that is imported."""
+
+    def problem(self, exc: Exception, catalog: Catalog) -> Problem | None: ...
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """The client went away: not an application error, and nobody is left to answer."""
+    if isinstance(exc, ConnectionError):
+        return True
+    for module, name in _DISCONNECTS:
+        found = sys.modules.get(module)
+        if found is not None and isinstance(exc, getattr(found, name)):
+            return True
+    return False
+
+
+# Servers' and frameworks' "the client went away" exceptions, checked only once loaded.
+_DISCONNECTS = (("starlette.requests", "ClientDisconnect"), ("uvicorn.protocols.utils", "ClientDisconnected"))
+
+
+def is_problem(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """The response is already a problem (problem+json or problem+xml): nothing to replace."""
+    for key, value in headers:
+        if key.lower() == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media in (b"application/problem+json", b"application/problem+xml")
+    return False
+
+
+def request_path(native: Mapping[str, Any]) -> str:
+    """The default `instance`: the request path, percent-encoded, without the query string.
+
+    `native` is the ASGI scope or the WSGI environ.
+    """
+    if "PATH_INFO" in native or "SCRIPT_NAME" in native:
+        # PEP 3333: the path is the request's bytes decoded as latin-1.
+        raw = (native.get("SCRIPT_NAME", "") + native.get("PATH_INFO", "")).encode("latin-1", "replace")
+        return _same_origin(quote(raw, safe="/!$&'()*+,;=:@-._~") or "/")
+    path: str = native.get("path") or "/"
+    path = path if _is_plain_path(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
+    return _same_origin(path)
+
+
+def _same_origin(reference: str) -> str:
+    """`reference`, but never a network-path reference (`//host/x`), which resolves to another host.
+
+    RFC 3986 §4.2: "A relative reference that begins with two slash characters
+    is termed a network-path reference". A path `//evil.example/x` is sent as
+    `/.//evil.example/x`, which resolves (§5.2.4 removes the `/.`) to that same
+    path on this host.
+    """
+    return "/." + reference if reference.startswith("//") else reference
+
+
+class ProblemHeaders(list[tuple[bytes, bytes]]):
+    """The headers of a problem response a middleware built.
+
+    A framework's exception handler sends it through the app, so it comes
+    back through the ASGI middleware's `send`, which passes it on as it is: it
+    is already the final response (an HTML page or a legacy profile's JSON too,
+    which would otherwise look like an error page to replace). A middleware that
+    copies the list makes it an ordinary list, and then it is inspected.
+    """
+
+    __slots__ = ()
+
+
+Answer = tuple[int, ProblemHeaders, bytes]
+
+
+class Request:
+    """What the responder decides on about a request: the same facts from ASGI and WSGI."""
+
+    __slots__ = ("accept", "method", "native", "path", "request_id")
+
+    def __init__(self, method: str, path: str, accept: bytes, request_id: str, native: MutableMapping[str, Any]):
+        self.method = method
+        self.path = path
+        self.accept = accept
+        self.request_id = request_id
+        self.native = native  # the ASGI scope or the WSGI environ: what `instance=` functions get
+
+    @property
+    def logged(self) -> str:
+        return where(self.method, self.path)
+
+
+class Responder:
+    """Decides the problem response for every error: the part of a middleware that knows no transport.
+
+    Built by `ProblemMiddleware` and `WSGIProblemMiddleware` from their options;
+    see them for what each option means.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        exception_map: ExceptionMap | None = None,
+        debug: bool = False,
+        www_authenticate: str = "Bearer",
+        profile: WireProfile | None = None,
+        instance: Callable[[Any], str | None] | None = request_path,
+        logger: logging.Logger | None = None,
+        frameworks: Sequence[FrameworkErrors] = (),
+    ) -> None:
+        self.catalog = catalog
+        self.exception_map: dict[type[BaseException], str | Callable[[Any], Problem]] = dict(exception_map or {})
+        for target in self.exception_map.values():
+            if isinstance(target, str) and target not in catalog:
+                raise ValueError(f"exception_map names unknown slug {target!r}")
+            if isinstance(target, str) and catalog[target].__required__:
+                required = ", ".join(member.name for member in catalog[target].__required__)
+                raise ValueError(
+                    f"exception_map maps to {target!r}, which requires members ({required}); "
+                    "map to a function that builds the problem instead"
+                )
+        self.debug = debug
+        challenge = field_value(www_authenticate)
+        if challenge is None:
+            raise ValueError(f"www_authenticate must be a valid HTTP field value, not {www_authenticate!r}")
+        self.www_authenticate = challenge
+        self.profile = profile
+        self.instance = instance
+        self.logger = logger or logging.getLogger("problemdetails")
+        self.frameworks = tuple(frameworks)
+        # Every method the wrapped app accepts at a path, for `Allow` on a 405: set by
+        # the hand-over of a framework whose routes can be read (Starlette, FastAPI).
+        self.allowed_methods: Callable[[Request], list[str] | None] | None = None
+        # Given a rebased catalog, problems raised from the original's classes (a generated
+        # module's) go out with this catalog's type URIs: original type -> rebased type.
+        origin = catalog.origin
+        self._rebased = {origin.problems[slug].type: catalog[slug] for slug in catalog} if origin else {}
+
+    # -- which problem ------------------------------------------------------------
+
+    def problem_for(self, exc: Exception, request: Request) -> Problem:
+        """The problem for an exception, logged as its status deserves.
+
+        Never raises: when mapping the exception fails (a buggy `exception_map`
+        function, an exception whose `__str__` raises under `debug=True`), the
+        answer is the plain 500 problem, and the failure is logged too.
+        """
+        try:
+            problem = exc if isinstance(exc, Problem) else self.translate(exc)
+        except Exception as error:
+            self.log_exception(error, "mapping an exception to its problem failed", request)
+            problem = None
+        if problem is None:
+            problem = problem_for_status(self.catalog, 500)
+            self.log_exception(exc, f"unhandled {type(exc).__name__}", request)
+            if self.debug:
+                problem.extensions["debug"] = _debug_member(exc)
+        else:
+            # Catalogued problems never pay for traceback formatting.
+            level = logging.ERROR if problem.status >= 500 else logging.INFO
+            if self.logger.isEnabledFor(level):
+                name = problem.code or problem.type
+                self.logger.log(
+                    level, "%s %s: %s request_id=%s", problem.status, loggable(name), request.logged, request.request_id
+                )
+        return problem
+
+    def translate(self, exc: Exception) -> Problem | None:
+        """The problem `exc` stands for (mapped, or a framework's error), or None for an unhandled exception."""
+        # Most services map nothing: a framework error then skips the walk up the MRO.
+        mro = type(exc).__mro__ if self.exception_map else ()
+        for cls in mro:
+            target = self.exception_map.get(cls)
+            if target is None:
+                continue
+            if isinstance(target, str):
+                return self.catalog[target]()
+            try:
+                produced = target(exc)
+            except Exception:
+                self.logger.exception("exception_map function for %s failed", cls.__name__)
+                return None
+            return produced if isinstance(produced, Problem) else None
+        # Only a loaded framework can have raised its own errors: nothing is imported here.
+        for framework in self.frameworks:
+            if framework.module in sys.modules:
+                problem = framework.problem(exc, self.catalog)
+                if problem is not None:
+                    return problem
+        return None
+
+    def replacement(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, request: Request) -> Problem:
+        """The problem that replaces an error response the app rendered (or a hook left an exception for)."""
+        raised = request.native.get(RAISED)  # put there by a framework's error hook
+        if isinstance(raised, Exception):
+            return self.problem_for(unwrap(raised), request)
+        try:
+            return self.from_rendered(status, headers, body)
+        except Exception as error:  # the error path never raises: the plain problem for the status
+            self.log_exception(error, "reading the error response failed", request)
+            return problem_for_status(self.catalog, status)
+
+    def from_rendered(self, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> Problem:
+        """The problem for an error response the app rendered itself.
+
+        A 4xx message meant for the client survives as `detail`: FastAPI's and
+        DRF's `{"detail": "..."}`, Falcon's `{"title", "description"}`, or the
+        plain text Starlette renders an `HTTPException` as. Never a 5xx body,
+        and never HTML.
+        """
+        media = next((value for key, value in headers if key.lower() == b"content-type"), b"")
+        document: object = None
+        if media.startswith(b"text/plain"):
+            detail: object = body.decode("utf-8", "replace") if len(body) < HELD_BODY_LIMIT else None
+        else:
+            document = json_document(body)
+            detail = None
+            if isinstance(document, dict):
+                detail = document.get("detail", document.get("description"))
+        if status == 422 and isinstance(detail, list) and all(isinstance(item, dict) for item in detail):
+            return validation_problem(self.catalog, detail)  # FastAPI
+        errors = litestar_error_items(document.get("extra")) if isinstance(document, dict) else None
+        return problem_for_status(self.catalog, status, client_detail(status, detail), errors)
+
+    def unanswered(self, request: Request) -> Problem:
+        """The app returned without sending a response: a bug of the app's, answered with the 500 problem."""
+        self.logger.error("the app returned without a response request_id=%s", request.request_id)
+        return problem_for_status(self.catalog, 500)
+
+    # -- the response -------------------------------------------------------------
+
+    def answer(self, problem: Problem, request: Request, kept: Sequence[tuple[bytes, bytes]] = ()) -> Answer:
+        """The status, headers and body that answer with `problem`; never fails.
+
+        A response may fail to build for reasons of the problem's own (an
+        extension member msgspec cannot encode, a profile that raises); the
+        catalog's 500 problem as problem+json, with no instance and no extra
+        headers, always builds.
+        """
+        try:
+            answer = self._response(problem, request, kept)
+        except Exception as error:
+            self.log_exception(error, "building the problem response failed", request)
+            fallback = problem_for_status(self.catalog, 500)
+            body = encode_wire(msgspec.structs.replace(fallback._wire, request_id=request.request_id))
+            headers = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(body))]
+            request_id = (b"x-request-id", request.request_id.encode())
+            answer = 500, ProblemHeaders([*headers, *PROBLEM_HEADERS, request_id]), body
+        for observer in OBSERVERS:
+            observer(self.catalog, answer[0], answer[1][0][1], answer[2])
+        return answer
+
+    def _response(self, problem: Problem, request: Request, kept: Sequence[tuple[bytes, bytes]]) -> Answer:
+        if self._rebased and problem._wire.type in self._rebased:
+            problem = problem._rebound(self._rebased[problem._wire.type])
+        instance = problem._wire.instance
+        if instance is not None:
+            instance = _same_origin(instance)
+        elif self.instance is request_path:  # the default: a URI reference by construction
+            instance = request_path(request.native)
+        elif self.instance is not None:
+            instance = self._instance(request)
+        accept = request.accept
+        kind = choose_media_type(accept)
+        request_id = request.request_id
+        if self.profile is not None and kind == "json" and not asks_for_problem_json(accept):
+            # A legacy client: it keeps the shape it knows (see `WireProfile`).
+            problem = problem._occurrence(instance=instance, request_id=request_id)
+            body, media_type = self.profile.encode(problem), self.profile.media_type.encode()
+        elif kind == "json" and not problem.extensions:  # the common case: encode the wire Struct directly
+            body = encode_wire(msgspec.structs.replace(problem._wire, instance=instance, request_id=request_id))
+            media_type = b"application/problem+json"
+        else:
+            problem = problem._occurrence(instance=instance, request_id=request_id)
+            body, media_type = render(problem, kind, language=self.catalog.language)
+        headers = ProblemHeaders(
+            [
+                (b"content-type", media_type),
+                (b"content-length", b"%d" % len(body)),
+                *PROBLEM_HEADERS,
+                (b"x-request-id", request_id.encode()),
+            ]
+        )
+        if kept or problem.headers or problem.__sets_headers__:
+            headers += self._extra_headers(request, problem, kept).items()
+        return problem.status, headers, body
+
+    def _instance(self, request: Request) -> str | None:
+        """The `instance` function's answer; a function that fails or answers no URI reference gives none."""
+        assert self.instance is not None
+        try:
+            instance = self.instance(request.native)
+            if instance is None or (isinstance(instance, str) and is_uri_reference(instance)):
+                return None if instance is None else _same_origin(instance)
+            self.logger.error(
+                "the instance function returned %s, which is not a URI reference", type(instance).__name__
+            )
+        except Exception as error:
+            self.log_exception(error, "the instance function failed", request)
+        return None
+
+    def _extra_headers(
+        self, request: Request, problem: Problem, kept: Sequence[tuple[bytes, bytes]]
+    ) -> dict[bytes, bytes]:
+        """The headers a problem response carries beyond its own: kept from the app, the problem's, and the RFCs'.
+
+        The middleware owns framing and the headers it pins (`Content-Length`,
+        `Transfer-Encoding`, `Content-Type`, `X-Request-ID`...): a second one
+        from the app or the problem is dropped, never sent (two lengths, or a
+        length and chunked, is request smuggling behind a proxy). So is any
+        header whose name is no token or whose value holds a control character.
+        """
+        headers: dict[bytes, bytes] = {}
+        for key, value in [*kept, *problem.headers.items()]:
+            if isinstance(key, bytes) and key.lower() in DROPPED:
+                continue  # most of what an error page the app rendered carries: no need to check it
+            name, field = field_name(key), field_value(value)
+            if name is None or field is None:  # RFC 9110 §5.5: no header injection
+                shown = repr(key) if isinstance(key, (str, bytes)) else f"of type {type(key).__name__}"
+                self.logger.warning("dropped header %s: not a valid HTTP field", loggable(shown))
+            elif name not in DROPPED:
+                headers[name] = field
+        if problem.status == 405 and self.allowed_methods is not None and (methods := self.allowed_methods(request)):
+            allow = field_value(", ".join(methods))
+            if allow is not None:
+                headers[b"allow"] = allow
+        if problem.status == 401 and b"www-authenticate" not in headers:
+            # RFC 9110 §15.5.2: a 401 "MUST send a WWW-Authenticate header field".
+            headers[b"www-authenticate"] = self.www_authenticate
+        retry_after = _retry_after(problem, headers.pop(b"retry-after", None))
+        if retry_after is not None:
+            headers[b"retry-after"] = retry_after
+        return headers
+
+    def log_exception(self, exc: BaseException, message: str, request: Request) -> None:
+        log_exception(self.logger, exc, message, request.logged, request.request_id, stacklevel=3)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, EXCEPTION_GROUPS):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]  # type: ignore[attr-defined]
+    return [exc]
+
+
+def unwrap(exc: Exception) -> Exception:
+    """The exception an exception group stands for, or the group itself.
+
+    `asyncio.TaskGroup` and anyio task groups (Starlette's streaming and
+    background work) wrap what a task raised in an exception group. A group
+    stands for its one exception: a problem, a mapped exception, or a client
+    disconnect (when every exception in it is one). Several problems of one
+    type stand for the first of them. Anything else (different problems,
+    or a problem beside a crash) has no single answer: the group is an
+    unhandled exception, a 500 logged with every exception in it.
+    """
+    if not isinstance(exc, EXCEPTION_GROUPS):
+        return exc
+    leaves = _leaves(exc)
+    if all(is_disconnect(leaf) for leaf in leaves):
+        return leaves[0]  # type: ignore[return-value]  # a disconnect is an Exception
+    leaves = [leaf for leaf in leaves if not is_disconnect(leaf)]
+    first = leaves[0]
+    if not isinstance(first, Exception):
+        return exc
+    if len(leaves) == 1:
+        return first
+    if isinstance(first, Problem) and all(type(leaf) is type(first) and leaf.type == first.type for leaf in leaves):
+        return first
+    return exc
+
+
+def _retry_after(problem: Problem, given: bytes | None) -> bytes | None:
+    """`Retry-After` as delay-seconds or IMF-fixdate (RFC 9110 §10.2.3), never negative, at most 2^31 seconds."""
+    if given is not None:
+        text = given.decode("latin-1")
+        seconds = delay_seconds(text)
+        if seconds is not None:
+            return b"%d" % seconds
+        return given if is_http_date(text.strip()) else None  # neither delay-seconds nor a date: drop it
+    seconds = problem.members.get("retry_after")
+    if isinstance(seconds, int) and problem.spec is not None and "retry-after" in map(str.lower, problem.spec.headers):
+        return b"%d" % min(max(0, seconds), MAX_DELAY_SECONDS)
+    return None
+
+
+def _debug_member(exc: BaseException) -> dict[str, Any]:
+    frames = traceback.extract_tb(exc.__traceback__)
+    try:
+        message = str(exc)
+    except Exception:  # an exception whose `__str__` raises still gets its debug member
+        message = f"<unprintable {type(exc).__name__}>"
+    member: dict[str, Any] = msgspec.to_builtins(
+        {
+            "exception": f"{type(exc).__module__}.{type(exc).__qualname__}",
+            "message": message,
+            "frames": [{"file": f.filename, "line": f.lineno, "function": f.name} for f in frames],
+        }
+    )
+    return member

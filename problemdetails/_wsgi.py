@@ -1,0 +1,322 @@
+"""`WSGIProblemMiddleware`: every error of any WSGI app becomes a problem response.
+
+The WSGI transport of the responder (`_responder.py`), with the same options
+and behaviour as `ProblemMiddleware`, following PEP 3333 to the letter:
+
+    exception before any body byte was sent  -> its problem response
+      (`start_response(..., exc_info)` replaces a status not yet sent)
+    error response the app rendered itself   -> held, replaced by the problem
+    exception after the body started         -> logged and re-raised: the server
+                                                aborts, the client sees truncation
+    the app's iterable                       -> its `close()` is always called
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any, Protocol
+
+from problemdetails import _request_id
+from problemdetails._catalog import Catalog
+from problemdetails._docs_site import DocsSite
+from problemdetails._grammar import is_request_id
+from problemdetails._handovers import FRAMEWORKS, HandOver, install
+from problemdetails._problem import Problem
+from problemdetails._profiles import WireProfile
+from problemdetails._responder import (
+    HANDOVER,
+    HELD_BODY_LIMIT,
+    REQUEST_ID,
+    ExceptionMap,
+    Request,
+    Responder,
+    is_disconnect,
+    request_path,
+    unwrap,
+)
+from problemdetails._status import status_phrase
+
+__all__ = ["WSGIProblemMiddleware"]
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+Environ = dict[str, Any]
+
+
+class StartResponse(Protocol):
+    def __call__(
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = ..., /
+    ) -> Callable[[bytes], object]: ...
+
+
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+
+def _request(environ: Environ, request_id: str) -> Request:
+    # PEP 3333: the path is the request's bytes decoded as latin-1; logged as the UTF-8 it was.
+    path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1", "replace")
+    accept = environ.get("HTTP_ACCEPT", "").encode("latin-1", "replace")
+    method = str(environ.get("REQUEST_METHOD", "GET"))
+    return Request(method, path.decode("utf-8", "replace"), accept, request_id, environ)
+
+
+def _close(iterable: object) -> None:
+    close = getattr(iterable, "close", None)
+    if close is not None:
+        close()  # PEP 3333: "the server or gateway must call the close() method"
+
+
+class _Exchange:
+    """One request's state: the status the app started (passed on, or held for replacement)."""
+
+    __slots__ = ("environ", "exc_info", "held", "middleware", "passed", "request_id", "start", "started")
+
+    def __init__(self, middleware: WSGIProblemMiddleware, environ: Environ, start: StartResponse, request_id: str):
+        self.middleware = middleware
+        self.environ = environ
+        self.start = start
+        self.request_id = request_id
+        self.started = False  # the app called start_response
+        self.passed = False  # a status went to the server's start_response
+        self.exc_info: ExcInfo | None = None
+        self.held: tuple[int, list[tuple[str, str]], bytearray] | None = None
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Callable[[bytes], object]:
+        """The `start_response` the app gets: error pages are held back, the rest go to the server."""
+        self.started = True
+        if exc_info is not None:
+            self.exc_info = exc_info
+        if int(status[:3]) >= 400 and self.middleware.rewrite_error_responses and not _is_problem(headers):
+            if exc_info is not None and self.passed:
+                # PEP 3333: "if exc_info is provided, and the HTTP headers have already
+                # been sent, start_response must raise": only the server knows whether they were.
+                self.start(status, headers, exc_info)
+            self.held = (int(status[:3]), headers, bytearray())
+            return self._hold
+        self.held = None
+        for key, _ in headers:
+            if key.lower() == "x-request-id":
+                break
+        else:
+            headers = [*headers, ("X-Request-ID", self.request_id)]
+        self.passed = True
+        return self.start(status, headers, exc_info) if exc_info is not None else self.start(status, headers)
+
+    def _hold(self, data: bytes) -> None:
+        """The `write()` of a held error page: its body is read (up to a bound) to be replaced."""
+        assert self.held is not None
+        body = self.held[2]
+        if len(body) < HELD_BODY_LIMIT:
+            body += data[: HELD_BODY_LIMIT - len(body)]
+
+    def problem_body(self, problem: Problem, kept: list[tuple[str, str]], exc_info: ExcInfo | None) -> list[bytes]:
+        request = _request(self.environ, self.request_id)
+        responder = self.middleware.responder
+        status, headers, body = responder.answer(problem, request, _encoded(kept))
+        if exc_info is None and self.passed:
+            exc_info = self.exc_info  # the app's own, given when it started the error page held here
+        pairs = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in headers]
+        self.start(f"{status} {status_phrase(status)}", pairs, exc_info)
+        # HEAD: the same status and headers (Content-Length included), no body.
+        return [b""] if request.method == "HEAD" else [body]
+
+    def failed(self, exc: Exception) -> list[bytes]:
+        """The app raised before any body byte went out: answer with its problem."""
+        cause = unwrap(exc)
+        request = _request(self.environ, self.request_id)
+        responder = self.middleware.responder
+        if is_disconnect(cause):
+            responder.logger.debug("client disconnected request_id=%s", self.request_id)
+            raise exc
+        kept = self.held[1] if self.held is not None else []
+        return self.problem_body(responder.problem_for(cause, request), kept, sys.exc_info())  # type: ignore[arg-type]
+
+    def replaced(self, iterable: Iterable[bytes]) -> list[bytes]:
+        """The held error page, read and closed, replaced by its problem."""
+        assert self.held is not None
+        status, headers, body = self.held
+        try:
+            for chunk in iterable:
+                self._hold(chunk)
+                if len(body) >= HELD_BODY_LIMIT:
+                    break
+        finally:
+            _close(iterable)
+        request = _request(self.environ, self.request_id)
+        problem = self.middleware.responder.replacement(status, _encoded(headers), bytes(body), request)
+        return self.problem_body(problem, headers, None)
+
+
+class _Body:
+    """The app's iterable, passed on chunk by chunk; its `close()` is always passed on too."""
+
+    __slots__ = ("_chunks", "_exchange", "_iterable", "_sent")
+
+    def __init__(self, iterable: Iterable[bytes], chunks: Iterator[bytes], exchange: _Exchange, sent: bool) -> None:
+        self._iterable = iterable
+        self._chunks = chunks
+        self._exchange = exchange
+        self._sent = sent  # a body byte went to the server: its status line is out
+
+    def __iter__(self) -> _Body:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            chunk = next(self._chunks)
+        except StopIteration:
+            raise
+        except Exception as exc:
+            return self._failed(exc)
+        if chunk:
+            self._sent = True
+        return chunk
+
+    def _failed(self, exc: Exception) -> bytes:
+        exchange = self._exchange
+        if not self._sent:
+            self._chunks = iter(())
+            return b"".join(exchange.failed(exc))
+        responder = exchange.middleware.responder
+        if not is_disconnect(unwrap(exc)):
+            # RFC 9110 has no way to take back a status line: re-raised, the server aborts the connection.
+            request = _request(exchange.environ, exchange.request_id)
+            responder.log_exception(exc, "exception after the response started; aborting", request)
+        raise exc
+
+    def close(self) -> None:
+        _close(self._iterable)
+
+
+def _is_problem(headers: Iterable[tuple[str, str]]) -> bool:
+    for key, value in headers:
+        if key.lower() == "content-type":
+            media = value.split(";", 1)[0].strip().lower()
+            return media in ("application/problem+json", "application/problem+xml")
+    return False
+
+
+def _encoded(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
+    return [(key.lower().encode("latin-1", "replace"), value.encode("latin-1", "replace")) for key, value in headers]
+
+
+class WSGIProblemMiddleware:
+    """Wrap any WSGI app so that every error it produces is an RFC 9457 problem.
+
+    One line, outermost, around Flask, Django (`get_wsgi_application()`),
+    Falcon (`falcon.App`) or any WSGI app, under any WSGI server (gunicorn,
+    waitress, mod_wsgi, granian):
+
+    ```python
+    app = WSGIProblemMiddleware(flask_app, catalog=catalog)
+    ```
+
+    Its options and behaviour are `ProblemMiddleware`'s (an `instance=`
+    function gets the WSGI environ). It hooks into the wrapped framework's
+    error handling at construction (`integrate=False` turns that off).
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        catalog: Catalog,
+        exception_map: ExceptionMap | None = None,
+        debug: bool = False,
+        www_authenticate: str = "Bearer",
+        rewrite_error_responses: bool = True,
+        docs_path: str | None = None,
+        docs_dir: str | os.PathLike[str] | None = None,
+        profile: WireProfile | None = None,
+        instance: Callable[[Environ], str | None] | None = request_path,
+        logger: logging.Logger | None = None,
+        integrate: bool = True,
+    ) -> None:
+        self.app = app
+        self.catalog = catalog
+        self.responder = Responder(
+            catalog,
+            exception_map=exception_map,
+            debug=debug,
+            www_authenticate=www_authenticate,
+            profile=profile,
+            instance=instance,
+            logger=logger,
+            frameworks=FRAMEWORKS,
+        )
+        self.rewrite_error_responses = rewrite_error_responses
+        self.docs = DocsSite(catalog, docs_path, docs_dir) if docs_path is not None else None
+        self.handover = HandOver(self.responder)
+        self.framework = install(app, self.handover) if integrate else None
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        incoming = environ.get("HTTP_X_REQUEST_ID")
+        raw_id = incoming.encode("latin-1", "replace") if isinstance(incoming, str) else b""
+        raw_id = raw_id if raw_id and is_request_id(raw_id) else next(_request_id.request_ids)
+        environ[HANDOVER], environ[REQUEST_ID] = self.handover, raw_id
+        request_id = raw_id.decode()
+        docs = self.docs
+        if docs is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+            if path.startswith(docs.path):
+                answer = docs.response(path[len(docs.path) :], environ.get("QUERY_STRING", "").encode("latin-1"))
+                if answer is not None:
+                    status, headers, body = answer
+                    line = "200 OK" if status == 200 else "301 Moved Permanently"
+                    pairs = [(key.decode(), value.decode("latin-1")) for key, value in headers]
+                    start_response(line, [*pairs, ("X-Request-ID", request_id)])
+                    return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
+        exchange = _Exchange(self, environ, start_response, request_id)
+        try:
+            iterable = self.app(environ, exchange.start_response)
+        except Exception as exc:
+            return exchange.failed(exc)
+        if exchange.held is not None:
+            return exchange.replaced(iterable)
+        if exchange.started:  # the common case: the app started its response before returning
+            return _Body(iterable, iter(iterable), exchange, False)
+        # A generator app starts its response with its first chunk: read up to it.
+        chunks = iter(iterable)
+        try:
+            first = b""
+            while not first:
+                first = next(chunks)
+        except StopIteration:
+            first = b""
+        except Exception as exc:
+            _close(iterable)
+            return exchange.failed(exc)
+        if exchange.held is not None:
+            exchange.held[2].extend(first[:HELD_BODY_LIMIT])
+            return exchange.replaced(_Rest(chunks, iterable))
+        if not exchange.started:
+            _close(iterable)
+            problem = self.responder.unanswered(_request(environ, request_id))
+            return exchange.problem_body(problem, [], None)
+        return _Body(iterable, _prepend(first, chunks), exchange, bool(first))
+
+
+class _Rest:
+    """The rest of an iterable already started, with the original's `close()`."""
+
+    __slots__ = ("_chunks", "_iterable")
+
+    def __init__(self, chunks: Iterator[bytes], iterable: Iterable[bytes]) -> None:
+        self._chunks = chunks
+        self._iterable = iterable
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self._chunks
+
+    def close(self) -> None:
+        _close(self._iterable)
+
+
+def _prepend(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from chunks
