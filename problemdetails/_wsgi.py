@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 from problemdetails import _request_id
 from problemdetails._catalog import Catalog
@@ -46,13 +46,9 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 Environ = dict[str, Any]
 
 
-class StartResponse(Protocol):
-    def __call__(
-        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = ..., /
-    ) -> Callable[[bytes], object]: ...
-
-
-WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+StartResponse = Callable[..., Callable[[bytes], object]]
+# Loose on purpose, like `ASGIApp`: every framework types its `__call__` its own way.
+WSGIApp = Callable[..., Iterable[bytes]]
 
 
 def _request(environ: Environ, request_id: str) -> Request:
@@ -134,7 +130,9 @@ class _Exchange:
             responder.logger.debug("client disconnected request_id=%s", self.request_id)
             raise exc
         kept = self.held[1] if self.held is not None else []
-        return self.problem_body(responder.problem_for(cause, request), kept, sys.exc_info())  # type: ignore[arg-type]
+        # Only a status the server has may need replacing (some servers raise on any exc_info).
+        exc_info = sys.exc_info() if self.passed else None
+        return self.problem_body(responder.problem_for(cause, request), kept, exc_info)  # type: ignore[arg-type]
 
     def replaced(self, iterable: Iterable[bytes]) -> list[bytes]:
         """The held error page, read and closed, replaced by its problem."""

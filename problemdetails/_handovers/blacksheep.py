@@ -45,6 +45,9 @@ class BlackSheep(Framework):
         if not isinstance(exc, HTTPException) or exc.status < 400:
             return None
         message = str(exc)
-        # BlackSheep's default messages ("Bad request", "HTTP exception") are no detail.
-        given = None if message in ("HTTP exception", type(exc).__name__) else message
+        try:  # BlackSheep's default messages ("Resource not found", "HTTP exception") are no detail
+            default = str(type(exc)())  # type: ignore[call-arg]  # subclasses take no status
+        except TypeError:
+            default = "HTTP exception"
+        given = None if message == default else message
         return problem_for_status(catalog, exc.status, client_detail(exc.status, given))

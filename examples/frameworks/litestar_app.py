@@ -1,0 +1,96 @@
+"""Litestar, wrapped in one line: `ProblemMiddleware(app, catalog=CATALOG)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar import Controller, Litestar, get, post
+from litestar.exceptions import HTTPException
+from litestar.middleware import ASGIMiddleware
+from litestar.response import Stream
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from examples.frameworks.common import (
+    CATALOG,
+    EXCEPTION_MAP,
+    SECRET,
+    ZoneLocked,
+    async_chunks,
+    conflict,
+    forbidden,
+    gone,
+)
+from problemdetails import ProblemMiddleware
+
+
+@dataclass
+class Profile:
+    color: str
+
+
+@dataclass
+class Account:
+    name: str
+    profile: Profile
+
+
+class Gateway(ASGIMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if scope["path"] == "/from-middleware":
+            raise forbidden()
+        await next_app(scope, receive, send)
+
+
+@get("/ok")
+async def ok() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@get("/conflict")
+async def raise_conflict() -> None:
+    raise conflict()
+
+
+class Invitations(Controller):
+    path = "/class"
+
+    @get()
+    async def invitation(self) -> None:
+        raise gone()
+
+
+@get("/crash")
+async def crash() -> None:
+    raise RuntimeError(SECRET)
+
+
+@get("/mapped")
+async def mapped() -> None:
+    raise ZoneLocked("zone z1 is locked")
+
+
+@get("/from-middleware")
+async def behind_the_gateway() -> None:
+    return None
+
+
+@get("/http-error")
+async def http_error() -> None:
+    raise HTTPException(status_code=429, headers={"Retry-After": "7"})
+
+
+@post("/validate")
+async def validate(data: Account) -> dict[str, bool]:
+    return {"ok": True}
+
+
+@get("/stream")
+async def stream() -> Stream:
+    return Stream(async_chunks(), media_type="application/octet-stream")
+
+
+litestar_app = Litestar(
+    [ok, raise_conflict, Invitations, crash, mapped, behind_the_gateway, http_error, validate, stream],
+    middleware=[Gateway()],
+)
+app = ProblemMiddleware(litestar_app, catalog=CATALOG, exception_map=EXCEPTION_MAP)

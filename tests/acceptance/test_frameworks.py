@@ -1,0 +1,316 @@
+"""One contract, every framework: each example app (`examples/frameworks/`) under real servers on 127.0.0.1.
+
+Each app is built the way its framework's docs build it and wrapped in one
+line (`ProblemMiddleware` or `WSGIProblemMiddleware`, no helper, no setting
+but DRF's). Every server is started by the test module, once, and stopped at
+the end; the routes are listed in `examples/frameworks/common.py`.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+RETRY_AFTER_7 = {"retry-after": "7"}
+
+
+@dataclass(frozen=True)
+class App:
+    """An example app: where it is, how it is served, and what its framework's own errors are."""
+
+    name: str
+    target: str  # module:attribute
+    interface: str  # asgi | wsgi
+    servers: tuple[str, ...]
+    http_error: tuple[int, str, dict[str, str]] = (429, "rate-limited", RETRY_AFTER_7)
+    prefix: str = ""
+    allow: bool = True  # the router can tell a 405 (with Allow) from a 404
+    validation: tuple[int, str] | None = None  # the status and slug of a validation failure, if the framework has one
+    head_status: int | None = None  # HEAD /conflict, when the route does not take HEAD
+    xml_status: int = 409  # GET /conflict asking for XML: DRF refuses what its renderers cannot make (406)
+
+
+ASGI_SERVERS = ("uvicorn", "hypercorn", "granian")
+WSGI_SERVERS = ("gunicorn", "waitress", "granian")
+APPS = [
+    App("starlette", "examples.frameworks.starlette_app:app", "asgi", ("uvicorn", "hypercorn")),
+    App(
+        "fastapi",
+        "examples.frameworks.fastapi_app:app",
+        "asgi",
+        ("uvicorn", "hypercorn"),
+        validation=(422, "unprocessable"),
+        head_status=405,
+    ),
+    App(
+        "litestar",
+        "examples.frameworks.litestar_app:app",
+        "asgi",
+        ("uvicorn", "hypercorn"),
+        validation=(400, "bad-request"),
+        head_status=405,
+    ),
+    App(
+        "django",
+        "examples.frameworks.django_app:asgi_app",
+        "asgi",
+        ASGI_SERVERS,
+        (403, "forbidden", {}),
+        head_status=405,
+    ),
+    App(
+        "drf",
+        "examples.frameworks.django_app:asgi_app",
+        "asgi",
+        ("uvicorn",),
+        prefix="/drf",
+        validation=(400, "bad-request"),
+        xml_status=406,
+    ),
+    App("quart", "examples.frameworks.quart_app:app", "asgi", ("uvicorn", "hypercorn")),
+    App("falcon", "examples.frameworks.falcon_app:asgi_app", "asgi", ASGI_SERVERS),
+    App(
+        "blacksheep",
+        "examples.frameworks.blacksheep_app:app",
+        "asgi",
+        ("uvicorn",),
+        (429, "rate-limited", {}),
+        allow=False,
+        head_status=404,
+    ),
+    App("flask", "examples.frameworks.flask_app:app", "wsgi", WSGI_SERVERS),
+    App(
+        "django-wsgi",
+        "examples.frameworks.django_app:wsgi_app",
+        "wsgi",
+        WSGI_SERVERS,
+        (403, "forbidden", {}),
+        head_status=405,
+    ),
+    App(
+        "drf-wsgi",
+        "examples.frameworks.django_app:wsgi_app",
+        "wsgi",
+        ("gunicorn",),
+        prefix="/drf",
+        validation=(400, "bad-request"),
+        xml_status=406,
+    ),
+    App("falcon-wsgi", "examples.frameworks.falcon_app:wsgi_app", "wsgi", WSGI_SERVERS),
+]
+SERVED = [(app, server) for app in APPS for server in app.servers]
+
+
+def command(app: App, server: str, port: int) -> list[str]:
+    python, host = sys.executable, "127.0.0.1"
+    if server == "uvicorn":
+        return [python, "-m", "uvicorn", app.target, "--host", host, "--port", str(port), "--log-level", "warning"]
+    if server == "hypercorn":
+        return [python, "-m", "hypercorn", "--bind", f"{host}:{port}", app.target]
+    if server == "granian":
+        interface = ["--interface", app.interface, "--no-log"]
+        return [python, "-m", "granian", *interface, "--host", host, "--port", str(port), app.target]
+    if server == "gunicorn":  # sync workers
+        return [
+            python,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "1",
+            "--worker-class",
+            "sync",
+            "-b",
+            f"{host}:{port}",
+            app.target,
+        ]
+    assert server == "waitress"
+    return [python, "-m", "waitress", f"--listen={host}:{port}", app.target]
+
+
+@dataclass
+class Server:
+    base: str
+    log: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def logged(self, text: str, within: float = 10.0) -> str:
+        """The server's log once it holds `text` (it is written as the server goes), waiting a bounded time."""
+        deadline = time.monotonic() + within
+        while True:
+            log = self.log.read_text(errors="replace")
+            if text in log or time.monotonic() > deadline:
+                return log
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, str], Server]]:
+    """Every app under each of its servers, started together; all stopped at the end."""
+    logs = tmp_path_factory.mktemp("server-logs")
+    started: dict[tuple[str, str], Server] = {}
+    try:
+        for app, server in SERVED:
+            port = free_port()
+            log = logs / f"{app.name}-{server}.log"
+            with log.open("wb") as sink:
+                process = subprocess.Popen(command(app, server, port), cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+            started[app.name, server] = Server(f"http://127.0.0.1:{port}{app.prefix}", log, process)
+        deadline = time.monotonic() + 90
+        for (name, server), running in started.items():
+            while True:  # bounded by the deadline
+                try:
+                    httpx.get(f"{running.base}/ok", timeout=2)
+                    break
+                except httpx.TransportError:
+                    if running.process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"{name} under {server} did not start:\n{running.log.read_text()}") from None
+                    time.sleep(0.1)
+        yield started
+    finally:
+        for running in started.values():
+            running.process.terminate()
+        for running in started.values():
+            try:
+                running.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                running.process.kill()
+                running.process.wait(timeout=15)
+
+
+@pytest.fixture(params=SERVED, ids=[f"{app.name}-{server}" for app, server in SERVED])
+def served(request: pytest.FixtureRequest, servers: dict[tuple[str, str], Server]) -> tuple[App, Server]:
+    app, server = request.param
+    return app, servers[app.name, server]
+
+
+def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is a complete problem+json of `status` and `code`; its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["content-length"] == str(len(response.content))
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    body: dict[str, Any] = response.json()
+    assert (body["status"], body["code"]) == (status, code)
+    assert body["type"] == f"https://errors.example.com/{code}"
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+def test_the_happy_path_only_gains_a_request_id(served: tuple[App, Server]) -> None:
+    _, server = served
+    given = httpx.get(server.base + "/ok", headers={"X-Request-ID": "req-contract-1"}, timeout=10)
+    assert (given.status_code, given.json(), given.headers["x-request-id"]) == (200, {"ok": True}, "req-contract-1")
+    drawn = httpx.get(server.base + "/ok", timeout=10)
+    assert re.fullmatch("[0-9a-f]{32}", drawn.headers["x-request-id"])
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [("/conflict", 409, "conflict"), ("/class", 410, "gone"), ("/from-middleware", 403, "forbidden")],
+    ids=["view", "class-based-view", "middleware"],
+)
+def test_a_raised_problem_leaves_as_itself(served: tuple[App, Server], path: str, status: int, code: str) -> None:
+    app, server = served
+    response = httpx.get(server.base + path, headers={"X-Request-ID": "req-contract-2"}, timeout=10)
+    body = problem(response, status, code)
+    assert body["request_id"] == "req-contract-2"
+    assert body["instance"] == app.prefix + path
+    assert body["detail"]
+    if code == "conflict":
+        assert body["conflicts"] == ["a1"]
+
+
+def test_a_crash_is_the_500_problem_with_nothing_leaked(served: tuple[App, Server]) -> None:
+    _, server = served
+    response = httpx.get(server.base + "/crash", timeout=10)
+    body = problem(response, 500, "internal")
+    assert set(body) == {"type", "title", "status", "instance", "code", "request_id"}
+    for leak in (b"hunter2", b"RuntimeError", b"/srv/app", b"Traceback"):
+        assert leak not in response.content
+    assert "hunter2" in server.logged(body["request_id"])  # the operator sees it, with the request id
+
+
+def test_a_mapped_exception_leaves_as_its_slug(served: tuple[App, Server]) -> None:
+    _, server = served
+    problem(httpx.get(server.base + "/mapped", timeout=10), 409, "conflict")
+
+
+def test_the_router_404_and_405(served: tuple[App, Server]) -> None:
+    app, server = served
+    problem(httpx.get(server.base + "/nope", timeout=10), 404, "not-found")
+    response = httpx.post(server.base + "/conflict", timeout=10)
+    if not app.allow:  # BlackSheep's router answers 404 for a path it has under another method
+        problem(response, 404, "not-found")
+        return
+    problem(response, 405, "method-not-allowed")
+    assert "GET" in [method.strip() for method in response.headers["allow"].split(",")]
+
+
+def test_the_frameworks_own_http_error_keeps_its_headers(served: tuple[App, Server]) -> None:
+    app, server = served
+    status, code, headers = app.http_error
+    response = httpx.get(server.base + "/http-error", timeout=10)
+    problem(response, status, code)
+    for name, value in headers.items():
+        assert response.headers[name] == value
+
+
+def test_negotiation_gives_xml_and_html(served: tuple[App, Server]) -> None:
+    app, server = served
+    xml = httpx.get(server.base + "/conflict", headers={"Accept": "application/problem+xml"}, timeout=10)
+    assert (xml.status_code, xml.headers["content-type"]) == (app.xml_status, "application/problem+xml")
+    root = ET.fromstring(xml.content)
+    assert root.tag == "{urn:ietf:rfc:7807}problem"
+    assert root.findtext("{urn:ietf:rfc:7807}status") == str(app.xml_status)
+    page = httpx.get(server.base + "/conflict", headers={"Accept": "text/html"}, timeout=10)
+    assert (page.status_code, page.headers["content-type"]) == (409, "text/html; charset=utf-8")
+    assert '<script type="application/problem+json">' in page.text
+    assert page.headers["vary"] == "Accept"
+
+
+def test_head_gets_the_headers_and_no_body(served: tuple[App, Server]) -> None:
+    app, server = served
+    head = httpx.head(server.base + "/conflict", timeout=10)
+    get = httpx.request("GET" if app.head_status is None else "HEAD", server.base + "/conflict", timeout=10)
+    assert head.status_code == (app.head_status or 409)
+    assert head.content == b""
+    assert head.headers["content-type"] == "application/problem+json"
+    if app.head_status is None:
+        assert head.headers["content-length"] == get.headers["content-length"]
+
+
+def test_a_stream_failing_mid_body_is_truncated_and_logged(served: tuple[App, Server]) -> None:
+    _, server = served
+    with httpx.stream("GET", server.base + "/stream", headers={"X-Request-ID": "req-stream-1"}, timeout=10) as response:
+        assert response.status_code == 200  # one status: the one that went out
+        with pytest.raises(httpx.RemoteProtocolError):
+            response.read()
+    log = server.logged("req-stream-1")
+    assert "exception after the response started; aborting: GET" in log
+    assert "req-stream-1" in log
+
+
+def test_validation_errors_point_at_the_fields(served: tuple[App, Server]) -> None:
+    app, server = served
+    if app.validation is None:
+        pytest.skip(f"{app.name} has no request validation of its own")
+    status, code = app.validation
+    response = httpx.post(server.base + "/validate", json={"name": 5, "profile": {"color": 1}}, timeout=10)
+    body = problem(response, status, code)
+    pointers = {item.get("pointer") for item in body["errors"]}
+    # Litestar (msgspec) stops at the first failure; the others report every field.
+    assert pointers & {"#/name", "#/profile/color"}, body["errors"]
