@@ -39,6 +39,7 @@ from problemdetails._responder import (
     Responder,
     is_disconnect,
     is_problem,
+    request_of,
     request_path,
     unwrap,
 )
@@ -68,15 +69,6 @@ class _Held:
         self.status = status
         self.headers = headers
         self.body = bytearray()
-
-
-def _request(scope: Scope, request_id: str) -> Request:
-    accept = b""
-    for key, value in scope.get("headers", ()):
-        if key == b"accept":
-            accept = value
-            break
-    return Request(str(scope.get("method", "WEBSOCKET")), str(scope.get("path", "")), accept, request_id, scope)
 
 
 class ProblemMiddleware:
@@ -214,7 +206,7 @@ class ProblemMiddleware:
             await self._failed(exc, scope, send, last, raw_id.decode())
             return
         if last is None or type(last) is _Held:
-            request = _request(scope, raw_id.decode())
+            request = request_of(scope, raw_id.decode())
             kept: Sequence[tuple[bytes, bytes]]
             if last is None:
                 problem, kept = self.responder.unanswered(request), ()
@@ -227,7 +219,7 @@ class ProblemMiddleware:
 
     def _respond(self, exc: Exception, scope: Scope) -> ASGIApp:
         """An ASGI app that sends the problem response for `exc`: what a framework's exception handler returns."""
-        request = _request(scope, scope[REQUEST_ID].decode())
+        request = request_of(scope, scope[REQUEST_ID].decode())
         return functools.partial(self._send, self.responder.problem_for(exc, request), request, ())
 
     async def _failed(
@@ -235,12 +227,12 @@ class ProblemMiddleware:
     ) -> None:
         """The app raised: answer with its problem, or abort if the response has started."""
         cause = unwrap(exc)
-        request = _request(scope, request_id)
+        request = request_of(scope, request_id)
         if last is None or isinstance(last, _Held):
             if is_disconnect(cause):
                 self.responder.logger.debug("client disconnected request_id=%s", request_id)
                 return
-            problem = self.responder.problem_for(cause, request)
+            problem = self.responder.raised(cause, request)
             await self._send(problem, request, last.headers if last else (), scope, None, send)
         elif last["type"] == "http.response.start" or last.get("more_body"):
             # RFC 9110 has no way to take back a status line: abort, so the
@@ -311,7 +303,7 @@ class ProblemMiddleware:
                 (value for key, value in scope.get("headers", ()) if key == b"x-request-id" and is_request_id(value)),
                 None,
             )
-            request = _request(scope, (request_id or _request_id.new_request_id()).decode())
+            request = request_of(scope, (request_id or _request_id.new_request_id()).decode())
             problem = self.responder.problem_for(cause, request)
             if state == "connecting" and "websocket.http.response" in scope.get("extensions", {}):
                 # The ASGI denial extension: a real HTTP response, with every header a problem response has.

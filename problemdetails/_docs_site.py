@@ -72,5 +72,10 @@ class DocsSite:
             # `base_uri + slug` has no trailing slash; the page's relative links need one.
             # A relative reference (RFC 9110 §10.2.2), so any mount or root_path is kept.
             location = quote(name.rpartition("/")[2]).encode() + b"/" + (b"?" + query if query else b"")
-            return 301, [*headers, (b"location", location), (b"content-length", b"0")], b""
+            headers += [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"location", location),
+                (b"content-length", b"0"),
+            ]
+            return 301, headers, b""
         return None  # the app may serve it; else it is a 404 problem like any other

@@ -36,10 +36,10 @@ from problemdetails._response import asks_for_problem_json, choose_media_type, j
 from problemdetails._wire import encode_wire
 
 __all__ = [
+    "DECIDED",
     "HANDOVER",
     "OBSERVERS",
     "PROBLEM_HEADERS",
-    "RAISED",
     "REQUEST_ID",
     "Answer",
     "ExceptionMap",
@@ -49,18 +49,20 @@ __all__ = [
     "Responder",
     "is_disconnect",
     "is_problem",
+    "request_of",
     "request_path",
     "unwrap",
 ]
 
 # The keys a middleware puts in every ASGI scope / WSGI environ it serves: the
 # request id (bytes) and the hand-over object through which the framework's
-# error hooks reach it (`_handovers.base.HandOver`). A hook that answers for an
-# exception leaves it under RAISED, and the middleware answers for that exception
-# in place of the framework's own error page.
+# error hooks reach it (`_handovers.base.HandOver`). A hook that catches an
+# exception leaves the problem decided for it under DECIDED (already logged, in
+# the framework's own context), and the middleware answers with that problem
+# in place of the framework's error page.
 REQUEST_ID = "problemdetails.request_id"
 HANDOVER = "problemdetails.handover"
-RAISED = "problemdetails.exception"
+DECIDED = "problemdetails.decided"
 # Test tooling (`pytest -p problemdetails.pytest`) watches every problem response
 # a middleware sends: each observer gets (catalog, status, content type, body).
 OBSERVERS: list[Callable[[Catalog, int, bytes, bytes], None]] = []
@@ -187,6 +189,26 @@ class Request:
         return where(self.method, self.path)
 
 
+def request_of(native: MutableMapping[str, Any], request_id: str | None = None) -> Request:
+    """The facts of a request from its ASGI scope or WSGI environ (the request id as a middleware set it)."""
+    if request_id is None:
+        raw = native.get(REQUEST_ID)
+        request_id = raw.decode() if isinstance(raw, bytes) else ""
+    if "REQUEST_METHOD" in native:  # WSGI
+        # PEP 3333: the path is the request's bytes decoded as latin-1; logged as the UTF-8 it was.
+        path = (native.get("SCRIPT_NAME", "") + native.get("PATH_INFO", "")).encode("latin-1", "replace")
+        accept = native.get("HTTP_ACCEPT", "").encode("latin-1", "replace")
+        method = str(native["REQUEST_METHOD"])
+        return Request(method, path.decode("utf-8", "replace"), accept, request_id, native)
+    accept = b""
+    for key, value in native.get("headers", ()):
+        if key == b"accept":
+            accept = value
+            break
+    method = str(native.get("method", "WEBSOCKET"))
+    return Request(method, str(native.get("path", "")), accept, request_id, native)
+
+
 class Responder:
     """Decides the problem response for every error: the part of a middleware that knows no transport.
 
@@ -263,6 +285,15 @@ class Responder:
                 )
         return problem
 
+    def raised(self, exc: Exception, request: Request) -> Problem:
+        """The problem for an exception the app raised: the one a framework's hook decided for it, if any.
+
+        A framework that catches a crash, decides it through its hook, and then
+        raises it anyway (Flask and Quart when testing) has had it logged once.
+        """
+        decided = request.native.get(DECIDED)
+        return decided if isinstance(decided, Problem) else self.problem_for(exc, request)
+
     def translate(self, exc: Exception) -> Problem | None:
         """The problem `exc` stands for (mapped, or a framework's error), or None for an unhandled exception."""
         # Most services map nothing: a framework error then skips the walk up the MRO.
@@ -288,10 +319,10 @@ class Responder:
         return None
 
     def replacement(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, request: Request) -> Problem:
-        """The problem that replaces an error response the app rendered (or a hook left an exception for)."""
-        raised = request.native.get(RAISED)  # put there by a framework's error hook
-        if isinstance(raised, Exception):
-            return self.problem_for(unwrap(raised), request)
+        """The problem that replaces an error response the app rendered (or that a hook decided)."""
+        decided = request.native.get(DECIDED)  # put there by a framework's error hook
+        if isinstance(decided, Problem):
+            return decided
         try:
             return self.from_rendered(status, headers, body)
         except Exception as error:  # the error path never raises: the plain problem for the status

@@ -32,9 +32,9 @@ from problemdetails._responder import (
     HELD_BODY_LIMIT,
     REQUEST_ID,
     ExceptionMap,
-    Request,
     Responder,
     is_disconnect,
+    request_of,
     request_path,
     unwrap,
 )
@@ -49,14 +49,6 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Callable[[bytes], object]]
 # Loose on purpose, like `ASGIApp`: every framework types its `__call__` its own way.
 WSGIApp = Callable[..., Iterable[bytes]]
-
-
-def _request(environ: Environ, request_id: str) -> Request:
-    # PEP 3333: the path is the request's bytes decoded as latin-1; logged as the UTF-8 it was.
-    path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1", "replace")
-    accept = environ.get("HTTP_ACCEPT", "").encode("latin-1", "replace")
-    method = str(environ.get("REQUEST_METHOD", "GET"))
-    return Request(method, path.decode("utf-8", "replace"), accept, request_id, environ)
 
 
 def _close(iterable: object) -> None:
@@ -111,7 +103,7 @@ class _Exchange:
             body += data[: HELD_BODY_LIMIT - len(body)]
 
     def problem_body(self, problem: Problem, kept: list[tuple[str, str]], exc_info: ExcInfo | None) -> list[bytes]:
-        request = _request(self.environ, self.request_id)
+        request = request_of(self.environ, self.request_id)
         responder = self.middleware.responder
         status, headers, body = responder.answer(problem, request, _encoded(kept))
         if exc_info is None and self.passed:
@@ -124,7 +116,7 @@ class _Exchange:
     def failed(self, exc: Exception) -> list[bytes]:
         """The app raised before any body byte went out: answer with its problem."""
         cause = unwrap(exc)
-        request = _request(self.environ, self.request_id)
+        request = request_of(self.environ, self.request_id)
         responder = self.middleware.responder
         if is_disconnect(cause):
             responder.logger.debug("client disconnected request_id=%s", self.request_id)
@@ -132,7 +124,7 @@ class _Exchange:
         kept = self.held[1] if self.held is not None else []
         # Only a status the server has may need replacing (some servers raise on any exc_info).
         exc_info = sys.exc_info() if self.passed else None
-        return self.problem_body(responder.problem_for(cause, request), kept, exc_info)  # type: ignore[arg-type]
+        return self.problem_body(responder.raised(cause, request), kept, exc_info)  # type: ignore[arg-type]
 
     def replaced(self, iterable: Iterable[bytes]) -> list[bytes]:
         """The held error page, read and closed, replaced by its problem."""
@@ -145,7 +137,7 @@ class _Exchange:
                     break
         finally:
             _close(iterable)
-        request = _request(self.environ, self.request_id)
+        request = request_of(self.environ, self.request_id)
         problem = self.middleware.responder.replacement(status, _encoded(headers), bytes(body), request)
         return self.problem_body(problem, headers, None)
 
@@ -183,7 +175,7 @@ class _Body:
         responder = exchange.middleware.responder
         if not is_disconnect(unwrap(exc)):
             # RFC 9110 has no way to take back a status line: re-raised, the server aborts the connection.
-            request = _request(exchange.environ, exchange.request_id)
+            request = request_of(exchange.environ, exchange.request_id)
             responder.log_exception(exc, "exception after the response started; aborting", request)
         raise exc
 
@@ -294,7 +286,7 @@ class WSGIProblemMiddleware:
             return exchange.replaced(_Rest(chunks, iterable))
         if not exchange.started:
             _close(iterable)
-            problem = self.responder.unanswered(_request(environ, request_id))
+            problem = self.responder.unanswered(request_of(environ, request_id))
             return exchange.problem_body(problem, [], None)
         return _Body(iterable, _prepend(first, chunks), exchange, bool(first))
 

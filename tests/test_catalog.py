@@ -675,3 +675,68 @@ def test_rebased_classes_are_kinds_of_the_originals_along_extends(write: WriteCa
         assert isinstance(child, original)
     assert twice.origin is catalog  # rebasing again starts from the original
     assert child.type == "https://api.dev.example/errors/ip-not-allowed"
+
+
+# -- which slug takes a framework error (`framework_errors`)
+
+SHARED_422 = """\
+catalog:
+  name: Test API
+  base_uri: https://errors.example.com/
+  {extra}
+problems:
+  invalid-body: {{status: 422, title: Invalid body, members: {{errors: {{type: "list[error]"}}}}}}
+  business-rule: {{status: 422, title: Business rule}}
+  old-invalid: {{status: 400, title: Old, deprecated: {{since: 1.0.0}}}}
+  needs-limit: {{status: 402, title: Quota, members: {{limit: {{type: int}}}}}}
+  later: {{status: 400, title: Later}}
+"""
+
+
+def test_a_status_shared_by_roots_warns_until_the_header_names_one(write: WriteCatalog) -> None:
+    path = write(SHARED_422.format(extra=""))
+    catalog = Catalog.load(path)
+    assert [str(finding) for finding in catalog.warnings] == [
+        f"{path}:6:3: warning: root problems 'business-rule', 'invalid-body' all have status 422; framework errors "
+        "of that status take 'business-rule': name the one you mean in the header's framework_errors"
+    ]
+    # A retired root is never chosen, nor one with a member a framework error cannot fill.
+    assert dict(catalog.status_slugs) == {422: "business-rule", 400: "later"}
+    named = Catalog.load(write(SHARED_422.format(extra="framework_errors: {422: invalid-body}")))
+    assert named.warnings == ()
+    assert named.status_slugs[422] == "invalid-body"
+
+
+def test_a_required_list_of_items_is_filled_empty(write: WriteCatalog) -> None:
+    from problemdetails._framework_errors import problem_for_status
+
+    catalog = Catalog.load(write(SHARED_422.format(extra="framework_errors: {422: invalid-body}")))
+    assert problem_for_status(catalog, 422).members["errors"] == []
+    assert problem_for_status(catalog, 402).type == "about:blank"  # `needs-limit` cannot be built from a status
+
+
+@pytest.mark.parametrize(
+    ("named", "message"),
+    [
+        ("{422: nope}", "framework_errors: 422: 'nope' is not a slug of the catalog"),
+        ("{400: business-rule}", "framework_errors: 400: 'business-rule' has status 422, not 400"),
+        ("{400: old-invalid}", "framework_errors: 400: 'old-invalid' is retired; name the slug that replaces it"),
+        (
+            "{402: needs-limit}",
+            "framework_errors: 402: 'needs-limit' requires members (limit) that a framework error cannot fill",
+        ),
+    ],
+    ids=["unknown", "other-status", "retired", "required-members"],
+)
+def test_a_named_slug_must_take_framework_errors(write: WriteCatalog, named: str, message: str) -> None:
+    path = write(SHARED_422.format(extra=f"framework_errors: {named}"))
+    errors = [finding for finding in findings(path) if ": error: " in finding]
+    assert errors == [f"{path}:4:27: error: {message}"]  # at the slug
+
+
+def test_a_framework_errors_key_must_be_an_error_status(write: WriteCatalog) -> None:
+    path = write(SHARED_422.format(extra="framework_errors: {200: later, x: later}"))
+    assert [finding for finding in findings(path) if ": error: " in finding] == [
+        f"{path}:4:22: error: framework_errors: '200' is not a status from 400 to 599",
+        f"{path}:4:34: error: framework_errors: 'x' is not a status from 400 to 599",
+    ]

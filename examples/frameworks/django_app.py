@@ -38,7 +38,7 @@ settings.configure(
 django.setup()
 
 from django.core.asgi import get_asgi_application  # noqa: E402  (after settings, as Django requires)
-from django.core.exceptions import PermissionDenied  # noqa: E402
+from django.core.exceptions import PermissionDenied, SuspiciousOperation  # noqa: E402
 from django.core.handlers.asgi import ASGIRequest  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse  # noqa: E402
@@ -100,6 +100,14 @@ def crash(request: HttpRequest) -> HttpResponse:
 
 def mapped(request: HttpRequest) -> HttpResponse:
     raise ZoneLocked("zone z1 is locked")
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    raise CATALOG["unavailable"](retry_after=30)
+
+
+def suspicious(request: HttpRequest) -> HttpResponse:
+    raise SuspiciousOperation("a forged session")
 
 
 def http_error(request: HttpRequest) -> HttpResponse:
@@ -177,6 +185,8 @@ urlpatterns = [
     path("crash", crash),
     path("mapped", mapped),
     path("http-error", http_error),
+    path("suspicious", suspicious),
+    path("unavailable", unavailable),
     path("stream", stream),
     path("drf/ok", DRFOk.as_view()),
     path("drf/conflict", DRFConflict.as_view()),

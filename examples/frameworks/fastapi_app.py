@@ -76,6 +76,11 @@ async def mapped() -> None:
     raise ZoneLocked("zone z1 is locked")
 
 
+@api.get("/unavailable")
+async def unavailable() -> None:
+    raise CATALOG["unavailable"](retry_after=30)
+
+
 @api.get("/http-error")
 async def http_error() -> None:
     raise HTTPException(429, headers={"Retry-After": "7"})

@@ -58,6 +58,11 @@ def mapped() -> Response:
     raise ZoneLocked("zone z1 is locked")
 
 
+@flask_app.get("/unavailable")
+def unavailable() -> Response:
+    raise CATALOG["unavailable"](retry_after=30)
+
+
 @flask_app.get("/http-error")
 def http_error() -> Response:
     raise TooManyRequests(retry_after=7)

@@ -45,6 +45,10 @@ async def mapped(request: Request) -> Response:
     raise ZoneLocked("zone z1 is locked")
 
 
+async def unavailable(request: Request) -> Response:
+    raise CATALOG["unavailable"](retry_after=30)
+
+
 async def http_error(request: Request) -> Response:
     raise HTTPException(429, headers={"Retry-After": "7"})
 
@@ -73,6 +77,7 @@ starlette_app = Starlette(
         Route("/crash", crash),
         Route("/mapped", mapped),
         Route("/http-error", http_error),
+        Route("/unavailable", unavailable),
         Route("/stream", stream),
     ],
     middleware=[Middleware(Gateway)],

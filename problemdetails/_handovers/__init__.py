@@ -56,4 +56,5 @@ def install(app: object, handover: HandOver) -> Framework | None:
         return None
     framework, framework_app = found
     framework.install(framework_app, handover)
+    handover.integrated = True
     return framework

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from problemdetails._catalog import Catalog
 from problemdetails._problem import Problem
-from problemdetails._responder import HANDOVER, RAISED, Responder
+from problemdetails._responder import DECIDED, HANDOVER, Responder, request_of, unwrap
 
 __all__ = ["Framework", "HandOver", "handover_of", "status_of"]
 
@@ -38,14 +38,17 @@ class HandOver:
     the response still passes through the app's own middleware (CORS ...).
     """
 
-    __slots__ = ("respond", "responder")
+    __slots__ = ("integrated", "respond", "responder")
 
     def __init__(self, responder: Responder, respond: Callable[[Exception, Any], Any] | None = None) -> None:
         self.responder = responder
         self.respond = respond
+        # The middleware installed its framework's hooks (not `integrate=False`): hooks
+        # that are process-wide, such as Django's signal, act only for such a middleware.
+        self.integrated = False
 
     def claim(self, native: MutableMapping[str, Any], exc: Exception) -> Problem | None:
-        """The problem `exc` stands for, left for the middleware; None for a crash.
+        """The problem `exc` stands for, decided for the middleware; None for a crash.
 
         `native` is the request's ASGI scope or WSGI environ. A hook that gets a
         problem answers with an empty response of `problem.status` (and the
@@ -58,14 +61,21 @@ class HandOver:
             return None
         if problem is None:
             return None
-        native[RAISED] = problem
-        return problem
+        return self._decide(native, problem)
 
-    @staticmethod
-    def keep(native: MutableMapping[str, Any], exc: BaseException) -> None:
-        """Leave `exc` for the middleware, which answers for it in place of the framework's error page."""
-        if isinstance(exc, Exception):
-            native[RAISED] = exc
+    def keep(self, native: MutableMapping[str, Any], exc: BaseException) -> None:
+        """Decide the problem for a crash the framework caught, which the middleware answers with.
+
+        It is decided and logged here, in the framework's own context (its
+        thread, its Sentry scope), so that the crash is reported once.
+        """
+        if isinstance(exc, Exception) and DECIDED not in native:
+            self._decide(native, unwrap(exc))
+
+    def _decide(self, native: MutableMapping[str, Any], exc: Exception) -> Problem:
+        problem = self.responder.problem_for(exc, request_of(native))
+        native[DECIDED] = problem
+        return problem
 
 
 def handover_of(native: MutableMapping[str, Any] | None) -> HandOver | None:

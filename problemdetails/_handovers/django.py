@@ -50,7 +50,8 @@ def _keep(sender: Any, request: Any = None, **kwargs: Any) -> None:
     native = native_of(request)
     handover = handover_of(native)
     exc = sys.exc_info()[1]
-    if handover is not None and native is not None and exc is not None:
+    # The signal is process-wide: only a middleware that integrated Django listens to it.
+    if handover is not None and handover.integrated and native is not None and exc is not None:
         handover.keep(native, exc)
 
 

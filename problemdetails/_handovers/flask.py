@@ -19,7 +19,7 @@ from problemdetails._catalog import Catalog
 from problemdetails._framework_errors import client_detail, problem_for_status
 from problemdetails._handovers.base import Framework, HandOver, handover_of, status_of
 from problemdetails._problem import Problem
-from problemdetails._responder import RAISED
+from problemdetails._responder import DECIDED
 
 __all__ = ["Flask", "Quart", "Werkzeug"]
 
@@ -33,7 +33,7 @@ def _answer(native: MutableMapping[str, Any] | None, exc: Exception) -> int | Ex
     handover = handover_of(native)
     if handover is None or native is None:
         return exc
-    if RAISED in native:  # Flask's 500 handler, after the signal kept the crash
+    if DECIDED in native:  # Flask's 500 handler, after the signal kept the crash
         return status_of(exc)
     problem = handover.claim(native, exc)
     return problem.status if problem is not None else exc

@@ -142,6 +142,7 @@ def command(app: App, server: str, port: int) -> list[str]:
 
 @dataclass
 class Server:
+    name: str
     base: str
     log: Path
     process: subprocess.Popen[bytes] = field(repr=False)
@@ -167,7 +168,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str
             log = logs / f"{app.name}-{server}.log"
             with log.open("wb") as sink:
                 process = subprocess.Popen(command(app, server, port), cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
-            started[app.name, server] = Server(f"http://127.0.0.1:{port}{app.prefix}", log, process)
+            started[app.name, server] = Server(server, f"http://127.0.0.1:{port}{app.prefix}", log, process)
         deadline = time.monotonic() + 90
         for (name, server), running in started.items():
             while True:  # bounded by the deadline
@@ -294,11 +295,16 @@ def test_head_gets_the_headers_and_no_body(served: tuple[App, Server]) -> None:
 
 
 def test_a_stream_failing_mid_body_is_truncated_and_logged(served: tuple[App, Server]) -> None:
-    _, server = served
-    with httpx.stream("GET", server.base + "/stream", headers={"X-Request-ID": "req-stream-1"}, timeout=10) as response:
-        assert response.status_code == 200  # one status: the one that went out
-        with pytest.raises(httpx.RemoteProtocolError):
-            response.read()
+    app, server = served
+    statuses: list[int] = []
+    with (  # noqa: PT012  (the status is read inside, before the body fails)
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream("GET", server.base + "/stream", headers={"X-Request-ID": "req-stream-1"}, timeout=10) as response,
+    ):
+        statuses.append(response.status_code)
+        response.read()
+    # One status, the one that went out; granian's WSGI worker may abort before it flushed even that.
+    assert statuses == [200] or (server.name == "granian" and app.interface == "wsgi" and statuses == [])
     log = server.logged("req-stream-1")
     assert "exception after the response started; aborting: GET" in log
     assert "req-stream-1" in log

@@ -1,0 +1,262 @@
+"""Framework hand-overs (`problemdetails/_handovers/`), in-process against the real frameworks.
+
+The contract every framework meets under real servers is
+`tests/acceptance/test_frameworks.py`; these are the cases particular to one
+framework: DRF's field errors, Flask's and Django's own errors and hooks,
+Starlette's `Allow` through Mounts and CORS, and what `integrate=False` leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import flask
+import msgspec
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.testclient import TestClient
+from werkzeug.exceptions import NotFound
+
+from examples.frameworks import django_app
+from problemdetails import Catalog, ProblemMiddleware, WSGIProblemMiddleware, drf_exception_handler
+from problemdetails._handovers import framework_of
+from problemdetails._handovers.drf import drf_error_items
+from tests.asgi import call
+from tests.wsgi import serve
+
+# -- DRF
+
+
+def json_headers(body: bytes, media_type: str = "application/json") -> dict[str, str]:
+    return {"Content-Type": media_type, "Content-Length": str(len(body))}
+
+
+def test_drf_nested_field_errors_become_pointers_with_drfs_codes() -> None:
+    from rest_framework.exceptions import ErrorDetail
+
+    detail = {
+        "name": [ErrorDetail("Ensure this field has no more than 10 characters.", code="max_length")],
+        "profile": {"color": [ErrorDetail('"pink" is not a valid choice.', code="invalid_choice")]},
+        "tags": {1: [ErrorDetail("A valid integer is required.", code="invalid")]},
+        "members": [{}, {"email": [ErrorDetail("Enter a valid email address.", code="invalid")]}],
+        "address": {"non_field_errors": [ErrorDetail("Street and city do not match.", code="mismatch")]},
+        "non_field_errors": [ErrorDetail("Dates are reversed.", code="invalid")],
+    }
+    items = msgspec.to_builtins(drf_error_items(detail, None))
+    assert items == [
+        {"detail": "Ensure this field has no more than 10 characters.", "pointer": "#/name", "code": "max_length"},
+        {"detail": '"pink" is not a valid choice.', "pointer": "#/profile/color", "code": "invalid_choice"},
+        {"detail": "A valid integer is required.", "pointer": "#/tags/1", "code": "invalid"},
+        {"detail": "Enter a valid email address.", "pointer": "#/members/1/email", "code": "invalid"},
+        {"detail": "Street and city do not match.", "pointer": "#/address", "code": "mismatch"},
+        {"detail": "Dates are reversed.", "code": "invalid"},  # the whole object: no pointer
+    ]
+
+
+def test_drf_validation_through_the_settings_line() -> None:
+    body = b'{"name": "far too long a name", "profile": {"color": "pink"}, "tags": [1, "x"]}'
+    exchange = call(django_app.asgi_app, method="POST", path="/drf/validate", headers=json_headers(body), body=body)
+    problem = exchange.json()
+    assert (exchange.status, problem["code"], problem["instance"]) == (400, "bad-request", "/drf/validate")
+    assert {(item["pointer"], item["code"]) for item in problem["errors"]} == {
+        ("#/name", "max_length"),
+        ("#/profile/color", "invalid_choice"),
+        ("#/tags/1", "invalid"),
+    }
+
+
+def test_drf_parse_error_is_the_400_problem() -> None:
+    exchange = call(django_app.asgi_app, method="POST", path="/drf/validate", headers=json_headers(b"{"), body=b"{")
+    assert (exchange.status, exchange.json()["code"]) == (400, "bad-request")
+    assert exchange.json()["detail"].startswith("JSON parse error")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status", "code", "header"),
+    [
+        ("GET", "/drf/private", {}, 401, "unauthorized", ("www-authenticate", 'Basic realm="api"')),
+        ("GET", "/drf/http-error", {}, 429, "rate-limited", ("retry-after", "7")),
+        ("POST", "/drf/conflict", {}, 405, "method-not-allowed", ("allow", "GET, HEAD, OPTIONS")),
+        ("GET", "/drf/conflict", {"Accept": "text/csv"}, 406, "not-acceptable", None),
+        ("POST", "/drf/validate", json_headers(b"a,b", "text/csv"), 415, "unsupported-media-type", None),
+    ],
+)
+def test_drf_api_exceptions_become_their_problems(
+    method: str, path: str, headers: dict[str, str], status: int, code: str, header: tuple[str, str] | None
+) -> None:
+    exchange = call(django_app.asgi_app, method=method, path=path, headers=headers, body=b"a,b")
+    assert (exchange.status, exchange.json()["code"]) == (status, code)
+    if header is not None:
+        assert exchange.headers[header[0]] == header[1]
+
+
+def test_drf_without_a_middleware_outside_is_drfs_own_handler() -> None:
+    from rest_framework.exceptions import NotFound as DRFNotFound
+
+    response = drf_exception_handler(DRFNotFound(), {"request": None, "view": None})
+    assert (response.status_code, response.data) == (404, {"detail": "Not found."})
+
+
+# -- Django
+
+
+def test_django_wsgi_and_asgi_answer_alike() -> None:
+    asgi = call(django_app.asgi_app, path="/conflict")
+    wsgi = serve(django_app.wsgi_app, path="/conflict", validate=False)  # Django's own headers are its business
+    assert asgi.json() | {"request_id": ""} == wsgi.json() | {"request_id": ""}
+
+
+def test_django_suspicious_operations_are_left_to_django_security(caplog: pytest.LogCaptureFixture) -> None:
+    exchange = call(django_app.asgi_app, path="/suspicious")
+    assert (exchange.status, exchange.json()["code"]) == (400, "bad-request")
+    assert any(record.name.startswith("django.security") for record in caplog.records)
+
+
+def test_django_without_integration_answers_for_the_500_page() -> None:
+    from django.core.asgi import get_asgi_application
+
+    plain = ProblemMiddleware(get_asgi_application(), catalog=django_app.asgi_app.catalog, integrate=False)
+    exchange = call(plain, path="/conflict")  # Django's 500 page, replaced: the conflict is lost
+    assert (exchange.status, exchange.json()["code"]) == (500, "internal")
+
+
+# -- Flask
+
+
+@pytest.fixture
+def flask_app(bundled: Catalog) -> flask.Flask:
+    app = flask.Flask("handover-test")
+
+    @app.get("/conflict")
+    def conflict() -> Any:
+        raise bundled["conflict"](conflicts=["a1"])
+
+    @app.get("/missing")
+    def missing() -> Any:
+        flask.abort(404, "Zone z1 does not exist.")
+
+    @app.get("/plain-missing")
+    def plain_missing() -> Any:
+        raise NotFound()
+
+    @app.get("/redirect")
+    def redirect() -> Any:
+        return flask.redirect("/conflict")
+
+    @app.get("/chosen")
+    def chosen() -> Any:
+        flask.abort(flask.Response("teapot", status=418, mimetype="text/plain"))
+
+    return app
+
+
+def test_flask_abort_keeps_a_description_the_app_gave(flask_app: flask.Flask, bundled: Catalog) -> None:
+    app = WSGIProblemMiddleware(flask_app, catalog=bundled)
+    assert serve(app, path="/missing").json()["detail"] == "Zone z1 does not exist."
+    assert "detail" not in serve(app, path="/plain-missing").json()  # werkzeug's default text is no detail
+    assert serve(app, path="/redirect").code == 302
+    chosen = serve(app, path="/chosen")  # a response the app chose, replaced like any error page it renders
+    assert (chosen.code, chosen.json()["type"], chosen.json()["detail"]) == (418, "about:blank", "teapot")
+
+
+def test_flask_in_testing_mode_propagates_and_still_answers(flask_app: flask.Flask, bundled: Catalog) -> None:
+    flask_app.config["TESTING"] = True  # Flask re-raises: the middleware gets the exception itself
+    served = serve(WSGIProblemMiddleware(flask_app, catalog=bundled), path="/conflict")
+    assert (served.code, served.json()["conflicts"]) == (409, ["a1"])
+
+
+def test_flask_handlers_of_your_own_win(flask_app: flask.Flask, bundled: Catalog) -> None:
+    @flask_app.errorhandler(404)
+    def not_found(error: Exception) -> Any:
+        return {"mine": True}, 404, {"Content-Type": "application/problem+json"}
+
+    served = serve(WSGIProblemMiddleware(flask_app, catalog=bundled), path="/nowhere")
+    assert served.json() == {"mine": True}
+
+
+def test_flask_without_integration(flask_app: flask.Flask, bundled: Catalog) -> None:
+    served = serve(WSGIProblemMiddleware(flask_app, catalog=bundled, integrate=False), path="/conflict")
+    assert (served.code, served.json()["code"]) == (500, "internal")
+
+
+def test_the_framework_is_found_through_wrappers_and_bound_methods(flask_app: flask.Flask, bundled: Catalog) -> None:
+    found = framework_of(flask_app.wsgi_app)
+    assert found is not None
+    assert found[1] is flask_app
+    starlette = Starlette()
+    found = framework_of(CORSMiddleware(starlette, allow_origins=["*"]))
+    assert found is not None
+    assert found[1] is starlette
+    assert framework_of(lambda environ, start_response: []) is None
+
+
+# -- Starlette: Allow through Mounts, and the CORS layout
+
+
+async def nothing(request: Request) -> Response:
+    return PlainTextResponse("")
+
+
+async def crash(request: Request) -> Response:
+    raise RuntimeError("boom")
+
+
+def test_allow_under_a_mount_that_repeats_a_top_level_path(bundled: Catalog) -> None:
+    app = Starlette(
+        routes=[
+            Route("/items", nothing, methods=["GET"]),
+            Mount(
+                "/v1", routes=[Route("/items", nothing, methods=["POST"]), Route("/items", nothing, methods=["PUT"])]
+            ),
+        ]
+    )
+    client = TestClient(ProblemMiddleware(app, catalog=bundled))
+    assert client.delete("/v1/items").headers["allow"] == "POST, PUT"
+    assert client.delete("/items").headers["allow"] == "GET, HEAD"
+
+
+def test_cors_outside_makes_every_problem_readable_by_browsers(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.CRITICAL)
+    app = Starlette(routes=[Route("/items", nothing, methods=["GET"]), Route("/crash", crash)])
+    layout = CORSMiddleware(ProblemMiddleware(app, catalog=bundled), allow_origins=["https://app.example"])
+    client = TestClient(layout, raise_server_exceptions=False)
+    origin = {"Origin": "https://app.example"}
+    crashed = client.get("/crash", headers=origin)
+    assert (crashed.status_code, crashed.headers["access-control-allow-origin"]) == (500, "https://app.example")
+    refused = client.post("/items", headers=origin)
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD")
+    assert refused.headers["access-control-allow-origin"] == "https://app.example"
+    # CORS as the app's own middleware sits inside Starlette's ServerErrorMiddleware,
+    # which sends a crash's 500 past it: a browser cannot read that one.
+    routes = [Route("/crash", crash)]
+    cors = [Middleware(CORSMiddleware, allow_origins=["https://app.example"])]
+    inside = ProblemMiddleware(Starlette(routes=routes, middleware=cors), catalog=bundled)
+    assert (
+        "access-control-allow-origin"
+        not in TestClient(inside, raise_server_exceptions=False).get("/crash", headers=origin).headers
+    )
+
+
+def test_fastapi_handlers_of_your_own_win(bundled: Catalog) -> None:
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import JSONResponse
+
+    api = FastAPI()
+
+    @api.exception_handler(HTTPException)
+    async def mine(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"mine": True}, status_code=418, media_type="application/problem+json")
+
+    @api.get("/x")
+    async def x() -> None:
+        raise HTTPException(404)
+
+    assert TestClient(ProblemMiddleware(api, catalog=bundled)).get("/x").json() == {"mine": True}
