@@ -17,6 +17,7 @@ import pytest
 from problemdetails._cli import main
 from tests.asgi import call
 from tests.conftest import ROOT
+from tests.wsgi import serve
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 BLOCKS = [(match["lang"], match["body"]) for match in re.finditer(r"```(?P<lang>\w*)\n(?P<body>.*?)```", README, re.S)]
@@ -69,6 +70,9 @@ def test_readme_first_example_serves_the_exact_body(tmp_path: Path) -> None:
 EXPECTED = {
     "from fastapi import": ("POST", "/v1/zones", b'{"name": "z"}', 402, "quota-exceeded"),
     "from litestar import": ("GET", "/v1/zones/z1", b"", 404, "not-found"),
+    "from flask import": ("GET", "/v1/zones/z1", b"", 404, "not-found"),  # WSGI
+    "import falcon": ("GET", "/v1/zones/z1", b"", 410, "gone"),  # WSGI
+    "CORSMiddleware(": ("GET", "/nowhere", b"", 404, "not-found"),
     "async def raw_app": ("GET", "/", b"", 503, "unavailable"),
     "problemdetails.client import": None,  # asserts inside the example
     "profile=EnvelopeProfile()": ("GET", "/v1/zones", b"", 404, "NOT_FOUND"),  # the legacy envelope
@@ -88,6 +92,10 @@ def test_readme_python_examples_run(index: int) -> None:
     if "app" in namespace:
         (request,) = expected  # every app example is exercised
         method, path, body, status, code = request
+        if "WSGIProblemMiddleware" in block:
+            served = serve(namespace["app"], method, path, {"Content-Type": "application/json"}, body)
+            assert (served.code, served.json()["code"]) == (status, code)
+            return
         exchange = call(namespace["app"], method, path, {"content-type": "application/json"}, body)
         assert (exchange.status, exchange.json()["code"]) == (status, code)
 
@@ -107,3 +115,11 @@ def test_readme_lists_the_two_setup_commands() -> None:
     assert README.index("make demo") > setup
     assert README.index("make test") > setup
     assert setup < README.index("## The catalog")
+
+
+def test_readme_django_lines_are_the_tested_projects() -> None:
+    """The Django block cannot run beside other Django settings; its lines are the served example's."""
+    (shown,) = blocks("py")
+    project = (ROOT / "examples" / "frameworks" / "django_app.py").read_text(encoding="utf-8")
+    lines = {line.strip() for line in project.splitlines()}
+    assert all(line.strip() in lines for line in shown.splitlines() if line.strip())
