@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from benchmarks import bench_encode, bench_middleware, bench_site
+from benchmarks import bench_encode, bench_middleware, bench_site, bench_wsgi
 from benchmarks.report import publish
 
 PACKAGES = (
@@ -21,6 +21,13 @@ PACKAGES = (
     "fastapi-problem",
     "fastapi-problem-details",
     "fastapi-rfc9457",
+    "flask",
+    "werkzeug",
+    "flask-problem-details",
+    "django",
+    "djangorestframework",
+    "drf-problems",
+    "drf-standardized-errors",
 )
 
 
@@ -49,6 +56,7 @@ def main() -> int:
     args = parser.parse_args()
     encode_rows, encode_verdicts = bench_encode.run()
     middleware_rows, middleware_verdicts = bench_middleware.run()
+    wsgi_rows, wsgi_verdicts = bench_wsgi.run()
     site_rows, site_verdicts = bench_site.run()
     text = "\n".join(
         [
@@ -74,9 +82,32 @@ def main() -> int:
             "Each app answers `GET /zones` through a direct ASGI call; before timing, every request is checked to get",
             "exactly one `http.response.start` with the expected status. The floor route returns the pre-encoded",
             "problem bytes itself: the error-handling cost of a contender is its time above that floor.",
+            "problemdetails is measured as the README configures it, `ProblemMiddleware(Starlette(routes),",
+            "catalog=...)` with no helper: the middleware installs its exception handlers in the app at construction.",
             *middleware_rows,
             "",
             *[line for verdict in middleware_verdicts for line in (verdict, "")],
+            "## WSGI, in-process",
+            "",
+            "Each app answers `GET /zones` through a direct WSGI call, as a server makes it without the socket: a",
+            "prepared environ, a `start_response` that records the status, the iterable consumed and its `close()`",
+            "called. Before timing, every contender is checked to call `start_response` once with the expected",
+            "status; the content type it answers with is in the tables. The yardstick `RequestIdOnlyWSGI`",
+            "(`benchmarks/request_id_only.py`) only appends `X-Request-ID` in `start_response`. On the error path",
+            "each framework has its floor, its view returning the pre-encoded problem bytes itself, and every",
+            "contender runs on an app of its own, without any middleware but its library's.",
+            "",
+            "Django is configured once per process, so the Django REST framework contenders share one settings",
+            "object, with problemdetails' `EXCEPTION_HANDLER` in it as the README sets it. Each contender is a",
+            "Django WSGI handler of its own whose requests carry their own URLconf (Django's `request.urlconf`,",
+            "set on the handler's request class: one route, `/zones`, for every contender, and no extra",
+            "middleware), and a peer's view picks its library's exception handler by overriding",
+            "`APIView.get_exception_handler`, which is how DRF reads that setting for every view. The peers raise a",
+            "DRF `APIException` with status 409, as their docs show; Django's WARNING log line for every 4xx",
+            "response (the same for every contender) is turned off.",
+            *wsgi_rows,
+            "",
+            *[line for verdict in wsgi_verdicts for line in (verdict, "")],
             "## Building the doc site",
             "",
             "Generated catalogs (Markdown description and resolution, typed members, an example, a parent for most),",

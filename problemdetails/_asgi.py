@@ -30,6 +30,7 @@ from problemdetails._handovers import FRAMEWORKS, HandOver, install
 from problemdetails._problem import Problem
 from problemdetails._profiles import WireProfile
 from problemdetails._responder import (
+    ANSWERED,
     HANDOVER,
     HELD_BODY_LIMIT,
     REQUEST_ID,
@@ -42,6 +43,7 @@ from problemdetails._responder import (
     request_of,
     request_path,
     unwrap,
+    with_answer,
 )
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 
@@ -180,6 +182,10 @@ class ProblemMiddleware:
                     if message["status"] >= 400:
                         if headers.__class__ is ProblemHeaders:  # a framework handler sent the problem: it is final
                             last = message
+                            return send(message)
+                        answered = scope.get(ANSWERED)  # a hook's problem response: it gets the answer's headers
+                        if answered is not None and answered[0] == message["status"]:
+                            last = message = {**message, "headers": with_answer(answered, headers)}
                             return send(message)
                         if rewrite and not is_problem(headers):
                             last = _Held(message["status"], list(headers))

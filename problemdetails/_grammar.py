@@ -18,6 +18,7 @@ __all__ = [
     "field_value",
     "is_http_date",
     "is_request_id",
+    "is_request_id_text",
     "loggable",
 ]
 
@@ -40,6 +41,7 @@ REQUEST_ID_MAX_LENGTH = 128
 REQUEST_ID_PATTERN = "^[A-Za-z0-9._:/+=@-]{1,128}$"
 # A bound `fullmatch`: the happy path calls it for every request that sends one.
 is_request_id = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}").fullmatch
+is_request_id_text = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}", re.ASCII).fullmatch  # a WSGI environ's `str`
 
 # RFC 9111 §1.2.2: a delta-seconds too large to represent: "the cache MUST
 # consider the value to be 2147483648 (2^31)". Retry-After takes the same cap,

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
-__all__ = ["new_request_id", "request_ids"]
+T = TypeVar("T")
+
+__all__ = ["new_request_id", "request_ids", "text_ids"]
 
 _ID_BLOCK = 1024
 
@@ -23,19 +26,25 @@ def _request_id_block() -> list[bytes]:
     return [digits[start : start + 32] for start in range(0, len(digits), 32)]
 
 
-def _request_id_source() -> Iterator[bytes]:
+def _text_id_block() -> list[str]:
+    digits = os.urandom(16 * _ID_BLOCK).hex()
+    return [digits[start : start + 32] for start in range(0, len(digits), 32)]
+
+
+def _source(block: Callable[[], list[T]]) -> Iterator[T]:
     # `iter(function, sentinel)`, not a generator: a thread drawing a new block
     # while another asks for an id gets a second block, never "generator already executing".
-    return itertools.chain.from_iterable(iter(_request_id_block, None))
+    return itertools.chain.from_iterable(iter(block, None))
 
 
-request_ids = _request_id_source()
+request_ids = _source(_request_id_block)  # bytes, for ASGI headers
+text_ids = _source(_text_id_block)  # str, for WSGI headers
 
 
 def _new_id_source() -> None:
     # A forked worker must not hand out the ids left in its parent's block.
-    global request_ids
-    request_ids = _request_id_source()
+    global request_ids, text_ids
+    request_ids, text_ids = _source(_request_id_block), _source(_text_id_block)
 
 
 os.register_at_fork(after_in_child=_new_id_source)

@@ -36,7 +36,9 @@ from problemdetails._response import asks_for_problem_json, choose_media_type, j
 from problemdetails._wire import encode_wire
 
 __all__ = [
+    "ANSWERED",
     "DECIDED",
+    "DROPPED_TEXT",
     "HANDOVER",
     "OBSERVERS",
     "PROBLEM_HEADERS",
@@ -52,6 +54,7 @@ __all__ = [
     "request_of",
     "request_path",
     "unwrap",
+    "with_answer",
 ]
 
 # The keys a middleware puts in every ASGI scope / WSGI environ it serves: the
@@ -63,6 +66,10 @@ __all__ = [
 REQUEST_ID = "problemdetails.request_id"
 HANDOVER = "problemdetails.handover"
 DECIDED = "problemdetails.decided"
+# A hook that answers with the problem's response itself (its body and media type,
+# through the framework's own response machinery) leaves the whole answer here:
+# the middleware gives that response the answer's headers on its way out.
+ANSWERED = "problemdetails.answered"
 # Test tooling (`pytest -p problemdetails.pytest`) watches every problem response
 # a middleware sends: each observer gets (catalog, status, content type, body).
 OBSERVERS: list[Callable[[Catalog, int, bytes, bytes], None]] = []
@@ -91,6 +98,7 @@ DROPPED = frozenset(
         b"keep-alive",
     }
 )
+DROPPED_TEXT = frozenset(name.decode() for name in DROPPED)  # for WSGI's `str` headers
 PROBLEM_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), (b"vary", b"Accept"))
 # A path that is already a valid URI path needs no quoting (the common case).
 _is_plain_path = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*").fullmatch
@@ -131,16 +139,33 @@ def is_problem(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     return False
 
 
+def with_answer(answered: Answer, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers of a response a hook built from `answered`: the answer's, then the framework's own others.
+
+    The framework's response machinery and middleware may add headers
+    (`Set-Cookie`, CORS); those stay, but not its representation headers.
+    """
+    pinned = answered[1]
+    names = {key for key, _ in pinned}
+    return [
+        *pinned,
+        *((key, value) for key, value in headers if key.lower() not in DROPPED and key.lower() not in names),
+    ]
+
+
 def request_path(native: Mapping[str, Any]) -> str:
     """The default `instance`: the request path, percent-encoded, without the query string.
 
     `native` is the ASGI scope or the WSGI environ.
     """
+    path: str
     if "PATH_INFO" in native or "SCRIPT_NAME" in native:
         # PEP 3333: the path is the request's bytes decoded as latin-1.
-        raw = (native.get("SCRIPT_NAME", "") + native.get("PATH_INFO", "")).encode("latin-1", "replace")
-        return _same_origin(quote(raw, safe="/!$&'()*+,;=:@-._~") or "/")
-    path: str = native.get("path") or "/"
+        path = native.get("SCRIPT_NAME", "") + native.get("PATH_INFO", "")
+        if not _is_plain_path(path):
+            path = quote(path.encode("latin-1", "replace"), safe="/!$&'()*+,;=:@-._~")
+        return _same_origin(path or "/")
+    path = native.get("path") or "/"
     path = path if _is_plain_path(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
     return _same_origin(path)
 
@@ -191,9 +216,21 @@ class Request:
 
 def request_of(native: MutableMapping[str, Any], request_id: str | None = None) -> Request:
     """The facts of a request from its ASGI scope or WSGI environ (the request id as a middleware set it)."""
+    known = native.get(_REQUEST)
+    if isinstance(known, Request) and (request_id is None or request_id == known.request_id):
+        return known  # an error may pass several hooks: the facts are read once
     if request_id is None:
         raw = native.get(REQUEST_ID)
         request_id = raw.decode() if isinstance(raw, bytes) else ""
+    request = _read_request(native, request_id)
+    native[_REQUEST] = request
+    return request
+
+
+_REQUEST = "problemdetails.request"
+
+
+def _read_request(native: MutableMapping[str, Any], request_id: str) -> Request:
     if "REQUEST_METHOD" in native:  # WSGI
         # PEP 3333: the path is the request's bytes decoded as latin-1; logged as the UTF-8 it was.
         path = (native.get("SCRIPT_NAME", "") + native.get("PATH_INFO", "")).encode("latin-1", "replace")

@@ -23,11 +23,13 @@ from typing import Any
 from problemdetails import _request_id
 from problemdetails._catalog import Catalog
 from problemdetails._docs_site import DocsSite
-from problemdetails._grammar import is_request_id
+from problemdetails._grammar import is_request_id_text
 from problemdetails._handovers import FRAMEWORKS, HandOver, install
 from problemdetails._problem import Problem
 from problemdetails._profiles import WireProfile
 from problemdetails._responder import (
+    ANSWERED,
+    DROPPED_TEXT,
     HANDOVER,
     HELD_BODY_LIMIT,
     REQUEST_ID,
@@ -58,19 +60,26 @@ def _close(iterable: object) -> None:
 
 
 class _Exchange:
-    """One request's state: the status the app started (passed on, or held for replacement)."""
+    """One request: the status the app started (passed on, or held for replacement), and its body passed on.
 
-    __slots__ = ("environ", "exc_info", "held", "middleware", "passed", "request_id", "start", "started")
+    It is also what the server gets back on the happy path: it iterates the
+    app's iterable chunk by chunk, and its `close()` is the app's.
+    """
+
+    # Defaults on the class: a request sets only what happens to it (`make bench` measures this path).
+    started = False  # the app called start_response
+    passed = False  # a status went to the server's start_response
+    exc_info: ExcInfo | None = None
+    held: tuple[int, list[tuple[str, str]], bytearray] | None = None
+    iterable: Iterable[bytes] = ()
+    chunks: Iterator[bytes] | None = None  # the rest of `iterable`, when its first chunk was read already
+    sent = False  # a body byte went to the server: its status line is out
 
     def __init__(self, middleware: WSGIProblemMiddleware, environ: Environ, start: StartResponse, request_id: str):
         self.middleware = middleware
         self.environ = environ
         self.start = start
         self.request_id = request_id
-        self.started = False  # the app called start_response
-        self.passed = False  # a status went to the server's start_response
-        self.exc_info: ExcInfo | None = None
-        self.held: tuple[int, list[tuple[str, str]], bytearray] | None = None
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
@@ -79,7 +88,16 @@ class _Exchange:
         self.started = True
         if exc_info is not None:
             self.exc_info = exc_info
-        if int(status[:3]) >= 400 and self.middleware.rewrite_error_responses and not _is_problem(headers):
+        # PEP 3333's status is three digits and a phrase: as a string it compares as its number.
+        if status >= "400" and (answered := self.environ.get(ANSWERED)) is not None and status[:3] == str(answered[0]):
+            # A hook's problem response: it gets the answer's headers, and keeps the framework's others.
+            pinned = _text(answered[1])
+            names = {key for key, _ in pinned}
+            headers = [
+                *pinned,
+                *((k, v) for k, v in headers if k.lower() not in DROPPED_TEXT and k.lower() not in names),
+            ]
+        elif status >= "400" and self.middleware.rewrite_error_responses and not _is_problem(headers):
             if exc_info is not None and self.passed:
                 # PEP 3333: "if exc_info is provided, and the HTTP headers have already
                 # been sent, start_response must raise": only the server knows whether they were.
@@ -88,7 +106,7 @@ class _Exchange:
             return self._hold
         self.held = None
         for key, _ in headers:
-            if key.lower() == "x-request-id":
+            if key[:1] in "Xx" and key.lower() == "x-request-id":  # `lower()` only for a likely name
                 break
         else:
             headers = [*headers, ("X-Request-ID", self.request_id)]
@@ -108,7 +126,7 @@ class _Exchange:
         status, headers, body = responder.answer(problem, request, _encoded(kept))
         if exc_info is None and self.passed:
             exc_info = self.exc_info  # the app's own, given when it started the error page held here
-        pairs = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in headers]
+        pairs = _text(headers)
         self.start(f"{status} {status_phrase(status)}", pairs, exc_info)
         # HEAD: the same status and headers (Content-Length included), no body.
         return [b""] if request.method == "HEAD" else [body]
@@ -126,6 +144,28 @@ class _Exchange:
         exc_info = sys.exc_info() if self.passed else None
         return self.problem_body(responder.raised(cause, request), kept, exc_info)  # type: ignore[arg-type]
 
+    def __iter__(self) -> Iterator[bytes]:
+        sent = self.sent
+        try:
+            for chunk in self.chunks or self.iterable:
+                if chunk:
+                    sent = True
+                yield chunk
+        except Exception as exc:
+            if not sent:  # the status line is not out yet: the problem replaces it
+                yield from self.failed(exc)
+                return
+            if not is_disconnect(unwrap(exc)):
+                # RFC 9110 has no way to take back a status line: re-raised, the server aborts the connection.
+                request = request_of(self.environ, self.request_id)
+                self.middleware.responder.log_exception(exc, "exception after the response started; aborting", request)
+            raise
+
+    def close(self) -> None:
+        close = getattr(self.iterable, "close", None)
+        if close is not None:
+            close()  # PEP 3333: "the server or gateway must call the close() method"
+
     def replaced(self, iterable: Iterable[bytes]) -> list[bytes]:
         """The held error page, read and closed, replaced by its problem."""
         assert self.held is not None
@@ -142,53 +182,16 @@ class _Exchange:
         return self.problem_body(problem, headers, None)
 
 
-class _Body:
-    """The app's iterable, passed on chunk by chunk; its `close()` is always passed on too."""
-
-    __slots__ = ("_chunks", "_exchange", "_iterable", "_sent")
-
-    def __init__(self, iterable: Iterable[bytes], chunks: Iterator[bytes], exchange: _Exchange, sent: bool) -> None:
-        self._iterable = iterable
-        self._chunks = chunks
-        self._exchange = exchange
-        self._sent = sent  # a body byte went to the server: its status line is out
-
-    def __iter__(self) -> _Body:
-        return self
-
-    def __next__(self) -> bytes:
-        try:
-            chunk = next(self._chunks)
-        except StopIteration:
-            raise
-        except Exception as exc:
-            return self._failed(exc)
-        if chunk:
-            self._sent = True
-        return chunk
-
-    def _failed(self, exc: Exception) -> bytes:
-        exchange = self._exchange
-        if not self._sent:
-            self._chunks = iter(())
-            return b"".join(exchange.failed(exc))
-        responder = exchange.middleware.responder
-        if not is_disconnect(unwrap(exc)):
-            # RFC 9110 has no way to take back a status line: re-raised, the server aborts the connection.
-            request = request_of(exchange.environ, exchange.request_id)
-            responder.log_exception(exc, "exception after the response started; aborting", request)
-        raise exc
-
-    def close(self) -> None:
-        _close(self._iterable)
-
-
 def _is_problem(headers: Iterable[tuple[str, str]]) -> bool:
     for key, value in headers:
         if key.lower() == "content-type":
             media = value.split(";", 1)[0].strip().lower()
             return media in ("application/problem+json", "application/problem+xml")
     return False
+
+
+def _text(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(key.decode("latin-1"), value.decode("latin-1")) for key, value in headers]
 
 
 def _encoded(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
@@ -245,11 +248,10 @@ class WSGIProblemMiddleware:
         self.framework = install(app, self.handover) if integrate else None
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        incoming = environ.get("HTTP_X_REQUEST_ID")
-        raw_id = incoming.encode("latin-1", "replace") if isinstance(incoming, str) else b""
-        raw_id = raw_id if raw_id and is_request_id(raw_id) else next(_request_id.request_ids)
-        environ[HANDOVER], environ[REQUEST_ID] = self.handover, raw_id
-        request_id = raw_id.decode()
+        request_id = environ.get("HTTP_X_REQUEST_ID")
+        if request_id is None or not is_request_id_text(request_id):
+            request_id = next(_request_id.text_ids)
+        environ[HANDOVER], environ[REQUEST_ID] = self.handover, request_id.encode()
         docs = self.docs
         if docs is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
@@ -268,8 +270,9 @@ class WSGIProblemMiddleware:
             return exchange.failed(exc)
         if exchange.held is not None:
             return exchange.replaced(iterable)
+        exchange.iterable = iterable
         if exchange.started:  # the common case: the app started its response before returning
-            return _Body(iterable, iter(iterable), exchange, False)
+            return exchange
         # A generator app starts its response with its first chunk: read up to it.
         chunks = iter(iterable)
         try:
@@ -288,7 +291,8 @@ class WSGIProblemMiddleware:
             _close(iterable)
             problem = self.responder.unanswered(request_of(environ, request_id))
             return exchange.problem_body(problem, [], None)
-        return _Body(iterable, _prepend(first, chunks), exchange, bool(first))
+        exchange.chunks, exchange.sent = _prepend(first, chunks), bool(first)
+        return exchange
 
 
 class _Rest:

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 from problemdetails._catalog import Catalog
 from problemdetails._problem import Problem
-from problemdetails._responder import DECIDED, HANDOVER, Responder, request_of, unwrap
+from problemdetails._responder import ANSWERED, DECIDED, HANDOVER, Responder, request_of, unwrap
 
 __all__ = ["Framework", "HandOver", "handover_of", "status_of"]
 
@@ -71,6 +71,19 @@ class HandOver:
         """
         if isinstance(exc, Exception) and DECIDED not in native:
             self._decide(native, unwrap(exc))
+
+    def response(self, native: MutableMapping[str, Any], problem: Problem) -> tuple[int, str, bytes]:
+        """The status, media type and body of `problem`'s response, for a hook to answer with at once.
+
+        The framework then sends the problem itself, through its own response
+        machinery and middleware, with no more headers than it needs to; the
+        middleware outside gives that response the rest of the answer's headers
+        (`ANSWERED`) on its way out. No empty page to build, hold and replace.
+        """
+        answer = self.responder.answer(problem, request_of(native))
+        native[ANSWERED] = answer
+        status, headers, body = answer
+        return status, headers[0][1].decode("latin-1"), body
 
     def _decide(self, native: MutableMapping[str, Any], exc: Exception) -> Problem:
         problem = self.responder.problem_for(exc, request_of(native))

@@ -22,7 +22,7 @@ from problemdetails._framework_errors import problem_for_status
 from problemdetails._handovers.base import Framework, HandOver, handover_of
 from problemdetails._problem import Problem
 
-__all__ = ["Django", "native_of"]
+__all__ = ["Django", "django_response", "native_of"]
 
 
 def native_of(request: Any) -> MutableMapping[str, Any] | None:
@@ -36,14 +36,21 @@ def native_of(request: Any) -> MutableMapping[str, Any] | None:
 
 def _process_exception(request: Any, exc: Exception) -> Any:
     from django.core.exceptions import SuspiciousOperation
-    from django.http import HttpResponse
 
     native = native_of(request)
     handover = handover_of(native)
     if handover is None or native is None or isinstance(exc, SuspiciousOperation):
         return None
     problem = handover.claim(native, exc)
-    return None if problem is None else HttpResponse(status=problem.status)
+    return None if problem is None else django_response(handover, native, problem)
+
+
+def django_response(handover: HandOver, native: MutableMapping[str, Any], problem: Problem) -> Any:
+    """The problem's response as Django's `HttpResponse`, sent through the project's own middleware."""
+    from django.http import HttpResponse
+
+    status, media_type, body = handover.response(native, problem)
+    return HttpResponse(body, status=status, content_type=media_type)
 
 
 def _keep(sender: Any, request: Any = None, **kwargs: Any) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from problemdetails._catalog import Catalog
 from problemdetails._framework_errors import client_detail, json_pointer, problem_for_status
 from problemdetails._handovers.base import Framework, handover_of
-from problemdetails._handovers.django import native_of
+from problemdetails._handovers.django import django_response, native_of
 from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
 
@@ -39,7 +39,6 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
 
     Without a middleware outside, it is DRF's own handler.
     """
-    from django.http import HttpResponse
     from rest_framework.views import exception_handler, set_rollback
 
     request = context.get("request")
@@ -55,7 +54,7 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
     methods = getattr(view, "allowed_methods", None) if problem.status == 405 else None
     if methods:
         problem.headers["Allow"] = ", ".join(methods)
-    return HttpResponse(status=problem.status)
+    return django_response(handover, native, problem)
 
 
 def drf_error_items(detail: Any, codes: Any) -> list[ErrorItem]:

@@ -24,11 +24,13 @@ def _claim(req: Any, resp: Any, exc: Exception) -> None:
     native = getattr(req, "scope", None) or req.env  # falcon.asgi.Request has a scope, falcon.Request an env
     handover = handover_of(native)
     problem = handover.claim(native, exc) if handover is not None else None
-    if problem is None:
+    if handover is None or problem is None:
         raise exc
-    resp.status = problem.status
+    status, media_type, body = handover.response(native, problem)
+    resp.status = status
+    resp.content_type = media_type
     resp.text = None
-    resp.data = None
+    resp.data = body
 
 
 def _wsgi_handler(req: Any, resp: Any, exc: Exception, params: Any) -> None:

@@ -24,8 +24,9 @@ from problemdetails._responder import DECIDED
 __all__ = ["Flask", "Quart", "Werkzeug"]
 
 
-def _answer(native: MutableMapping[str, Any] | None, exc: Exception) -> int | Exception:
-    """What the error handler answers: a status (an empty response follows), or an exception to raise/return."""
+def _answer(native: MutableMapping[str, Any] | None, exc: Exception) -> Problem | int | Exception:
+    """What the error handler answers: a problem to send, a status (an empty response for the middleware
+    to replace), or an exception to return (a redirect, a response the app chose) or to raise (a crash)."""
     from werkzeug.exceptions import HTTPException
 
     if isinstance(exc, HTTPException) and (exc.code is None or exc.code < 400 or exc.response is not None):
@@ -36,14 +37,18 @@ def _answer(native: MutableMapping[str, Any] | None, exc: Exception) -> int | Ex
     if DECIDED in native:  # Flask's 500 handler, after the signal kept the crash
         return status_of(exc)
     problem = handover.claim(native, exc)
-    return problem.status if problem is not None else exc
+    return problem if problem is not None else exc
 
 
 def _flask_handler(exc: Exception) -> Any:
     import flask
     from werkzeug.exceptions import HTTPException
 
-    answer = _answer(flask.request.environ, exc)
+    environ = flask.request.environ
+    answer = _answer(environ, exc)
+    if isinstance(answer, Problem):
+        status, media_type, body = handover_of(environ).response(environ, answer)  # type: ignore[union-attr]
+        return flask.Response(body, status=status, content_type=media_type)
     if isinstance(answer, int):
         return flask.Response(status=answer)
     if isinstance(answer, HTTPException):
@@ -57,6 +62,9 @@ async def _quart_handler(exc: Exception) -> Any:
 
     scope: Any = quart.request.scope
     answer = _answer(scope, exc)
+    if isinstance(answer, Problem):
+        status, media_type, body = handover_of(scope).response(scope, answer)  # type: ignore[union-attr]
+        return quart.Response(body, status=status, content_type=media_type)
     if isinstance(answer, int):
         return quart.Response(b"", status=answer)
     if isinstance(answer, HTTPException):
