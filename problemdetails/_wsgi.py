@@ -17,8 +17,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from types import TracebackType
-from typing import Any
 
 from problemdetails import _request_id
 from problemdetails._catalog import Catalog
@@ -41,16 +39,9 @@ from problemdetails._responder import (
     unwrap,
 )
 from problemdetails._status import status_phrase
+from problemdetails._types import Environ, ExcInfo, StartResponse, WSGIApp
 
 __all__ = ["WSGIProblemMiddleware"]
-
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
-Environ = dict[str, Any]
-
-
-StartResponse = Callable[..., Callable[[bytes], object]]
-# Loose on purpose, like `ASGIApp`: every framework types its `__call__` its own way.
-WSGIApp = Callable[..., Iterable[bytes]]
 
 
 def _close(iterable: object) -> None:

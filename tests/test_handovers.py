@@ -8,6 +8,7 @@ Starlette's `Allow` through Mounts and CORS, and what `integrate=False` leaves.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -260,3 +261,40 @@ def test_fastapi_handlers_of_your_own_win(bundled: Catalog) -> None:
         raise HTTPException(404)
 
     assert TestClient(ProblemMiddleware(api, catalog=bundled)).get("/x").json() == {"mine": True}
+
+
+# -- BlackSheep, Quart and Falcon in-process (the contract runs them under real servers)
+
+
+def test_blacksheep_problems_crashes_and_http_errors() -> None:
+    from examples.frameworks import blacksheep_app
+
+    app = blacksheep_app.app
+    assert (call(app, path="/conflict").json()["conflicts"]) == ["a1"]
+    crash = call(app, path="/crash")
+    assert (crash.status, crash.json()["code"]) == (500, "internal")
+    limited = call(app, path="/http-error")
+    assert (limited.status, limited.json()["detail"]) == (429, "Slow down.")
+    missing = call(app, path="/nope")  # BlackSheep's router renders a text 404, kept as a 4xx message
+    assert (missing.status, missing.json()["detail"]) == (404, "Resource not found")
+
+
+def test_blacksheep_without_a_middleware_outside_answers_the_status() -> None:
+    from problemdetails._handovers.blacksheep import BlackSheep, _handler
+
+    class Request:
+        scope: dict[str, Any] = {}  # noqa: RUF012
+
+    response = asyncio.run(_handler(None, Request(), ValueError("no middleware")))
+    assert response.status == 500
+    assert BlackSheep().problem(ValueError(), django_app.asgi_app.catalog) is None
+
+
+def test_quart_and_falcon_asgi_negotiate_and_keep_headers() -> None:
+    from examples.frameworks import falcon_app, quart_app
+
+    for app in (quart_app.app, falcon_app.asgi_app):
+        xml = call(app, path="/conflict", headers={"Accept": "application/problem+xml"})
+        assert (xml.status, xml.headers["content-type"]) == (409, "application/problem+xml")
+        limited = call(app, path="/http-error")
+        assert (limited.status, limited.headers["retry-after"]) == (429, "7")
