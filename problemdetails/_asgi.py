@@ -14,37 +14,29 @@ the only work is wrapping `send` and adding `X-Request-ID`.
 from __future__ import annotations
 
 import functools
-import logging
-import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import anyio.to_thread
 
 from problemdetails import _request_id
-from problemdetails._catalog import Catalog
-from problemdetails._docs_site import DocsSite
 from problemdetails._grammar import is_request_id
-from problemdetails._handovers import FRAMEWORKS, HandOver, install
 from problemdetails._problem import Problem
-from problemdetails._profiles import WireProfile
 from problemdetails._responder import (
     ANSWERED,
     HANDOVER,
     HELD_BODY_LIMIT,
     REQUEST_ID,
-    ExceptionMap,
     ProblemHeaders,
     Request,
-    Responder,
     is_disconnect,
     is_problem,
     request_of,
-    request_path,
     unwrap,
     with_answer,
 )
+from problemdetails._transport import Transport
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ProblemMiddleware"]
@@ -73,7 +65,7 @@ class _Held:
         self.body = bytearray()
 
 
-class ProblemMiddleware:
+class ProblemMiddleware(Transport):
     """Wrap any ASGI app so that every error it produces is an RFC 9457 problem.
 
     One line, outermost, so it also sees errors from other middleware:
@@ -112,39 +104,6 @@ class ProblemMiddleware:
       at the service resolve. It is rendered from `catalog` on first use, or
       read from `docs_dir`, a folder `problemdetails build` wrote.
     """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        catalog: Catalog,
-        exception_map: ExceptionMap | None = None,
-        debug: bool = False,
-        www_authenticate: str = "Bearer",
-        rewrite_error_responses: bool = True,
-        docs_path: str | None = None,
-        docs_dir: str | os.PathLike[str] | None = None,
-        profile: WireProfile | None = None,
-        instance: Callable[[Scope], str | None] | None = request_path,
-        logger: logging.Logger | None = None,
-        integrate: bool = True,
-    ) -> None:
-        self.app = app
-        self.catalog = catalog
-        self.responder = Responder(
-            catalog,
-            exception_map=exception_map,
-            debug=debug,
-            www_authenticate=www_authenticate,
-            profile=profile,
-            instance=instance,
-            logger=logger,
-            frameworks=FRAMEWORKS,
-        )
-        self.rewrite_error_responses = rewrite_error_responses
-        self.docs = DocsSite(catalog, docs_path, docs_dir) if docs_path is not None else None
-        self.handover = HandOver(self.responder, self._respond)
-        self.framework = install(app, self.handover) if integrate else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -13,33 +13,25 @@ and behaviour as `ProblemMiddleware`, following PEP 3333 to the letter:
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from problemdetails import _request_id
-from problemdetails._catalog import Catalog
-from problemdetails._docs_site import DocsSite
 from problemdetails._grammar import is_request_id_text
-from problemdetails._handovers import FRAMEWORKS, HandOver, install
 from problemdetails._problem import Problem
-from problemdetails._profiles import WireProfile
 from problemdetails._responder import (
     ANSWERED,
     DROPPED_TEXT,
     HANDOVER,
     HELD_BODY_LIMIT,
     REQUEST_ID,
-    ExceptionMap,
-    Responder,
     is_disconnect,
     request_of,
-    request_path,
     unwrap,
 )
 from problemdetails._status import status_phrase
-from problemdetails._types import Environ, ExcInfo, StartResponse, WSGIApp
+from problemdetails._transport import Transport
+from problemdetails._types import Environ, ExcInfo, StartResponse
 
 __all__ = ["WSGIProblemMiddleware"]
 
@@ -189,7 +181,7 @@ def _encoded(headers: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(key.lower().encode("latin-1", "replace"), value.encode("latin-1", "replace")) for key, value in headers]
 
 
-class WSGIProblemMiddleware:
+class WSGIProblemMiddleware(Transport):
     """Wrap any WSGI app so that every error it produces is an RFC 9457 problem.
 
     One line, outermost, around Flask, Django (`get_wsgi_application()`),
@@ -204,39 +196,6 @@ class WSGIProblemMiddleware:
     function gets the WSGI environ). It hooks into the wrapped framework's
     error handling at construction (`integrate=False` turns that off).
     """
-
-    def __init__(
-        self,
-        app: WSGIApp,
-        *,
-        catalog: Catalog,
-        exception_map: ExceptionMap | None = None,
-        debug: bool = False,
-        www_authenticate: str = "Bearer",
-        rewrite_error_responses: bool = True,
-        docs_path: str | None = None,
-        docs_dir: str | os.PathLike[str] | None = None,
-        profile: WireProfile | None = None,
-        instance: Callable[[Environ], str | None] | None = request_path,
-        logger: logging.Logger | None = None,
-        integrate: bool = True,
-    ) -> None:
-        self.app = app
-        self.catalog = catalog
-        self.responder = Responder(
-            catalog,
-            exception_map=exception_map,
-            debug=debug,
-            www_authenticate=www_authenticate,
-            profile=profile,
-            instance=instance,
-            logger=logger,
-            frameworks=FRAMEWORKS,
-        )
-        self.rewrite_error_responses = rewrite_error_responses
-        self.docs = DocsSite(catalog, docs_path, docs_dir) if docs_path is not None else None
-        self.handover = HandOver(self.responder)
-        self.framework = install(app, self.handover) if integrate else None
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         request_id = environ.get("HTTP_X_REQUEST_ID")
