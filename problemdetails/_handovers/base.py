@@ -10,9 +10,9 @@ environ it serves (under `HANDOVER`):
     view raises ─► framework's error hook ─► HandOver.claim / keep ─► middleware answers
 
 - An answer (a raised problem, a mapped exception, a framework HTTP error)
-  is *claimed*: the hook answers with an empty response of its status, and the
-  middleware replaces it with the problem. The framework's crash reporting
-  (its 500 logging, Sentry's integrations) never sees it.
+  is *claimed*: the hook answers with the problem's response (or an empty
+  one of its status, which the middleware replaces). The framework's crash
+  reporting (its 500 logging, Sentry's integrations) never sees it.
 - A crash (any other exception) goes the framework's crash path (logged,
   reported once), and its crash hook *keeps* the exception, so the middleware
   answers for it rather than for the framework's 500 page.
@@ -51,9 +51,9 @@ class HandOver:
         """The problem `exc` stands for, decided for the middleware; None for a crash.
 
         `native` is the request's ASGI scope or WSGI environ. A hook that gets a
-        problem answers with an empty response of `problem.status` (and the
-        exception's headers); one that gets None lets the framework's crash path
-        run, and that path's hook calls `keep`.
+        problem answers with its `response()`, or with an empty response of its
+        status that the middleware replaces; one that gets None lets the
+        framework's crash path run, and that path's hook calls `keep`.
         """
         try:
             problem = exc if isinstance(exc, Problem) else self.responder.translate(exc)

@@ -3,8 +3,8 @@
 Django answers every exception itself. The hand-over adds a `process_exception`
 to the handler's loaded middleware chain (no settings change): a problem, a
 mapped exception and Django's `Http404` and `PermissionDenied` raised in a view
-are claimed and answered with an empty response of their status, which the
-middleware replaces. A crash takes Django's own path (`django.request`'s ERROR
+are claimed and answered with the problem's response, sent through the
+project's own middleware. A crash takes Django's own path (`django.request`'s ERROR
 log, the `got_request_exception` signal that Sentry listens to), and a signal
 receiver keeps the exception, so the middleware answers for it rather than for
 Django's 500 page. `SuspiciousOperation` is left to Django, which logs it to

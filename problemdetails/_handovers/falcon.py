@@ -3,7 +3,7 @@
 Falcon looks a handler up along the exception's MRO, so yours for narrower
 classes still win. The hand-over's handler claims a problem, a mapped exception
 or a Falcon `HTTPError` (router 404, 405 with `Allow`, `HTTPBadRequest` ...),
-and leaves an empty response of its status for the middleware to replace.
+and answers with the problem's response.
 Anything else it raises again: out of the Falcon app, to the middleware, which
 answers and logs it as a crash.
 """

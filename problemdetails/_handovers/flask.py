@@ -3,8 +3,8 @@
 Flask looks an exception's handler up by status, then along its MRO, so yours
 (`@app.errorhandler(404)`, a narrower class) still win over the one the
 hand-over registers for `Exception`. That handler claims a problem, a mapped
-exception or a werkzeug `HTTPException` and answers with an empty response of
-its status; anything else it raises again, so Flask's crash path runs
+exception or a werkzeug `HTTPException` and answers with the problem's
+response; anything else it raises again, so Flask's crash path runs
 (`got_request_exception`, which Sentry listens to, and the 500 handler), and a
 signal receiver keeps the exception for the middleware. Quart is the same, on
 ASGI, with `async` handlers.
