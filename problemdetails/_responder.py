@@ -139,7 +139,9 @@ def is_problem(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-def with_answer(answered: Answer, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def with_answer(
+    answered: tuple[int, list[tuple[bytes, bytes]]], headers: Iterable[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
     """The headers of a response a hook built from `answered`: the answer's, then the framework's own others.
 
     The framework's response machinery and middleware may add headers

@@ -74,7 +74,7 @@ class _Exchange:
         # PEP 3333's status is three digits and a phrase: as a string it compares as its number.
         if status >= "400" and (answered := self.environ.get(ANSWERED)) is not None and status[:3] == str(answered[0]):
             # A hook's problem response: it gets the answer's headers, and keeps the framework's others.
-            pinned = _text(answered[1])
+            pinned = answered[1]
             names = {key for key, _ in pinned}
             headers = [
                 *pinned,

@@ -80,9 +80,11 @@ class HandOver:
         middleware outside gives that response the rest of the answer's headers
         (`ANSWERED`) on its way out. No empty page to build, hold and replace.
         """
-        answer = self.responder.answer(problem, request_of(native))
-        native[ANSWERED] = answer
-        status, headers, body = answer
+        status, headers, body = self.responder.answer(problem, request_of(native))
+        if "REQUEST_METHOD" in native:  # WSGI: its headers are `str`
+            native[ANSWERED] = status, [(key.decode("latin-1"), value.decode("latin-1")) for key, value in headers]
+        else:
+            native[ANSWERED] = status, headers
         return status, headers[0][1].decode("latin-1"), body
 
     def _decide(self, native: MutableMapping[str, Any], exc: Exception) -> Problem:
