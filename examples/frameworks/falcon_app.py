@@ -12,6 +12,7 @@ from typing import Any
 
 import falcon
 import falcon.asgi
+from falcon.media.validators import jsonschema
 
 from examples.frameworks.common import (
     CATALOG,
@@ -57,6 +58,28 @@ class Mapped:
 class HTTPErrorResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         raise falcon.HTTPTooManyRequests(retry_after=7)
+
+
+ACCOUNT = {
+    "type": "object",
+    "required": ["name", "profile"],
+    "properties": {
+        "name": {"type": "string"},
+        "profile": {"type": "object", "properties": {"color": {"type": "string"}}},
+    },
+}
+
+
+class Validate:
+    @jsonschema.validate(req_schema=ACCOUNT)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"ok": True}
+
+
+class AsyncValidate:
+    @jsonschema.validate(req_schema=ACCOUNT)
+    async def on_post(self, req: Any, resp: Any) -> None:
+        resp.media = {"ok": True}
 
 
 class Stream:
@@ -109,6 +132,8 @@ falcon_asgi = falcon.asgi.App(middleware=[AsyncGateway()])
 for route, resource in ROUTES.items():
     falcon_wsgi.add_route(route, resource)
     falcon_asgi.add_route(route, _async(resource))
+falcon_wsgi.add_route("/validate", Validate())
+falcon_asgi.add_route("/validate", AsyncValidate())
 
 wsgi_app = WSGIProblemMiddleware(falcon_wsgi, catalog=CATALOG, exception_map=EXCEPTION_MAP)
 asgi_app = ProblemMiddleware(falcon_asgi, catalog=CATALOG, exception_map=EXCEPTION_MAP)

@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from problemdetails._catalog import Catalog
-from problemdetails._framework_errors import client_detail, problem_for_status
+from problemdetails._framework_errors import client_detail, json_pointer, problem_for_status
 from problemdetails._handovers.base import Framework, HandOver, handover_of
+from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
 
 __all__ = ["Falcon"]
@@ -41,6 +42,17 @@ async def _asgi_handler(req: Any, resp: Any, exc: Exception, params: Any, **kwar
     _claim(req, resp, exc)
 
 
+def _media_errors(exc: Exception) -> list[ErrorItem] | None:
+    """The field of a `MediaValidationError` (Falcon's jsonschema validator) as an `errors` item with a pointer."""
+    import falcon
+
+    cause = exc.__cause__
+    path = getattr(cause, "absolute_path", None)
+    if not isinstance(exc, falcon.MediaValidationError) or path is None:
+        return None
+    return [ErrorItem(detail=str(getattr(cause, "message", exc.description)), pointer=json_pointer(path))]
+
+
 class Falcon(Framework):
     module = "falcon"
     apps = frozenset({"falcon.app.App"})
@@ -59,6 +71,6 @@ class Falcon(Framework):
         if not isinstance(exc, falcon.HTTPError):
             return None
         status = exc.status_code
-        problem = problem_for_status(catalog, status, client_detail(status, exc.description))
+        problem = problem_for_status(catalog, status, client_detail(status, exc.description), _media_errors(exc))
         problem.headers.update(exc.headers or {})  # `Allow` on a 405, `WWW-Authenticate`, `Retry-After`
         return problem
