@@ -25,7 +25,13 @@ from starlette.testclient import TestClient
 from werkzeug.exceptions import NotFound
 
 from examples.frameworks import django_app
-from problemdetails import Catalog, ProblemMiddleware, WSGIProblemMiddleware, drf_exception_handler
+from problemdetails import (
+    Catalog,
+    ProblemMiddleware,
+    WSGIProblemMiddleware,
+    drf_exception_handler,
+    starlette_exception_handlers,
+)
 from problemdetails._handovers import framework_of
 from problemdetails._handovers.drf import drf_error_items
 from tests.asgi import call
@@ -298,3 +304,18 @@ def test_quart_and_falcon_asgi_negotiate_and_keep_headers() -> None:
         assert (xml.status, xml.headers["content-type"]) == (409, "application/problem+xml")
         limited = call(app, path="/http-error")
         assert (limited.status, limited.headers["retry-after"]) == (429, "7")
+
+
+def test_the_starlette_helper_takes_the_exception_map(bundled: Catalog) -> None:
+    async def slow(request: Request) -> Response:
+        raise TimeoutError
+
+    exception_map = {TimeoutError: "gateway-timeout"}
+    cors = [Middleware(CORSMiddleware, allow_origins=["https://app.example"])]
+    app = Starlette(
+        routes=[Route("/t", slow)], middleware=cors, exception_handlers=starlette_exception_handlers(exception_map)
+    )
+    client = TestClient(ProblemMiddleware(app, catalog=bundled, exception_map=exception_map, integrate=False))
+    response = client.get("/t", headers={"Origin": "https://app.example"})
+    assert (response.status_code, response.json()["code"]) == (504, "gateway-timeout")
+    assert response.headers["access-control-allow-origin"] == "https://app.example"  # the handler route, inside CORS

@@ -26,7 +26,9 @@ from problemdetails._types import Receive, Scope, Send
 __all__ = ["Starlette", "starlette_exception_handlers"]
 
 
-def starlette_exception_handlers() -> dict[Any, Callable[[Any, Exception], Any]]:
+def starlette_exception_handlers(
+    exception_map: Mapping[type[BaseException], object] | None = None,
+) -> dict[Any, Callable[[Any, Exception], Any]]:
     """Starlette / FastAPI `exception_handlers` that answer with `ProblemMiddleware`'s problem responses.
 
     `ProblemMiddleware` installs them itself when it wraps a Starlette or
@@ -38,6 +40,8 @@ def starlette_exception_handlers() -> dict[Any, Callable[[Any, Exception], Any]]
         Starlette(routes=[...], exception_handlers=starlette_exception_handlers()), catalog=catalog
     )
     ```
+
+    Give it the middleware's `exception_map` too, so mapped exceptions take the same route.
     """
     from starlette.exceptions import HTTPException
 
@@ -46,6 +50,8 @@ def starlette_exception_handlers() -> dict[Any, Callable[[Any, Exception], Any]]
     fastapi = sys.modules.get("fastapi.exceptions")  # only a FastAPI app has its validation errors
     if fastapi is not None:
         handlers[fastapi.RequestValidationError] = _handler(422)
+    for cls in exception_map or {}:
+        handlers.setdefault(cls, handler)
     return handlers
 
 
@@ -97,10 +103,7 @@ class Starlette(Framework):
         registry = getattr(app, "exception_handlers", None)
         if not isinstance(registry, dict):
             return
-        ours = starlette_exception_handlers()
-        for cls in handover.responder.exception_map:
-            ours.setdefault(cls, _handler(500))
-        for cls, handler in ours.items():
+        for cls, handler in starlette_exception_handlers(handover.responder.exception_map).items():
             current = registry.get(cls)
             # Yours win; FastAPI's defaults (`{"detail": ...}` JSON) give way.
             if current is None or getattr(current, "__module__", None) == "fastapi.exception_handlers":
