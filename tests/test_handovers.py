@@ -310,7 +310,7 @@ def test_the_starlette_helper_takes_the_exception_map(bundled: Catalog) -> None:
     async def slow(request: Request) -> Response:
         raise TimeoutError
 
-    exception_map = {TimeoutError: "gateway-timeout"}
+    exception_map: dict[type[BaseException], str] = {TimeoutError: "gateway-timeout"}
     cors = [Middleware(CORSMiddleware, allow_origins=["https://app.example"])]
     app = Starlette(
         routes=[Route("/t", slow)], middleware=cors, exception_handlers=starlette_exception_handlers(exception_map)
