@@ -267,7 +267,8 @@ def free_answer() -> WSGIApp:
     """The typed problem raised through Flask's handler and the middleware, with nothing decided or built.
 
     What this design costs before any of its work (deciding the problem, instance, negotiation,
-    request id, headers): the floor of `WSGIProblemMiddleware` on Flask.
+    request id, headers): the floor of `WSGIProblemMiddleware` on Flask. On DRF, the same is its
+    exception handler returning the floor's bytes, behind the middleware.
     """
     app = flask_app(raises(lambda: Conflict(DETAIL)))
     wrapped = WSGIProblemMiddleware(app, catalog=CATALOG)
@@ -380,6 +381,10 @@ def drf_peers() -> dict[str, WSGIApp]:
         ),
         OURS: WSGIProblemMiddleware(
             django_handler("ours", drf_view(raising(lambda: Conflict(DETAIL)))), catalog=CATALOG
+        ),
+        FREE_ANSWER: WSGIProblemMiddleware(
+            django_handler("free_answer", drf_view(raising(lambda: Conflict(DETAIL)), pre_encoded_handler)),
+            catalog=CATALOG,
         ),
         "problemdetails, the view raising DRF's `APIException` (409) instead": WSGIProblemMiddleware(
             django_handler("ours_api_exception", drf_view(peer_conflict)), catalog=CATALOG
