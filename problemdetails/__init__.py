@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING, Any
 
 from problemdetails._catalog import Catalog
+from problemdetails._context import RequestContextFilter, current_request_id, current_trace_id
 from problemdetails._exceptions import CatalogError, DecodeError, Finding, ProblemDetailsError
 from problemdetails._member_types import ErrorItem
 from problemdetails._openapi import add_problem_components, document_problems, problem_responses
@@ -70,10 +71,13 @@ __all__ = [
     "ProblemDetailsError",
     "ProblemMiddleware",
     "ProblemSpec",
+    "RequestContextFilter",
     "WSGIProblemMiddleware",
     "WireProfile",
     "__version__",
     "add_problem_components",
+    "current_request_id",
+    "current_trace_id",
     "decode_json",
     "decode_xml",
     "document_problems",

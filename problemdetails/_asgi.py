@@ -21,6 +21,7 @@ from typing import Any
 import anyio.to_thread
 
 from problemdetails import _request_id
+from problemdetails._context import serving
 from problemdetails._grammar import is_request_id
 from problemdetails._problem import Problem
 from problemdetails._responder import (
@@ -118,69 +119,78 @@ class ProblemMiddleware(Transport):
             if key == b"x-request-id":
                 raw_id = value if is_request_id(value) else b""
                 break
-        raw_id = raw_id or next(_request_id.request_ids)
+        if not raw_id:
+            raw_id = self._trace_request_id(scope) if self.request_id_from_trace else next(_request_id.request_ids)
         scope[HANDOVER], scope[REQUEST_ID] = self.handover, raw_id
-        docs = self.docs
-        if docs is not None and scope["path"].startswith(docs.path) and await self._docs(scope, send, raw_id):
-            return
-        # What the response has come to: None before it starts; a `_Held` error
-        # response being replaced; else the last message sent, which tells a
-        # started response (a start, or a body with `more_body`) from a complete one.
-        last: Message | _Held | None = None
-
-        # A plain function returning `send`'s awaitable, not a coroutine function: no
-        # extra coroutine per message on the happy path. What it reads is bound as
-        # defaults, which is cheaper per request than closure cells.
-        def wrapped_send(
-            message: Message, send: Send = send, raw_id: bytes = raw_id, rewrite: bool = self.rewrite_error_responses
-        ) -> Awaitable[None]:
-            nonlocal last
-            if last is None:
-                if message["type"] == "http.response.start":
-                    headers = message.get("headers", ())
-                    if message["status"] >= 400:
-                        if headers.__class__ is ProblemHeaders:  # a framework handler sent the problem: it is final
-                            last = message
-                            return send(message)
-                        answered = scope.get(ANSWERED)  # a hook's problem response: it gets the answer's headers
-                        if answered is not None and answered[0] == message["status"]:
-                            last = message = {**message, "headers": with_answer(answered, headers)}
-                            return send(message)
-                        if rewrite and not is_problem(headers):
-                            last = _Held(message["status"], list(headers))
-                            return _SENT
-                    for key, _ in headers:  # ASGI header names are lowercase
-                        if key == b"x-request-id":
-                            break
-                    else:
-                        # A new message: the app's may be a constant it sends again.
-                        message = dict(message)
-                        message["headers"] = [*headers, (b"x-request-id", raw_id)]
-                    last = message
-                return send(message)
-            if type(last) is _Held:
-                if message["type"] == "http.response.body" and len(last.body) < HELD_BODY_LIMIT:
-                    last.body += message.get("body", b"")[: HELD_BODY_LIMIT - len(last.body)]
-                return _SENT
-            last = message
-            return send(message)
-
+        # `current_request_id()` for the app's own code, for the length of the request.
+        token = serving.set(scope)
         try:
-            await self.app(scope, receive, wrapped_send)
-        except Exception as exc:
-            await self._failed(exc, scope, send, last, raw_id.decode())
-            return
-        if last is None or type(last) is _Held:
-            request = request_of(scope, raw_id.decode())
-            kept: Sequence[tuple[bytes, bytes]]
-            if last is None:
-                problem, kept = self.responder.unanswered(request), ()
-            else:
-                problem, kept = (
-                    self.responder.replacement(last.status, last.headers, bytes(last.body), request),
-                    last.headers,
-                )
-            await self._send(problem, request, kept, scope, receive, send)
+            docs = self.docs
+            if docs is not None and scope["path"].startswith(docs.path) and await self._docs(scope, send, raw_id):
+                return
+            # What the response has come to: None before it starts; a `_Held` error
+            # response being replaced; else the last message sent, which tells a
+            # started response (a start, or a body with `more_body`) from a complete one.
+            last: Message | _Held | None = None
+
+            # A plain function returning `send`'s awaitable, not a coroutine function: no
+            # extra coroutine per message on the happy path. What it reads is bound as
+            # defaults, which is cheaper per request than closure cells.
+            def wrapped_send(
+                message: Message,
+                send: Send = send,
+                raw_id: bytes = raw_id,
+                rewrite: bool = self.rewrite_error_responses,
+            ) -> Awaitable[None]:
+                nonlocal last
+                if last is None:
+                    if message["type"] == "http.response.start":
+                        headers = message.get("headers", ())
+                        if message["status"] >= 400:
+                            if headers.__class__ is ProblemHeaders:  # a framework handler sent the problem: it is final
+                                last = message
+                                return send(message)
+                            answered = scope.get(ANSWERED)  # a hook's problem response: it gets the answer's headers
+                            if answered is not None and answered[0] == message["status"]:
+                                last = message = {**message, "headers": with_answer(answered, headers)}
+                                return send(message)
+                            if rewrite and not is_problem(headers):
+                                last = _Held(message["status"], list(headers))
+                                return _SENT
+                        for key, _ in headers:  # ASGI header names are lowercase
+                            if key == b"x-request-id":
+                                break
+                        else:
+                            # A new message: the app's may be a constant it sends again.
+                            message = dict(message)
+                            message["headers"] = [*headers, (b"x-request-id", raw_id)]
+                        last = message
+                    return send(message)
+                if type(last) is _Held:
+                    if message["type"] == "http.response.body" and len(last.body) < HELD_BODY_LIMIT:
+                        last.body += message.get("body", b"")[: HELD_BODY_LIMIT - len(last.body)]
+                    return _SENT
+                last = message
+                return send(message)
+
+            try:
+                await self.app(scope, receive, wrapped_send)
+            except Exception as exc:
+                await self._failed(exc, scope, send, last, raw_id.decode())
+                return
+            if last is None or type(last) is _Held:
+                request = request_of(scope, raw_id.decode())
+                kept: Sequence[tuple[bytes, bytes]]
+                if last is None:
+                    problem, kept = self.responder.unanswered(request), ()
+                else:
+                    problem, kept = (
+                        self.responder.replacement(last.status, last.headers, bytes(last.body), request),
+                        last.headers,
+                    )
+                await self._send(problem, request, kept, scope, receive, send)
+        finally:
+            serving.reset(token)
 
     def _respond(self, exc: Exception, scope: Scope) -> ASGIApp:
         """An ASGI app that sends the problem response for `exc`: what a framework's exception handler returns."""

@@ -26,6 +26,7 @@ from problemdetails._member_types import URI_REFERENCE, ListOf, Scalar, TypeSynt
 from problemdetails._problem import Problem, render_template
 from problemdetails._spec import (
     NCNAME,
+    RESERVED_NAMES,
     STANDARD_MEMBERS,
     CatalogInfo,
     Deprecation,
@@ -54,28 +55,6 @@ TYPE_SCHEMES = ("http:", "https:", "tag:", "urn:")
 _MAX_TEMPLATE_WIDTH = 200
 # C0 controls other than tab and line breaks, DEL, and lone surrogates.
 _UNCARRIED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-# Member names that break another ecosystem the catalog generates for.
-_RESERVED_NAMES = {
-    "i": "'i' marks array items in problem+xml (RFC 9457 Appendix B): choose another name",
-    **{
-        name: f"{name!r} is a member of every JavaScript object: it breaks the generated TypeScript and JSON tools"
-        for name in (
-            "__proto__",
-            "constructor",
-            "prototype",
-            "hasOwnProperty",
-            "isPrototypeOf",
-            "propertyIsEnumerable",
-            "toLocaleString",
-            "toString",
-            "valueOf",
-            "__defineGetter__",
-            "__defineSetter__",
-            "__lookupGetter__",
-            "__lookupSetter__",
-        )
-    },
-}
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 
 
@@ -530,8 +509,8 @@ class _Loader:
                 self.findings.error(path, mark, f"{where} collides with the standard member {name!r}")
                 entry.broken.add(name)
                 continue
-            if name in _RESERVED_NAMES:
-                self.findings.error(path, mark, f"{where}: {_RESERVED_NAMES[name]}")
+            if name in RESERVED_NAMES:
+                self.findings.error(path, mark, f"{where}: {RESERVED_NAMES[name]}")
                 entry.broken.add(name)
                 continue
             if not name.isascii() and NCNAME.match(name):

@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from problemdetails._context import current_request_id, header, serving
 from problemdetails._exceptions import DecodeError
 from problemdetails._grammar import delay_seconds
 from problemdetails._problem import Problem, Received
@@ -27,7 +29,16 @@ if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
     from problemdetails._profiles import WireProfile
 
-__all__ = ["RetryPolicy", "async_problem_hook", "decode", "parse_retry_after", "problem_hook", "raise_for_problem"]
+__all__ = [
+    "RetryPolicy",
+    "async_problem_hook",
+    "async_propagation_hook",
+    "decode",
+    "parse_retry_after",
+    "problem_hook",
+    "propagation_hook",
+    "raise_for_problem",
+]
 
 _JSON = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 _XML = re.compile(r"^(?:application|text)/(?:[\w.+-]+\+)?xml$")
@@ -176,6 +187,59 @@ def async_problem_hook(catalog: Catalog | None = None) -> Callable[[Any], Any]:
             raise decode(response, catalog=catalog)
 
     return hook
+
+
+def propagation_hook() -> Callable[[Any], None]:
+    """An httpx request event hook that sends the current request's ids on to the service it calls.
+
+    Inside a request a middleware serves, each outgoing request gets that
+    request's `X-Request-ID`, and its trace context: OpenTelemetry's own
+    headers when the app uses it (`traceparent`, `tracestate`, through the
+    global propagator), else the incoming `traceparent` and `tracestate` as
+    they came (W3C Trace Context §3.2: a participant that does not trace
+    passes them on). Headers the request already has are left alone; outside
+    a request, nothing is added. Both services' logs then share the ids.
+
+    ```python
+    client = httpx.Client(event_hooks={"request": [propagation_hook()], "response": [problem_hook(catalog)]})
+    ```
+    """
+
+    def hook(request: Any) -> None:
+        _propagate(request.headers)
+
+    return hook
+
+
+def async_propagation_hook() -> Callable[[Any], Any]:
+    """The same hook for `httpx.AsyncClient`."""
+
+    async def hook(request: Any) -> None:
+        _propagate(request.headers)
+
+    return hook
+
+
+def _propagate(headers: Any) -> None:
+    request_id = current_request_id()
+    if request_id is not None and "x-request-id" not in headers:
+        headers["X-Request-ID"] = request_id
+    if "traceparent" in headers:
+        return
+    if "opentelemetry.trace" in sys.modules:  # the app traces: its context, as its propagator writes it
+        from opentelemetry import propagate
+
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        if "traceparent" in carrier:
+            headers.update(carrier)
+            return
+    native = serving.get()
+    if native is not None:
+        for name in ("traceparent", "tracestate"):
+            value = header(native, name)
+            if value is not None:
+                headers[name] = value
 
 
 _HTTP_DATE_FORMATS = (

@@ -13,6 +13,7 @@ __all__ = [
     "MAX_DELAY_SECONDS",
     "REQUEST_ID_MAX_LENGTH",
     "REQUEST_ID_PATTERN",
+    "TRACE_ID_PATTERN",
     "delay_seconds",
     "field_name",
     "field_value",
@@ -20,6 +21,7 @@ __all__ = [
     "is_request_id",
     "is_request_id_text",
     "loggable",
+    "traceparent_trace_id",
 ]
 
 # RFC 9110 §5.1: field-name = token; tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*"
@@ -42,6 +44,15 @@ REQUEST_ID_PATTERN = "^[A-Za-z0-9._:/+=@-]{1,128}$"
 # A bound `fullmatch`: the happy path calls it for every request that sends one.
 is_request_id = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,128}").fullmatch
 is_request_id_text = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}", re.ASCII).fullmatch  # a WSGI environ's `str`
+
+# W3C Trace Context §3.2.2: traceparent = version "-" trace-id "-" parent-id "-" trace-flags,
+# lowercase hex; version "ff" is invalid; "All bytes as zero ... is considered an invalid value"
+# for trace-id and parent-id. A future version may append "-" and more (§3.2.4: parse what
+# version 00 defines); version 00 itself is exactly 55 characters.
+_TRACEPARENT = re.compile(
+    r"(?!ff)([0-9a-f]{2})-(?!0{32})([0-9a-f]{32})-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}(-[\x21-\x7e]*)?", re.ASCII
+)
+TRACE_ID_PATTERN = "^(?!0{32}$)[0-9a-f]{32}$"  # the `trace_id` member, as the schemas publish it
 
 # RFC 9111 §1.2.2: a delta-seconds too large to represent: "the cache MUST
 # consider the value to be 2147483648 (2^31)". Retry-After takes the same cap,
@@ -93,6 +104,14 @@ def delay_seconds(text: str) -> int | None:
     # More than ten digits is past the cap anyway, and never parsed (Python's int()
     # refuses strings of over 4,300 digits).
     return MAX_DELAY_SECONDS if len(digits) > 10 else min(int(digits or "0"), MAX_DELAY_SECONDS)
+
+
+def traceparent_trace_id(value: str) -> str | None:
+    """The trace-id of a valid W3C `traceparent` header value, else None."""
+    found = _TRACEPARENT.fullmatch(value.strip(" \t"))
+    if found is None or (found[1] == "00" and found[3] is not None):
+        return None
+    return found[2]
 
 
 def loggable(text: str) -> str:

@@ -1,8 +1,19 @@
-"""What the middlewares log: tracebacks preformatted, request data escaped.
+"""What the middlewares log: one record per problem response, tracebacks preformatted, request data escaped.
 
-Logger `problemdetails`. Catalogued problems are one line (4xx at INFO, 5xx at
-ERROR) and never pay for traceback formatting; every other exception is logged
-at ERROR with its traceback.
+Logger `problemdetails`. Each problem response is one record, at INFO for a
+4xx and ERROR for a 5xx, with the attributes an operator filters on:
+
+    problem_code      the slug (None for a problem outside the catalog)
+    problem_status    the HTTP status sent
+    request_id        the X-Request-ID sent
+    trace_id          the W3C trace id, when known (else None)
+    method, path      the request, control characters escaped
+    upstream_status, upstream_code, upstream_type, upstream_request_id
+                      for a problem received from another service (else absent)
+
+A problem raised as such carries no traceback (catalogued problems never pay
+for formatting one); an exception that was not itself a problem (unhandled,
+or mapped to a problem) is on its record with its traceback.
 """
 
 from __future__ import annotations
@@ -14,7 +25,7 @@ import traceback
 
 from problemdetails._grammar import loggable
 
-__all__ = ["EXCEPTION_GROUPS", "log_exception", "traceback_text", "where"]
+__all__ = ["EXCEPTION_GROUPS", "log_exception", "log_problem", "traceback_text", "where"]
 
 if sys.version_info >= (3, 11):
     EXCEPTION_GROUPS: tuple[type[BaseException], ...] = (BaseExceptionGroup,)  # noqa: F821
@@ -27,6 +38,25 @@ else:  # pragma: no cover - anyio brings the backport on Python 3.10
 def where(method: str, path: str) -> str:
     """The request as logged: method and path, control characters escaped (no forged log lines)."""
     return f"{loggable(method)} {loggable(path)}"
+
+
+def log_problem(
+    logger: logging.Logger,
+    level: int,
+    message: str,
+    values: tuple[object, ...],
+    fields: dict[str, object],
+    cause: BaseException | None,
+    *,
+    stacklevel: int,
+) -> None:
+    """Log a problem response's record: `message % values` (escaped already), `fields` as its attributes."""
+    filename, line, function, _ = logger.findCaller(stacklevel=stacklevel)  # the responder method that decided
+    exc_info = (type(cause), cause, cause.__traceback__) if cause is not None else None
+    record = logger.makeRecord(logger.name, level, filename, line, message, values, exc_info, function, fields)
+    if cause is not None:
+        record.exc_text = traceback_text(cause)
+    logger.handle(record)
 
 
 def log_exception(

@@ -28,7 +28,7 @@ import msgspec
 
 from problemdetails._grammar import REQUEST_ID_PATTERN, is_request_id
 from problemdetails._member_types import MemberType, is_uri_reference
-from problemdetails._spec import STANDARD_MEMBERS, ProblemSpec, default_retry
+from problemdetails._spec import NCNAME, RESERVED_NAMES, STANDARD_MEMBERS, ProblemSpec, default_retry
 from problemdetails._status import status_phrase
 
 __all__ = ["Problem", "Received"]
@@ -47,6 +47,7 @@ class _GenericWire(msgspec.Struct, kw_only=True, omit_defaults=True):
     instance: str | None = None
     code: str | None = None
     request_id: str | None = None
+    trace_id: str | None = None
 
 
 class _Member:
@@ -210,7 +211,7 @@ class Problem(Exception):
     def _from_wire(cls, standard: dict[str, Any], members: dict[str, Any], extensions: dict[str, Any]) -> Problem:
         """Build a decoded problem: values already converted, unknown members kept aside."""
         problem = cls.__new__(cls)
-        occurrence = {name: standard.get(name) for name in ("detail", "instance", "request_id")}
+        occurrence = {name: standard.get(name) for name in ("detail", "instance", "request_id", "trace_id")}
         if cls.spec is None:
             title = standard.get("title") or status_phrase(standard["status"])
             problem._wire = _GenericWire(
@@ -259,24 +260,83 @@ class Problem(Exception):
             for example in cls.spec.examples
         ]
 
-    def _occurrence(self, *, instance: str | None, request_id: str | None) -> Problem:
-        """A copy for one response, with that request's `instance` and id.
+    def _occurrence(self, *, instance: str | None, request_id: str | None, trace_id: str | None = None) -> Problem:
+        """A copy for one response, with that request's `instance`, id and trace id.
 
         The raised object itself is never changed: the same instance may be
         raised by many requests at once.
         """
         clone = self.__class__.__new__(self.__class__)
         clone.__dict__.update(self.__dict__)
-        clone._wire = msgspec.structs.replace(self._wire, instance=instance, request_id=request_id)
+        clone._wire = msgspec.structs.replace(self._wire, instance=instance, request_id=request_id, trace_id=trace_id)
         clone.headers, clone.extensions = self.headers, self.extensions
         Exception.__init__(clone, *self.args)
         return clone
 
     def _rebound(self, cls: builtins.type[Problem]) -> Problem:
         """This occurrence as an instance of `cls`: its class in a `rebased()` catalog, a subclass of this one's."""
-        clone = self._occurrence(instance=self._wire.instance, request_id=self._wire.request_id)
+        wire = self._wire
+        clone = self._occurrence(instance=wire.instance, request_id=wire.request_id, trace_id=wire.trace_id)
         clone.__class__ = cls
         clone._wire = msgspec.structs.replace(clone._wire, type=cls.type)
+        return clone
+
+    def with_members(self, *, headers: Mapping[str, str] | None = None, **members: Any) -> Problem:
+        """A copy of this problem with more members and headers: what an `enrich` hook returns.
+
+        A member the catalog declares for this problem type is checked as the
+        constructor checks it (a `TypeError` naming the member and its type).
+        Any other name becomes an extension member (RFC 9457 §3.2), which must be
+        JSON-encodable and finite, and named as the catalog requires of member
+        names: an XML name, not a standard member, not a reserved one. The
+        problem itself is left as it is.
+
+        ```python
+        problem.with_members(tenant="acme", headers={"Link": '<https://status.example>; rel="help"'})
+        ```
+        """
+        cls = self.__class__
+        declared = {name: value for name, value in members.items() if name in cls.__attributes__}
+        extra = {name: value for name, value in members.items() if name not in cls.__attributes__}
+        for name in extra:
+            if name in _STANDARD or name in RESERVED_NAMES or not (name.isascii() and NCNAME.match(name)):
+                raise TypeError(f"{cls.__name__}.with_members(): {name!r} cannot be an extension member name")
+        clone = self._occurrence(instance=self.instance, request_id=self.request_id, trace_id=self.trace_id)
+        if declared:
+            values = msgspec.structs.asdict(self._wire)
+            values.update(declared)
+            renamed = cls.__renamed__
+            values = {renamed.get(name, name): value for name, value in values.items()}
+            clone._wire = _convert(f"{cls.__name__}.with_members", values, cls.__wire__, declared)
+        clone.extensions = {**self.extensions, **_extensions(extra)} if extra else self.extensions
+        clone.headers = {**self.headers, **headers} if headers else self.headers
+        return clone
+
+    def relayed(self) -> Problem:
+        """This problem, received from another service, passed on as this service's own answer.
+
+        A problem that `problemdetails.client` decoded and that is raised
+        unchanged leaves a middleware as a 502 (`bad-gateway`): the other
+        service's 404 is this one's upstream failure, and its body may hold what
+        this service's clients must not see (RFC 9457 §5). When passing it on is
+        the intent (a gateway relaying a 422 and its `errors`), raise
+        `problem.relayed()`: the same type, status, detail and members, with this
+        request's `instance`, `request_id` and `trace_id` in place of the
+        upstream's, and its `Retry-After`. The upstream's status, code and request
+        id are still logged.
+
+        ```python
+        except Unprocessable as problem:
+            raise problem.relayed() from None
+        ```
+        """
+        clone = self._occurrence(instance=None, request_id=None, trace_id=None)
+        received = self.received
+        clone.received = None
+        clone.headers = dict(self.headers)
+        if received is not None and "retry-after" in received.headers:
+            clone.headers["Retry-After"] = received.headers["retry-after"]
+        clone.__dict__["_relayed"] = self  # what the record says it came from
         return clone
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -315,6 +375,16 @@ class Problem(Exception):
     @request_id.setter
     def request_id(self, value: str | None) -> None:
         self._wire.request_id = msgspec.convert(value, str | None)
+
+    @property
+    def trace_id(self) -> str | None:
+        """The W3C trace id of the request that failed (32 hex digits), when the service traces.
+
+        The middlewares set it from the active OpenTelemetry span, or from the
+        request's `traceparent` header: the id to look the trace up by.
+        """
+        value: str | None = self._wire.trace_id
+        return value
 
     @property
     def response(self) -> Any:
@@ -486,7 +556,7 @@ _WIRE_MEMBERS: weakref.WeakKeyDictionary[type[msgspec.Struct], dict[str, _Member
 
 def _wire_struct(name: str, members: tuple[_Member, ...]) -> type[msgspec.Struct]:
     # Field order is the pinned wire order: the RFC 9457 members, `code`,
-    # `request_id`, then the extension members as the catalog declares them.
+    # `request_id`, `trace_id`, then the extension members as the catalog declares them.
     fields: list[Any] = [
         ("type", str),
         ("title", str),
@@ -495,6 +565,7 @@ def _wire_struct(name: str, members: tuple[_Member, ...]) -> type[msgspec.Struct
         ("instance", str | None, None),
         ("code", str),
         ("request_id", str | None, None),
+        ("trace_id", str | None, None),
     ]
     fields += [(member.attribute, member.annotation | None, None) for member in members]
     rename = {member.attribute: member.name for member in members if member.attribute != member.name}

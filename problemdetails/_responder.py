@@ -25,10 +25,12 @@ from urllib.parse import quote
 
 import msgspec
 
+from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
+from problemdetails._context import HANDOVER, REQUEST_ID, trace_id_of
 from problemdetails._framework_errors import client_detail, litestar_error_items, problem_for_status, validation_problem
 from problemdetails._grammar import MAX_DELAY_SECONDS, delay_seconds, field_name, field_value, is_http_date, loggable
-from problemdetails._logging import EXCEPTION_GROUPS, log_exception, where
+from problemdetails._logging import EXCEPTION_GROUPS, log_exception, log_problem, where
 from problemdetails._member_types import is_uri_reference
 from problemdetails._problem import Problem
 from problemdetails._profiles import WireProfile
@@ -57,14 +59,12 @@ __all__ = [
     "with_answer",
 ]
 
-# The keys a middleware puts in every ASGI scope / WSGI environ it serves: the
-# request id (bytes) and the hand-over object through which the framework's
-# error hooks reach it (`_handovers.base.HandOver`). A hook that catches an
-# exception leaves the problem decided for it under DECIDED (already logged, in
-# the framework's own context), and the middleware answers with that problem
-# in place of the framework's error page.
-REQUEST_ID = "problemdetails.request_id"
-HANDOVER = "problemdetails.handover"
+# The keys a middleware puts in every ASGI scope / WSGI environ it serves
+# (`_context`): the request id (bytes) and the hand-over object through which
+# the framework's error hooks reach it (`_handovers.base.HandOver`). A hook that
+# catches an exception leaves the problem decided for it under DECIDED (already
+# logged, in the framework's own context), and the middleware answers with that
+# problem in place of the framework's error page.
 DECIDED = "problemdetails.decided"
 # A hook that answers with the problem's response itself (its body and media type,
 # through the framework's own response machinery) leaves the whole answer here:
@@ -202,7 +202,7 @@ Answer = tuple[int, ProblemHeaders, bytes]
 class Request:
     """What the responder decides on about a request: the same facts from ASGI and WSGI."""
 
-    __slots__ = ("accept", "method", "native", "path", "request_id")
+    __slots__ = ("_trace_id", "accept", "method", "native", "path", "request_id")
 
     def __init__(self, method: str, path: str, accept: bytes, request_id: str, native: MutableMapping[str, Any]):
         self.method = method
@@ -210,10 +210,18 @@ class Request:
         self.accept = accept
         self.request_id = request_id
         self.native = native  # the ASGI scope or the WSGI environ: what `instance=` functions get
+        self._trace_id: str | bool | None = False  # not looked up yet
 
     @property
     def logged(self) -> str:
         return where(self.method, self.path)
+
+    @property
+    def trace_id(self) -> str | None:
+        """The request's W3C trace id (the active span's, else its `traceparent`'s), read once."""
+        if self._trace_id is False:
+            self._trace_id = trace_id_of(self.native)
+        return self._trace_id  # type: ignore[return-value]
 
 
 def request_of(native: MutableMapping[str, Any], request_id: str | None = None) -> Request:
@@ -266,6 +274,7 @@ class Responder:
         instance: Callable[[Any], str | None] | None = request_path,
         logger: logging.Logger | None = None,
         frameworks: Sequence[FrameworkErrors] = (),
+        enrich: Callable[[Problem, Any], Problem | None] | None = None,
     ) -> None:
         self.catalog = catalog
         self.exception_map: dict[type[BaseException], str | Callable[[Any], Problem]] = dict(exception_map or {})
@@ -287,6 +296,7 @@ class Responder:
         self.instance = instance
         self.logger = logger or logging.getLogger("problemdetails")
         self.frameworks = tuple(frameworks)
+        self.enrich = enrich
         # Every method the wrapped app accepts at a path, for `Allow` on a 405: set by
         # the hand-over of a framework whose routes can be read (Starlette, FastAPI).
         self.allowed_methods: Callable[[Request], list[str] | None] | None = None
@@ -297,31 +307,76 @@ class Responder:
 
     # -- which problem ------------------------------------------------------------
 
-    def problem_for(self, exc: Exception, request: Request) -> Problem:
-        """The problem for an exception, logged as its status deserves.
+    def problem_for(
+        self, exc: Exception, request: Request, translation: tuple[Problem | None, bool] | None = None
+    ) -> Problem:
+        """The problem for an exception, decided (logged and recorded) once.
 
+        `translation` is `translation(exc)` when the caller has it already.
         Never raises: when mapping the exception fails (a buggy `exception_map`
         function, an exception whose `__str__` raises under `debug=True`), the
         answer is the plain 500 problem, and the failure is logged too.
         """
         try:
-            problem = exc if isinstance(exc, Problem) else self.translate(exc)
+            problem, mapped = translation or ((exc, False) if isinstance(exc, Problem) else self.translation(exc))
         except Exception as error:
             self.log_exception(error, "mapping an exception to its problem failed", request)
-            problem = None
+            problem, mapped = None, False
         if problem is None:
             problem = problem_for_status(self.catalog, 500)
-            self.log_exception(exc, f"unhandled {type(exc).__name__}", request)
             if self.debug:
                 problem.extensions["debug"] = _debug_member(exc)
-        else:
-            # Catalogued problems never pay for traceback formatting.
-            level = logging.ERROR if problem.status >= 500 else logging.INFO
-            if self.logger.isEnabledFor(level):
-                name = problem.code or problem.type
-                self.logger.log(
-                    level, "%s %s: %s request_id=%s", problem.status, loggable(name), request.logged, request.request_id
-                )
+            return self.decide(problem, request, exc, f"unhandled {type(exc).__name__}")
+        if mapped:
+            return self.decide(problem, request, exc, f"mapped from {type(exc).__name__}")
+        return self.decide(problem, request)
+
+    def decide(
+        self,
+        problem: Problem,
+        request: Request,
+        cause: BaseException | None = None,
+        note: str = "",
+    ) -> Problem:
+        """The problem that answers a request, logged and recorded: once per problem response.
+
+        A problem decoded from another service's response (`problemdetails.client`)
+        and raised unchanged is answered with the catalog's 502: that service's
+        404 is this one's upstream failure, not the client's missing resource,
+        and its body may say what must not reach this service's clients
+        (RFC 9457 §5: "consumers need to be careful not to leak ... implementation
+        details"). Its status, code, type and request id go on the record.
+        `cause` is the exception behind the problem when it was not one itself
+        (unhandled, or mapped): its traceback goes on the record.
+        """
+        upstream = problem.__dict__.get("_relayed")  # `Problem.relayed()`: passed on on purpose
+        if problem.received is not None:
+            upstream, problem = problem, problem_for_status(self.catalog, 502)
+        code = problem.code or str(problem.status)  # as OpenTelemetry's error.type: the status, for no code
+        request.native[_telemetry.CODE] = code
+        trace_id = request.trace_id  # read now, inside the span that decides: the body carries the same
+        level = logging.ERROR if problem.status >= 500 else logging.INFO
+        if self.logger.isEnabledFor(level):
+            fields: dict[str, object] = {
+                "problem_code": problem.code,
+                "problem_status": problem.status,
+                "request_id": request.request_id,
+                "trace_id": trace_id,
+                "method": loggable(request.method),
+                "path": loggable(request.path),
+            }
+            if upstream is not None:
+                fields.update(_upstream_fields(upstream))
+                note = "upstream {upstream_status} {upstream_code} request_id={upstream_request_id}".format_map(fields)
+            # A template and its values: error trackers group records by the template.
+            message = "%s %s: %s request_id=%s (%s)" if note else "%s %s: %s request_id=%s"
+            values = (problem.status, loggable(code), request.logged, request.request_id)
+            log_problem(self.logger, level, message, (*values, note) if note else values, fields, cause, stacklevel=3)
+        try:
+            _telemetry.install_sentry()
+            _telemetry.record(problem, code, cause if cause is not None else upstream)
+        except Exception as error:  # a tracing or metrics SDK's failure is no reason to fail the answer
+            self.log_exception(error, "recording the problem for OpenTelemetry failed", request)
         return problem
 
     def raised(self, exc: Exception, request: Request) -> Problem:
@@ -333,8 +388,21 @@ class Responder:
         decided = request.native.get(DECIDED)
         return decided if isinstance(decided, Problem) else self.problem_for(exc, request)
 
-    def translate(self, exc: Exception) -> Problem | None:
-        """The problem `exc` stands for (mapped, or a framework's error), or None for an unhandled exception."""
+    def code_for(self, exc: BaseException) -> str:
+        """The code of the problem that answers `exc`, for an error reporter that sees `exc` before it is decided."""
+        problem = exc if isinstance(exc, Problem) else self.translation(exc)[0] if isinstance(exc, Exception) else None
+        if problem is None:
+            problem = problem_for_status(self.catalog, 500)
+        elif problem.received is not None:
+            problem = problem_for_status(self.catalog, 502)
+        return problem.code or str(problem.status)
+
+    def translation(self, exc: Exception) -> tuple[Problem | None, bool]:
+        """The problem `exc` stands for (mapped, or a framework's error), and whether `exception_map` mapped it.
+
+        None for an unhandled exception. A mapped exception's traceback is logged
+        with its problem; a framework's HTTP error is an answer, like a problem.
+        """
         # Most services map nothing: a framework error then skips the walk up the MRO.
         mro = type(exc).__mro__ if self.exception_map else ()
         for cls in mro:
@@ -342,20 +410,20 @@ class Responder:
             if target is None:
                 continue
             if isinstance(target, str):
-                return self.catalog[target]()
+                return self.catalog[target](), True
             try:
                 produced = target(exc)
             except Exception:
                 self.logger.exception("exception_map function for %s failed", cls.__name__)
-                return None
-            return produced if isinstance(produced, Problem) else None
+                return None, False
+            return (produced, True) if isinstance(produced, Problem) else (None, False)
         # Only a loaded framework can have raised its own errors: nothing is imported here.
         for framework in self.frameworks:
             if framework.module in sys.modules:
                 problem = framework.problem(exc, self.catalog)
                 if problem is not None:
-                    return problem
-        return None
+                    return problem, False
+        return None, False
 
     def replacement(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, request: Request) -> Problem:
         """The problem that replaces an error response the app rendered (or that a hook decided)."""
@@ -363,10 +431,11 @@ class Responder:
         if isinstance(decided, Problem):
             return decided
         try:
-            return self.from_rendered(status, headers, body)
+            problem = self.from_rendered(status, headers, body)
         except Exception as error:  # the error path never raises: the plain problem for the status
             self.log_exception(error, "reading the error response failed", request)
-            return problem_for_status(self.catalog, status)
+            problem = problem_for_status(self.catalog, status)
+        return self.decide(problem, request, note="the app's error response, replaced")
 
     def from_rendered(self, status: int, headers: Iterable[tuple[bytes, bytes]], body: bytes) -> Problem:
         """The problem for an error response the app rendered itself.
@@ -392,8 +461,7 @@ class Responder:
 
     def unanswered(self, request: Request) -> Problem:
         """The app returned without sending a response: a bug of the app's, answered with the 500 problem."""
-        self.logger.error("the app returned without a response request_id=%s", request.request_id)
-        return problem_for_status(self.catalog, 500)
+        return self.decide(problem_for_status(self.catalog, 500), request, note="the app returned without a response")
 
     # -- the response -------------------------------------------------------------
 
@@ -430,16 +498,19 @@ class Responder:
             instance = self._instance(request)
         accept = request.accept
         kind = choose_media_type(accept)
-        request_id = request.request_id
+        request_id, trace_id = request.request_id, request.trace_id
+        if self.enrich is not None:
+            occurrence = problem._occurrence(instance=instance, request_id=request_id, trace_id=trace_id)
+            problem = self._enriched(occurrence, request)
         if self.profile is not None and kind == "json" and not asks_for_problem_json(accept):
             # A legacy client: it keeps the shape it knows (see `WireProfile`).
-            problem = problem._occurrence(instance=instance, request_id=request_id)
+            problem = problem._occurrence(instance=instance, request_id=request_id, trace_id=trace_id)
             body, media_type = self.profile.encode(problem), self.profile.media_type.encode()
         elif kind == "json" and not problem.extensions:  # the common case: encode the wire Struct directly
-            body = encode_wire(msgspec.structs.replace(problem._wire, instance=instance, request_id=request_id))
-            media_type = b"application/problem+json"
+            wire = msgspec.structs.replace(problem._wire, instance=instance, request_id=request_id, trace_id=trace_id)
+            body, media_type = encode_wire(wire), b"application/problem+json"
         else:
-            problem = problem._occurrence(instance=instance, request_id=request_id)
+            problem = problem._occurrence(instance=instance, request_id=request_id, trace_id=trace_id)
             body, media_type = render(problem, kind, language=self.catalog.language)
         headers = ProblemHeaders(
             [
@@ -452,6 +523,29 @@ class Responder:
         if kept or problem.headers or problem.__sets_headers__:
             headers += self._extra_headers(request, problem, kept).items()
         return problem.status, headers, body
+
+    def _enriched(self, problem: Problem, request: Request) -> Problem:
+        """What the `enrich` hook makes of `problem`: itself with more members or headers, else `problem`.
+
+        A hook that fails, or returns anything but this problem (same type and
+        status) with more members, is logged, and the problem goes out as it was.
+        """
+        assert self.enrich is not None
+        try:
+            enriched = self.enrich(problem, request.native)
+        except Exception as error:
+            self.log_exception(error, "the enrich hook failed", request)
+            return problem
+        if enriched is None:
+            return problem
+        if not isinstance(enriched, Problem) or (enriched.type, enriched.status) != (problem.type, problem.status):
+            self.logger.error(
+                "the enrich hook returned %s, not this problem with more members request_id=%s",
+                loggable(type(enriched).__name__),
+                request.request_id,
+            )
+            return problem
+        return enriched
 
     def _instance(self, request: Request) -> str | None:
         """The `instance` function's answer; a function that fails or answers no URI reference gives none."""
@@ -501,7 +595,18 @@ class Responder:
         return headers
 
     def log_exception(self, exc: BaseException, message: str, request: Request) -> None:
-        log_exception(self.logger, exc, message, request.logged, request.request_id, stacklevel=3)
+        log_exception(self.logger, exc, message, request.logged, request.request_id)
+
+
+def _upstream_fields(upstream: Problem) -> dict[str, object]:
+    """What a record says of a problem another service answered with: never its body, only what it was."""
+    received = upstream.received
+    return {
+        "upstream_status": received.status if received is not None else upstream.status,
+        "upstream_code": loggable(upstream.code) if upstream.code is not None else None,
+        "upstream_type": loggable(upstream.type),
+        "upstream_request_id": loggable(upstream.request_id) if upstream.request_id is not None else None,
+    }
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:

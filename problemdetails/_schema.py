@@ -1,7 +1,7 @@
 """JSON Schema (draft 2020-12) for each problem type of a catalog.
 
 One schema per slug: the RFC 9457 §3.1 members (as in the RFC's Appendix A
-schema), the two this framework adds (`code`, `request_id`) and the slug's
+schema), the three this framework adds (`code`, `request_id`, `trace_id`) and the slug's
 typed extension members. `type`, `status` and `code` are `const`, so a
 schema also tells one problem type from another. Unknown members stay
 allowed: RFC 9457 §3.1 "Problem type definitions MAY extend the problem
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from problemdetails._grammar import REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN
+from problemdetails._grammar import REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN, TRACE_ID_PATTERN
 from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
 from problemdetails._spec import ProblemSpec
 
@@ -56,6 +56,14 @@ def request_id_schema(description: str) -> dict[str, Any]:
     }
 
 
+# W3C Trace Context's trace-id: what the middlewares put in `trace_id`.
+TRACE_ID_SCHEMA = {
+    "type": "string",
+    "pattern": TRACE_ID_PATTERN,
+    "description": "The W3C trace id of the failed request's trace, when the service traces.",
+}
+
+
 def member_schema(member_type: MemberType) -> dict[str, Any]:
     """The JSON Schema of one member type. `T | None` is just `T`: no member is ever sent as null."""
     if isinstance(member_type, Nullable):
@@ -84,6 +92,7 @@ def problem_schema(spec: ProblemSpec) -> dict[str, Any]:
         },
         "code": {"const": spec.slug, "description": "The problem's slug: what clients match on."},
         "request_id": request_id_schema("The request's id, as in the X-Request-ID header."),
+        "trace_id": TRACE_ID_SCHEMA,
     }
     required = ["type", "title", "status", "code"]
     for member in spec.members:

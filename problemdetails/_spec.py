@@ -17,6 +17,7 @@ from problemdetails._member_types import MemberType, parse_type
 
 __all__ = [
     "NCNAME",
+    "RESERVED_NAMES",
     "STANDARD_MEMBERS",
     "CatalogInfo",
     "Deprecation",
@@ -37,8 +38,30 @@ _NAME_START = (
     "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
 )
 NCNAME = re.compile(f"^[{_NAME_START}][{_NAME_START}\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040]*$")
-# RFC 9457 §3.1 members, plus the two this framework puts on every problem.
-STANDARD_MEMBERS = ("type", "title", "status", "detail", "instance", "code", "request_id")
+# RFC 9457 §3.1 members, plus the three this framework puts on problems.
+STANDARD_MEMBERS = ("type", "title", "status", "detail", "instance", "code", "request_id", "trace_id")
+# Member names that break another ecosystem the catalog generates for.
+RESERVED_NAMES = {
+    "i": "'i' marks array items in problem+xml (RFC 9457 Appendix B): choose another name",
+    **{
+        name: f"{name!r} is a member of every JavaScript object: it breaks the generated TypeScript and JSON tools"
+        for name in (
+            "__proto__",
+            "constructor",
+            "prototype",
+            "hasOwnProperty",
+            "isPrototypeOf",
+            "propertyIsEnumerable",
+            "toLocaleString",
+            "toString",
+            "valueOf",
+            "__defineGetter__",
+            "__defineSetter__",
+            "__lookupGetter__",
+            "__lookupSetter__",
+        )
+    },
+}
 
 # Attribute names a Problem instance already uses; a member spelled like one
 # gets a trailing underscore in Python (its wire name is unchanged).
@@ -46,7 +69,7 @@ _TAKEN_ATTRIBUTES = frozenset(
     {
         *STANDARD_MEMBERS,
         *("args", "with_traceback", "add_note", "headers", "extensions", "members", "spec", "to_dict"),
-        *("received", "response", "retryable", "examples"),
+        *("received", "response", "retryable", "examples", "relayed", "with_members"),
     }
 )
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from problemdetails import _request_id, _telemetry
 from problemdetails._catalog import Catalog
+from problemdetails._context import trace_id_of
 from problemdetails._docs_site import DocsSite
 from problemdetails._handovers import FRAMEWORKS, HandOver, install
+from problemdetails._problem import Problem
 from problemdetails._profiles import WireProfile
 from problemdetails._responder import ExceptionMap, Responder, request_path
 
@@ -42,6 +46,8 @@ class Transport:
         instance: Callable[[Any], str | None] | None = request_path,
         logger: logging.Logger | None = None,
         integrate: bool = True,
+        enrich: Callable[[Problem, Any], Problem | None] | None = None,
+        request_id_from_trace: bool = False,
     ) -> None:
         self.app = app
         self.catalog = catalog
@@ -54,9 +60,37 @@ class Transport:
             instance=instance,
             logger=logger,
             frameworks=FRAMEWORKS,
+            enrich=enrich,
         )
+        self.request_id_from_trace = request_id_from_trace
         self.rewrite_error_responses = rewrite_error_responses
         self.docs = DocsSite(catalog, docs_path, docs_dir) if docs_path is not None else None
         respond = self._respond if type(self)._respond is not Transport._respond else None
         self.handover = HandOver(self.responder, respond)
         self.framework = install(app, self.handover) if integrate else None
+        _telemetry.install_sentry()
+        if _instrumented_inside(app):
+            warnings.warn(
+                f"OpenTelemetry's middleware is inside {type(self).__name__}: an exception it sees pass marks "
+                "its span as an error (a 4xx problem too), and problems answered outside its span get no "
+                "trace_id. Wrap it outside: OpenTelemetryMiddleware(ProblemMiddleware(app, ...)).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    @staticmethod
+    def _trace_request_id(native: Mapping[str, Any]) -> bytes:
+        """A request's id taken from its trace (`request_id_from_trace=True`): the trace id, else a new id."""
+        trace_id = trace_id_of(native)
+        return trace_id.encode() if trace_id is not None else next(_request_id.request_ids)
+
+
+def _instrumented_inside(app: Any) -> bool:
+    """OpenTelemetry's ASGI or WSGI middleware is among the layers `app` wraps (the documented order is outside)."""
+    for _ in range(32):  # a bounded walk down `.app` (ASGI) and `.wsgi` (OpenTelemetry's WSGI) attributes
+        if type(app).__module__.startswith("opentelemetry.instrumentation."):
+            return True
+        app = getattr(app, "app", None) or getattr(app, "wsgi", None)
+        if app is None:
+            return False
+    return False

@@ -115,7 +115,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
  */
 export function toProblem(status: number, body: unknown): Problem {
   const document: Record<string, unknown> = isObject(body) ? { ...body } : {};
-  for (const name of ["type", "title", "detail", "instance", "code", "request_id"]) {
+  for (const name of ["type", "title", "detail", "instance", "code", "request_id", "trace_id"]) {
     if (name in document && typeof document[name] !== "string") delete document[name];
   }
   document["status"] = status;
@@ -217,6 +217,7 @@ def generate_typescript(catalog: Catalog) -> str:
         "  detail?: string;",
         "  instance?: string;",
         "  request_id?: string;",
+        "  trace_id?: string;",
         "  [member: string]: unknown;",
         "}",
         "",

@@ -1,7 +1,7 @@
 """The wire format: problems to and from `application/problem+json` and `+xml`.
 
 JSON follows RFC 9457 §3 with the members in the order DESIGN.md pins
-(`type`, `title`, `status`, `detail`, `instance`, `code`, `request_id`, then
+(`type`, `title`, `status`, `detail`, `instance`, `code`, `request_id`, `trace_id`, then
 extensions at the top level). XML follows RFC 9457 Appendix B: the
 `urn:ietf:rfc:7807` namespace and only that namespace, arrays as `<i>` items.
 
@@ -422,7 +422,7 @@ def _build(
     base_url: str | None = None,
 ) -> Problem:
     standard: dict[str, Any] = {}
-    for name in ("type", "title", "detail", "instance", "code", "request_id"):
+    for name in ("type", "title", "detail", "instance", "code", "request_id", "trace_id"):
         if isinstance(value := document.get(name), str):
             standard[name] = value
     for name in ("type", "instance"):

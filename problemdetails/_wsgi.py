@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from problemdetails import _request_id
+from problemdetails._context import serving
 from problemdetails._grammar import is_request_id_text
 from problemdetails._problem import Problem
 from problemdetails._responder import (
@@ -200,8 +201,19 @@ class WSGIProblemMiddleware(Transport):
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         request_id = environ.get("HTTP_X_REQUEST_ID")
         if request_id is None or not is_request_id_text(request_id):
-            request_id = next(_request_id.text_ids)
+            request_id = (
+                self._trace_request_id(environ).decode() if self.request_id_from_trace else next(_request_id.text_ids)
+            )
         environ[HANDOVER], environ[REQUEST_ID] = self.handover, request_id.encode()
+        # `current_request_id()` for the app's own code while it is called (a streamed body is
+        # iterated after this returns, in the server's hands).
+        token = serving.set(environ)
+        try:
+            return self._serve(environ, start_response, request_id)
+        finally:
+            serving.reset(token)
+
+    def _serve(self, environ: Environ, start_response: StartResponse, request_id: str) -> Iterable[bytes]:
         docs = self.docs
         if docs is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")

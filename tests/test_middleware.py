@@ -690,7 +690,8 @@ def test_unhandled_tracebacks_are_logged_classically_with_exc_info(
     assert record.exc_text == without_carets
     assert "The above exception was the direct cause" in record.exc_text
     assert "During handling of the above exception" in record.exc_text
-    assert record.getMessage().startswith("unhandled ZeroDivisionError: GET / request_id=")
+    assert record.getMessage().startswith("500 internal: GET / request_id=")
+    assert record.getMessage().endswith("(unhandled ZeroDivisionError)")
     assert record.funcName == "problem_for"
 
 

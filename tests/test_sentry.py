@@ -24,12 +24,20 @@ def test_answers_are_no_events_and_each_crash_is_one(framework: str) -> None:
     )
     assert run.returncode == 0, run.stderr
     seen = json.loads(run.stdout)
-    assert seen["/ok"] == {"status": 200, "events": []}
+    assert seen["/ok"] == {"status": 200, "events": [], "tags": []}
     # A raised 4xx problem and an exception mapped to one are answers, not errors.
-    assert seen["/conflict"] == {"status": 409, "events": []}
-    assert seen["/mapped"] == {"status": 409, "events": []}
-    # A crash is one event, carrying the original exception (not the 500 page, not a log line besides).
+    assert seen["/conflict"] == {"status": 409, "events": [], "tags": []}
+    assert seen["/mapped"] == {"status": 409, "events": [], "tags": []}
+    # A crash is one event, carrying the original exception (not the 500 page, not a log line besides),
+    # tagged with the problem code it was answered with and the request id.
     assert seen["/crash"]["status"] == 500
-    assert seen["/crash"]["events"] == [["RuntimeError", ""]]
-    # A 5xx problem raised on purpose is one event too: its ERROR log line, without a traceback.
-    assert seen["/unavailable"] == {"status": 503, "events": [["%s %s: %s request_id=%s"]]}
+    assert seen["/crash"]["events"][0][0] == "RuntimeError"
+    assert len(seen["/crash"]["events"]) == 1
+    assert seen["/crash"]["tags"] == [{"request_id": "id-crash", "problem.code": "internal"}]
+    # A 5xx problem raised on purpose is one event too: its ERROR log line, without a traceback,
+    # its message the template, so that Sentry groups them as one issue.
+    assert seen["/unavailable"] == {
+        "status": 503,
+        "events": [["%s %s: %s request_id=%s"]],
+        "tags": [{"request_id": "id-unavailable", "problem.code": "unavailable"}],
+    }

@@ -106,7 +106,8 @@ def test_a_crash_leaks_nothing_and_is_logged(bundled: Catalog, caplog: pytest.Lo
     assert b"hunter2" not in served.body
     (record,) = caplog.records
     assert record.levelno == logging.ERROR
-    assert record.getMessage().startswith("unhandled RuntimeError: GET / request_id=")
+    assert record.getMessage().startswith("500 internal: GET / request_id=")
+    assert record.getMessage().endswith("(unhandled RuntimeError)")
     assert "password=hunter2" in (record.exc_text or "")
 
 

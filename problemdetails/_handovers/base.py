@@ -56,12 +56,12 @@ class HandOver:
         framework's crash path run, and that path's hook calls `keep`.
         """
         try:
-            problem = exc if isinstance(exc, Problem) else self.responder.translate(exc)
-        except Exception:  # a failing exception_map function: the crash path logs it
+            translation = (exc, False) if isinstance(exc, Problem) else self.responder.translation(exc)
+        except Exception:  # a framework's reading of its own error failed: the crash path logs it
             return None
-        if problem is None:
+        if translation[0] is None:
             return None
-        return self._decide(native, problem)
+        return self._decide(native, exc, translation)
 
     def keep(self, native: MutableMapping[str, Any], exc: BaseException) -> None:
         """Decide the problem for a crash the framework caught, which the middleware answers with.
@@ -87,8 +87,10 @@ class HandOver:
             native[ANSWERED] = status, headers
         return status, headers[0][1].decode("latin-1"), body
 
-    def _decide(self, native: MutableMapping[str, Any], exc: Exception) -> Problem:
-        problem = self.responder.problem_for(exc, request_of(native))
+    def _decide(
+        self, native: MutableMapping[str, Any], exc: Exception, translation: tuple[Problem | None, bool] | None = None
+    ) -> Problem:
+        problem = self.responder.problem_for(exc, request_of(native), translation)
         native[DECIDED] = problem
         return problem
 

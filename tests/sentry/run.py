@@ -1,7 +1,9 @@
 """Run in a child process (Sentry patches frameworks for good): one app, requests, the events each produced.
 
 `python -m tests.sentry.run <framework>` prints JSON: for each request path,
-the list of Sentry events it produced, each as `[exception types..., message]`.
+the list of Sentry events it produced, each as `[exception types..., message]`,
+and each event's `request_id` and `problem.code` tags. Each request sends
+`X-Request-ID: id-<path>`.
 Sentry is initialised with its default integrations and a transport that keeps
 envelopes in memory (no network).
 """
@@ -34,6 +36,16 @@ def summary(event: dict[str, Any]) -> list[str]:
     return [*types, message]
 
 
+def tags(event: dict[str, Any]) -> dict[str, str]:
+    found = event.get("tags", {})
+    pairs = found.items() if isinstance(found, dict) else found  # Sentry may send tags as pairs
+    return {key: value for key, value in pairs if key in ("request_id", "problem.code")}
+
+
+def request_id(path: str) -> dict[str, str]:
+    return {"X-Request-ID": f"id-{path.strip('/')}"}
+
+
 def main(framework: str) -> None:
     logging.basicConfig(level=logging.INFO)  # a service logs: Sentry's logging integration sees the records
     sentry_sdk.init(dsn="https://public@sentry.invalid/1", transport=Memory)
@@ -46,27 +58,31 @@ def main(framework: str) -> None:
         client = TestClient(module.app, raise_server_exceptions=False)
 
         def get(path: str) -> int:
-            return client.get(path).status_code
+            return client.get(path, headers=request_id(path)).status_code
     elif framework == "django":
         from examples.frameworks import django_app
         from tests.asgi import call
 
         def get(path: str) -> int:
-            return call(django_app.asgi_app, path=path).status
+            return call(django_app.asgi_app, path=path, headers=request_id(path)).status
     else:
         assert framework == "flask"
         from examples.frameworks import flask_app
         from tests.wsgi import serve
 
         def get(path: str) -> int:
-            return serve(flask_app.app, path=path).code
+            return serve(flask_app.app, path=path, headers=request_id(path)).code
 
     seen: dict[str, Any] = {}
     for path in PATHS:
         EVENTS.clear()
         status = get(path)
         sentry_sdk.flush()
-        seen[path] = {"status": status, "events": [summary(event) for event in EVENTS]}
+        seen[path] = {
+            "status": status,
+            "events": [summary(event) for event in EVENTS],
+            "tags": [tags(event) for event in EVENTS],
+        }
     print(json.dumps(seen))
 
 

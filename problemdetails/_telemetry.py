@@ -1,0 +1,87 @@
+"""What a problem response tells OpenTelemetry and Sentry, when the app uses them.
+
+Nothing here imports either: each is consulted only once the app has imported
+it (`sys.modules`), so a service without them pays nothing, and the happy path
+never comes here.
+
+- OpenTelemetry: on the active span, `error.type` is the problem's code (the
+  HTTP semantic conventions' attribute for "the class of error the operation
+  ended with"); a 5xx also sets the span status to ERROR and records its
+  exception once. The counter `problemdetails.problems` (attributes
+  `problem.code`, `http.response.status_code`) counts every problem response
+  through the global MeterProvider.
+- Sentry: a global event processor tags every event raised while a request is
+  served with its `request_id`, and with the `problem.code` it is answered with.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+from problemdetails._context import HANDOVER, REQUEST_ID, serving
+from problemdetails._problem import Problem
+
+__all__ = ["CODE", "install_sentry", "record"]
+
+# Where the decided problem's code goes in the scope / environ, for Sentry's processor.
+CODE = "problemdetails.code"
+
+_instruments: dict[str, Any] = {}
+
+
+def record(problem: Problem, code: str, cause: BaseException | None) -> None:
+    """Record one problem response on the active span and the counter (OpenTelemetry loaded only)."""
+    trace = sys.modules.get("opentelemetry.trace")
+    if trace is None:
+        return
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute("error.type", code)
+        if problem.status >= 500:
+            # OpenTelemetry's HTTP conventions: a server span is an error for a 5xx only.
+            span.set_status(trace.Status(trace.StatusCode.ERROR, code))
+            span.record_exception(cause if cause is not None else problem)
+    counter = _instruments.get("problems")
+    if counter is None:
+        from opentelemetry import metrics
+
+        # Through the global MeterProvider: a proxy until the app sets one, then the app's.
+        meter = metrics.get_meter("problemdetails")
+        counter = _instruments["problems"] = meter.create_counter(
+            "problemdetails.problems", unit="{problem}", description="Problem responses sent, by problem code."
+        )
+    counter.add(1, {"problem.code": code, "http.response.status_code": problem.status})
+
+
+def install_sentry() -> None:
+    """Tag Sentry's events with the request id and problem code (once per process, if Sentry is loaded)."""
+    if "sentry" in _instruments or "sentry_sdk" not in sys.modules:
+        return
+    import sentry_sdk.scope
+
+    sentry_sdk.scope.add_global_event_processor(_tag_event)  # type: ignore[arg-type]  # Event is a TypedDict
+    _instruments["sentry"] = _tag_event
+
+
+def _tag_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+    """Sentry's event processor: an event raised inside a request gets its id and problem code as tags."""
+    native: MutableMapping[str, Any] | None = serving.get()
+    if native is None:
+        return event
+    try:
+        tags = event.setdefault("tags", {})
+        raw = native.get(REQUEST_ID)
+        if isinstance(raw, bytes):
+            tags.setdefault("request_id", raw.decode())
+        code = native.get(CODE)  # decided already; else the reporter saw the exception first
+        exc_info = hint.get("exc_info")
+        handover = native.get(HANDOVER)
+        if code is None and exc_info is not None and handover is not None:
+            code = handover.responder.code_for(exc_info[1])
+        if isinstance(code, str):
+            tags.setdefault("problem.code", code)
+    except Exception:  # a processor that raises would lose the event itself
+        pass
+    return event
