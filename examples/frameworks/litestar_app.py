@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 from litestar import Controller, Litestar, get, post
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
+from litestar.params import Body
 from litestar.response import Stream
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -80,7 +82,7 @@ async def http_error() -> None:
 
 
 @post("/validate")
-async def validate(data: Account) -> dict[str, bool]:
+async def validate(data: Annotated[Account, Body()]) -> dict[str, bool]:
     return {"ok": True}
 
 
