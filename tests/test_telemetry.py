@@ -20,7 +20,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware as WSGIOpenTelemetryMiddleware
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -78,9 +78,10 @@ def problem_counts() -> dict[tuple[str, int], int]:
             for metric in scope.metrics:
                 if metric.name == "problemdetails.problems":
                     for point in metric.data.data_points:
+                        assert isinstance(point, NumberDataPoint)  # a counter's
                         attributes = point.attributes or {}
                         key = (str(attributes["problem.code"]), int(str(attributes["http.response.status_code"])))
-                        counts[key] = int(point.value)  # type: ignore[attr-defined]
+                        counts[key] = int(point.value)
     return counts
 
 
