@@ -22,7 +22,7 @@ import string
 import weakref
 from collections.abc import Callable, Mapping
 from difflib import get_close_matches
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import msgspec
 
@@ -76,6 +76,9 @@ class Received(msgspec.Struct, frozen=True, kw_only=True):
     method: str | None = None
     retry_after: float | None = None  # seconds, from the Retry-After header
     response: Any = None  # the original response object (e.g. an httpx.Response)
+
+
+_P = TypeVar("_P", bound="Problem")
 
 
 class Problem(Exception):
@@ -260,7 +263,7 @@ class Problem(Exception):
             for example in cls.spec.examples
         ]
 
-    def _occurrence(self, *, instance: str | None, request_id: str | None, trace_id: str | None = None) -> Problem:
+    def _occurrence(self: _P, *, instance: str | None, request_id: str | None, trace_id: str | None = None) -> _P:
         """A copy for one response, with that request's `instance`, id and trace id.
 
         The raised object itself is never changed: the same instance may be
@@ -281,7 +284,7 @@ class Problem(Exception):
         clone._wire = msgspec.structs.replace(clone._wire, type=cls.type)
         return clone
 
-    def with_members(self, *, headers: Mapping[str, str] | None = None, **members: Any) -> Problem:
+    def with_members(self: _P, *, headers: Mapping[str, str] | None = None, **members: Any) -> _P:
         """A copy of this problem with more members and headers: what an `enrich` hook returns.
 
         A member the catalog declares for this problem type is checked as the
@@ -312,7 +315,7 @@ class Problem(Exception):
         clone.headers = {**self.headers, **headers} if headers else self.headers
         return clone
 
-    def relayed(self) -> Problem:
+    def relayed(self: _P) -> _P:
         """This problem, received from another service, passed on as this service's own answer.
 
         A problem that `problemdetails.client` decoded and that is raised
