@@ -20,7 +20,7 @@ from typing import Any
 
 import anyio.to_thread
 
-from problemdetails import _request_id
+from problemdetails import _request_id, _telemetry
 from problemdetails._context import serving
 from problemdetails._grammar import is_request_id
 from problemdetails._problem import Problem
@@ -64,6 +64,12 @@ class _Held:
         self.status = status
         self.headers = headers
         self.body = bytearray()
+
+
+async def _relabelled(sent: Awaitable[None], scope: Scope) -> None:
+    """Send a problem response's start a framework built, then put its code back on the span (`relabel`)."""
+    await sent
+    _telemetry.relabel(scope)
 
 
 class ProblemMiddleware(Transport):
@@ -149,11 +155,11 @@ class ProblemMiddleware(Transport):
                         if message["status"] >= 400:
                             if headers.__class__ is ProblemHeaders:  # a framework handler sent the problem: it is final
                                 last = message
-                                return send(message)
+                                return _relabelled(send(message), scope)
                             answered = scope.get(ANSWERED)  # a hook's problem response: it gets the answer's headers
                             if answered is not None and answered[0] == message["status"]:
                                 last = message = {**message, "headers": with_answer(answered, headers)}
-                                return send(message)
+                                return _relabelled(send(message), scope)
                             if rewrite and not is_problem(headers):
                                 last = _Held(message["status"], list(headers))
                                 return _SENT
@@ -230,6 +236,7 @@ class ProblemMiddleware(Transport):
         """Send `problem` as the response; an ASGI app once the first three are given (see `_respond`)."""
         status, headers, body = self.responder.answer(problem, request, kept)
         await send({"type": "http.response.start", "status": status, "headers": headers})
+        _telemetry.relabel(scope)
         # HEAD: the same status and headers (Content-Length included), no body.
         await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else body})
 

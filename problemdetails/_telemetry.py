@@ -23,7 +23,7 @@ from typing import Any
 from problemdetails._context import HANDOVER, REQUEST_ID, serving
 from problemdetails._problem import Problem
 
-__all__ = ["CODE", "install_sentry", "record"]
+__all__ = ["CODE", "install_sentry", "record", "relabel"]
 
 # Where the decided problem's code goes in the scope / environ, for Sentry's processor.
 CODE = "problemdetails.code"
@@ -53,6 +53,25 @@ def record(problem: Problem, code: str, cause: BaseException | None) -> None:
             "problemdetails.problems", unit="{problem}", description="Problem responses sent, by problem code."
         )
     counter.add(1, {"problem.code": code, "http.response.status_code": problem.status})
+
+
+def relabel(native: MutableMapping[str, Any]) -> None:
+    """Put the problem's code back as `error.type` once its response has started.
+
+    An instrumentation that follows OpenTelemetry's stable HTTP conventions sets
+    `error.type` to the status ("500") when it sees a 5xx start; the code it
+    overrides says more, so the code is set again after it.
+    """
+    trace = sys.modules.get("opentelemetry.trace")
+    code = native.get(CODE)
+    if trace is None or code is None:
+        return
+    try:
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.set_attribute("error.type", code)
+    except Exception:  # the response is on its way: nothing here may stop it
+        return
 
 
 def install_sentry() -> None:

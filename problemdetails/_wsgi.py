@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator
 
-from problemdetails import _request_id
+from problemdetails import _request_id, _telemetry
 from problemdetails._context import serving
 from problemdetails._grammar import is_request_id_text
 from problemdetails._problem import Problem
@@ -81,7 +81,11 @@ class _Exchange:
                 *pinned,
                 *((k, v) for k, v in headers if k.lower() not in DROPPED_TEXT and k.lower() not in names),
             ]
-        elif status >= "400" and self.middleware.rewrite_error_responses and not _is_problem(headers):
+            self.held, self.passed = None, True
+            write = self.start(status, headers, exc_info) if exc_info is not None else self.start(status, headers)
+            _telemetry.relabel(self.environ)
+            return write
+        if status >= "400" and self.middleware.rewrite_error_responses and not _is_problem(headers):
             if exc_info is not None and self.passed:
                 # PEP 3333: "if exc_info is provided, and the HTTP headers have already
                 # been sent, start_response must raise": only the server knows whether they were.
@@ -112,6 +116,7 @@ class _Exchange:
             exc_info = self.exc_info  # the app's own, given when it started the error page held here
         pairs = _text(headers)
         self.start(f"{status} {status_phrase(status)}", pairs, exc_info)
+        _telemetry.relabel(self.environ)
         # HEAD: the same status and headers (Content-Length included), no body.
         return [b""] if request.method == "HEAD" else [body]
 

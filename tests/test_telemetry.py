@@ -9,7 +9,9 @@ The SDK is global to a process: it is set up once, for this whole session.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -338,3 +340,51 @@ def test_without_opentelemetry_imported_nothing_of_it_is_loaded() -> None:
     )
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
+
+
+STABLE_CONVENTIONS = """
+import importlib, json, logging
+from opentelemetry import trace
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware as WSGIOpenTelemetryMiddleware
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from tests.asgi import call
+from tests.wsgi import serve
+
+spans = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(spans))
+trace.set_tracer_provider(provider)
+logging.disable(logging.CRITICAL)
+seen = {}
+served = [("starlette_app", "app"), ("django_app", "asgi_app"), ("flask_app", "app"), ("django_app", "wsgi_app")]
+for module, name in served:
+    app = getattr(importlib.import_module("examples.frameworks." + module), name)
+    for path in ["/crash", "/conflict"]:
+        spans.clear()
+        if name == "asgi_app" or module == "starlette_app":
+            call(OpenTelemetryMiddleware(app), path=path)
+        else:
+            serve(WSGIOpenTelemetryMiddleware(app), path=path)
+        (span,) = [span for span in spans.get_finished_spans() if span.kind == SpanKind.SERVER]
+        seen[f"{module}.{name} {path}"] = span.attributes.get("error.type")
+print(json.dumps(seen))
+"""
+
+
+def test_the_code_stays_error_type_under_the_stable_http_conventions() -> None:
+    """With `OTEL_SEMCONV_STABILITY_OPT_IN=http` the instrumentation sets error.type to "500": the code is put back.
+
+    The instrumentation reads the setting once per process: a child process runs it.
+    """
+    env = {**os.environ, "OTEL_SEMCONV_STABILITY_OPT_IN": "http"}
+    run = subprocess.run(
+        [sys.executable, "-c", STABLE_CONVENTIONS], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert set(seen.values()) == {"internal", "conflict"}
+    assert all(value == ("internal" if key.endswith("/crash") else "conflict") for key, value in seen.items())
