@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import re
 import sys
@@ -76,11 +78,23 @@ EXPECTED = {
     "async def raw_app": ("GET", "/", b"", 503, "unavailable"),
     "problemdetails.client import": None,  # asserts inside the example
     "profile=EnvelopeProfile()": ("GET", "/v1/zones", b"", 404, "NOT_FOUND"),  # the legacy envelope
+    "OpenTelemetryMiddleware(ProblemMiddleware": ("GET", "/nowhere", b"", 404, "not-found"),
+    "enrich=enrich": ("GET", "/nowhere", b"", 404, "not-found"),
 }
 
 
-@pytest.mark.parametrize("index", range(1, len(blocks("python"))))
-def test_readme_python_examples_run(index: int) -> None:
+@contextmanager
+def logging_restored() -> Iterator[None]:
+    """The logging examples configure the root logger: each gets it back as it was."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:], root.level = handlers, level
+
+
+def run_block(index: int) -> dict[str, Any]:
     block = blocks("python")[index]
     # A real module: frameworks such as Litestar resolve annotations through it.
     module = types.ModuleType(f"readme_example_{index}")
@@ -88,7 +102,22 @@ def test_readme_python_examples_run(index: int) -> None:
     namespace: dict[str, Any] = module.__dict__
     with working_directory(ROOT):  # the later examples use the bundled catalog/
         exec(compile(block, "README.md", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("index", range(1, len(blocks("python"))))
+def test_readme_python_examples_run(index: int) -> None:
+    block = blocks("python")[index]
+    with logging_restored():
+        namespace = run_block(index)
     expected = [value for marker, value in EXPECTED.items() if marker in block and value is not None]
+    enrich = namespace.get("enrich")
+    if enrich is not None:  # the enrichment example: its members and headers arrive
+        exchange = call(namespace["app"], "GET", "/nowhere", {"x-tenant": "acme"})
+        assert (exchange.json()["tenant"], exchange.headers["link"]) == (
+            "acme",
+            '<https://status.example.com>; rel="help"',
+        )
     if "app" in namespace:
         (request,) = expected  # every app example is exercised
         method, path, body, status, code = request
@@ -123,3 +152,32 @@ def test_readme_django_lines_are_the_tested_projects() -> None:
     project = (ROOT / "examples" / "frameworks" / "django_app.py").read_text(encoding="utf-8")
     lines = {line.strip() for line in project.splitlines()}
     assert all(line.strip() in lines for line in shown.splitlines() if line.strip() and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("marker", ["class JSONFormatter", "structlog.configure"])
+def test_readme_json_logs_carry_the_fields(marker: str, bundled: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's JSON-logs set-ups, run: each problem's record and the app's own lines as JSON, with the ids."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from problemdetails import ProblemMiddleware
+
+    (index,) = [i for i, body in enumerate(blocks("python")) if marker in body]
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)  # where the examples' StreamHandler writes
+
+    def view(request: Request) -> PlainTextResponse:
+        logging.getLogger("app").info("looking it up")
+        raise bundled["not-found"]("No such zone.")
+
+    app = ProblemMiddleware(Starlette(routes=[Route("/zones/z1", view)]), catalog=bundled)
+    with logging_restored():
+        run_block(index)
+        assert call(app, path="/zones/z1", headers={"X-Request-ID": "log-1"}).status == 404
+    lines = [json.loads(line) for line in stderr.getvalue().splitlines()]
+    own = next(line for line in lines if line.get("event", line.get("message")) == "looking it up")
+    problem = next(line for line in lines if line.get("problem_code") == "not-found")
+    assert own["request_id"] == problem["request_id"] == "log-1"
+    assert (problem["problem_status"], problem["method"], problem["path"]) == (404, "GET", "/zones/z1")

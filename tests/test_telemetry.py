@@ -39,12 +39,17 @@ TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 @pytest.fixture(scope="module", autouse=True)
 def sdk() -> None:
-    """The real SDK as the global providers (once per process: OpenTelemetry refuses a second)."""
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+    """The real SDK as the global providers (once per process: OpenTelemetry refuses a second).
+
+    A README example run earlier in the session may have set the tracer provider: the
+    exporter joins it then. No other test sets a meter provider.
+    """
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
         provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(SPANS))
         trace.set_tracer_provider(provider)
-        metrics.set_meter_provider(MeterProvider(metric_readers=[METRICS]))
+    provider.add_span_processor(SimpleSpanProcessor(SPANS))
+    metrics.set_meter_provider(MeterProvider(metric_readers=[METRICS]))
 
 
 @pytest.fixture(autouse=True)
