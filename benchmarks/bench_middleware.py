@@ -22,8 +22,6 @@ Starlette's ordinary handler route. Beside it: the same with
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from benchmarks.harness import measure
 from benchmarks.request_id_only import RequestIdOnly
 from problemdetails import Catalog, ProblemMiddleware, encode_json, starlette_exception_handlers
 
@@ -166,61 +165,6 @@ HAPPY_ROWS = [
     ("least", "the least any middleware can do here (`RequestIdOnly`: wraps `send`, appends `X-Request-ID`)"),
     ("wrapped", "wrapped by ProblemMiddleware (default configuration)"),
 ]
-
-
-SCOPE = {
-    "type": "http",
-    "asgi": {"version": "3.0"},
-    "http_version": "1.1",
-    "method": "GET",
-    "scheme": "http",
-    "path": "/zones",
-    "raw_path": b"/zones",
-    "query_string": b"",
-    "root_path": "",
-    "headers": [(b"host", b"127.0.0.1"), (b"accept", b"*/*")],
-    "client": ("127.0.0.1", 50000),
-    "server": ("127.0.0.1", 80),
-}
-
-
-async def drive(app: Any, requests: int, expected_status: int) -> float:
-    """Seconds per request; raises unless each request got exactly one start with `expected_status`."""
-    starts: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            starts.append(message["status"])
-
-    began = time.perf_counter()
-    for _ in range(requests):
-        await app(dict(SCOPE), receive, send)
-    elapsed = time.perf_counter() - began
-    if starts != [expected_status] * requests:
-        raise AssertionError(f"expected {requests} starts of {expected_status}, got {starts[:5]}...")
-    return elapsed / requests
-
-
-def measure(apps: dict[str, Any], expected_status: int, *, requests: int = 500, repeat: int = 20) -> dict[str, float]:
-    """Best-of-`repeat` seconds per request for each app, the apps taking turns in each round.
-
-    Taking turns spreads the machine's drift over every contender alike; many
-    short rounds give each one more chances to meet a quiet moment.
-    """
-
-    async def rounds() -> dict[str, float]:
-        best = dict.fromkeys(apps, float("inf"))
-        for app in apps.values():
-            await drive(app, 50, expected_status)  # warm up
-        for _ in range(repeat):
-            for name, app in apps.items():
-                best[name] = min(best[name], await drive(app, requests, expected_status))
-        return best
-
-    return asyncio.run(rounds())
 
 
 def run(repeat: int = 20) -> tuple[list[str], list[str]]:

@@ -44,7 +44,7 @@ def apps(group: str) -> tuple[dict[str, Any], int]:
 
 def child(group: str, name: str, requests: int) -> None:
     """Run inside valgrind: the warm-up, then `requests` more."""
-    from benchmarks.bench_middleware import drive
+    from benchmarks.harness import drive
 
     logging.getLogger("problemdetails").setLevel(logging.WARNING)
     table, status = apps(group)
