@@ -110,6 +110,16 @@ class ProblemMiddleware(Transport):
       slug, the index, the JSON Schemas), so type URIs whose `base_uri` points
       at the service resolve. It is rendered from `catalog` on first use, or
       read from `docs_dir`, a folder `problemdetails build` wrote.
+    - Each problem response is one record of the `problemdetails` logger (or
+      `logger`), with `problem_code`, `problem_status`, `request_id` and
+      `trace_id` on it; `problemdetails.current_request_id()` is the request's
+      id inside the app. Problems carry `trace_id` from the active
+      OpenTelemetry span or the request's `traceparent`; put OpenTelemetry's
+      middleware outside this one. `request_id_from_trace=True` makes the
+      trace id the request id when the client sent none.
+    - `enrich` is a function of the problem and the ASGI scope that may return
+      it with more members and headers (`problem.with_members(...)`) before it
+      is written.
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

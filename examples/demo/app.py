@@ -10,11 +10,13 @@ middleware renders the same site from the catalog), then:
     open http://127.0.0.1:8000/errors/quota-exceeded   (the problem's `type`)
 
 ProblemMiddleware turns the raised problems, and Starlette's own 404 and 405,
-into problem responses.
+into problem responses; each is one line of the `problemdetails` logger on the
+console (uvicorn configures only its own loggers, so the demo configures logging).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from problemdetails import Catalog, ProblemMiddleware
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 # Type URIs point at this demo, whose middleware serves the doc site under
 # /errors/: follow the `type` of any problem below in a browser.
