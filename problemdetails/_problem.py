@@ -20,7 +20,7 @@ import operator
 import re
 import string
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from difflib import get_close_matches
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -63,8 +63,9 @@ class _Member:
         self.required = required
 
 
-# A parsed `detail` template: (literal, attribute or None, format spec, conversion).
-_Template = tuple[tuple[str, str | None, str, str | None], ...]
+# A compiled `detail` template: how many members it names, what reads their values
+# off the wire Struct, and the positional format string (`_compile_template`).
+_Template = tuple[int, "Callable[[Any], Any] | None", str]
 
 
 class Received(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,7 +114,8 @@ class Problem(Exception):
     __members__: ClassVar[tuple[_Member, ...]] = ()
     __template__: ClassVar[_Template | None] = None
     __renamed__: ClassVar[dict[str, str]] = {}  # Python attribute -> wire name, where they differ
-    __attributes__: ClassVar[frozenset[str]] = frozenset()
+    # Each member's Python name, and the check that lets a value of it skip validation.
+    __attributes__: ClassVar[dict[str, Callable[[Any], bool] | None]] = {}
     __required__: ClassVar[tuple[_Member, ...]] = ()
     __prototype__: ClassVar[Any] = None  # the class's wire Struct with no occurrence values
     # Whether a response of this class may carry headers beyond the fixed ones: the
@@ -145,13 +147,13 @@ class Problem(Exception):
             _Member(member.name, member.attribute, member.parsed, member.required) for member in spec.members
         )
         cls.__renamed__ = {m.attribute: m.name for m in cls.__members__ if m.attribute != m.name}
-        cls.__attributes__ = frozenset(member.attribute for member in cls.__members__)
+        cls.__attributes__ = {member.attribute: member.type.exact() for member in cls.__members__}
         cls.__required__ = tuple(member for member in cls.__members__ if member.required)
         cls.__wire__ = _wire_struct(spec.class_name, cls.__members__)
         # Every raise starts from this (a C-level copy beats a seven-keyword build).
         cls.__sets_headers__ = bool(spec.headers) or spec.status in (401, 405)
         cls.__prototype__ = cls.__wire__(type=spec.type, title=spec.title, status=spec.status, code=spec.slug)
-        cls.__template__ = _parse_template(spec.detail, cls.__members__) if spec.detail is not None else None
+        cls.__template__ = _class_template(spec.detail, cls.__members__) if spec.detail is not None else None
         for member in cls.__members__:
             setattr(cls, member.attribute, property(operator.attrgetter(f"_wire.{member.attribute}")))
 
@@ -191,22 +193,24 @@ class Problem(Exception):
             fixed = {"status": status, "title": title, "type": type, "code": code}
             given = ", ".join(name for name, value in fixed.items() if value is not None)
             raise TypeError(f"{cls.__name__}(): {given} is fixed by the catalog")
+        elif (
+            (detail is None or detail.__class__ is str)
+            and (request_id is None or request_id.__class__ is str)
+            and _exact(cls, members)
+        ):
+            # Built directly, without validation: every value already is what msgspec
+            # would make of it (the common raise; `make bench` measures this path).
+            wire = msgspec.structs.replace(
+                cls.__prototype__, detail=detail, instance=instance, request_id=request_id, **members
+            )
         else:
-            # Built directly, without validation: the common raise (`Conflict("...")`)
-            # has nothing else to check (`make bench` measures this path).
-            wire = msgspec.structs.replace(cls.__prototype__, detail=detail, instance=instance, request_id=request_id)
-            if (
-                members
-                or cls.__required__
-                or not (detail is None or detail.__class__ is str)
-                or not (request_id is None or request_id.__class__ is str)
-            ):
-                # Members or unusual values: validate everything in one msgspec call.
-                values = _member_values(cls, members)
-                values.update((name, getattr(wire, name)) for name in STANDARD_MEMBERS)
-                wire = _convert(cls.__name__, values, cls.__wire__, members)
+            # Unusual values: validate everything in one msgspec call, which says what is wrong.
+            values = _member_values(cls, members)
+            values.update(detail=detail, instance=instance, request_id=request_id)
+            values.update((name, getattr(cls.__prototype__, name)) for name in ("type", "title", "status", "code"))
+            wire = _convert(cls.__name__, values, cls.__wire__, members)
         if detail is None and cls.__template__ is not None:
-            wire.detail = _render(cls.__template__, wire.__getattribute__)
+            wire.detail = _render(cls.__template__, wire)
         self._wire = wire
         Exception.__init__(self, wire.title if wire.detail is None else wire.detail)
 
@@ -491,9 +495,26 @@ def _is_uri(value: object) -> bool:
     return isinstance(value, str) and is_uri_reference(value)
 
 
+def _exact(cls: type[Problem], given: dict[str, Any]) -> bool:
+    """Every given member is known and its value already exact, and every required one is given."""
+    checks = cls.__attributes__
+    for name, value in given.items():
+        if name not in checks:
+            return False  # validation names it, with a did-you-mean
+        if value is None:
+            continue  # an optional member left out (a required one is checked below)
+        check = checks[name]
+        if check is None or not check(value):
+            return False
+    for member in cls.__required__:
+        if given.get(member.attribute) is None:
+            return False
+    return True
+
+
 def _member_values(cls: type[Problem], given: dict[str, Any]) -> dict[str, Any]:
     """Check member names (unknown, missing) and key the values by wire name."""
-    if not given.keys() <= cls.__attributes__:
+    if not given.keys() <= cls.__attributes__.keys():
         unknown = sorted(given.keys() - cls.__attributes__)[0]
         hint = get_close_matches(unknown, cls.__attributes__, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
@@ -605,47 +626,66 @@ def _rebuild(
     return problem
 
 
-def _parse_template(template: str, members: tuple[_Member, ...]) -> _Template | None:
-    """Parse once; fields refer to Python attributes of the wire Struct."""
-    attributes = {member.name: member.attribute for member in members}
+def _compile_template(template: str, names: Mapping[str, str]) -> tuple[tuple[str, ...], str] | None:
+    """Compile a `detail` template once: the members it names (as `names` maps them), and a positional format.
+
+    `"{current} of {limit} {resource} used"` becomes ("current", "limit",
+    "resource") and `"{0} of {1} {2} used"`: one C-level `str.format` per raise,
+    and a field name is looked up whole (`{retry-at}` is one member, not a subtraction).
+    """
+    fields: list[str] = []
+    pieces: list[str] = []
     try:
-        return tuple(
-            (literal, attributes[field] if field is not None else None, spec or "", conversion)
-            for literal, field, spec, conversion in _formatter.parse(template)
-        )
+        for literal, field, spec, conversion in _formatter.parse(template):
+            pieces.append(literal.replace("{", "{{").replace("}", "}}"))
+            if field is None:
+                continue
+            if "{" in (spec or ""):
+                return None  # a nested field: no member value can fill it
+            fields.append(names[field])
+            pieces.append(f"{{{len(fields) - 1}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}")
     except (ValueError, KeyError):  # the loader reports these; a hand-made spec just gets no template
         return None
+    return tuple(fields), "".join(pieces)
 
 
-def _render(template: _Template, lookup: Callable[[str], Any]) -> str | None:
+def _class_template(template: str, members: tuple[_Member, ...]) -> _Template | None:
+    compiled = _compile_template(template, {member.name: member.attribute for member in members})
+    if compiled is None:
+        return None
+    fields, text = compiled
+    return len(fields), operator.attrgetter(*fields) if fields else None, text
+
+
+def _render(template: _Template, wire: Any) -> str | None:
+    count, getter, text = template
+    if getter is None:
+        return text.format()
+    return _format(text, getter(wire) if count > 1 else (getter(wire),))
+
+
+def _format(text: str, values: Sequence[Any]) -> str | None:
     # The catalog's contract: a template renders only when every member it
     # names is present; otherwise the problem has no template detail.
-    pieces: list[str] = []
-    for literal, field, spec, conversion in template:
-        pieces.append(literal)
-        if field is None:
-            continue
-        value = lookup(field)
-        if value is None:
-            return None
-        try:
-            if conversion:
-                value = _formatter.convert_field(value, conversion)
-            pieces.append(format(value, spec))
-        except (ValueError, TypeError):  # a format spec that does not fit this value
-            return None
-    return "".join(pieces)
+    if None in values:
+        return None
+    try:
+        return text.format(*values)
+    except (ValueError, TypeError):  # a format spec that does not fit this value
+        return None
 
 
 def render_template(template: str, members: Mapping[str, Any]) -> str | None:
-    """Render a `detail` template over member values keyed by wire name (the loader's check).
-
-    Field names are looked up whole (`{retry-at}` is one member, not a subtraction).
-    """
-    try:
-        parsed = tuple(
-            (literal, field, spec or "", conversion) for literal, field, spec, conversion in _formatter.parse(template)
-        )
-    except ValueError:
+    """Render a `detail` template over member values keyed by wire name (the loader's check)."""
+    compiled = _compile_template(template, _Identity())
+    if compiled is None:
         return None
-    return _render(parsed, members.get)
+    fields, text = compiled
+    return _format(text, [members.get(field) for field in fields])
+
+
+class _Identity(dict[str, str]):
+    """Every name maps to itself: the loader's templates name members by their wire names."""
+
+    def __missing__(self, key: str) -> str:
+        return key

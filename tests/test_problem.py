@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from problemdetails import Catalog, ErrorItem, Problem
 from tests.conftest import HEADER, WriteCatalog
@@ -250,3 +252,78 @@ def test_a_wrong_member_type_is_named_in_the_catalogs_words(
     assert "null" not in str(error.value)
     with pytest.raises(TypeError, match=re.escape("member 'conflicts' must be list[str], got int (at [1])")):
         bundled["conflict"](conflicts=["a", 5])
+
+
+SCALARS = (
+    HEADER
+    + """\
+problems:
+  scalars:
+    status: 400
+    title: Scalars
+    detail: "{count} and {name!r} at {ratio:.2f}"
+    members:
+      count: {type: int, required: false}
+      ratio: {type: float, required: false}
+      flag: {type: bool, required: false}
+      name: {type: str, required: false}
+      link: {type: uri, required: false}
+      kind: {type: "enum[a, b]", required: false}
+      maybe: {type: "int | None", required: false}
+      needed: int
+"""
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.sampled_from(["a", "b", "c", "/x", "http://e/ x", "%zz"]),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+_WIRE_INTS = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+_VALID = {
+    "count": _WIRE_INTS,
+    "ratio": st.floats(allow_nan=False, allow_infinity=False),
+    "flag": st.booleans(),
+    "name": st.text(max_size=8),
+    "link": st.sampled_from(["/x", "https://e.example/a?b#c", "x:y", ""]),
+    "kind": st.sampled_from(["a", "b"]),
+    "maybe": st.none() | _WIRE_INTS,
+}
+
+
+def _member(name: str) -> st.SearchStrategy[Any]:
+    """Mostly a value of the member's type, sometimes anything at all."""
+    valid = _VALID.get(name, _WIRE_INTS)
+    return st.one_of(*[valid] * 9, _VALUES)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    members=st.fixed_dictionaries(
+        {"needed": _member("needed")}, optional={**{name: _member(name) for name in _VALID}, "other": _VALUES}
+    )
+)
+def test_construction_without_validation_is_what_validation_gives(write: WriteCatalog, members: dict[str, Any]) -> None:
+    """The unvalidated path is taken only for values validation keeps as they are: same result, or the same error."""
+    from problemdetails._problem import _convert, _member_values, _render
+    from problemdetails._wire import encode_wire
+
+    cls = Catalog.load(write(SCALARS))["scalars"]
+    try:
+        built: Any = encode_wire(cls(**members)._wire)
+    except TypeError as error:
+        built = str(error)
+    try:
+        values = {**_member_values(cls, dict(members)), "type": cls.type, "title": cls.title, "status": cls.status}
+        wire = _convert(cls.__name__, {**values, "code": cls.code}, cls.__wire__, members)
+        assert cls.__template__ is not None
+        wire.detail = _render(cls.__template__, wire)
+        validated: Any = encode_wire(wire)
+    except TypeError as error:
+        validated = str(error)
+    assert built == validated
