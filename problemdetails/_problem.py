@@ -19,6 +19,7 @@ import math
 import operator
 import re
 import string
+import sys
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from difflib import get_close_matches
@@ -57,7 +58,9 @@ class _Member:
 
     def __init__(self, name: str, attribute: str, type: MemberType, required: bool) -> None:
         self.name = name
-        self.attribute = attribute
+        # Interned like the names in source code: msgspec matches a keyword to a field
+        # by identity first (a member read from YAML otherwise costs string compares).
+        self.attribute = sys.intern(attribute)
         self.type = type
         self.annotation = type.annotation()
         self.required = required
@@ -506,7 +509,7 @@ def _exact(cls: type[Problem], given: dict[str, Any]) -> bool:
         check = checks[name]
         if check is None or not check(value):
             return False
-    for member in cls.__required__:
+    for member in cls.__required__:  # noqa: SIM110 - a loop: all() of a generator costs a frame per raise
         if given.get(member.attribute) is None:
             return False
     return True

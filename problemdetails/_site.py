@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import msgspec
@@ -384,20 +385,25 @@ def _swap(fresh: Path, out: Path) -> None:
         if renameat2 is not None and renameat2(at_cwd, bytes(fresh), at_cwd, bytes(out), _RENAME_EXCHANGE) == 0:
             return
     # No atomic exchange here (another OS, an old kernel or file system): two renames,
-    # with Ctrl-C and SIGTERM held until both are done.
+    # with Ctrl-C and SIGTERM held until both are done. They are caught by a handler
+    # that only notes them, then raised again: a signal mask would hold them for this
+    # thread alone, and the process's other threads (a server's, a pool's) would take them.
     retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    held = {signal.SIGINT, signal.SIGTERM}
-    blocking = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    if blocking:
-        signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    arrived: list[int] = []
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():  # only it may set handlers
+        for number in (signal.SIGINT, signal.SIGTERM):
+            previous[number] = signal.signal(number, lambda number, frame: arrived.append(number))
     try:
         os.replace(out, retired / "site")
         os.replace(fresh, out)
         os.replace(retired / "site", fresh)
     finally:
-        if blocking:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        for number, handler in previous.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
         shutil.rmtree(retired, ignore_errors=True)
+        for number in arrived:
+            signal.raise_signal(number)
 
 
 def read_site(folder: Path) -> dict[str, bytes]:

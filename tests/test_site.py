@@ -572,6 +572,12 @@ def test_the_swap_never_leaves_out_missing(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_sigterm_during_the_two_renames_waits_for_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held for the whole process: another thread alive (a server's, a pool's) does not take it meanwhile."""
+    import threading
+
+    done = threading.Event()
+    other = threading.Thread(target=done.wait, daemon=True)
+    other.start()
     out = tmp_path / "site"
     files = render_site(Catalog.load(BUNDLED))
     write_site(files, out)
@@ -591,6 +597,7 @@ def test_sigterm_during_the_two_renames_waits_for_them(tmp_path: Path, monkeypat
         write_site({**files, "extra.html": b"x"}, out)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        done.set()
     assert received == [signal.SIGTERM]  # delivered once both renames were done
     assert read_site(out)["extra.html"] == b"x"
 
