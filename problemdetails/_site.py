@@ -392,18 +392,18 @@ def _swap(fresh: Path, out: Path) -> None:
     arrived: list[int] = []
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():  # only it may set handlers
-        for number in (signal.SIGINT, signal.SIGTERM):
-            previous[number] = signal.signal(number, lambda number, frame: arrived.append(number))
+        for held in (signal.SIGINT, signal.SIGTERM):
+            previous[held] = signal.signal(held, lambda number, frame: arrived.append(number))
     try:
         os.replace(out, retired / "site")
         os.replace(fresh, out)
         os.replace(retired / "site", fresh)
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        for held, handler in previous.items():
+            signal.signal(held, signal.SIG_DFL if handler is None else handler)
         shutil.rmtree(retired, ignore_errors=True)
-        for number in arrived:
-            signal.raise_signal(number)
+        for caught in arrived:
+            signal.raise_signal(caught)
 
 
 def read_site(folder: Path) -> dict[str, bytes]:
