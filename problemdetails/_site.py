@@ -390,7 +390,7 @@ def _swap(fresh: Path, out: Path) -> None:
     # thread alone, and the process's other threads (a server's, a pool's) would take them.
     retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
     arrived: list[int] = []
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():  # only it may set handlers
         for held in (signal.SIGINT, signal.SIGTERM):
             previous[held] = signal.signal(held, lambda number, frame: arrived.append(number))
