@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import re
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -111,36 +110,6 @@ class MemberType:
     def nullable(self) -> bool:
         return False
 
-    def exact(self) -> Callable[[Any], bool] | None:
-        """A check that a value is already what msgspec would make of it, so it can be kept as it is.
-
-        Constructing a problem skips msgspec's validation when every member
-        passes its check (the common case, measured by `make bench`); a value
-        that fails one, or a type with no check (None), takes the validation,
-        which also explains what is wrong.
-        """
-        return None
-
-
-def _is_str(value: Any) -> bool:
-    return value.__class__ is str
-
-
-def _is_bool(value: Any) -> bool:
-    return value.__class__ is bool
-
-
-def _is_wire_int(value: Any) -> bool:
-    return value.__class__ is int and -(2**63) <= value <= 2**63 - 1
-
-
-def _is_finite_float(value: Any) -> bool:  # an int stays the slow way: msgspec makes it a float
-    return value.__class__ is float and -sys.float_info.max <= value <= sys.float_info.max
-
-
-def _is_uri(value: Any) -> bool:
-    return value.__class__ is str and is_uri_reference(value)
-
 
 @dataclass(frozen=True)
 class Scalar(MemberType):
@@ -148,9 +117,6 @@ class Scalar(MemberType):
 
     def annotation(self) -> Any:
         return _SCALARS[self.name][0]
-
-    def exact(self) -> Callable[[Any], bool] | None:
-        return _EXACT.get(self.name)
 
     def source(self) -> str:
         return _SCALARS[self.name][1]
@@ -194,10 +160,6 @@ class EnumOf(MemberType):
     def annotation(self) -> Any:
         return Literal[self.values]
 
-    def exact(self) -> Callable[[Any], bool] | None:
-        allowed = frozenset(self.values)
-        return lambda value: value.__class__ is str and value in allowed
-
     def source(self) -> str:
         return "_Literal[" + ", ".join(json.dumps(value, ensure_ascii=False) for value in self.values) + "]"
 
@@ -219,10 +181,6 @@ class Nullable(MemberType):
     def nullable(self) -> bool:
         return True
 
-    def exact(self) -> Callable[[Any], bool] | None:
-        inner = self.inner.exact()
-        return None if inner is None else lambda value: value is None or inner(value)
-
     def __str__(self) -> str:
         return f"{self.inner} | None"
 
@@ -235,14 +193,6 @@ _SCALARS: dict[str, tuple[Any, str]] = {
     "uri": (Uri, "str"),
     "datetime": (AwareDatetime, "_dt.datetime"),
     "error": (ErrorItem, "_pd.ErrorItem"),
-}
-
-_EXACT: dict[str, Callable[[Any], bool]] = {
-    "str": _is_str,
-    "int": _is_wire_int,
-    "float": _is_finite_float,
-    "bool": _is_bool,
-    "uri": _is_uri,
 }
 
 _WORD = re.compile(r"[A-Za-z0-9_.:+-]+")

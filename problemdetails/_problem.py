@@ -117,10 +117,10 @@ class Problem(Exception):
     __members__: ClassVar[tuple[_Member, ...]] = ()
     __template__: ClassVar[_Template | None] = None
     __renamed__: ClassVar[dict[str, str]] = {}  # Python attribute -> wire name, where they differ
-    # Each member's Python name, and the check that lets a value of it skip validation.
-    __attributes__: ClassVar[dict[str, Callable[[Any], bool] | None]] = {}
+    __attributes__: ClassVar[frozenset[str]] = frozenset()
     __required__: ClassVar[tuple[_Member, ...]] = ()
     __prototype__: ClassVar[Any] = None  # the class's wire Struct with no occurrence values
+    __fixed__: ClassVar[dict[str, Any]] = {}  # its fixed values (type, title, status, code) by wire name
     # Whether a response of this class may carry headers beyond the fixed ones: the
     # catalog's, `WWW-Authenticate` on a 401 and `Allow` on a 405 (RFC 9110 §15.5.2,
     # §15.5.6). Always true for a generic problem: any status is possible.
@@ -150,12 +150,13 @@ class Problem(Exception):
             _Member(member.name, member.attribute, member.parsed, member.required) for member in spec.members
         )
         cls.__renamed__ = {m.attribute: m.name for m in cls.__members__ if m.attribute != m.name}
-        cls.__attributes__ = {member.attribute: member.type.exact() for member in cls.__members__}
+        cls.__attributes__ = frozenset(member.attribute for member in cls.__members__)
         cls.__required__ = tuple(member for member in cls.__members__ if member.required)
         cls.__wire__ = _wire_struct(spec.class_name, cls.__members__)
         # Every raise starts from this (a C-level copy beats a seven-keyword build).
         cls.__sets_headers__ = bool(spec.headers) or spec.status in (401, 405)
-        cls.__prototype__ = cls.__wire__(type=spec.type, title=spec.title, status=spec.status, code=spec.slug)
+        cls.__fixed__ = {"type": spec.type, "title": spec.title, "status": spec.status, "code": spec.slug}
+        cls.__prototype__ = cls.__wire__(**cls.__fixed__)
         cls.__template__ = _class_template(spec.detail, cls.__members__) if spec.detail is not None else None
         for member in cls.__members__:
             setattr(cls, member.attribute, property(operator.attrgetter(f"_wire.{member.attribute}")))
@@ -197,21 +198,16 @@ class Problem(Exception):
             given = ", ".join(name for name, value in fixed.items() if value is not None)
             raise TypeError(f"{cls.__name__}(): {given} is fixed by the catalog")
         elif (
-            (detail is None or detail.__class__ is str)
+            not members
+            and not cls.__required__
+            and (detail is None or detail.__class__ is str)
             and (request_id is None or request_id.__class__ is str)
-            and _exact(cls, members)
         ):
-            # Built directly, without validation: every value already is what msgspec
-            # would make of it (the common raise; `make bench` measures this path).
-            wire = msgspec.structs.replace(
-                cls.__prototype__, detail=detail, instance=instance, request_id=request_id, **members
-            )
+            # The common raise (`Conflict("...")`) has nothing to check: a C-level
+            # copy of the class's prototype (`make bench` measures this path).
+            wire = msgspec.structs.replace(cls.__prototype__, detail=detail, instance=instance, request_id=request_id)
         else:
-            # Unusual values: validate everything in one msgspec call, which says what is wrong.
-            values = _member_values(cls, members)
-            values.update(detail=detail, instance=instance, request_id=request_id)
-            values.update((name, getattr(cls.__prototype__, name)) for name in ("type", "title", "status", "code"))
-            wire = _convert(cls.__name__, values, cls.__wire__, members)
+            wire = _validated(cls, members, {"detail": detail, "instance": instance, "request_id": request_id})
         if detail is None and cls.__template__ is not None:
             wire.detail = _render(cls.__template__, wire)
         self._wire = wire
@@ -498,26 +494,36 @@ def _is_uri(value: object) -> bool:
     return isinstance(value, str) and is_uri_reference(value)
 
 
-def _exact(cls: type[Problem], given: dict[str, Any]) -> bool:
-    """Every given member is known and its value already exact, and every required one is given."""
-    checks = cls.__attributes__
-    for name, value in given.items():
-        if name not in checks:
-            return False  # validation names it, with a did-you-mean
-        if value is None:
-            continue  # an optional member left out (a required one is checked below)
-        check = checks[name]
-        if check is None or not check(value):
-            return False
-    for member in cls.__required__:  # noqa: SIM110 - a loop: all() of a generator costs a frame per raise
-        if given.get(member.attribute) is None:
-            return False
-    return True
+def _validated(cls: type[Problem], given: dict[str, Any], occurrence: dict[str, Any]) -> Any:
+    """The wire Struct for a construction with members, validated by msgspec in one call.
+
+    The usual case (known members, the required ones given, values of their
+    types) is one `msgspec.convert`. Anything it refuses goes the long way,
+    which finds what is wrong and says so in a `TypeError` naming the member
+    and its catalog type.
+    """
+    if not cls.__renamed__:
+        values = {**cls.__fixed__, **given, **occurrence}
+        try:
+            wire = msgspec.convert(values, cls.__wire__)  # an unknown member is an unknown field
+        except msgspec.ValidationError:
+            wire = None
+        # `trace_id` is a wire field but no member: it is set per response, never given.
+        if wire is not None and wire.trace_id is None:
+            for member in cls.__required__:
+                if given.get(member.attribute) is None:
+                    break
+            else:
+                return wire
+    values = _member_values(cls, given)
+    values.update(occurrence)
+    values.update(cls.__fixed__)
+    return _convert(cls.__name__, values, cls.__wire__, given)
 
 
 def _member_values(cls: type[Problem], given: dict[str, Any]) -> dict[str, Any]:
     """Check member names (unknown, missing) and key the values by wire name."""
-    if not given.keys() <= cls.__attributes__.keys():
+    if not given.keys() <= cls.__attributes__:
         unknown = sorted(given.keys() - cls.__attributes__)[0]
         hint = get_close_matches(unknown, cls.__attributes__, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
