@@ -66,10 +66,14 @@ class _Held:
         self.body = bytearray()
 
 
-async def _relabelled(sent: Awaitable[None], scope: Scope) -> None:
-    """Send a problem response's start a framework built, then put its code back on the span (`relabel`)."""
+def _relabelled(sent: Awaitable[None], scope: Scope, status: int) -> Awaitable[None]:
+    """Send a problem response's start a framework built, then put a 5xx's code back on the span (`relabel`)."""
+    return _sent_then_relabelled(sent, scope, status) if status >= 500 else sent
+
+
+async def _sent_then_relabelled(sent: Awaitable[None], scope: Scope, status: int) -> None:
     await sent
-    _telemetry.relabel(scope)
+    _telemetry.relabel(scope, status)
 
 
 class ProblemMiddleware(Transport):
@@ -165,11 +169,11 @@ class ProblemMiddleware(Transport):
                         if message["status"] >= 400:
                             if headers.__class__ is ProblemHeaders:  # a framework handler sent the problem: it is final
                                 last = message
-                                return _relabelled(send(message), scope)
+                                return _relabelled(send(message), scope, message["status"])
                             answered = scope.get(ANSWERED)  # a hook's problem response: it gets the answer's headers
                             if answered is not None and answered[0] == message["status"]:
                                 last = message = {**message, "headers": with_answer(answered, headers)}
-                                return _relabelled(send(message), scope)
+                                return _relabelled(send(message), scope, message["status"])
                             if rewrite and not is_problem(headers):
                                 last = _Held(message["status"], list(headers))
                                 return _SENT
@@ -246,7 +250,7 @@ class ProblemMiddleware(Transport):
         """Send `problem` as the response; an ASGI app once the first three are given (see `_respond`)."""
         status, headers, body = self.responder.answer(problem, request, kept)
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        _telemetry.relabel(scope)
+        _telemetry.relabel(scope, status)
         # HEAD: the same status and headers (Content-Length included), no body.
         await send({"type": "http.response.body", "body": b"" if request.method == "HEAD" else body})
 

@@ -28,6 +28,7 @@ __all__ = [
     "current_request_id",
     "current_trace_id",
     "header",
+    "recording_span",
     "serving",
     "span_trace_id",
     "trace_id_of",
@@ -66,25 +67,30 @@ def current_trace_id() -> str | None:
     The active OpenTelemetry span's when one is recording; else, inside a
     request, the trace id of its valid `traceparent` header.
     """
-    native = serving.get()
-    return trace_id_of(native) if native is not None else span_trace_id()
+    native, span = serving.get(), recording_span()
+    return trace_id_of(native, span) if native is not None else span_trace_id(span)
 
 
-def span_trace_id() -> str | None:
-    """The trace id of the active OpenTelemetry span, when the app uses OpenTelemetry and one is recording."""
+def recording_span() -> Any:
+    """The active OpenTelemetry span when the app uses OpenTelemetry and one is recording, else None."""
     trace = sys.modules.get("opentelemetry.trace")
     if trace is None:
         return None
     span = trace.get_current_span()
-    if not span.is_recording():
+    return span if span.is_recording() else None
+
+
+def span_trace_id(span: Any) -> str | None:
+    """The trace id of a recording span (`recording_span()`), 32 lowercase hex digits; None for no span."""
+    if span is None:
         return None
     context = span.get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
 
 
-def trace_id_of(native: Mapping[str, Any]) -> str | None:
-    """The trace id for a request (its ASGI scope or WSGI environ): the span's, else its `traceparent`'s."""
-    found = span_trace_id()
+def trace_id_of(native: Mapping[str, Any], span: Any) -> str | None:
+    """The trace id for a request (its ASGI scope or WSGI environ): `span`'s, else its `traceparent`'s."""
+    found = span_trace_id(span)
     if found is not None:
         return found
     value = header(native, "traceparent")

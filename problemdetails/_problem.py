@@ -504,6 +504,7 @@ def _validated(cls: type[Problem], given: dict[str, Any], occurrence: dict[str, 
     """
     if not cls.__renamed__:
         values = {**cls.__fixed__, **given, **occurrence}
+        wire: Any
         try:
             wire = msgspec.convert(values, cls.__wire__)  # an unknown member is an unknown field
         except msgspec.ValidationError:

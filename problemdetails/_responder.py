@@ -27,7 +27,7 @@ import msgspec
 
 from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
-from problemdetails._context import HANDOVER, REQUEST_ID, trace_id_of
+from problemdetails._context import HANDOVER, REQUEST_ID, recording_span, trace_id_of
 from problemdetails._framework_errors import client_detail, litestar_error_items, problem_for_status, validation_problem
 from problemdetails._grammar import MAX_DELAY_SECONDS, delay_seconds, field_name, field_value, is_http_date, loggable
 from problemdetails._logging import EXCEPTION_GROUPS, log_exception, log_problem, where
@@ -220,7 +220,7 @@ class Request:
     def trace_id(self) -> str | None:
         """The request's W3C trace id (the active span's, else its `traceparent`'s), read once."""
         if self._trace_id is False:
-            self._trace_id = trace_id_of(self.native)
+            self._trace_id = trace_id_of(self.native, recording_span())
         return self._trace_id  # type: ignore[return-value]
 
 
@@ -354,7 +354,10 @@ class Responder:
             upstream, problem = problem, problem_for_status(self.catalog, 502)
         code = problem.code or str(problem.status)  # as OpenTelemetry's error.type: the status, for no code
         request.native[_telemetry.CODE] = code
-        trace_id = request.trace_id  # read now, inside the span that decides: the body carries the same
+        span = recording_span()  # the one inside which this is decided: the body carries its trace id
+        if request._trace_id is False:
+            request._trace_id = trace_id_of(request.native, span)
+        trace_id = request.trace_id
         level = logging.ERROR if problem.status >= 500 else logging.INFO
         if self.logger.isEnabledFor(level):
             fields: dict[str, object] = {
@@ -374,7 +377,7 @@ class Responder:
             log_problem(self.logger, level, message, (*values, note) if note else values, fields, cause, stacklevel=3)
         try:
             _telemetry.install_sentry()
-            _telemetry.record(problem, code, cause if cause is not None else upstream)
+            _telemetry.record(problem, code, cause if cause is not None else upstream, span)
         except Exception as error:  # a tracing or metrics SDK's failure is no reason to fail the answer
             self.log_exception(error, "recording the problem for OpenTelemetry failed", request)
         return problem

@@ -31,13 +31,12 @@ CODE = "problemdetails.code"
 _instruments: dict[str, Any] = {}
 
 
-def record(problem: Problem, code: str, cause: BaseException | None) -> None:
-    """Record one problem response on the active span and the counter (OpenTelemetry loaded only)."""
+def record(problem: Problem, code: str, cause: BaseException | None, span: Any) -> None:
+    """Record one problem response on `span` (the recording one, or None) and on the counter."""
     trace = sys.modules.get("opentelemetry.trace")
     if trace is None:
         return
-    span = trace.get_current_span()
-    if span.is_recording():
+    if span is not None:
         span.set_attribute("error.type", code)
         if problem.status >= 500:
             # OpenTelemetry's HTTP conventions: a server span is an error for a 5xx only.
@@ -55,16 +54,18 @@ def record(problem: Problem, code: str, cause: BaseException | None) -> None:
     counter.add(1, {"problem.code": code, "http.response.status_code": problem.status})
 
 
-def relabel(native: MutableMapping[str, Any]) -> None:
-    """Put the problem's code back as `error.type` once its response has started.
+def relabel(native: MutableMapping[str, Any], status: int) -> None:
+    """Put a 5xx problem's code back as `error.type` once its response has started.
 
     An instrumentation that follows OpenTelemetry's stable HTTP conventions sets
-    `error.type` to the status ("500") when it sees a 5xx start; the code it
-    overrides says more, so the code is set again after it.
+    `error.type` to the status ("500") when it sees a 5xx start (a 4xx is no
+    server error there); the code it overrides says more, so it is set again.
     """
-    trace = sys.modules.get("opentelemetry.trace")
+    if status < 500 or "opentelemetry.trace" not in sys.modules:
+        return
+    trace = sys.modules["opentelemetry.trace"]
     code = native.get(CODE)
-    if trace is None or code is None:
+    if code is None:
         return
     try:
         span = trace.get_current_span()

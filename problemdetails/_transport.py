@@ -14,7 +14,7 @@ from typing import Any
 
 from problemdetails import _request_id, _telemetry
 from problemdetails._catalog import Catalog
-from problemdetails._context import trace_id_of
+from problemdetails._context import recording_span, trace_id_of
 from problemdetails._docs_site import DocsSite
 from problemdetails._handovers import FRAMEWORKS, HandOver, install
 from problemdetails._problem import Problem
@@ -81,7 +81,7 @@ class Transport:
     @staticmethod
     def _trace_request_id(native: Mapping[str, Any]) -> bytes:
         """A request's id taken from its trace (`request_id_from_trace=True`): the trace id, else a new id."""
-        trace_id = trace_id_of(native)
+        trace_id = trace_id_of(native, recording_span())
         return trace_id.encode() if trace_id is not None else next(_request_id.request_ids)
 
 

@@ -83,7 +83,7 @@ class _Exchange:
             ]
             self.held, self.passed = None, True
             write = self.start(status, headers, exc_info) if exc_info is not None else self.start(status, headers)
-            _telemetry.relabel(self.environ)
+            _telemetry.relabel(self.environ, answered[0])
             return write
         if status >= "400" and self.middleware.rewrite_error_responses and not _is_problem(headers):
             if exc_info is not None and self.passed:
@@ -116,7 +116,7 @@ class _Exchange:
             exc_info = self.exc_info  # the app's own, given when it started the error page held here
         pairs = _text(headers)
         self.start(f"{status} {status_phrase(status)}", pairs, exc_info)
-        _telemetry.relabel(self.environ)
+        _telemetry.relabel(self.environ, status)
         # HEAD: the same status and headers (Content-Length included), no body.
         return [b""] if request.method == "HEAD" else [body]
 
