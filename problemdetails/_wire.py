@@ -13,6 +13,7 @@ kinds of member are kept aside in `problem.extensions` rather than lost.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -109,8 +110,20 @@ _ATTRIBUTE_ESCAPES = str.maketrans(
 )
 
 
+# Element text that needs neither replacing nor escaping (the usual member value): kept as it is.
+_PLAIN_TEXT = re.compile("[\t\n\x20-\x25\x27-\x3b\x3d\x3f-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+
+
 def _xml_text(value: str, table: dict[int, str]) -> str:
+    if table is _TEXT_ESCAPES and _PLAIN_TEXT.fullmatch(value) is not None:  # one C-level scan, no copy
+        return value
     return _NOT_XML_CHAR.sub("\ufffd", value).translate(table)
+
+
+@functools.lru_cache(maxsize=1024)  # member names repeat: each is checked once
+def _is_element_name(name: str) -> bool:
+    # `i` marks array items and `_` keyed elements (and their text): a key of either name is keyed too.
+    return name not in ("i", "_") and _ELEMENT_NAME.match(name) is not None
 
 
 def encode_xml(problem: Problem) -> bytes:
@@ -135,8 +148,7 @@ def _xml_element(parts: list[str], name: str, value: Any, *, item: bool = False)
         if item:
             parts.append('<i nil="true"/>')
         return
-    # `i` marks array items and `_` keyed elements (and their text): a key of either name is keyed too.
-    keyed = not item and (name in ("i", "_") or not _ELEMENT_NAME.match(name))
+    keyed = not item and not _is_element_name(name)
     if keyed:
         open_tag, close_tag = f'_ key="{_xml_text(name, _ATTRIBUTE_ESCAPES)}"', "_"
         if not isinstance(value, (dict, list)):  # text beside the `key` attribute breaks Appendix B's schema
@@ -146,7 +158,12 @@ def _xml_element(parts: list[str], name: str, value: Any, *, item: bool = False)
             return
     else:
         open_tag, close_tag = name, name
-    if isinstance(value, dict):
+    kind = value.__class__  # the usual scalars first, by class: the members of most problems
+    if kind is str:
+        parts.append(f"<{open_tag}>{_xml_text(value, _TEXT_ESCAPES)}</{close_tag}>")
+    elif kind is int or kind is float:
+        parts.append(f"<{open_tag}>{value!r}</{close_tag}>")
+    elif isinstance(value, dict):
         if not value:
             parts.append(f"<{open_tag}/>")
             return
