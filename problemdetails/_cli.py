@@ -112,7 +112,9 @@ def _build(args: argparse.Namespace) -> int:
         return 1
     out = Path(args.out)
     try:
-        files = render_site(catalog, theme=Path(args.theme) if args.theme else None)
+        # The build is a process of its own: a large catalog's pages render on every core.
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        files = render_site(catalog, theme=Path(args.theme) if args.theme else None, workers=workers)
         if args.check:
             current = read_site(out) if out.is_dir() else {}
             if current != files:

@@ -21,6 +21,7 @@ Layout of a site (every link in it is relative, so it can live under any path):
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -141,9 +143,12 @@ def _theme(folder: Path | None) -> _Theme:
     return _Theme(environment, assets)
 
 
-def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, bytes]:
+def render_site(catalog: Catalog, *, theme: Path | None = None, workers: int = 1) -> dict[str, bytes]:
     """Every file of the catalog's doc site, by relative path: deterministic, nothing written.
 
+    `workers` > 1 renders the problem pages of a large catalog in that many
+    forked processes (the CLI's `build` does, in a process of its own; a server
+    rendering its site keeps to one). The files are the same either way.
     Raises `SiteError` when the theme fails (a template error, an undefined name).
     """
     built = _theme(theme.resolve() if theme is not None else None)
@@ -155,9 +160,7 @@ def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, byt
     files.update({f"assets/{name}": data for name, data in built.assets.items()})
     pages = [_page(catalog, spec, children.get(spec.slug, [])) for spec in catalog.problems.values()]
     try:
-        for page in pages:
-            page_html = built.environment.get_template("problem.html").render(catalog=catalog, root="../", p=page)
-            files[f"{page.slug}/index.html"] = _html_text(page_html)
+        files.update(_problem_pages(built, catalog, pages, workers))
         groups = [
             {"key": f"{key}xx", "title": f"{key}xx {_STATUS_CLASSES.get(key, 'Errors')}", "pages": members}
             for key, members in sorted(_by_class(pages).items())
@@ -183,6 +186,45 @@ def render_site(catalog: Catalog, *, theme: Path | None = None) -> dict[str, byt
     files["catalog.json"] = catalog.to_json() + b"\n"
     files["openapi.json"] = pretty_json(openapi_document(catalog))
     return _with_marker(files)
+
+
+# Below this many pages, forking costs more than it saves (measured with `make bench`'s catalogs).
+PARALLEL_PAGES = 400
+
+
+def _problem_pages(built: _Theme, catalog: Catalog, pages: list[_Page], workers: int) -> dict[str, bytes]:
+    """Each problem's page, by relative path, in catalog order; in forked processes for a large catalog."""
+    forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    if workers <= 1 or len(pages) < PARALLEL_PAGES or not forkable:  # a forked thread's locks could deadlock
+        return dict(_pages_html(built, catalog, pages))
+    # Forked, the workers share the theme, catalog and pages built here: only each chunk's
+    # bounds go to them, and the bytes they render come back.
+    global _forked
+    _forked = (built, catalog, pages)
+    chunk = -(-len(pages) // workers)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            rendered = list(pool.map(_render_chunk, range(0, len(pages), chunk), [chunk] * workers))
+    finally:
+        _forked = None
+    return {path: html for part in rendered for path, html in part}
+
+
+# What a forked worker renders from: set by `_problem_pages` just before it forks.
+_forked: tuple[_Theme, Catalog, list[_Page]] | None = None
+
+
+def _render_chunk(start: int, count: int) -> list[tuple[str, bytes]]:
+    assert _forked is not None
+    built, catalog, pages = _forked
+    return _pages_html(built, catalog, pages[start : start + count])
+
+
+def _pages_html(built: _Theme, catalog: Catalog, pages: list[_Page]) -> list[tuple[str, bytes]]:
+    template = built.environment.get_template("problem.html")
+    return [
+        (f"{page.slug}/index.html", _html_text(template.render(catalog=catalog, root="../", p=page))) for page in pages
+    ]
 
 
 def _with_marker(files: Mapping[str, bytes]) -> dict[str, bytes]:

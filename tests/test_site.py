@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import html
 import io
@@ -644,3 +645,30 @@ def test_a_rebuild_over_an_older_versions_site_keeps_nothing_stale(tmp_path: Pat
     write_site(files, out)
     assert not (out / "retired-slug").exists()
     assert read_site(out) == files
+
+
+def test_a_large_catalog_renders_the_same_in_forked_workers(
+    write: WriteCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`problemdetails build` renders a large catalog's pages on every core: the same files as one process."""
+    import threading
+
+    from problemdetails import _site
+
+    entries = "".join(
+        f"  p{number}: {{status: {400 + number % 100}, title: P{number}, description: '**{number}**'}}\n"
+        for number in range(_site.PARALLEL_PAGES + 1)
+    )
+    catalog = Catalog.load(write(HEADER + "problems:\n" + entries))
+    pools: list[int] = []
+    real_pool = concurrent.futures.ProcessPoolExecutor
+
+    def pool(workers: int, **options: Any) -> Any:
+        pools.append(workers)
+        return real_pool(workers, **options)
+
+    monkeypatch.setattr(_site, "ProcessPoolExecutor", pool)
+    # The suite's own threads (servers, pools) would make the build keep to one process, as it should.
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert render_site(catalog, workers=2) == render_site(catalog)
+    assert pools == [2]  # the first build forked
