@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, get_when_serving
 
 
 class Service:
@@ -32,15 +32,11 @@ class Service:
         with log.open("wb") as sink:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, env=env)
 
-    def wait(self, deadline: float) -> None:
-        while True:  # bounded by the deadline
-            try:
-                httpx.get(f"{self.base}/users/1", timeout=2)
-                return
-            except httpx.TransportError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.base} did not start:\n{self.log.read_text()}") from None
-                time.sleep(0.1)
+    def wait(self) -> None:
+        try:
+            get_when_serving(f"{self.base}/users/1", self.process, seconds=60)
+        except httpx.TransportError:
+            raise RuntimeError(f"{self.base} did not start:\n{self.log.read_text()}") from None
 
     def records(self) -> list[dict[str, Any]]:
         """The JSON records logged so far (uvicorn's own lines are not JSON)."""
@@ -65,9 +61,8 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service
     users = Service("examples.services.users:app", logs / "users.log", dict(os.environ))
     gateway = Service("examples.services.gateway:app", logs / "gateway.log", {**os.environ, "USERS_URL": users.base})
     try:
-        deadline = time.monotonic() + 60
-        users.wait(deadline)
-        gateway.wait(deadline)
+        users.wait()
+        gateway.wait()
         yield gateway, users
     finally:
         gateway.stop()
