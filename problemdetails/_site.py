@@ -99,6 +99,25 @@ def inline_markdown(text: str) -> Markup:
     return Markup(_markdown.renderInline(text))
 
 
+# A paragraph can only be one line of inline text that starts no block: a heading (#), quote (>),
+# list item (-, +, 1.) or thematic break, and that no whitespace around it could turn into code.
+_BLOCK_START = re.compile(r"[\s#>+=|\-0-9]")
+
+
+def block_markdown(text: str) -> Markup:
+    """A catalog Markdown field (a description, a resolution) as HTML; raw HTML is escaped.
+
+    Most resolutions are one plain sentence: that is a paragraph of itself,
+    written here exactly as markdown-it writes it (a property test holds
+    the two together), without its parser's time.
+    """
+    line = text.removesuffix("\n")
+    plain = _INLINE_SYNTAX.search(line) is None and _BLOCK_START.match(line) is None and "\r" not in line
+    if plain and line and line == line.strip() and "\0" not in line:
+        return Markup("<p>" + line.replace('"', "&quot;") + "</p>\n")
+    return Markup(_markdown.render(text))
+
+
 _RETRY_HTML = {retry: (words, inline_markdown(advice)) for retry, (words, advice) in RETRY_ADVICE.items()}
 
 _STATUS_CLASSES = {4: "Client errors", 5: "Server errors"}
@@ -131,8 +150,9 @@ def _theme(folder: Path | None) -> _Theme:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # not a stat of every template per page: `forget_themes()` starts afresh
     )
-    environment.filters["markdown"] = lambda text: Markup(_markdown.render(text))
+    environment.filters["markdown"] = block_markdown
     environment.filters["inline_markdown"] = inline_markdown
     assets: dict[str, bytes] = {}
     for theme in reversed(folders):

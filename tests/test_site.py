@@ -24,13 +24,13 @@ import html5lib
 import httpx
 import jsonschema
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_openapi
 
 from problemdetails import Catalog, decode_json, encode_json
 from problemdetails._cli import main
-from problemdetails._site import MARKER, SiteError, read_site, render_site, write_site
+from problemdetails._site import MARKER, SiteError, _markdown, block_markdown, read_site, render_site, write_site
 from tests.conftest import BUNDLED, HEADER, ROOT, WriteCatalog
 from tests.test_properties import PROPERTY, catalogs, load, problem_for
 
@@ -672,3 +672,27 @@ def test_a_large_catalog_renders_the_same_in_forked_workers(
     monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert render_site(catalog, workers=2) == render_site(catalog)
     assert pools == [2]  # the first build forked
+
+
+# Characters that start or end Markdown syntax, whitespace of every kind, and plain letters.
+_MARKDOWN_TEXT = st.text(
+    alphabet=st.sampled_from(list("aZ9 .,;:'\"()/?%$@#>+-=|1)\\`*_[]<>&!~\n\r\t\0\u00a0\u2028\u3000é"))
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=_MARKDOWN_TEXT | st.text())
+def test_block_markdown_is_markdown_it(text: str) -> None:
+    # The plain-paragraph shortcut must write what markdown-it writes, byte for byte.
+    assert block_markdown(text) == _markdown.render(text)
+
+
+def test_block_markdown_shortcut_taken_for_a_plain_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    sentence = 'Fetch the "zone" again, apply the change, and retry once.\n'
+    expected = _markdown.render(sentence)
+    monkeypatch.setattr("problemdetails._site._markdown", None)  # the parser is not consulted
+    assert (
+        block_markdown(sentence)
+        == expected
+        == "<p>Fetch the &quot;zone&quot; again, apply the change, and retry once.</p>\n"
+    )
