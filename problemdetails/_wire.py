@@ -14,6 +14,7 @@ kinds of member are kept aside in `problem.extensions` rather than lost.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -23,8 +24,9 @@ from xml.parsers import expat
 import msgspec
 
 from problemdetails._exceptions import DecodeError
-from problemdetails._member_types import DictOf, ListOf, MemberType, Nullable, Scalar, is_uri_reference
+from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar, is_uri_reference
 from problemdetails._problem import Problem, _Member
+from problemdetails._spec import STANDARD_MEMBERS
 
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
@@ -136,11 +138,59 @@ def encode_xml(problem: Problem) -> bytes:
     have attributes and elements, or text, not both. A `None` list item is
     `<i nil="true"/>`, so the items keep their places.
     """
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<problem xmlns="urn:ietf:rfc:7807">']
-    for name, value in problem.to_dict().items():
+    body = problem.to_dict()
+    flat = _flat_template(problem.__members__, tuple(body))
+    if flat is not None:
+        template, texts = flat
+        values = tuple(body.values())
+        # One scan of all the texts (numbers need none): if no text needs escaping, the template filled in is it.
+        if _PLAIN_TEXT.fullmatch("".join(texts(values))) is not None:
+            return (template % values).encode()
+    return _xml_document(body)
+
+
+def _xml_document(body: dict[str, Any]) -> bytes:
+    """Any problem's members written element by element (what a filled-in template equals)."""
+    parts = [_XML_HEAD]
+    for name, value in body.items():
         _xml_element(parts, name, value)
-    parts.append("</problem>\n")
+    parts.append(_XML_TAIL)
     return "".join(parts).encode()
+
+
+_XML_HEAD = f'<?xml version="1.0" encoding="UTF-8"?>\n<problem xmlns="{XML_NAMESPACE}">'
+_XML_TAIL = "</problem>\n"
+# Member types whose builtins `%s` writes as `_xml_element` does: text, and numbers (digits, a float's repr).
+_TEXT_SCALARS = ("str", "uri", "datetime")
+_NUMBER_SCALARS = ("int", "float")
+
+
+@functools.lru_cache(maxsize=1024)  # a class sends few combinations of members
+def _flat_template(declared: tuple[_Member, ...], names: tuple[str, ...]) -> tuple[str, Callable[[Any], Any]] | None:
+    """How to write a problem of a class that declares these members and sends these: a template to fill
+    in with `%`, and what picks the texts out of the values; None unless every member is text or a number."""
+    members = {member.name: member for member in declared}
+    texts: list[int] = []
+    for position, name in enumerate(names):
+        member = members.get(name)
+        if member is None:
+            if name not in STANDARD_MEMBERS:  # an extension: its value may be anything
+                return None
+            is_text = name != "status"
+        else:
+            kind = member.type
+            if isinstance(kind, Nullable) and not member.required:  # sent only when it is not None
+                kind = kind.inner
+            is_text = isinstance(kind, EnumOf) or (isinstance(kind, Scalar) and kind.name in _TEXT_SCALARS)
+            if not is_text and not (isinstance(kind, Scalar) and kind.name in _NUMBER_SCALARS):
+                return None
+        if not _is_element_name(name):
+            return None
+        if is_text:
+            texts.append(position)
+    # `type` is always sent, so there is a text; of one, itemgetter returns that string, which joins to itself.
+    template = _XML_HEAD + "".join(f"<{name}>%s</{name}>" for name in names) + _XML_TAIL
+    return template, operator.itemgetter(*texts)
 
 
 def _xml_element(parts: list[str], name: str, value: Any, *, item: bool = False) -> None:
@@ -294,6 +344,13 @@ def decode_xml(
     """Decode `application/problem+xml` into a problem (see `decode_json`)."""
     if isinstance(body, str):
         body = body.encode("utf-8", "surrogatepass")
+    if catalog is not None and (flat := _decode_flat_xml(body, catalog)) is not None:
+        return flat
+    return _decode_xml_tree(body, catalog, status, base_url)
+
+
+def _decode_xml_tree(body: bytes, catalog: Catalog | None, status: int | None, base_url: str | None) -> Problem:
+    """Any problem+xml document: parsed into elements, shaped by the member types, then built."""
     root = _parse_xml(body)
     document: dict[str, Any] = {}
     elements: dict[str, _Element] = {}
@@ -314,6 +371,45 @@ def decode_xml(
             raise _Mismatch from None
 
     return _build(document, catalog, status, convert, base_url)
+
+
+# What `encode_xml` writes for a problem whose members are all scalars and need no
+# escaping (`_PLAIN_TEXT`: no `&`, `<`, `>`, nor a raw CR, which a parser would
+# normalize, XML 1.0 §2.11). Any other document takes the parser.
+_FLAT_MEMBER = f"<(?P<name>[A-Za-z_][A-Za-z0-9_.\\-]*)>({_PLAIN_TEXT.pattern})</(?P=name)>"
+_FLAT_XML = re.compile(re.escape(_XML_HEAD) + f"((?:{_FLAT_MEMBER})*)" + re.escape(_XML_TAIL))
+
+
+def _decode_flat_xml(body: bytes, catalog: Catalog) -> Problem | None:
+    """The fast path: a flat document of a known code, converted straight into its wire Struct.
+
+    Element text converts as the parser's path converts it (msgspec, not
+    strict); a document of any other shape, a duplicate element, or one the
+    Struct or its checks refuse returns None, and the parser decides.
+    """
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return None
+    whole = _FLAT_XML.fullmatch(text)
+    if whole is None:
+        return None
+    # Matched, `<name>text</name>...` splits at `<` into `name>text` and `/name>` in turn,
+    # and neither names nor texts hold `<` or `>`: names and texts alternate.
+    names_and_texts = ">".join(whole.group(1).split("<")[1::2]).split(">")
+    pairs = iter(names_and_texts)
+    document = dict(zip(pairs, pairs, strict=False))  # an odd one out fails the count below
+    type_uri = document.get("type")
+    if 2 * len(document) != len(names_and_texts) or type_uri is None:
+        return None
+    typed = _typed_by_type(catalog, type_uri.encode())
+    if typed is None:
+        return None
+    try:
+        wire = msgspec.convert(document, typed.cls.__wire__, strict=False)
+    except msgspec.ValidationError:
+        return None
+    return typed.checked(wire)
 
 
 # -- JSON -----------------------------------------------------------------------
@@ -379,6 +475,10 @@ class _Typed:
             wire = self.decoder.decode(body)
         except (msgspec.DecodeError, RecursionError):  # a ValidationError is a DecodeError
             return None
+        return self.checked(wire)
+
+    def checked(self, wire: Any) -> Problem | None:
+        """The problem a decoded wire Struct is, or None when it is not one of this class."""
         cls = self.cls
         instance = wire.instance
         if wire.code != cls.code or wire.type != cls.type or (instance is not None and not is_uri_reference(instance)):
@@ -403,6 +503,14 @@ def _typed_for(catalog: Catalog, cls: type[Problem]) -> _Typed:
     return typed
 
 
+def _typed_by_type(catalog: Catalog, type_uri: bytes) -> _Typed | None:
+    """The `_Typed` of the class whose type URI a body names, if any (its checks confirm the guess)."""
+    typed: _Typed | None = catalog._decoders.get(type_uri)
+    if typed is None and (cls := catalog.by_type(type_uri.decode("utf-8", "replace"))) is not None:
+        typed = _typed_for(catalog, cls)  # a former slug's type finds the new class: the check refuses it
+    return typed
+
+
 _TYPE_KEY = b'{"type":"'
 
 
@@ -416,10 +524,7 @@ def _decode_typed(body: bytes | str, catalog: Catalog) -> Problem | None:
     if isinstance(body, bytes) and body.startswith(_TYPE_KEY):
         # What this package's encoder writes: the type URI first, so one pass
         # decodes it (the Struct then confirms the guess).
-        type_uri = body[len(_TYPE_KEY) : body.find(b'"', len(_TYPE_KEY))]
-        typed: _Typed | None = catalog._decoders.get(type_uri)
-        if typed is None and (cls := catalog.by_type(type_uri.decode("utf-8", "replace"))) is not None:
-            typed = _typed_for(catalog, cls)  # a former slug's type finds the new class: the check refuses it
+        typed = _typed_by_type(catalog, body[len(_TYPE_KEY) : body.find(b'"', len(_TYPE_KEY))])
         if typed is not None and (problem := typed.decode(body)) is not None:
             return problem
     try:

@@ -31,6 +31,7 @@ from problemdetails import (
 from problemdetails._grammar import REQUEST_ID_PATTERN
 from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
 from problemdetails._spec import STANDARD_MEMBERS, attribute_name
+from problemdetails._wire import _decode_flat_xml, _decode_xml_tree, _flat_template, _xml_document
 from tests.conftest import BUNDLED
 
 # RFC 9457 Appendix A, verbatim apart from the line wrapping of descriptions.
@@ -218,6 +219,51 @@ def test_xml_round_trip(document: dict[str, Any], data: st.DataObject) -> None:
     decoded = decode_xml(encode_xml(problem), catalog=catalog)
     assert type(decoded) is type(problem)
     assert decoded == problem
+
+
+# What can turn a flat document into another one: markup, references, whitespace, a raw CR.
+_XML_EDITS = st.sampled_from([*"<>/&;#x\"'= \r\n\tai0_:", "&amp;", "&#13;", "<i>", "</i>", "<a/>", "\x00"])
+
+
+@PROPERTY
+@given(document=catalogs(), data=st.data())
+def test_xml_fast_path_decodes_as_the_parser_does(document: dict[str, Any], data: st.DataObject) -> None:
+    # Whatever the flat-document shortcut returns, the parser's road returns too; it only ever declines.
+    catalog = load(document)
+    body = encode_xml(problem_for(data, catalog, XML_TEXT))
+    for _ in range(data.draw(st.integers(0, 3))):  # a few random edits: most leave no problem document
+        at = data.draw(st.integers(0, len(body)))
+        cut = data.draw(st.integers(0, 2))
+        body = body[:at] + data.draw(_XML_EDITS).encode() + body[at + cut :]
+    fast = _decode_flat_xml(body, catalog)
+    try:
+        parsed = _decode_xml_tree(body, catalog, None, None)
+    except DecodeError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert type(fast) is type(parsed)
+        assert fast == parsed
+        assert (fast.extensions, fast.headers) == (parsed.extensions, parsed.headers)
+
+
+@PROPERTY
+@given(document=catalogs(), data=st.data())
+def test_xml_template_writes_what_the_elements_write(document: dict[str, Any], data: st.DataObject) -> None:
+    catalog = load(document)
+    problem = problem_for(data, catalog, XML_TEXT)
+    assert encode_xml(problem) == _xml_document(problem.to_dict())
+
+
+def test_xml_fast_path_taken_for_what_the_encoder_writes() -> None:
+    problem = STANDARD["quota-exceeded"](limit=5, current=5, resource="requests", instance="/v1/dns")
+    assert _flat_template(problem.__members__, tuple(problem.to_dict())) is not None  # written from its template
+    fast = _decode_flat_xml(encode_xml(problem), STANDARD)
+    assert fast == problem
+    assert type(fast) is type(problem)
+    escaped = STANDARD["conflict"]("a < b", instance="/v1/dns")
+    assert _decode_flat_xml(encode_xml(escaped), STANDARD) is None  # `&lt;`: the parser reads it
+    assert decode_xml(encode_xml(escaped), catalog=STANDARD) == escaped
 
 
 @PROPERTY
