@@ -8,6 +8,11 @@ over the bare app is the floor under ProblemMiddleware's happy-path overhead;
 `make bench`, `make bench-instructions` and `make bench-e2e` measure it
 beside ours.
 
+`RequestIdInContext` is that plus what `current_request_id()` needs on every
+request since observability came in: the scope set in a context variable for
+the length of the request, and reset after it (the only thing that follows a
+request into the app's tasks and threads).
+
 `RequestIdOnlyWSGI` is the same for WSGI (`benchmarks/bench_wsgi.py`): it
 wraps `start_response` and appends the header, and hands the app's iterable
 back untouched (PEP 3333 lets a middleware that does not look at the body do
@@ -16,6 +21,7 @@ that), so the server still calls the app's own `close()`.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
@@ -46,6 +52,18 @@ class RequestIdOnly:
             return send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+_serving: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("serving", default=None)
+
+
+class RequestIdInContext(RequestIdOnly):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = _serving.set(scope)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            _serving.reset(token)
 
 
 class RequestIdOnlyWSGI:
