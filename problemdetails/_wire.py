@@ -116,8 +116,15 @@ _ATTRIBUTE_ESCAPES = str.maketrans(
 _PLAIN_TEXT = re.compile("[\t\n\x20-\x25\x27-\x3b\x3d\x3f-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
 
 
+def _is_plain(text: str) -> bool:
+    """True if `text` is element text as it stands: no markup character, nothing to replace."""
+    if text.isascii() and text.isprintable():  # the usual value: C-level scans, no regex
+        return "&" not in text and "<" not in text and ">" not in text
+    return _PLAIN_TEXT.fullmatch(text) is not None
+
+
 def _xml_text(value: str, table: dict[int, str]) -> str:
-    if table is _TEXT_ESCAPES and _PLAIN_TEXT.fullmatch(value) is not None:  # one C-level scan, no copy
+    if table is _TEXT_ESCAPES and _is_plain(value):
         return value
     return _NOT_XML_CHAR.sub("\ufffd", value).translate(table)
 
@@ -144,7 +151,7 @@ def encode_xml(problem: Problem) -> bytes:
         template, texts = flat
         values = tuple(body.values())
         # One scan of all the texts (numbers need none): if no text needs escaping, the template filled in is it.
-        if _PLAIN_TEXT.fullmatch("".join(texts(values))) is not None:
+        if _is_plain("".join(texts(values))):
             return (template % values).encode()
     return _xml_document(body)
 
