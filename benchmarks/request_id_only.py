@@ -59,9 +59,20 @@ _serving: contextvars.ContextVar[Scope | None] = contextvars.ContextVar("serving
 
 class RequestIdInContext(RequestIdOnly):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        # `RequestIdOnly`'s body again rather than a call to it: one coroutine per request, as there.
+        def send_with_id(message: Message, send: Send = send, request_id: bytes = next(_ids)) -> Awaitable[None]:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
+            return send(message)
+
         token = _serving.set(scope)
         try:
-            await super().__call__(scope, receive, send)
+            await self.app(scope, receive, send_with_id)
         finally:
             _serving.reset(token)
 
