@@ -121,6 +121,9 @@ class RaisableQuota(Exception):
         Exception.__init__(self, detail)
 
 
+QUOTA_DETAIL = "{} of {} {} used"  # the catalog's template, positional
+
+
 class CheckedQuota(RaisableQuota):
     """The least a construction can be that checks and renders as a problem must: the Struct
     type-checked by `msgspec.convert` (the catalog's types), the detail rendered by `str.format`."""
@@ -130,7 +133,7 @@ class CheckedQuota(RaisableQuota):
         self.headers = {}
         self.extensions = {}
         Exception.__init__(
-            self, detail or "{} of {} {} used".format(members["current"], members["limit"], members["resource"])
+            self, detail or QUOTA_DETAIL.format(members["current"], members["limit"], members["resource"])
         )
 
 
@@ -151,7 +154,13 @@ class SignedQuota(CheckedQuota):
         code: str | None = None,
         **members: Any,
     ) -> None:
-        super().__init__(detail, **members)
+        # `CheckedQuota`'s body again rather than a call to it: no second keyword call.
+        self._wire = msgspec.convert(members, BareQuota)
+        self.headers = {}
+        self.extensions = {}
+        Exception.__init__(
+            self, detail or QUOTA_DETAIL.format(members["current"], members["limit"], members["resource"])
+        )
 
 
 def struct_decode_checked() -> object:
