@@ -388,12 +388,14 @@ _FLAT_XML = re.compile(re.escape(_XML_HEAD) + f"((?:{_FLAT_MEMBER})*)" + re.esca
 
 
 def _decode_flat_xml(body: bytes, catalog: Catalog) -> Problem | None:
-    """The fast path: a flat document of a known code, converted straight into its wire Struct.
+    """The fast path: a flat document of a catalogued type, converted straight into its wire Struct.
 
     Element text converts as the parser's path converts it (msgspec, not
     strict); a document of any other shape, a duplicate element, or one the
     Struct or its checks refuse returns None, and the parser decides.
     """
+    if body.count(b"<") > 2 * _MAX_XML_ELEMENTS:  # the parser's bound, before anything is built
+        return None
     try:
         text = body.decode()
     except UnicodeDecodeError:

@@ -30,7 +30,7 @@ class YamlError(Exception):
         self.mark = mark
 
 
-@dataclass(slots=True)
+@dataclass
 class YNode:
     mark: Mark
 
@@ -42,7 +42,7 @@ class YNode:
         raise NotImplementedError
 
 
-@dataclass(slots=True)
+@dataclass
 class YScalar(YNode):
     value: Any
     raw: str  # the text as written: lets `version: 1.10` stay "1.10"
@@ -55,7 +55,7 @@ class YScalar(YNode):
         return "null" if self.value is None else type(self.value).__name__
 
 
-@dataclass(slots=True)
+@dataclass
 class YSeq(YNode):
     items: list[YNode] = field(default_factory=list)
 
@@ -66,7 +66,7 @@ class YSeq(YNode):
         return "list"
 
 
-@dataclass(slots=True)
+@dataclass
 class YMap(YNode):
     # key -> (mark of the key, value node); insertion order is file order
     entries: dict[str, tuple[Mark, YNode]] = field(default_factory=dict)
@@ -134,7 +134,6 @@ def _read(text: str, loader_class: type[yaml.SafeLoader]) -> YNode | None:
 _FAST_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
 
 _STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
 
 # Aliases can nest a node inside itself or expand exponentially ("billion
 # laughs"); no real catalog comes near these bounds.
@@ -152,19 +151,15 @@ def _convert(
         raise _TooLarge(
             f"YAML has more than {_MAX_NODES:,} nodes, aliases expanded: no catalog is that large", _mark(node)
         )
-    if node.__class__ is yaml.ScalarNode:
-        text = node.value
+    if isinstance(node, yaml.ScalarNode):
         if node.tag == _STR:  # most scalars: the text is the value
-            value = text
-        elif node.tag == _INT and text.isdecimal() and text.isascii() and (text[0] != "0" or text == "0"):
-            value = int(text)  # a plain decimal; YAML 1.1 reads a leading 0 as octal, so that is left to PyYAML
-        else:
-            try:
-                value = loader.construct_object(node, deep=True)
-            except ValueError:  # e.g. `2024-13-45` looks like a timestamp but is no date
-                value = text
-        return YScalar(_mark(node), value, text, not node.style)  # libyaml says "", PyYAML None
-    if node.__class__ is yaml.SequenceNode:
+            return YScalar(_mark(node), node.value, node.value, not node.style)
+        try:
+            value = loader.construct_object(node, deep=True)
+        except ValueError:  # e.g. `2024-13-45` looks like a timestamp but is no date
+            value = node.value
+        return YScalar(_mark(node), value, node.value, not node.style)  # libyaml says "", PyYAML None
+    if isinstance(node, yaml.SequenceNode):
         return YSeq(_mark(node), [_convert(loader, item, depth + 1, budget, merged) for item in node.value])
     assert isinstance(node, yaml.MappingNode)
     result = YMap(_mark(node))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,7 +32,7 @@ from problemdetails import (
 from problemdetails._grammar import REQUEST_ID_PATTERN
 from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
 from problemdetails._spec import STANDARD_MEMBERS, attribute_name
-from problemdetails._wire import _decode_flat_xml, _decode_xml_tree, _flat_template, _xml_document
+from problemdetails._wire import _MAX_XML_ELEMENTS, _decode_flat_xml, _decode_xml_tree, _flat_template, _xml_document
 from tests.conftest import BUNDLED
 
 # RFC 9457 Appendix A, verbatim apart from the line wrapping of descriptions.
@@ -255,7 +256,7 @@ def test_xml_template_writes_what_the_elements_write(document: dict[str, Any], d
     assert encode_xml(problem) == _xml_document(problem.to_dict())
 
 
-def test_xml_fast_path_taken_for_what_the_encoder_writes() -> None:
+def test_xml_fast_path_taken_for_what_the_encoder_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     problem = STANDARD["quota-exceeded"](limit=5, current=5, resource="requests", instance="/v1/dns")
     assert _flat_template(problem.__members__, tuple(problem.to_dict())) is not None  # written from its template
     fast = _decode_flat_xml(encode_xml(problem), STANDARD)
@@ -264,6 +265,13 @@ def test_xml_fast_path_taken_for_what_the_encoder_writes() -> None:
     escaped = STANDARD["conflict"]("a < b", instance="/v1/dns")
     assert _decode_flat_xml(encode_xml(escaped), STANDARD) is None  # `&lt;`: the parser reads it
     assert decode_xml(encode_xml(escaped), catalog=STANDARD) == escaped
+    # A flat document of more elements than the parser reads is no shortcut: the parser refuses it.
+    head, tail = encode_xml(problem).split(b"</problem>")
+    huge = head + b"<x>1</x>" * (_MAX_XML_ELEMENTS + 1) + b"</problem>" + tail
+    with pytest.raises(DecodeError, match="more than"):
+        decode_xml(huge, catalog=STANDARD)
+    monkeypatch.setattr("problemdetails._wire._FLAT_XML", None)  # declined before the match is even tried
+    assert _decode_flat_xml(huge, STANDARD) is None
 
 
 @PROPERTY
