@@ -3,12 +3,16 @@
 The catalogs are generated with what real entries carry: Markdown
 description and resolution, typed members, an example, a parent for some.
 A build must grow linearly with the slugs, and 1,000 slugs must build in
-under 1 s on the benchmark machine.
+under 1 s on the benchmark machine. Each size is built as `problemdetails
+build` builds it: in-process, split into its parts, with the garbage
+collector paused and the pages of a large catalog rendered on every core
+as the command does; and as the command itself, a whole process.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,6 +26,7 @@ from problemdetails._site import render_site, write_site
 
 SIZES = (10, 100, 1_000, 10_000)
 TARGET_1000 = 1.0  # seconds
+WORKERS = len(os.sched_getaffinity(0))  # as `problemdetails build` renders a large catalog
 
 
 def catalog_document(size: int) -> dict[str, object]:
@@ -59,16 +64,21 @@ def build_seconds(catalog_file: Path, out: Path) -> tuple[float, float]:
     """One cold build into a fresh folder, as `problemdetails build` runs in CI: (load + render, write).
 
     The garbage of earlier builds (problem classes are cyclic) is collected
-    first, so no build pays for its predecessors. The folder is left for the
-    caller to delete later: deleting thousands of files just before the next
-    build would slow that build's writes on this machine's disk.
+    first, so no build pays for its predecessors; then the collector rests,
+    as the command has it rest. The folder is left for the caller to delete
+    later: deleting thousands of files just before the next build would slow
+    that build's writes on this machine's disk.
     """
     gc.collect()
-    start = time.perf_counter()
-    files = render_site(Catalog.load(catalog_file))
-    rendered = time.perf_counter()
-    write_site(files, out)
-    return rendered - start, time.perf_counter() - rendered
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        files = render_site(Catalog.load(catalog_file), workers=WORKERS)
+        rendered = time.perf_counter()
+        write_site(files, out)
+        return rendered - start, time.perf_counter() - rendered
+    finally:
+        gc.enable()
 
 
 def cli_seconds(catalog_file: Path, out: Path) -> float:
@@ -85,10 +95,14 @@ def cli_seconds(catalog_file: Path, out: Path) -> float:
 def run() -> tuple[list[str], list[str]]:
     rows = [
         "",
-        "| slugs | build | load + render | write | per slug | files |",
-        "|---:|---:|---:|---:|---:|---:|",
+        f"In-process on {WORKERS} CPU(s) as `problemdetails build` runs it, and the command as a whole process",
+        "(interpreter start-up and imports included).",
+        "",
+        "| slugs | build | load + render | write | per slug | `problemdetails build` | files |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     totals: dict[int, float] = {}
+    commands: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         for size in SIZES:
             catalog_file = Path(folder) / f"catalog-{size}.yaml"
@@ -97,14 +111,15 @@ def run() -> tuple[list[str], list[str]]:
             runs = [build_seconds(catalog_file, Path(folder) / f"site-{size}-{n}") for n in range(repeats)]
             work, write = min(runs, key=sum)
             totals[size] = work + write
+            commands[size] = min(cli_seconds(catalog_file, Path(folder) / f"cli-{size}-{n}") for n in range(repeats))
             files = len(render_site(Catalog.load(catalog_file)))
             per_slug = totals[size] / size * 1000
             rows.append(
-                f"| {size:,} | {totals[size]:.3f} s | {work:.3f} s | {write:.3f} s | {per_slug:.2f} ms | {files:,} |"
+                f"| {size:,} | {totals[size]:.3f} s | {work:.3f} s | {write:.3f} s | {per_slug:.2f} ms "
+                f"| {commands[size]:.3f} s | {files:,} |"
             )
-            if size == 1_000:
-                command = min(cli_seconds(catalog_file, Path(folder) / f"cli-{n}") for n in range(repeats))
     growth = (totals[10_000] / 10_000) / (totals[100] / 100)
+    command = commands[1_000]
     met = "met" if totals[1_000] < TARGET_1000 else "NOT met"
     command_met = "met" if command < TARGET_1000 else "NOT met"
     verdicts = [
