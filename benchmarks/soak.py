@@ -27,6 +27,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from benchmarks.e2e.load import Load, drive, rss, serve
+from benchmarks.harness import SCOPE
 from benchmarks.report import publish
 from problemdetails import Catalog, ProblemMiddleware
 
@@ -105,20 +106,7 @@ async def in_process(total: int, traced: int, samples: int) -> tuple[list[tuple[
     step = total // samples
     for number in range(total):
         path = PATHS[number % len(PATHS)]
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "root_path": "",
-            "query_string": b"",
-            "headers": [(b"host", b"soak"), (b"accept", b"*/*")],
-            "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 80),
-        }
+        scope = {**SCOPE, "path": path, "raw_path": path.encode()}
         await APP(scope, receive, send)
         if dict(sent[0].get("headers", ())).get(b"content-type") != b"application/problem+json":
             bad += 1
