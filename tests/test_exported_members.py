@@ -59,6 +59,7 @@ def test_client_namespace_is_pinned() -> None:
     import problemdetails.client
 
     assert problemdetails.client.__all__ == [
+        "DecodeError",
         "Received",
         "RetryPolicy",
         "async_problem_hook",
@@ -69,6 +70,17 @@ def test_client_namespace_is_pinned() -> None:
         "propagation_hook",
         "raise_for_problem",
     ]
+
+
+def test_the_client_exports_the_error_decode_raises() -> None:
+    """The client docs say `decode` raises `DecodeError`: it is importable from where `decode` is."""
+    import pytest
+
+    from problemdetails.client import DecodeError, decode
+
+    assert DecodeError is problemdetails.DecodeError
+    with pytest.raises(DecodeError, match="not an error response"):
+        decode(200, {}, b"")
 
 
 def test_the_client_imports_without_the_server_side() -> None:
