@@ -13,6 +13,7 @@ import os
 import re
 import string
 import types
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -754,7 +755,7 @@ class _Loader:
                 self.findings.error(
                     entry.path, mark, f"problem {entry.slug!r}: detail template format specs cannot nest fields"
                 )
-            elif spec and any(int(number) > _MAX_TEMPLATE_WIDTH for number in re.findall(r"[0-9]+", spec)):
+            elif spec and _too_wide(spec):
                 # `{limit:>2000000000}` would allocate gigabytes on every raise.
                 self.findings.error(
                     entry.path,
@@ -814,7 +815,9 @@ class _Loader:
             for member in members:
                 if member.required and member.name not in values["members"]:
                     self.findings.error(entry.path, node.mark, f"{where} lacks required member {member.name!r}")
-            if template is not None and values["detail"] is None:
+            # An unbounded template (reported where it is declared, maybe on a parent)
+            # is never rendered: one example would allocate what its width asks for.
+            if template is not None and values["detail"] is None and _renders_bounded(template):
                 named = _template_fields(template)
                 if named is not None and named <= converted.keys() and render_template(template, converted) is None:
                     self.findings.error(
@@ -835,6 +838,31 @@ def _unfillable(spec: ProblemSpec) -> list[str]:
 def _takes_framework_errors(spec: ProblemSpec) -> bool:
     """A root problem, not retired, that a status alone can build: what a framework error may become unnamed."""
     return spec.extends is None and spec.deprecated is None and not _unfillable(spec)
+
+
+# A run of decimal digits in a format spec, as Python reads a width or precision:
+# any Unicode decimal digit (`\d` on text, category Nd), `{n:\u0669\u0669}` is width 99.
+_SPEC_NUMBER = re.compile(r"\d+")
+
+
+def _too_wide(spec: str) -> bool:
+    """Whether a format spec asks for a width or precision above the bound (in any digits, with any zeros)."""
+    for number in _SPEC_NUMBER.findall(spec):
+        # Leading zeros are no width (`{n:0005}` pads to 5); what is left is compared by
+        # length first: `int()` refuses more than 4300 digits.
+        digits = "".join(str(unicodedata.decimal(digit)) for digit in number).lstrip("0")
+        if len(digits) > len(str(_MAX_TEMPLATE_WIDTH)) or int(digits or "0") > _MAX_TEMPLATE_WIDTH:
+            return True
+    return False
+
+
+def _renders_bounded(template: str) -> bool:
+    """Whether a template may be rendered at load time: it parses, and no field's spec nests or is too wide."""
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError:
+        return False
+    return not any(spec and ("{" in spec or _too_wide(spec)) for _, _, spec, _ in fields)
 
 
 def _template_fields(template: str) -> set[str] | None:

@@ -643,6 +643,27 @@ def test_template_widths_are_bounded(write: WriteCatalog) -> None:
     assert finding.endswith("detail template field {num:>2000000000}: widths and precisions are at most 200")
 
 
+@pytest.mark.parametrize(
+    ("spec", "bounded"),
+    [
+        ("0" * 5000 + "1", True),  # Python reads width 1; `int()` alone refuses 5001 digits
+        ("0" * 5000 + "201", False),
+        ("\u0660" * 10 + "\u0662\u0660\u0660", True),  # ARABIC-INDIC digits: 200, zeros first
+        ("\u0662\u0660\u0661", False),  # 201
+        ("9>5", True),  # a digit as the fill character
+    ],
+)
+def test_template_width_digits_are_read_as_python_reads_them(write: WriteCatalog, spec: str, bounded: bool) -> None:
+    path = write(
+        HEADER + f'problems:\n  gone: {{status: 410, title: Gone, detail: "{{num:{spec}}}", members: {{num: int}}}}\n'
+    )
+    if bounded:
+        assert Catalog.load(path)["gone"](num=7).detail == format(7, spec)
+    else:
+        (finding,) = findings(path)
+        assert finding.endswith("widths and precisions are at most 200")
+
+
 def test_a_datetime_template_is_checked_on_the_converted_value(write: WriteCatalog) -> None:
     path = write(
         HEADER

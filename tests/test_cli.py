@@ -99,3 +99,62 @@ def test_python_dash_m_runs_the_cli(write: WriteCatalog) -> None:
     )
     assert result.returncode == 1
     assert result.stderr.count(": error: ") == 3
+
+
+def _limited_memory() -> None:
+    import resource
+
+    # A template that renders a gigabyte fails fast here instead of swapping the machine.
+    resource.setrlimit(resource.RLIMIT_AS, (512 << 20, 512 << 20))
+
+
+@pytest.mark.parametrize(
+    ("problems", "mark"),
+    [
+        pytest.param(
+            "  big:\n    status: 400\n    title: Big\n    detail: '{num:999999999}'\n    members: {num: int}\n"
+            "    examples:\n      - members: {num: 1}\n",
+            "9:13",
+            id="width-of-a-template-with-an-example",
+        ),
+        pytest.param(
+            "  big:\n    status: 400\n    title: Big\n    detail: '{num:.999999999f}'\n    members: {num: float}\n"
+            "    examples:\n      - members: {num: 1.5}\n",
+            "9:13",
+            id="precision",
+        ),
+        pytest.param(
+            # Python reads any Unicode decimal digit in a format spec: U+0669 is ARABIC-INDIC DIGIT NINE.
+            "  big:\n    status: 400\n    title: Big\n    detail: '{num:" + "\u0669" * 9 + "}'\n"
+            "    members: {num: int}\n    examples:\n      - members: {num: 1}\n",
+            "9:13",
+            id="width-in-unicode-digits",
+        ),
+        pytest.param(
+            "  big:\n    status: 400\n    title: Big\n    detail: '{num:999999999}'\n    members: {num: int}\n"
+            "  child:\n    extends: big\n    title: Child\n    examples:\n      - members: {num: 1}\n",
+            "9:13",
+            id="width-inherited-by-a-child-with-an-example",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_template_widths_are_bounded_before_any_example_renders(
+    write: WriteCatalog, tmp_path: Path, command: str, problems: str, mark: str
+) -> None:
+    path = write(HEADER + "problems:\n" + problems)
+    out = ["--out", str(tmp_path / "site")] if command == "build" else []
+    result = subprocess.run(
+        [sys.executable, "-m", "problemdetails", command, str(path), *out],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        preexec_fn=_limited_memory,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"{path}:{mark}: error: problem 'big': detail template field {{num:" in result.stderr
+    assert "widths and precisions are at most 200" in result.stderr
+    assert result.stderr.endswith("catalog has 1 error(s) and 0 warning(s)\n")
+    assert not (tmp_path / "site").exists()
