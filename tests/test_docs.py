@@ -7,6 +7,9 @@ import json
 import logging
 import os
 import re
+import shlex
+import shutil
+import subprocess
 import sys
 import types
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from typing import Any
 
 import pytest
 
+import problemdetails
 from problemdetails._cli import main
 from tests.asgi import call
 from tests.conftest import ROOT
@@ -137,6 +141,62 @@ def test_readme_check_output_is_real(tmp_path: Path, capsys: pytest.CaptureFixtu
         status = main(command.split()[2:])
     assert status == 1
     assert capsys.readouterr().err.splitlines() == expected
+
+
+def install_section() -> str:
+    """The README above its first section: what a user reads to install the package."""
+    return README[: README.index("\n## ")]
+
+
+def install_commands() -> list[list[str]]:
+    """The `pip` commands of the install section's shell block, as argument lists (`a && b` is two)."""
+    (block,) = re.findall(r"```sh\n(.*?)```", install_section(), re.S)
+    commands: list[list[str]] = []
+    for line in block.splitlines():
+        command: list[str] = []
+        for word in [*shlex.split(line, comments=True), "&&"]:
+            if word != "&&":
+                command.append(word)
+            elif command:
+                commands.append(command)
+                command = []
+    return commands
+
+
+# What a copy of the clone leaves out: environments, caches and build output, none of which a clone has.
+NOT_IN_A_CLONE = shutil.ignore_patterns(
+    ".git", ".venv*", "node_modules", "build", "dist", "__pycache__", ".*_cache", ".hypothesis", ".coverage*"
+)
+
+
+def test_readme_install_commands_work_in_a_clone(tmp_path: Path) -> None:
+    """Each `pip` line of the install section, run in a clone's root as the README says.
+
+    Offline: the install lines are pip's `--dry-run` without dependencies (pip still
+    builds the project's metadata from the path given, so a path that is not the
+    project fails as it would for a user), and the wheel is built with the suite's
+    hatchling. The wheel line then installs the very file it built.
+    """
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT, clone, ignore=NOT_IN_A_CLONE)
+    commands = install_commands()
+    assert {command[:2] == ["pip", "install"] for command in commands} == {True, False}  # installs, and a wheel
+    offline = {
+        "install": ["--dry-run", "--no-deps", "--no-index", "--no-build-isolation"],
+        "wheel": ["--no-index", "--no-build-isolation"],
+    }
+    for program, verb, *arguments in commands:
+        assert program == "pip"
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", verb, *offline[verb], *arguments],
+            cwd=clone,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"{shlex.join([program, verb, *arguments])}: {done.stderr}"
+        if verb == "install":
+            assert f"Would install problemdetails-{problemdetails.__version__}" in done.stdout
 
 
 def test_readme_lists_the_two_setup_commands() -> None:
