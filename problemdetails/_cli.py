@@ -24,7 +24,7 @@ from problemdetails._codegen import generate_python
 from problemdetails._diff import diff_catalogs
 from problemdetails._exceptions import CatalogError, Finding
 from problemdetails._openapi import openapi_document, pretty_json
-from problemdetails._site import SiteError, read_site, render_site, write_site
+from problemdetails._site import PARALLEL_PAGES, SiteError, read_site, render_site, write_site
 from problemdetails._typescript import generate_typescript
 
 __all__ = ["main"]
@@ -126,8 +126,8 @@ def _build_site(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         # The build is a process of its own: a large catalog's pages render on every core.
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        files = render_site(catalog, theme=Path(args.theme) if args.theme else None, workers=workers)
+        workers = args.jobs or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+        files = render_site(catalog, theme=Path(args.theme) if args.theme else None, workers=workers or 1)
         if args.check:
             current = read_site(out) if out.is_dir() else {}
             if current != files:
@@ -211,6 +211,12 @@ def _diff(args: argparse.Namespace) -> int:
     return 1 if breaking and not args.allow_breaking else 0
 
 
+def _positive(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="problemdetails", description="RFC 9457 problem details from a YAML error catalog."
@@ -236,6 +242,12 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--base-url", metavar="URL", help=base_url)
     build.add_argument("--theme", metavar="DIR", help="templates/ and static/ that override the bundled theme")
     build.add_argument("--check", action="store_true", help="fail if DIR differs from a fresh build; write nothing")
+    build.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help=f"processes rendering the pages of a catalog of {PARALLEL_PAGES} or more (default: one per CPU)",
+    )
     build.set_defaults(run=_build)
 
     serve = commands.add_parser("serve", help="preview the doc site locally, rebuilding when the catalog changes")

@@ -31,6 +31,7 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -169,7 +170,9 @@ def render_site(catalog: Catalog, *, theme: Path | None = None, workers: int = 1
     `workers` > 1 renders the problem pages of a large catalog in that many
     forked processes (the CLI's `build` does, in a process of its own; a server
     rendering its site keeps to one). The files are the same either way.
-    Raises `SiteError` when the theme fails (a template error, an undefined name).
+    Raises `SiteError` when the theme fails (a template error, an undefined name,
+    an exception in a template's expression), naming the template and line, or
+    when a worker dies.
     """
     built = _theme(theme.resolve() if theme is not None else None)
     children: dict[str, list[ProblemSpec]] = {}
@@ -193,8 +196,11 @@ def render_site(catalog: Catalog, *, theme: Path | None = None, workers: int = 1
             )
             for alias, spec in ((alias, catalog.problems[slug]) for alias, slug in catalog.aliases.items())
         }
-    except jinja2.TemplateError as error:
-        raise SiteError(f"{_template_location(error)}theme error: {error}") from error
+    except Exception as error:
+        finding = _theme_error(error)
+        if finding is None:
+            raise
+        raise finding from error
     files["index.html"] = _html_text(index)
     files["retry.html"] = _html_text(retry)
     files.update({f"{alias}/index.html": _html_text(page) for alias, page in renamed.items()})
@@ -225,6 +231,13 @@ def _problem_pages(built: _Theme, catalog: Catalog, pages: list[_Page], workers:
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             rendered = list(pool.map(_render_chunk, range(0, len(pages), chunk), [chunk] * workers))
+    except BrokenProcessPool as error:
+        # A worker killed (the OOM killer, a signal, a crash in an extension) says nothing
+        # of why: name what happened and how to see the cause, never the pool's traceback.
+        raise SiteError(
+            f"a worker rendering the problem pages stopped abruptly (killed, or out of memory?), one of "
+            f"{workers}: nothing was written; with one worker (`build --jobs 1`) they render in this process"
+        ) from error
     finally:
         _forked = None
     return {path: html for part in rendered for path, html in part}
@@ -241,10 +254,19 @@ def _render_chunk(start: int, count: int) -> list[tuple[str, bytes]]:
 
 
 def _pages_html(built: _Theme, catalog: Catalog, pages: list[_Page]) -> list[tuple[str, bytes]]:
-    template = built.environment.get_template("problem.html")
-    return [
-        (f"{page.slug}/index.html", _html_text(template.render(catalog=catalog, root="../", p=page))) for page in pages
-    ]
+    # The finding is made here, in the process that rendered: a forked worker sends back
+    # the exception without its traceback, and with it the template line it names.
+    try:
+        template = built.environment.get_template("problem.html")
+        return [
+            (f"{page.slug}/index.html", _html_text(template.render(catalog=catalog, root="../", p=page)))
+            for page in pages
+        ]
+    except Exception as error:
+        finding = _theme_error(error)
+        if finding is None:
+            raise
+        raise finding from error
 
 
 def _with_marker(files: Mapping[str, bytes]) -> dict[str, bytes]:
@@ -254,7 +276,21 @@ def _with_marker(files: Mapping[str, bytes]) -> dict[str, bytes]:
     return {MARKER: marker, **{name: files[name] for name in names}}
 
 
-def _template_location(error: jinja2.TemplateError) -> str:
+def _theme_error(error: Exception) -> SiteError | None:
+    """The one-line finding for an exception a theme's template raised; None for any other exception.
+
+    A template runs the theme's code: `{{ 1 // 0 }}` raises `ZeroDivisionError` from
+    the template's line, and is a theme error as much as an undefined name is.
+    """
+    where = _template_location(error)
+    if isinstance(error, jinja2.TemplateError):
+        return SiteError(f"{where}theme error: {error}")
+    if where:
+        return SiteError(f"{where}theme error: {type(error).__name__}: {error}")
+    return None
+
+
+def _template_location(error: Exception) -> str:
     """`template:line: ` of a theme error: a syntax error carries it, a render error's traceback has it.
 
     Jinja rewrites the traceback of an error raised while rendering so that its

@@ -696,3 +696,82 @@ def test_block_markdown_shortcut_taken_for_a_plain_sentence(monkeypatch: pytest.
         == expected
         == "<p>Fetch the &quot;zone&quot; again, apply the change, and retry once.</p>\n"
     )
+
+
+def _large_catalog(write: WriteCatalog) -> Path:
+    """More pages than `PARALLEL_PAGES`, so `build` forks: a root per status and children (no warnings)."""
+    from problemdetails import _site
+
+    roots = "".join(f"  r{status}: {{status: {status}, title: R{status}}}\n" for status in range(400, 600))
+    count = _site.PARALLEL_PAGES + 1 - 200
+    children = "".join(
+        f"  c{number}: {{extends: r{400 + number % 200}, title: C{number}}}\n" for number in range(count)
+    )
+    return write(HEADER + "problems:\n" + roots + children, name="large.yaml")
+
+
+@pytest.mark.parametrize(
+    ("template", "line"),
+    [
+        pytest.param("<p>{{ p.slug }}</p>\n{{ p.no_such_thing }}\n", 2, id="render-error"),
+        pytest.param("<p>{{ p.slug }}</p>\n\n{% if %}\n", 3, id="syntax-error"),
+        pytest.param("<p>{{ p.slug }}</p>\n\n\n{{ 1 // 0 }}\n", 4, id="python-error"),
+    ],
+)
+def test_a_theme_error_is_the_same_finding_whatever_the_worker_count(
+    tmp_path: Path, write: WriteCatalog, template: str, line: int
+) -> None:
+    catalog = _large_catalog(write)
+    theme = tmp_path / "theme"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "templates" / "problem.html").write_text(template)
+    errors: dict[str, str] = {}
+    command = [sys.executable, "-m", "problemdetails", "build", str(catalog), "--out", str(tmp_path / "site")]
+    for jobs in ([], ["--jobs", "1"], ["--jobs", "2"], ["--jobs", "3"]):
+        result = subprocess.run(
+            [*command, "--theme", str(theme), *jobs],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert result.returncode == 1
+        assert result.stdout == ""
+        errors[" ".join(jobs) or "default"] = result.stderr
+    assert len(set(errors.values())) == 1, errors
+    (message,) = errors["--jobs 1"].splitlines()
+    assert message.startswith(f"{theme / 'templates' / 'problem.html'}:{line}: theme error: ")
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_worker_that_dies_is_a_one_line_error_and_the_site_stays(
+    tmp_path: Path, write: WriteCatalog, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    from problemdetails import _site
+
+    catalog = _large_catalog(write)
+    out = tmp_path / "site"
+    assert main(["build", str(catalog), "--out", str(out), "--jobs", "1"]) == 0
+    before = snapshot(out)
+    capsys.readouterr()
+    parent = os.getpid()
+    html_text = _site._html_text
+
+    def dying(page: str) -> bytes:
+        if os.getpid() != parent:
+            os._exit(3)  # a worker killed mid-page (the OOM killer, a segfault in an extension)
+        return html_text(page)
+
+    monkeypatch.setattr(_site, "_html_text", dying)
+    # The suite's own threads (servers, pools) would make the build keep to one process.
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert main(["build", str(catalog), "--out", str(out), "--jobs", "2"]) == 1
+    out_text, err = capsys.readouterr()
+    assert out_text == ""
+    (message,) = err.splitlines()
+    assert message.startswith("a worker rendering the problem pages stopped abruptly")
+    assert "Traceback" not in err
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".site")) == []
