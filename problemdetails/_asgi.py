@@ -166,6 +166,11 @@ class ProblemMiddleware(Transport):
                 if last is None:
                     if message["type"] == "http.response.start":
                         headers = message.get("headers", ())
+                        if headers.__class__ is not list and not isinstance(headers, (list, tuple)):
+                            # The ASGI spec's `headers` is an "Iterable[[byte string, byte string]]": one
+                            # that reads once (Sanic sends a generator) is read here, once, for every path.
+                            headers = list(headers)
+                            message = {**message, "headers": headers}
                         if message["status"] >= 400:
                             if headers.__class__ is ProblemHeaders:  # a framework handler sent the problem: it is final
                                 last = message
@@ -196,7 +201,7 @@ class ProblemMiddleware(Transport):
             try:
                 await self.app(scope, receive, wrapped_send)
             except Exception as exc:
-                await self._failed(exc, scope, send, last, raw_id.decode())
+                await self._failed(exc, scope, receive, send, last, raw_id.decode())
                 return
             if last is None or type(last) is _Held:
                 request = request_of(scope, raw_id.decode())
@@ -218,13 +223,14 @@ class ProblemMiddleware(Transport):
         return functools.partial(self._send, self.responder.problem_for(exc, request), request, ())
 
     async def _failed(
-        self, exc: Exception, scope: Scope, send: Send, last: Message | _Held | None, request_id: str
+        self, exc: Exception, scope: Scope, receive: Receive, send: Send, last: Message | _Held | None, request_id: str
     ) -> None:
         """The app raised: answer with its problem, or abort if the response has started."""
-        cause = unwrap(exc)
+        server = (send, receive)
+        cause = unwrap(exc, server)
         request = request_of(scope, request_id)
         if last is None or isinstance(last, _Held):
-            if is_disconnect(cause):
+            if is_disconnect(cause, server):
                 self.responder.logger.debug("client disconnected request_id=%s", request_id)
                 return
             problem = self.responder.raised(cause, request)
@@ -232,7 +238,7 @@ class ProblemMiddleware(Transport):
         elif last["type"] == "http.response.start" or last.get("more_body"):
             # RFC 9110 has no way to take back a status line: abort, so the
             # client sees a truncated response rather than a wrong one.
-            if not is_disconnect(cause):
+            if not is_disconnect(cause, server):
                 self.responder.log_exception(exc, "exception after the response started; aborting", request)
             raise exc
         else:
@@ -287,8 +293,9 @@ class ProblemMiddleware(Transport):
         try:
             await self.app(scope, receive, wrapped_send)
         except Exception as exc:
-            cause = unwrap(exc)
-            if state == "closed" or is_disconnect(cause):
+            server = (send, receive)
+            cause = unwrap(exc, server)
+            if state == "closed" or is_disconnect(cause, server):
                 self.responder.logger.info("websocket exception after close: %s", type(cause).__name__)
                 return
             starlette = sys.modules.get("starlette.exceptions")

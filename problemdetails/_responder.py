@@ -115,19 +115,48 @@ class FrameworkErrors(Protocol):
     def problem(self, exc: Exception, catalog: Catalog) -> Problem | None: ...
 
 
-def is_disconnect(exc: BaseException) -> bool:
-    """The client went away: not an application error, and nobody is left to answer."""
-    if isinstance(exc, ConnectionError):
-        return True
-    for module, name in _DISCONNECTS:
-        found = sys.modules.get(module)
-        if found is not None and isinstance(exc, getattr(found, name)):
-            return True
+def is_disconnect(exc: BaseException, server: Sequence[object] = ()) -> bool:
+    """The server said the client went away: not an application error, and nobody is left to answer.
+
+    A disconnect is what the server signals, never the class of an exception
+    the app raised: a view whose database refuses connections raises
+    `ConnectionRefusedError` too, and that is a crash, answered with the 500
+    problem. `server` holds the callables through which the server speaks
+    (ASGI `send` and `receive`, the WSGI `write`): an `OSError` counts only
+    when it came out of one of them. The ASGI spec: "If send() is called on
+    a closed connection the server should raise a server-specific subclass of
+    OSError". Starlette's `ClientDisconnect` is its word for an `http.disconnect`
+    that `receive` returned, or for an `OSError` out of `send` (its context).
+    """
+    if isinstance(exc, OSError):
+        return _raised_through(exc, server)
+    starlette = sys.modules.get("starlette.requests")
+    if starlette is not None and isinstance(exc, starlette.ClientDisconnect):
+        context = exc.__context__
+        return context is None or (isinstance(context, OSError) and _raised_through(context, server))
     return False
 
 
-# Servers' and frameworks' "the client went away" exceptions, checked only once loaded.
-_DISCONNECTS = (("starlette.requests", "ClientDisconnect"), ("uvicorn.protocols.utils", "ClientDisconnected"))
+def _raised_through(exc: BaseException, server: Sequence[object]) -> bool:
+    """`exc` came out of one of the `server` callables: one of their frames is on its traceback."""
+    codes = {code for code in map(_code_of, server) if code is not None}
+    tb = exc.__traceback__
+    while tb is not None and codes:
+        if tb.tb_frame.f_code in codes:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _code_of(function: object) -> Any:
+    """The code object a callable runs (through bound methods, partials and callable objects), else None."""
+    for _ in range(8):  # a bounded walk: a partial of a partial of a callable object...
+        code = getattr(function, "__code__", None)
+        if code is not None:
+            return code
+        inner = getattr(function, "func", None)  # functools.partial
+        function = inner if inner is not None else type(function).__call__ if callable(function) else None
+    return None  # built in C: it has no frame of its own
 
 
 def is_problem(headers: Iterable[tuple[bytes, bytes]]) -> bool:
@@ -618,13 +647,14 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     return [exc]
 
 
-def unwrap(exc: Exception) -> Exception:
+def unwrap(exc: Exception, server: Sequence[object] = ()) -> Exception:
     """The exception an exception group stands for, or the group itself.
 
     `asyncio.TaskGroup` and anyio task groups (Starlette's streaming and
     background work) wrap what a task raised in an exception group. A group
     stands for its one exception: a problem, a mapped exception, or a client
-    disconnect (when every exception in it is one). Several problems of one
+    disconnect (when every exception in it is one the `server` callables
+    signalled, see `is_disconnect`). Several problems of one
     type stand for the first of them. Anything else (different problems,
     or a problem beside a crash) has no single answer: the group is an
     unhandled exception, a 500 logged with every exception in it.
@@ -632,9 +662,9 @@ def unwrap(exc: Exception) -> Exception:
     if not isinstance(exc, EXCEPTION_GROUPS):
         return exc
     leaves = _leaves(exc)
-    if all(is_disconnect(leaf) for leaf in leaves):
+    if all(is_disconnect(leaf, server) for leaf in leaves):
         return leaves[0]  # type: ignore[return-value]  # a disconnect is an Exception
-    leaves = [leaf for leaf in leaves if not is_disconnect(leaf)]
+    leaves = [leaf for leaf in leaves if not is_disconnect(leaf, server)]
     first = leaves[0]
     if not isinstance(first, Exception):
         return exc

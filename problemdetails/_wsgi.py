@@ -13,7 +13,6 @@ and behaviour as `ProblemMiddleware`, following PEP 3333 to the letter:
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from problemdetails import _request_id, _telemetry
@@ -58,6 +57,7 @@ class _Exchange:
     iterable: Iterable[bytes] = ()
     chunks: Iterator[bytes] | None = None  # the rest of `iterable`, when its first chunk was read already
     sent = False  # a body byte went to the server: its status line is out
+    write: Callable[[bytes], object] | None = None  # the server's, once the app has it
 
     def __init__(self, middleware: WSGIProblemMiddleware, environ: Environ, start: StartResponse, request_id: str):
         self.middleware = middleware
@@ -99,7 +99,8 @@ class _Exchange:
         else:
             headers = [*headers, ("X-Request-ID", self.request_id)]
         self.passed = True
-        return self.start(status, headers, exc_info) if exc_info is not None else self.start(status, headers)
+        self.write = self.start(status, headers, exc_info) if exc_info is not None else self.start(status, headers)
+        return self.write
 
     def _hold(self, data: bytes) -> None:
         """The `write()` of a held error page: its body is read (up to a bound) to be replaced."""
@@ -120,18 +121,28 @@ class _Exchange:
         # HEAD: the same status and headers (Content-Length included), no body.
         return [b""] if request.method == "HEAD" else [body]
 
+    def server(self) -> tuple[object, ...]:
+        """The callables through which the server signals that the client went away (see `is_disconnect`).
+
+        The `write` it gave the app; reading `wsgi.input` when the client hung up mid-body.
+        """
+        body = self.environ.get("wsgi.input")
+        reads = tuple(getattr(body, name, None) for name in ("read", "readline", "readlines"))
+        return (self.write, *reads)
+
     def failed(self, exc: Exception) -> list[bytes]:
         """The app raised before any body byte went out: answer with its problem."""
-        cause = unwrap(exc)
+        server = self.server()
+        cause = unwrap(exc, server)
         request = request_of(self.environ, self.request_id)
         responder = self.middleware.responder
-        if is_disconnect(cause):
+        if is_disconnect(cause, server):
             responder.logger.debug("client disconnected request_id=%s", self.request_id)
             raise exc
         kept = self.held[1] if self.held is not None else []
         # Only a status the server has may need replacing (some servers raise on any exc_info).
-        exc_info = sys.exc_info() if self.passed else None
-        return self.problem_body(responder.raised(cause, request), kept, exc_info)  # type: ignore[arg-type]
+        exc_info = (type(exc), exc, exc.__traceback__) if self.passed else None
+        return self.problem_body(responder.raised(cause, request), kept, exc_info)
 
     def __iter__(self) -> Iterator[bytes]:
         sent = self.sent
@@ -144,28 +155,44 @@ class _Exchange:
             if not sent:  # the status line is not out yet: the problem replaces it
                 yield from self.failed(exc)
                 return
-            if not is_disconnect(unwrap(exc)):
+            server = self.server()
+            if not is_disconnect(unwrap(exc, server), server):
                 # RFC 9110 has no way to take back a status line: re-raised, the server aborts the connection.
                 request = request_of(self.environ, self.request_id)
                 self.middleware.responder.log_exception(exc, "exception after the response started; aborting", request)
             raise
 
-    def close(self) -> None:
-        close = getattr(self.iterable, "close", None)
-        if close is not None:
-            close()  # PEP 3333: "the server or gateway must call the close() method"
+    def close(self, iterable: Iterable[bytes] | None = None) -> None:
+        """The server's call on the happy path; the middleware's, on an iterable it answers in place of.
+
+        PEP 3333: "the server or gateway must call the close() method". When
+        the middleware is the one that calls it, a `close()` that fails is
+        logged and the problem response still goes out.
+        """
+        if iterable is None:
+            _close(self.iterable)
+            return
+        try:
+            _close(iterable)
+        except Exception as error:
+            request = request_of(self.environ, self.request_id)
+            self.middleware.responder.log_exception(error, "the app iterable's close() failed", request)
 
     def replaced(self, iterable: Iterable[bytes]) -> list[bytes]:
         """The held error page, read and closed, replaced by its problem."""
         assert self.held is not None
         status, headers, body = self.held
+        failure: Exception | None = None
         try:
             for chunk in iterable:
                 self._hold(chunk)
                 if len(body) >= HELD_BODY_LIMIT:
                     break
-        finally:
-            _close(iterable)
+        except Exception as exc:  # the page failed to render: the app crashed before any byte went out
+            failure = exc
+        self.close(iterable)
+        if failure is not None:
+            return self.failed(failure)
         request = request_of(self.environ, self.request_id)
         problem = self.middleware.responder.replacement(status, _encoded(headers), bytes(body), request)
         return self.problem_body(problem, headers, None)
@@ -249,13 +276,13 @@ class WSGIProblemMiddleware(Transport):
         except StopIteration:
             first = b""
         except Exception as exc:
-            _close(iterable)
+            exchange.close(iterable)
             return exchange.failed(exc)
         if exchange.held is not None:
             exchange.held[2].extend(first[:HELD_BODY_LIMIT])
             return exchange.replaced(_Rest(chunks, iterable))
         if not exchange.started:
-            _close(iterable)
+            exchange.close(iterable)
             problem = self.responder.unanswered(request_of(environ, request_id))
             return exchange.problem_body(problem, [], None)
         exchange.chunks, exchange.sent = _prepend(first, chunks), bool(first)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from uvicorn.protocols.utils import ClientDisconnected
 from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json
 from problemdetails._site import SiteError, render_site, write_site
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
-from tests.asgi import call, call_async, request_scope
+from tests.asgi import Exchange, call, call_async, request_scope
 from tests.conftest import HEADER
 
 SECRET = "db password is hunter2 at /srv/app/secrets.py"
@@ -324,14 +325,98 @@ def test_background_task_failure_only_logs(bundled: Catalog, caplog: pytest.LogC
     assert "background" in caplog.records[-1].getMessage()
 
 
-@pytest.mark.parametrize("exc", [ConnectionResetError(), ClientDisconnect(), ClientDisconnected()])
-def test_client_disconnect_is_not_an_application_error(
-    bundled: Catalog, caplog: pytest.LogCaptureFixture, exc: Exception
+def test_a_disconnect_the_server_signalled_is_not_an_application_error(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """`receive` said `http.disconnect` (Starlette raises ClientDisconnect): nobody is left to answer."""
     caplog.set_level(logging.DEBUG, logger="problemdetails")
-    exchange = call(ProblemMiddleware(raising(exc), catalog=bundled))
+
+    async def endpoint(request: Request) -> Response:
+        await request.body()
+        return PlainTextResponse("read")
+
+    async def hung_up() -> Message:
+        return {"type": "http.disconnect"}
+
+    exchange = Exchange()
+
+    async def send(message: Message) -> None:
+        exchange.messages.append(message)
+
+    app = ProblemMiddleware(Starlette(routes=[Route("/", endpoint, methods=["POST"])]), catalog=bundled)
+    asyncio.run(app(request_scope("POST"), hung_up, send))
     assert exchange.messages == []
     assert [r.levelno for r in caplog.records] == [logging.DEBUG]
+
+
+@pytest.mark.parametrize("exc", [ConnectionResetError, BrokenPipeError, ClientDisconnected])
+def test_a_send_that_fails_is_a_disconnect(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, exc: type[OSError]
+) -> None:
+    """The server's `send` raised (ASGI: "a server-specific subclass of OSError"): logged at DEBUG only."""
+    caplog.set_level(logging.DEBUG, logger="problemdetails")
+
+    async def send(message: Message) -> None:
+        raise exc("the client went away")
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def gone() -> None:
+        await ProblemMiddleware(PlainTextResponse("hello"), catalog=bundled)(request_scope(), receive, send)
+
+    with pytest.raises(exc):  # re-raised: the server drops the connection
+        asyncio.run(gone())
+    assert [r.levelno for r in caplog.records if r.levelno > logging.DEBUG] == []
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError("the database at 10.0.0.5:5432 is down"),
+        ConnectionResetError("the upstream reset"),
+        BrokenPipeError(),
+        ClientDisconnected(),  # the server's class, raised by the app: still the app's crash
+        ClientDisconnect(RuntimeError("not from the server")),
+    ],
+    ids=type,
+)
+def test_an_apps_own_connection_errors_are_crashes(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, exc: Exception
+) -> None:
+    """A view whose database or upstream is down: the 500 problem, with its request id, logged at ERROR."""
+    if isinstance(exc, ClientDisconnect):  # Starlette's, for an OSError out of the app's own streaming body
+        try:
+            raise ConnectionResetError("upstream")
+        except OSError:
+            try:
+                raise exc
+            except ClientDisconnect as raised:
+                exc = raised
+    exchange = call(ProblemMiddleware(raising(exc), catalog=bundled))
+    assert (exchange.status, exchange.json()["code"]) == (500, "internal")
+    assert exchange.headers["x-request-id"] == exchange.json()["request_id"]
+    assert b"10.0.0.5" not in exchange.body
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.exc_info is not None
+    assert record.exc_info[1] is exc
+
+
+def test_an_apps_connection_error_in_a_streamed_body_is_logged_at_error(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After the start, the app's own reset aborts the response, and it is an ERROR, not a DEBUG line."""
+
+    async def chunks() -> Any:
+        yield b"partial"
+        raise ConnectionResetError("upstream reset")
+
+    async def endpoint(request: Request) -> Response:
+        return StreamingResponse(chunks())
+
+    exchange = call(ProblemMiddleware(Starlette(routes=[Route("/", endpoint)]), catalog=bundled))
+    assert exchange.error is not None  # aborted: the client sees a truncated response
+    assert [r.levelno for r in caplog.records if r.levelno >= logging.ERROR] == [logging.ERROR]
 
 
 def test_os_errors_of_the_app_are_not_disconnects(bundled: Catalog) -> None:
@@ -714,3 +799,67 @@ def test_request_ids_stay_unique_across_blocks_and_in_forked_workers() -> None:
     os.close(write)
     assert len(child) == 32
     assert child[:16] != _request_id.new_request_id()[:16]
+
+
+class _Once:
+    """An iterable that can be read once, like the generator Sanic sends as `headers`."""
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self.headers = headers
+
+    def __iter__(self) -> Any:
+        headers, self.headers = self.headers, []
+        return iter(headers)
+
+
+HEADER_ITERABLES: dict[str, Callable[[list[tuple[bytes, bytes]]], Any]] = {
+    "generator": lambda headers: (pair for pair in headers),
+    "iterator": lambda headers: iter(headers),
+    "read-once": _Once,
+    "tuple": tuple,
+    "map": lambda headers: map(tuple, headers),
+}
+
+
+def sending(status: int, headers: list[tuple[bytes, bytes]], body: bytes, kind: str) -> Any:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        iterable = HEADER_ITERABLES[kind](headers)
+        await send({"type": "http.response.start", "status": status, "headers": iterable})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+@pytest.mark.parametrize("kind", HEADER_ITERABLES)
+def test_response_headers_of_any_iterable_survive_the_happy_path(bundled: Catalog, kind: str) -> None:
+    headers = [(b"content-type", b"text/plain"), (b"set-cookie", b"session=1")]
+    exchange = call(ProblemMiddleware(sending(200, headers, b"ok", kind), catalog=bundled))
+    assert exchange.status == 200
+    assert exchange.headers["content-type"] == "text/plain"
+    assert exchange.headers["set-cookie"] == "session=1"
+    assert exchange.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("kind", HEADER_ITERABLES)
+def test_response_headers_of_any_iterable_survive_a_replaced_error_page(bundled: Catalog, kind: str) -> None:
+    headers = [
+        (b"content-type", b"text/plain"),
+        (b"www-authenticate", b'Basic realm="api"'),
+        (b"set-cookie", b"session=; Max-Age=0"),
+    ]
+    exchange = call(ProblemMiddleware(sending(401, headers, b"log in first", kind), catalog=bundled))
+    assert (exchange.status, exchange.json()["code"]) == (401, "unauthorized")
+    assert exchange.headers["www-authenticate"] == 'Basic realm="api"'  # not replaced by the default Bearer
+    assert exchange.headers["set-cookie"] == "session=; Max-Age=0"
+    assert exchange.json()["detail"] == "log in first"
+
+
+@pytest.mark.parametrize("kind", HEADER_ITERABLES)
+def test_a_problem_the_app_sent_with_headers_of_any_iterable_passes(bundled: Catalog, kind: str) -> None:
+    body = b'{"type":"about:blank","status":409,"title":"Conflict"}'
+    headers = [(b"content-type", b"application/problem+json"), (b"x-app", b"kept")]
+    exchange = call(ProblemMiddleware(sending(409, headers, body, kind), catalog=bundled))
+    assert (exchange.status, exchange.body) == (409, body)
+    assert exchange.headers["content-type"] == "application/problem+json"
+    assert exchange.headers["x-app"] == "kept"
+    assert exchange.headers["x-request-id"]

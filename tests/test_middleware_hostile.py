@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from uvicorn.protocols.utils import ClientDisconnected
 
 from problemdetails import (
     Catalog,
@@ -41,7 +42,7 @@ from problemdetails._grammar import MAX_DELAY_SECONDS, REQUEST_ID_PATTERN
 from problemdetails._openapi import openapi_document
 from problemdetails._schema import problem_schema
 from problemdetails._site import SiteError, render_site, write_site
-from problemdetails._types import Receive, Scope, Send
+from problemdetails._types import Message, Receive, Scope, Send
 from problemdetails.client import decode
 from tests.asgi import call, call_async, request_scope
 from tests.conftest import HEADER
@@ -264,9 +265,31 @@ def test_a_mapped_exception_in_a_group_is_mapped(bundled: Catalog) -> None:
     assert exchange.status == 410
 
 
-def test_a_disconnect_in_a_group_is_no_error(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_apps_connection_error_in_a_group_is_a_crash(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
     exchange = call(ProblemMiddleware(grouped(ConnectionResetError("peer")), catalog=bundled))
-    assert exchange.starts == []  # nobody is left to answer
+    assert (exchange.status, exchange.json()["code"]) == (500, "internal")
+    assert [r.levelno for r in caplog.records if r.levelno >= logging.INFO] == [logging.ERROR]
+
+
+def test_a_failed_send_in_a_group_is_no_error(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    """A task's `send` raised (the client hung up): the group stands for that disconnect."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        async def start() -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(start())
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        raise ClientDisconnected
+
+    with pytest.raises(Exception) as raised:  # noqa: PT011  # re-raised to the server, which drops the connection
+        asyncio.run(ProblemMiddleware(app, catalog=bundled)(request_scope(), receive, send))
+    assert raised.group_contains(ClientDisconnected)
     assert not [r for r in caplog.records if r.levelno >= logging.INFO]
 
 

@@ -7,6 +7,7 @@ raise, hooks that raise, exception groups): the error path never fails.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
@@ -15,11 +16,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.exceptions import HTTPException
+from uvicorn.protocols.utils import ClientDisconnected
 
 from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json, decode_xml
 from problemdetails._responder import request_path
-from problemdetails._types import Receive, Scope, Send
-from tests.asgi import call
+from problemdetails._types import Message, Receive, Scope, Send
+from tests.asgi import Exchange, request_scope
 from tests.conftest import BUNDLED
 
 if sys.version_info < (3, 11):  # pragma: no cover - anyio's backport
@@ -34,7 +36,8 @@ EXCEPTIONS = st.sampled_from(
         "runtime",
         "http-404",
         "http-401",
-        "disconnect",
+        "connection-reset",
+        "connection-refused",
         "mapped",
         "surrogate",
         "huge-retry-after",
@@ -43,7 +46,7 @@ EXCEPTIONS = st.sampled_from(
         "failing-map",
         "group-of-one",
         "group-of-two",
-        "group-disconnect",
+        "group-connection-reset",
     ]
 )
 STATUSES = st.sampled_from([200, 201, 204, 302, 400, 404, 405, 409, 422, 429, 500, 502, 503])
@@ -83,7 +86,7 @@ def exception(kind: str) -> Exception:
         members: dict[str, list[Exception]] = {
             "group-of-one": [CATALOG["gone"]("in a task")],
             "group-of-two": [CATALOG["gone"](), RuntimeError(SECRET)],
-            "group-disconnect": [ConnectionResetError(SECRET)],
+            "group-connection-reset": [ConnectionResetError(SECRET)],
         }
         return ExceptionGroup("tasks failed", members[kind])
     return {
@@ -91,7 +94,9 @@ def exception(kind: str) -> Exception:
         "runtime": RuntimeError(SECRET),
         "http-404": HTTPException(404),
         "http-401": HTTPException(401, headers={"WWW-Authenticate": "Basic"}),
-        "disconnect": ConnectionResetError(SECRET),
+        # The app's own database or upstream failing: crashes, never taken for the client leaving.
+        "connection-reset": ConnectionResetError(SECRET),
+        "connection-refused": ConnectionRefusedError(SECRET),
         "mapped": Mapped(SECRET),
         "surrogate": CATALOG["conflict"]("name \ud800", conflicts=["\udfff"]),
         "huge-retry-after": HTTPException(503, headers={"Retry-After": HUGE}),
@@ -131,6 +136,10 @@ def schedules(draw: st.DrawFn) -> dict[str, Any]:
         # where the exception happens: before start (0), after start (1), after chunk n (2..), after the end
         "raise_at": draw(st.none() | st.integers(0, chunks + 3)),
         "exception": draw(EXCEPTIONS),
+        # The ASGI spec's `headers` is any iterable: Sanic sends a generator.
+        "headers_as": draw(st.sampled_from(["list", "generator"])),
+        # The client hangs up: the server's `send` raises from that message on (None: it stays).
+        "gone_at": draw(st.none() | st.integers(0, chunks + 2)),
     }
 
 
@@ -149,7 +158,8 @@ def schedule_app(schedule: dict[str, Any]) -> Any:
             headers = list(schedule["headers"])
             if schedule["content_type"] is not None:
                 headers.append((b"content-type", schedule["content_type"].encode()))
-            await send({"type": "http.response.start", "status": schedule["status"], "headers": headers})
+            sent = headers if schedule["headers_as"] == "list" else (pair for pair in headers)
+            await send({"type": "http.response.start", "status": schedule["status"], "headers": sent})
             await checkpoint()
             problem_body = schedule["content_type"] == "application/problem+json"
             for kind in schedule["bodies"]:
@@ -163,6 +173,28 @@ def schedule_app(schedule: dict[str, Any]) -> Any:
         await checkpoint()
 
     return app
+
+
+async def served(app: Any, scope: dict[str, Any], gone_at: int | None) -> tuple[Exchange, bool]:
+    """The harness's exchange, with a client that hangs up at message `gone_at` (`send` raises), and whether it did."""
+    exchange = Exchange()
+    gone = False
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal gone
+        if len(exchange.messages) == gone_at:
+            gone = True
+            raise ClientDisconnected  # uvicorn's: "a server-specific subclass of OSError" (the ASGI spec)
+        exchange.messages.append(message)
+
+    try:
+        await app(scope, receive, send)
+    except Exception as error:  # an abort: the server would drop the connection
+        exchange.error = error
+    return exchange, gone
 
 
 def problem_body(media_type: str, body: bytes, status: int) -> Problem:
@@ -202,7 +234,8 @@ def test_schedules(schedule: dict[str, Any], method: str, accept: str, debug: bo
         debug=debug,
         instance=instance,
     )
-    exchange = call(middleware, method, headers={"accept": accept})
+    scope = request_scope(method, headers={"accept": accept})
+    exchange, gone = asyncio.run(served(middleware, scope, schedule["gone_at"]))
     starts = exchange.starts
     assert len(starts) <= 1  # never two starts
     everything = b"".join(m.get("body", b"") for m in exchange.messages) + b"".join(
@@ -212,14 +245,16 @@ def test_schedules(schedule: dict[str, Any], method: str, accept: str, debug: bo
     # rendered, both of which the middleware replaces.
     if not debug:
         assert SECRET.encode() not in everything
+    if gone:  # the client went away: the server said so, and nothing more could be sent
+        assert exchange.error is None or isinstance(exchange.error, ClientDisconnected)
+        return
     if exchange.error is not None:
         # an abort: only ever after the response started
         assert len(starts) == 1
         return
-    if not starts:
-        # a client that went away gets nothing
-        assert schedule["exception"] in ("disconnect", "group-disconnect")
-        return
+    assert starts  # an exception the app raised is answered, whatever its class
+    if schedule["content_type"] is not None and starts[0]["status"] < 400:
+        assert (b"content-type", schedule["content_type"].encode()) in starts[0]["headers"]
     status = starts[0]["status"]
     headers = {name.decode(): value.decode("latin-1") for name, value in starts[0]["headers"]}
     assert headers["x-request-id"]

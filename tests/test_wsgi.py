@@ -297,20 +297,99 @@ def test_the_doc_site_is_served_under_docs_path(bundled: Catalog) -> None:
     assert serve(app, path="/errors/.build").json()["code"] == "not-found"  # no dotfile is served
 
 
-def test_a_client_that_went_away_is_not_an_error(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_write_the_server_failed_is_a_disconnect(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    """The client hung up: the server's `write` raised. Re-raised to the server, and no error logged."""
+
+    def writing(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"x")
+        return []
+
+    with pytest.raises(BrokenPipeError):
+        serve(WSGIProblemMiddleware(writing, catalog=bundled), gone=True)
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize(
+    "exc", [ConnectionRefusedError("db at 10.0.0.5:5432 refused"), ConnectionResetError(), BrokenPipeError()], ids=type
+)
+def test_an_apps_own_connection_errors_are_crashes(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, exc: Exception
+) -> None:
+    """A view whose database or upstream is down: the 500 problem and an ERROR, never taken for a disconnect."""
+    served = serve(WSGIProblemMiddleware(raising(exc), catalog=bundled))
+    assert (served.code, served.json()["code"]) == (500, "internal")
+    assert served.headers["x-request-id"] == served.json()["request_id"]
+    assert b"10.0.0.5" not in served.body
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.exc_info is not None
+    assert record.exc_info[1] is exc
+
+
+def test_an_apps_connection_error_after_the_body_started_is_logged(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
     def streaming(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain")])
         yield b"x"
-        raise BrokenPipeError
-
-    def gone_app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        raise BrokenPipeError
+        raise ConnectionResetError("the upstream reset")
 
     served = serve(WSGIProblemMiddleware(streaming, catalog=bundled))
-    assert (served.body, type(served.error)) == (b"x", BrokenPipeError)
-    with pytest.raises(BrokenPipeError):
-        serve(WSGIProblemMiddleware(gone_app, catalog=bundled))
-    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert (served.body, type(served.error), served.truncated) == (b"x", ConnectionResetError, True)
+    assert [r.levelno for r in caplog.records if r.levelno >= logging.WARNING] == [logging.ERROR]
+
+
+class FailingPage:
+    """An error page whose iterator or `close()` raises while the middleware reads it."""
+
+    def __init__(self, fails_in: str) -> None:
+        self.fails_in = fails_in
+        self.closed = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b"no such order"
+        if self.fails_in in ("iterating", "both"):
+            raise RuntimeError("template error at /srv/app/templates/404.html")
+
+    def close(self) -> None:
+        self.closed += 1
+        if self.fails_in in ("close", "both"):
+            raise RuntimeError("close failed at /srv/app/db.py")
+
+
+@pytest.mark.parametrize(
+    ("fails_in", "status", "code"),
+    [("iterating", 500, "internal"), ("close", 404, "not-found"), ("both", 500, "internal")],
+)
+@pytest.mark.parametrize("starts", ["before-returning", "with-the-first-chunk"])
+def test_an_error_page_that_fails_while_read_is_answered_and_closed(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, fails_in: str, status: int, code: str, starts: str
+) -> None:
+    page = FailingPage(fails_in)
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if starts == "before-returning":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return page
+
+        class Lazy(FailingPage):  # starts its response with its first chunk, as a generator app does
+            def __iter__(self) -> Iterator[bytes]:
+                start_response("404 Not Found", [("Content-Type", "text/plain")])
+                return page.__iter__()
+
+            def close(self) -> None:
+                page.close()
+
+        return Lazy(fails_in)
+
+    served = serve(WSGIProblemMiddleware(app, catalog=bundled))
+    assert (served.code, served.json()["code"], served.error) == (status, code, None)
+    assert served.headers["x-request-id"] == served.json()["request_id"]
+    assert b"/srv/app" not in served.body
+    assert page.closed == 1  # PEP 3333: close() is always called, once
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(failures) == (2 if fails_in == "both" else 1)
+    assert all(record.exc_info is not None for record in failures)
 
 
 def test_problems_raised_as_problem_subclasses_keep_their_type(bundled: Catalog) -> None:

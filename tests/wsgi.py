@@ -70,7 +70,9 @@ def serve(
     body: bytes = b"",
     *,
     validate: bool = True,
+    gone: bool = False,
 ) -> Served:
+    """Serve one request; `gone=True` is a client that hung up: the server's `write` raises BrokenPipeError."""
     served = Served()
     sent = False
 
@@ -88,6 +90,8 @@ def serve(
 
     def write(data: bytes) -> None:
         nonlocal sent
+        if gone:
+            raise BrokenPipeError("the client went away")
         sent = sent or bool(data)
         served.body += data
 
