@@ -150,7 +150,7 @@ def install_section() -> str:
 
 def install_commands() -> list[list[str]]:
     """The `pip` commands of the install section's shell block, as argument lists (`a && b` is two)."""
-    (block,) = re.findall(r"```sh\n(.*?)```", install_section(), re.S)
+    block = re.findall(r"```sh\n(.*?)```", install_section(), re.S)[0]
     commands: list[list[str]] = []
     for line in block.splitlines():
         command: list[str] = []
@@ -197,6 +197,53 @@ def test_readme_install_commands_work_in_a_clone(tmp_path: Path) -> None:
         assert done.returncode == 0, f"{shlex.join([program, verb, *arguments])}: {done.stderr}"
         if verb == "install":
             assert f"Would install problemdetails-{problemdetails.__version__}" in done.stdout
+
+
+# What `problemdetails` is in an environment that also got the unrelated `tornado-problem-details` wheel,
+# which installs a package of the same name: its `__init__.py` (exporting `Problem`, `ErrorWriter` and
+# `type_link_map`) over ours when it came last, and no `__init__.py` at all once either was uninstalled.
+CLASHES = {
+    "overwritten": '__all__ = ["ErrorWriter", "Problem", "type_link_map"]\n',
+    "uninstalled": None,
+}
+
+
+@pytest.mark.parametrize("clash", ["none", *CLASHES])
+def test_readme_install_section_tells_the_other_problemdetails_apart(clash: str, tmp_path: Path) -> None:
+    """The install section's checks and the symptom it quotes are what Python and pip say, clash or not."""
+    section = install_section()
+    assert "tornado-problem-details" in section
+    (checks,) = [body for body in re.findall(r"```sh\n(.*?)```", section, re.S) if "pip show" in body]
+    pip_show, where = (shlex.split(line, comments=True) for line in checks.splitlines())
+    (symptom,) = [body.strip() for body in re.findall(r"```text\n(.*?)```", section, re.S)]
+    assert (pip_show[:2], where[:2]) == (["pip", "show"], ["python", "-c"])
+    importing = ["-c", "from problemdetails import Catalog"]
+
+    def python(*arguments: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        # Run outside the clone: the current folder is first on sys.path.
+        return subprocess.run([sys.executable, *arguments], cwd=tmp_path, capture_output=True, text=True, **kwargs)
+
+    if clash == "none":
+        assert python(*where[1:]).stdout.strip() == problemdetails.__file__
+        assert python(*importing).returncode == 0
+        missing = python("-m", *pip_show)
+        assert (missing.returncode, "not found" in missing.stderr) == (1, True)
+        return
+    package = tmp_path / "site-packages" / "problemdetails"
+    package.mkdir(parents=True)
+    init = CLASHES[clash]
+    if init is not None:
+        (package / "__init__.py").write_text(init, encoding="utf-8")
+    # -S and PYTHONPATH: that folder and the standard library are all there is, as in that environment.
+    env = {**os.environ, "PYTHONPATH": str(package.parent)}
+    shown = python("-S", *where[1:], env=env)
+    assert (shown.returncode, shown.stdout.strip()) == (0, str(package / "__init__.py") if init else "None")
+    error = python("-S", *importing, env=env).stderr.strip().splitlines()[-1]
+    expected = re.escape(symptom).replace(re.escape("..."), ".*")
+    if init is None:  # the README says this ending in words
+        assert "in `(unknown location)`" in section
+        expected = expected.rpartition(r"\ \(")[0] + r" \(unknown location\)"
+    assert re.fullmatch(expected, error), error
 
 
 def test_readme_lists_the_two_setup_commands() -> None:
