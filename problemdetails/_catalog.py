@@ -127,8 +127,18 @@ class _Findings:
     def warning(self, path: str, mark: Mark, message: str) -> None:
         self.items.append(Finding(path=path, line=mark.line, column=mark.column, message=message, severity="warning"))
 
+    def file_error(self, path: str, message: str) -> None:
+        """A finding about a path as a whole: no line or column to point at, so none is made up."""
+        self.items.append(Finding(path=path, line=None, column=None, message=message))
+
     def has_errors(self) -> bool:
         return any(item.severity == "error" for item in self.items)
+
+
+def _byte_mark(data: bytes, offset: int) -> Mark:
+    """The line and column (in characters, as an editor counts them) of a byte offset."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    return Mark(data.count(b"\n", 0, offset) + 1, len(data[start:offset].decode("utf-8", "replace")) + 1)
 
 
 def _did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:
@@ -254,12 +264,14 @@ def _files(paths: Sequence[PathArg], findings: _Findings) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
             if not found:
-                findings.error(str(path), Mark(1, 1), "folder holds no .yaml or .yml catalog files")
+                findings.file_error(str(path), "folder holds no .yaml or .yml catalog files")
             files += found
         elif path.is_file():
             files.append(path)
         else:
-            findings.error(str(path), Mark(1, 1), "no such file or folder")
+            # As given (`catalogs/`), and where that is from here: a relative path is
+            # the usual mistake (run from another folder).
+            findings.file_error(os.fspath(given), f"no such file or folder ({path.resolve()})")
     return files
 
 
@@ -275,7 +287,7 @@ class _Loader:
         if self.header is None:
             if not self.findings.has_errors():
                 where = str(Path(paths[0])) if paths else "<no paths>"
-                self.findings.error(where, Mark(1, 1), "no `catalog:` header (name, base_uri) in any file")
+                self.findings.file_error(where, "no `catalog:` header (name, base_uri) in any file")
             return None
         info = self.check_header()
         specs = self.resolve(info)
@@ -287,11 +299,12 @@ class _Loader:
         path = str(file)
         try:
             text = file.read_text(encoding="utf-8")
-        except UnicodeDecodeError as error:
-            self.findings.error(path, Mark(1, 1), f"not UTF-8 text ({error.reason} at byte {error.start})")
+        except UnicodeDecodeError as error:  # `start` is the offset in the file: it is decoded whole
+            mark = _byte_mark(file.read_bytes(), error.start)
+            self.findings.error(path, mark, f"not UTF-8 text ({error.reason} at byte {error.start})")
             return
         except OSError as error:
-            self.findings.error(path, Mark(1, 1), f"cannot read: {error.strerror}")
+            self.findings.file_error(path, f"cannot read: {error.strerror}")
             return
         try:
             root = read_yaml(text)
@@ -922,7 +935,7 @@ class Catalog:
             paths = [paths]
         loader = _Loader()
         loaded = loader.load(list(paths))
-        findings = sorted(loader.findings.items, key=lambda f: (f.path, f.line, f.column))
+        findings = sorted(loader.findings.items, key=lambda f: (f.path, f.line or 0, f.column or 0))
         if loaded is None or (strict and findings):
             raise CatalogError(findings)
         return cls(loaded[0], loaded[1], warnings=findings)

@@ -25,15 +25,19 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
 
     `str(finding)` is the familiar compiler form, `file:line:col: message`,
     which editors and CI logs turn into links. Lines and columns count from 1.
+    A finding about a path as a whole (missing, unreadable, holding no catalog)
+    has no line and column (`None`), and reads `file: message`.
     """
 
     path: str
-    line: int
-    column: int
+    line: int | None
+    column: int | None
     message: str
     severity: Literal["error", "warning"] = "error"
 
     def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.path}: {self.severity}: {self.message}"
         return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
 
 

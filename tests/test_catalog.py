@@ -8,7 +8,7 @@ from problemdetails import Catalog, CatalogError, Finding
 from tests.conftest import BUNDLED, HEADER, WriteCatalog
 
 
-def findings(path: Path | list[Path], *, strict: bool = False) -> list[str]:
+def findings(path: str | Path | list[Path], *, strict: bool = False) -> list[str]:
     with pytest.raises(CatalogError) as caught:
         Catalog.load(path, strict=strict)
     return [str(finding) for finding in caught.value.findings]
@@ -396,11 +396,27 @@ def test_empty_file_is_a_warning(write: WriteCatalog) -> None:
 
 def test_missing_header_and_paths(write: WriteCatalog, tmp_path: Path) -> None:
     path = write("problems: {a: {status: 400, title: A}}\n")
-    assert findings(path) == [f"{path}:1:1: error: no `catalog:` header (name, base_uri) in any file"]
-    assert findings(tmp_path / "nowhere.yaml") == [f"{tmp_path / 'nowhere.yaml'}:1:1: error: no such file or folder"]
+    assert findings(path) == [f"{path}: error: no `catalog:` header (name, base_uri) in any file"]
+    assert findings(tmp_path / "nowhere.yaml") == [
+        f"{tmp_path / 'nowhere.yaml'}: error: no such file or folder ({tmp_path / 'nowhere.yaml'})"
+    ]
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert findings(empty) == [f"{empty}:1:1: error: folder holds no .yaml or .yml catalog files"]
+    assert findings(empty) == [f"{empty}: error: folder holds no .yaml or .yml catalog files"]
+
+
+def test_a_missing_path_is_named_as_given_and_resolved_without_a_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "app").mkdir()
+    monkeypatch.chdir(tmp_path / "app")
+    (finding,) = findings("catalogs/")
+    assert str(finding) == f"catalogs/: error: no such file or folder ({tmp_path / 'app' / 'catalogs'})"
+    with pytest.raises(CatalogError) as caught:
+        Catalog.load("../app/./catalogs")
+    (missing,) = caught.value.findings
+    assert (missing.path, missing.line, missing.column) == ("../app/./catalogs", None, None)
+    assert missing.message == f"no such file or folder ({tmp_path / 'app' / 'catalogs'})"
 
 
 def test_duplicate_slugs_across_files(write: WriteCatalog) -> None:
@@ -413,6 +429,9 @@ def test_not_utf8_and_not_a_mapping(write: WriteCatalog, tmp_path: Path) -> None
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     assert findings(binary) == [f"{binary}:1:1: error: not UTF-8 text (invalid start byte at byte 0)"]
+    later = tmp_path / "later.yaml"
+    later.write_bytes(b"catalog:\n  name: \xc3\x87a \xff\n")  # the column counts characters: \xc3\x87 is one
+    assert findings(later) == [f"{later}:2:12: error: not UTF-8 text (invalid start byte at byte 21)"]
     listing = write("- a\n- b\n")
     assert findings(listing) == [
         f"{listing}:1:1: error: a catalog file is a mapping with `catalog` and `problems`, not list"
