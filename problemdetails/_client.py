@@ -20,7 +20,7 @@ import msgspec
 
 from problemdetails._context import current_request_id, header, serving
 from problemdetails._exceptions import DecodeError
-from problemdetails._grammar import delay_seconds
+from problemdetails._grammar import delay_seconds, forwarded_traceparent, forwarded_tracestate
 from problemdetails._problem import Problem, Received
 from problemdetails._spec import default_retry
 from problemdetails._wire import JSON_MEDIA_TYPE, decode_json, decode_xml
@@ -195,10 +195,15 @@ def propagation_hook() -> Callable[[Any], None]:
     Inside a request a middleware serves, each outgoing request gets that
     request's `X-Request-ID`, and its trace context: OpenTelemetry's own
     headers when the app uses it (`traceparent`, `tracestate`, through the
-    global propagator), else the incoming `traceparent` and `tracestate` as
-    they came (W3C Trace Context §3.2: a participant that does not trace
-    passes them on). Headers the request already has are left alone; outside
-    a request, nothing is added. Both services' logs then share the ids.
+    global propagator), else the incoming `traceparent` and `tracestate`
+    (W3C Trace Context: a participant that does not trace passes them on).
+    Only valid ones go on: a `traceparent` the middleware itself reads a
+    trace id from (a later version sent as version 00), and with it a
+    `tracestate` that follows the W3C list grammar, with at most 32 members
+    and 512 characters (else none is sent). Whatever the incoming request's
+    bytes, the hook never raises. Headers the request already has are left
+    alone; outside a request, nothing is added. Both services' logs then
+    share the ids.
 
     ```python
     client = httpx.Client(event_hooks={"request": [propagation_hook()], "response": [problem_hook(catalog)]})
@@ -235,11 +240,19 @@ def _propagate(headers: Any) -> None:
             headers.update(carrier)
             return
     native = serving.get()
-    if native is not None:
-        for name in ("traceparent", "tracestate"):
-            value = header(native, name)
-            if value is not None:
-                headers[name] = value
+    if native is None:
+        return
+    # Only what W3C Trace Context accepts goes on, so only printable ASCII does: anything else would
+    # make httpx raise (header values are ASCII) or pass an invalid or unbounded header downstream.
+    raw = header(native, "traceparent")
+    traceparent = forwarded_traceparent(raw) if raw is not None else None
+    if traceparent is None:
+        return  # §3.3: "If the vendor failed to parse traceparent, it MUST NOT attempt to parse tracestate."
+    headers["traceparent"] = traceparent
+    raw = header(native, "tracestate", combined=True)  # §3.3.1: several fields "MUST be combined"
+    tracestate = forwarded_tracestate(raw) if raw is not None else None
+    if tracestate is not None and "tracestate" not in headers:
+        headers["tracestate"] = tracestate
 
 
 _HTTP_DATE_FORMATS = (

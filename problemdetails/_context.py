@@ -97,13 +97,22 @@ def trace_id_of(native: Mapping[str, Any], span: Any) -> str | None:
     return traceparent_trace_id(value) if value is not None else None
 
 
-def header(native: Mapping[str, Any], name: str) -> str | None:
-    """A request header (lowercase `name`) sent exactly once, from an ASGI scope or a WSGI environ."""
+def header(native: Mapping[str, Any], name: str, *, combined: bool = False) -> str | None:
+    """A request header (lowercase `name`) sent exactly once, from an ASGI scope or a WSGI environ.
+
+    With `combined=True`, for a list-based field (RFC 9110 §5.3), its field
+    lines joined with commas, as a WSGI server joins them: "a recipient MAY
+    combine multiple field lines within a field section that have the same
+    field name into one field line ... by appending each subsequent field line
+    value to the initial field line value in order, separated by a comma".
+    """
     if "REQUEST_METHOD" in native:  # WSGI: a server joins repeated headers with commas
         value = native.get("HTTP_" + name.upper().replace("-", "_"))
         return value if isinstance(value, str) else None
     key = name.encode()
     values = [value for field, value in native.get("headers", ()) if field == key]
+    if combined and values:
+        return b",".join(values).decode("latin-1")
     return values[0].decode("latin-1") if len(values) == 1 else None
 
 

@@ -13,10 +13,14 @@ __all__ = [
     "MAX_DELAY_SECONDS",
     "REQUEST_ID_MAX_LENGTH",
     "REQUEST_ID_PATTERN",
+    "TRACESTATE_MAX_LENGTH",
+    "TRACESTATE_MAX_MEMBERS",
     "TRACE_ID_PATTERN",
     "delay_seconds",
     "field_name",
     "field_value",
+    "forwarded_traceparent",
+    "forwarded_tracestate",
     "is_http_date",
     "is_request_id",
     "is_request_id_text",
@@ -50,9 +54,33 @@ is_request_id_text = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}", re.ASCII).fullmat
 # for trace-id and parent-id. A future version may append "-" and more (§3.2.4: parse what
 # version 00 defines); version 00 itself is exactly 55 characters.
 _TRACEPARENT = re.compile(
-    r"(?!ff)([0-9a-f]{2})-(?!0{32})([0-9a-f]{32})-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}(-[\x21-\x7e]*)?", re.ASCII
+    r"(?!ff)(?P<version>[0-9a-f]{2})-(?!0{32})(?P<trace_id>[0-9a-f]{32})-(?!0{16})(?P<parent_id>[0-9a-f]{16})"
+    r"-(?P<flags>[0-9a-f]{2})(?P<more>-[\x21-\x7e]*)?",
+    re.ASCII,
 )
 TRACE_ID_PATTERN = "^(?!0{32}$)[0-9a-f]{32}$"  # the `trace_id` member, as the schemas publish it
+
+# W3C Trace Context (Level 1) §3.3.1: tracestate, the list a traceparent's vendors share.
+#   §3.3.1.2    list = list-member 0*31( OWS "," OWS list-member )
+#               list-member = (key "=" value) / OWS
+#   §3.3.1.3.1  key = simple-key / multi-tenant-key
+#               simple-key = lcalpha 0*255( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
+#               multi-tenant-key = tenant-id "@" system-id
+#               tenant-id = ( lcalpha / DIGIT ) 0*240( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
+#               system-id = lcalpha 0*13( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
+#   §3.3.1.3.2  value = 0*255(chr) nblk-chr ; nblk-chr = %x21-2B / %x2D-3C / %x3E-7E ; chr = %x20 / nblk-chr
+# One member, its surrounding OWS stripped (a value's trailing spaces are OWS, its leading ones are its own):
+_TRACESTATE_MEMBER = re.compile(
+    r"(?P<key>[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})"
+    r"=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]",
+    re.ASCII,
+)
+# §3.3.1.2: "There can be a maximum of 32 list-members in a list." §3.3.1.5: "Vendors SHOULD
+# propagate at least 512 characters of a combined header. This length includes commas required to
+# separate list items. But SHOULD NOT include optional white space (OWS) characters." A longer
+# list is not forwarded at all (truncating it would pick which vendors' entries to lose).
+TRACESTATE_MAX_MEMBERS = 32
+TRACESTATE_MAX_LENGTH = 512
 
 # RFC 9111 §1.2.2: a delta-seconds too large to represent: "the cache MUST
 # consider the value to be 2147483648 (2^31)". Retry-After takes the same cap,
@@ -106,12 +134,62 @@ def delay_seconds(text: str) -> int | None:
     return MAX_DELAY_SECONDS if len(digits) > 10 else min(int(digits or "0"), MAX_DELAY_SECONDS)
 
 
+def _traceparent(value: str) -> re.Match[str] | None:
+    found = _TRACEPARENT.fullmatch(value.strip(" \t"))
+    if found is None or (found["version"] == "00" and found["more"] is not None):
+        return None
+    return found
+
+
 def traceparent_trace_id(value: str) -> str | None:
     """The trace-id of a valid W3C `traceparent` header value, else None."""
-    found = _TRACEPARENT.fullmatch(value.strip(" \t"))
-    if found is None or (found[1] == "00" and found[3] is not None):
+    found = _traceparent(value)
+    return found["trace_id"] if found is not None else None
+
+
+def forwarded_traceparent(value: str) -> str | None:
+    """A valid W3C `traceparent` as a participant passes it on (version 00), else None.
+
+    W3C Trace Context §3.2.4: a later version's fields beyond version 00's are
+    not read, and vendors "MUST use these fields to construct the new
+    `traceparent` field according to the highest version of the specification
+    known to the implementation", with only the `sampled` flag (§3.2.2.5:
+    other flags are reserved, "Vendors MUST set those to zero").
+    """
+    found = _traceparent(value)
+    if found is None:
         return None
-    return found[2]
+    if found["version"] == "00":
+        return found[0]
+    return f"00-{found['trace_id']}-{found['parent_id']}-{int(found['flags'], 16) & 1:02x}"
+
+
+def forwarded_tracestate(value: str) -> str | None:
+    """A W3C `tracestate` by its list grammar and limits, as it is passed on (no OWS, no empty members); else None.
+
+    `value` is the request's tracestate field lines combined with commas
+    (§3.3.1: "they MUST be combined into a single header"). None, and nothing
+    forwarded, for a list that breaks the grammar anywhere, has more than 32
+    list-members, repeats a key (§3.3.1.4: "Only one entry per key is
+    allowed") or is longer than 512 characters, or for an empty one
+    (§3.3.1: vendors "SHOULD avoid sending" it).
+    """
+    members = value.split(",", TRACESTATE_MAX_MEMBERS)  # one more than allowed is enough to refuse
+    if len(members) > TRACESTATE_MAX_MEMBERS:
+        return None
+    kept: list[str] = []
+    keys: set[str] = set()
+    for member in members:
+        member = member.strip(" \t")
+        if not member:
+            continue  # an empty (or OWS) list-member: allowed, and not passed on
+        found = _TRACESTATE_MEMBER.fullmatch(member)
+        if found is None or found["key"] in keys:
+            return None
+        keys.add(found["key"])
+        kept.append(member)
+    forwarded = ",".join(kept)
+    return forwarded if 0 < len(forwarded) <= TRACESTATE_MAX_LENGTH else None
 
 
 def loggable(text: str) -> str:

@@ -182,6 +182,104 @@ def test_the_async_propagation_hook(bundled: Catalog) -> None:
     assert seen[0]["x-request-id"] == "req-10"
 
 
+VALID_TRACEPARENT = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+LATER_TRACEPARENT = b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-comes-next"
+ZERO_TRACEPARENT = b"00-00000000000000000000000000000000-00f067aa0ba902b7-01"
+TRACE_CONTEXTS = {
+    # the incoming request's header fields -> (the valid traceparent sent on?, the tracestate sent on)
+    "valid": (
+        [(b"traceparent", VALID_TRACEPARENT), (b"tracestate", b"rojo=1, congo=t61rcWkgMzE")],
+        (True, "rojo=1,congo=t61rcWkgMzE"),
+    ),
+    "traceparent-alone": ([(b"traceparent", VALID_TRACEPARENT)], (True, None)),
+    "non-ascii-tracestate": ([(b"traceparent", VALID_TRACEPARENT), (b"tracestate", b"caf\xc3\xa9=1")], (True, None)),
+    "non-ascii-traceparent": (
+        [(b"traceparent", VALID_TRACEPARENT + b"\xc3\xa9"), (b"tracestate", b"a=1")],
+        (False, None),
+    ),
+    "rejected-traceparent": ([(b"traceparent", ZERO_TRACEPARENT), (b"tracestate", b"a=1")], (False, None)),
+    "tracestate-alone": ([(b"tracestate", b"a=1")], (False, None)),
+    "100-kb-tracestate": ([(b"traceparent", VALID_TRACEPARENT), (b"tracestate", b"a=" + b"v" * 100_000)], (True, None)),
+    "33-members": (
+        [(b"traceparent", VALID_TRACEPARENT), (b"tracestate", b",".join(b"k%d=1" % n for n in range(33)))],
+        (True, None),
+    ),
+    "two-tracestate-fields": (
+        [(b"traceparent", VALID_TRACEPARENT), (b"tracestate", b"a=1"), (b"tracestate", b"b=2")],
+        (True, "a=1,b=2"),
+    ),
+    "later-version": ([(b"traceparent", LATER_TRACEPARENT), (b"tracestate", b"a=1")], (True, "a=1")),
+}
+
+
+def served_by_middleware(kind: str, catalog: Catalog, fields: list[tuple[bytes, bytes]]) -> tuple[int, httpx.Headers]:
+    """One request with `fields`, served by the middleware, whose app calls another service through the hook."""
+    seen: list[httpx.Headers] = []
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers)
+        return httpx.Response(204)
+
+    async def async_upstream(request: httpx.Request) -> httpx.Response:
+        return upstream(request)
+
+    def call_upstream() -> None:
+        with httpx.Client(
+            transport=httpx.MockTransport(upstream), event_hooks={"request": [propagation_hook()]}
+        ) as client:
+            client.get("http://upstream.test/")
+
+    def sync_view(request: Request) -> Response:  # Starlette runs it in a thread, in the request's context
+        call_upstream()
+        return PlainTextResponse("ok")
+
+    async def async_view(request: Request) -> Response:
+        hooks = {"request": [async_propagation_hook()]}
+        async with httpx.AsyncClient(transport=httpx.MockTransport(async_upstream), event_hooks=hooks) as client:
+            await client.get("http://upstream.test/")
+        return PlainTextResponse("ok")
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        call_upstream()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    if kind == "wsgi":
+        # PEP 3333: header values are the bytes as latin-1; a server joins repeated fields with commas.
+        headers: dict[str, str] = {}
+        for name, value in fields:
+            key, text = name.decode(), value.decode("latin-1")
+            headers[key] = f"{headers[key]},{text}" if key in headers else text
+        served = serve(WSGIProblemMiddleware(wsgi, catalog=catalog), headers=headers)
+        status, request_id = served.code, served.headers["x-request-id"]
+    else:
+        view = async_view if kind == "asgi-async" else sync_view
+        app = ProblemMiddleware(Starlette(routes=[Route("/", view)]), catalog=catalog)
+
+        async def main() -> httpx.Response:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://service.test"
+            ) as client:
+                return await client.get("/", headers=fields)
+
+        response = asyncio.run(main())
+        status, request_id = response.status_code, response.headers["x-request-id"]
+    (outgoing,) = seen
+    assert outgoing["x-request-id"] == request_id
+    return status, outgoing
+
+
+@pytest.mark.parametrize("kind", ["asgi-sync", "asgi-async", "wsgi"])
+@pytest.mark.parametrize("case", sorted(TRACE_CONTEXTS))
+def test_the_propagation_hooks_forward_only_valid_trace_context(bundled: Catalog, kind: str, case: str) -> None:
+    """W3C Trace Context: a traceparent the library reads as valid, a tracestate by its list grammar and limits."""
+    fields, (traceparent, tracestate) = TRACE_CONTEXTS[case]
+    status, outgoing = served_by_middleware(kind, bundled, fields)
+    assert status == 200  # the hook never raises, whatever the request's bytes
+    expected = VALID_TRACEPARENT.decode() if traceparent else None
+    assert (outgoing.get("traceparent"), outgoing.get("tracestate")) == (expected, tracestate)
+
+
 # -- problems across services ---------------------------------------------------
 
 
