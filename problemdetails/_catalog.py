@@ -22,7 +22,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import msgspec
 
-from problemdetails._exceptions import CatalogError, Finding
+from problemdetails._exceptions import CatalogError, Finding, UnknownSlugError
 from problemdetails._member_types import URI_REFERENCE, ListOf, Scalar, TypeSyntaxError, is_uri_reference, parse_type
 from problemdetails._problem import Problem, render_template
 from problemdetails._spec import (
@@ -985,7 +985,9 @@ class Catalog:
     def __getitem__(self, slug: str) -> type[Problem]:
         cls = self._classes.get(slug)
         if cls is None:
-            spec = self.problems[slug]
+            spec = self.problems.get(slug)
+            if spec is None:
+                raise UnknownSlugError(slug, self._unknown(slug)) from None
             bases: tuple[type[Problem], ...] = (self[spec.extends],) if spec.extends else (Problem,)
             if self.origin is not None:
                 # A rebased class is a kind of the original (a generated module's, say):
@@ -995,6 +997,23 @@ class Catalog:
             cls.__module__ = "problemdetails.catalog"
             self._classes[slug] = cls
         return cls
+
+    def _unknown(self, slug: object) -> str:
+        """What `catalog[slug]` says of a slug it does not have: the slug it was renamed to, or the close ones."""
+        message = f"no problem {slug!r} in catalog {self.name!r}"
+        if not isinstance(slug, str):
+            return message
+        current = self.aliases.get(slug)
+        if current is not None:
+            return (
+                f"{message}: it is a former slug of {current!r} (its `aliases`); look it up as "
+                f"catalog[{current!r}], or a received code with catalog.by_code({slug!r})"
+            )
+        close = [repr(match) for match in get_close_matches(slug, list(self.problems), n=3, cutoff=0.6)]
+        if not close:
+            return message
+        choices = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+        return f"{message} (did you mean {choices}?)"
 
     def bind(self, *classes: type[Problem]) -> None:
         """Use these classes (from a generated module) for their slugs.

@@ -5,7 +5,8 @@ runtime ones (a response body that cannot be read as a problem):
 
     ProblemDetailsError
      ├── CatalogError      a catalog failed to load or validate; carries every Finding
-     └── DecodeError       bytes handed to a decoder are not a problem document
+     ├── DecodeError       bytes handed to a decoder are not a problem document
+     └── UnknownSlugError  `catalog[slug]` for a slug the catalog lacks (also a KeyError)
 
 The problems your service raises are not in this tree: they derive from
 `Problem` (see `_problem.py`), because they are your API's errors, not ours.
@@ -17,7 +18,7 @@ from typing import Literal
 
 import msgspec
 
-__all__ = ["CatalogError", "DecodeError", "Finding", "ProblemDetailsError"]
+__all__ = ["CatalogError", "DecodeError", "Finding", "ProblemDetailsError", "UnknownSlugError"]
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,3 +70,28 @@ class CatalogError(ProblemDetailsError):
 
 class DecodeError(ProblemDetailsError):
     """The bytes handed to a decoder are not a problem document (not JSON/XML, not an object)."""
+
+
+class UnknownSlugError(ProblemDetailsError, KeyError):
+    """`catalog[slug]` for a slug the catalog does not have: a `KeyError` that says what it has.
+
+    `except KeyError` catches it and `error.args[0]` is the slug, as for any
+    mapping; its text names the close slugs, or the slug a former one became:
+
+    ```python
+    catalog["order-conflic"]
+    # UnknownSlugError: no problem 'order-conflic' in catalog 'Orders' (did you mean 'order-conflict'?)
+    ```
+    """
+
+    def __init__(self, slug: object, message: str) -> None:
+        super().__init__(slug)
+        self.slug = slug
+        self.message = message
+
+    def __str__(self) -> str:
+        # KeyError's own `str` is the repr of the key: the message is the point here.
+        return self.message
+
+    def __reduce__(self) -> tuple[type[UnknownSlugError], tuple[object, str]]:
+        return (type(self), (self.slug, self.message))

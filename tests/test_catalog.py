@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,38 @@ def test_unknown_slug_is_key_error(bundled: Catalog) -> None:
         bundled["no-such-slug"]
     assert "gone" in bundled
     assert "no-such-slug" not in bundled
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [
+        (
+            "order-conflic",
+            "no problem 'order-conflic' in catalog 'Test API' (did you mean 'order-conflict' or 'order-conflicts'?)",
+        ),
+        ("gones", "no problem 'gones' in catalog 'Test API' (did you mean 'gone'?)"),
+        (
+            "order-clash",
+            "no problem 'order-clash' in catalog 'Test API': it is a former slug of 'order-conflict' (its `aliases`); "
+            "look it up as catalog['order-conflict'], or a received code with catalog.by_code('order-clash')",
+        ),
+        ("zzz", "no problem 'zzz' in catalog 'Test API'"),
+        (3, "no problem 3 in catalog 'Test API'"),
+    ],
+)
+def test_an_unknown_slug_names_the_close_ones(write: WriteCatalog, slug: Any, message: str) -> None:
+    catalog = Catalog.load(
+        write(
+            HEADER + "problems:\n"
+            "  order-conflict: {status: 409, title: Order conflict, aliases: [order-clash]}\n"
+            "  order-conflicts: {status: 409, title: Order conflicts}\n"
+            "  gone: {status: 410, title: Gone}\n"
+        )
+    )
+    with pytest.raises(KeyError) as caught:
+        catalog[slug]
+    assert str(caught.value) == message
+    assert caught.value.args == (slug,)  # what `except KeyError as e: e.args[0]` has always read
 
 
 def test_scalars_keep_the_text_as_written(write: WriteCatalog) -> None:
