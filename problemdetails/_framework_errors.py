@@ -11,6 +11,7 @@ exception types are read by its hand-over (`_handovers/`).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,13 @@ def problem_for_status(
         if is_error_list(member.type) and (errors is not None or member.required):
             members[member.attribute] = errors or []  # a required list of items is there, empty if need be
     # `status_slugs` names no slug with other required members.
-    return cls(detail, **members)
+    problem = cls(detail, **members)
+    if errors and not members and "errors" not in cls.__attributes__:
+        # Validation items are never lost: a problem that declares no `errors` member carries them as
+        # the extension member RFC 9457 §3 itself shows ("errors" in its example), and `check` warns
+        # that the catalog should declare it.
+        problem.extensions = {"errors": errors}
+    return problem
 
 
 def is_error_list(member_type: object) -> bool:
@@ -138,5 +145,13 @@ def litestar_error_items(extra: object) -> list[ErrorItem] | None:
         if source in _LOCATIONS and key is not None:
             items.append(ErrorItem(detail=str(item["message"]), parameter=str(key), in_=source))
         else:
-            items.append(ErrorItem(detail=str(item["message"]), pointer=json_pointer([key] if key is not None else [])))
+            items.append(ErrorItem(detail=str(item["message"]), pointer=json_pointer(_msgspec_path(key))))
     return items
+
+
+def _msgspec_path(key: object) -> list[str]:
+    """The segments of a body location as Litestar reports it: msgspec's path (`$.profile.color`, `tags[1]`)."""
+    if key is None:
+        return []
+    text = str(key)
+    return re.findall(r"[^.\[\]]+", text.removeprefix("$.").removeprefix("$"))

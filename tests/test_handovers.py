@@ -35,6 +35,7 @@ from problemdetails import (
 from problemdetails._handovers import framework_of
 from problemdetails._handovers.drf import drf_error_items
 from tests.asgi import call
+from tests.conftest import HEADER
 from tests.wsgi import serve
 
 # -- DRF
@@ -319,3 +320,87 @@ def test_the_starlette_helper_takes_the_exception_map(bundled: Catalog) -> None:
     response = client.get("/t", headers={"Origin": "https://app.example"})
     assert (response.status_code, response.json()["code"]) == (504, "gateway-timeout")
     assert response.headers["access-control-allow-origin"] == "https://app.example"  # the handler route, inside CORS
+
+
+# -- validation items with a catalog whose roots declare no `errors` member
+
+BARE_ROOTS = """\
+problems:
+  bad-request: {status: 400, title: Bad request}
+  unprocessable: {status: 422, title: Unprocessable}
+"""
+
+
+@pytest.fixture
+def bare(write: Any) -> Catalog:
+    """A user's own catalog: its 400 and 422 roots declare no `errors` member."""
+    return Catalog.load(write(HEADER + BARE_ROOTS))
+
+
+def _items(problem: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(item["pointer"], item["detail"]) for item in problem["errors"]}
+
+
+def test_drf_field_errors_go_out_as_errors_with_a_bare_400(bare: Catalog) -> None:
+    from django.core.asgi import get_asgi_application
+
+    body = b'{"name": "far too long a name", "profile": {"color": "pink"}}'
+    app = ProblemMiddleware(get_asgi_application(), catalog=bare)
+    exchange = call(app, method="POST", path="/drf/validate", headers=json_headers(body), body=body)
+    problem = exchange.json()
+    assert (exchange.status, problem["code"]) == (400, "bad-request")
+    assert {pointer for pointer, _ in _items(problem)} == {"#/name", "#/profile/color"}
+
+
+def test_litestar_validation_items_go_out_as_errors_with_a_bare_400(bare: Catalog) -> None:
+    from litestar import Litestar
+
+    from examples.frameworks.litestar_app import validate
+
+    app = ProblemMiddleware(Litestar([validate]), catalog=bare)
+    body = b'{"name": "x", "profile": {"color": 3}}'
+    exchange = call(app, method="POST", path="/validate", headers=json_headers(body), body=body)
+    problem = exchange.json()
+    assert (exchange.status, problem["code"]) == (400, "bad-request")
+    # msgspec's path (`profile.color`) as a JSON Pointer, one segment per level
+    assert [item["pointer"] for item in problem["errors"]] == ["#/profile/color"]
+
+
+def test_falcon_validation_items_go_out_as_errors_with_a_bare_400(bare: Catalog) -> None:
+    import falcon
+
+    from examples.frameworks.falcon_app import Validate
+
+    falcon_app = falcon.App()
+    falcon_app.add_route("/validate", Validate())
+    body = b'{"name": "x", "profile": {"color": 3}}'
+    served = serve(WSGIProblemMiddleware(falcon_app, catalog=bare), "POST", "/validate", json_headers(body), body)
+    problem = served.json()
+    assert (served.code, problem["code"]) == (400, "bad-request")
+    assert [item["pointer"] for item in problem["errors"]] == ["#/profile/color"]
+
+
+def test_fastapi_validation_items_go_out_as_errors_with_a_bare_422(bare: Catalog) -> None:
+    from fastapi import FastAPI
+
+    api = FastAPI()
+
+    @api.get("/zones")
+    async def zones(limit: int) -> dict[str, int]:
+        return {"limit": limit}
+
+    exchange = call(ProblemMiddleware(api, catalog=bare), path="/zones?limit=many")
+    problem = exchange.json()
+    assert (exchange.status, problem["code"]) == (422, "unprocessable")
+    assert [(item["parameter"], item["in"]) for item in problem["errors"]] == [("limit", "query")]
+
+
+@pytest.mark.parametrize(
+    ("key", "pointer"),
+    [("name", "#/name"), ("profile.color", "#/profile/color"), ("tags[1]", "#/tags/1"), ("$.a.b[0]", "#/a/b/0")],
+)
+def test_litestar_body_keys_are_msgspec_paths(key: str, pointer: str) -> None:
+    from problemdetails._framework_errors import litestar_error_items
+
+    (item,) = litestar_error_items([{"message": "bad", "key": key, "source": "body"}]) or []
+    assert item.pointer == pointer
