@@ -20,9 +20,11 @@ from typing import Any
 import pytest
 
 import problemdetails
+from problemdetails import Catalog
 from problemdetails._cli import main
 from tests.asgi import call
-from tests.conftest import ROOT
+from tests.conftest import BUNDLED, ROOT
+from tests.environments import environment
 from tests.wsgi import serve
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -57,8 +59,10 @@ def working_directory(path: Path) -> Iterator[None]:
 
 
 def test_readme_first_example_serves_the_exact_body(tmp_path: Path) -> None:
-    assert "catalog/errors.yaml" in written_files(tmp_path)
     first = blocks("python")[0]
+    loaded = re.search(r'Catalog\.load\("([^"]+)"\)', first)
+    assert loaded is not None
+    assert loaded[1] in written_files(tmp_path)  # the YAML block above it, under the path it loads
     namespace: dict[str, Any] = {}
     with working_directory(tmp_path):
         exec(compile(first, "README.md", "exec"), namespace)
@@ -70,6 +74,22 @@ def test_readme_first_example_serves_the_exact_body(tmp_path: Path) -> None:
     assert re.fullmatch("[0-9a-f]{32}", exchange.json()["request_id"])
     assert exchange.json() == {**shown, "request_id": exchange.json()["request_id"]}
     assert list(exchange.json()) == list(shown)  # the member order shown is the real one
+
+
+def test_readme_files_leave_the_clones_catalog_as_it_is(tmp_path: Path) -> None:
+    """Following the README in a clone writes its YAML files beside the bundled catalog/, never into it.
+
+    The later examples and `make demo` load `catalog/` as a folder: a file written
+    there joins it (another header is an error; a slug twice is one).
+    """
+    shutil.copytree(BUNDLED, tmp_path / "catalog")
+    written = written_files(tmp_path)
+    assert written
+    for path in written:
+        assert not (ROOT / path).exists(), f"{path} would replace the clone's"
+        assert (ROOT / path).parent == ROOT or not (ROOT / path).parent.exists(), f"{path} lands in a clone folder"
+    clones = Catalog.load(tmp_path / "catalog")
+    assert (clones.name, sorted(clones)) == (Catalog.load(BUNDLED).name, sorted(Catalog.load(BUNDLED)))
 
 
 # For README examples that build an `app`: a request, and what must come back.
@@ -114,6 +134,9 @@ def test_readme_python_examples_run(index: int) -> None:
     block = blocks("python")[index]
     with logging_restored():
         namespace = run_block(index)
+        for name, function in list(namespace.items()):
+            if name.startswith("test_") and callable(function):
+                function()  # an example written as a test is run as one
     expected = [value for marker, value in EXPECTED.items() if marker in block and value is not None]
     enrich = namespace.get("enrich")
     if enrich is not None:  # the enrichment example: its members and headers arrive
@@ -134,9 +157,9 @@ def test_readme_python_examples_run(index: int) -> None:
 
 
 def test_readme_check_output_is_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert "catalog/broken.yaml" in written_files(tmp_path)
     (shown,) = [body for body in blocks("text") if body.startswith("$ problemdetails check")]
     command, *expected = shown.strip().splitlines()
+    assert command.split()[-1] in written_files(tmp_path)
     with working_directory(tmp_path):
         status = main(command.split()[2:])
     assert status == 1
@@ -244,6 +267,83 @@ def test_readme_install_section_tells_the_other_problemdetails_apart(clash: str,
         assert "in `(unknown location)`" in section
         expected = expected.rpartition(r"\ \(")[0] + r" \(unknown location\)"
     assert re.fullmatch(expected, error), error
+
+
+def section(title: str) -> str:
+    """The README's `## title...` section, up to the next one."""
+    start = README.index(f"\n## {title}")
+    return README[start : README.index("\n## ", start + 1)]
+
+
+# The README's plugin section, run as a user runs it: the example as a test file beside the bundled
+# catalog, `filterwarnings = error`, in an environment of what the section says to install. With `httpx`
+# in place of `httpx2` it fails: Starlette's TestClient (1.2 on) warns that `httpx` is deprecated.
+@pytest.mark.parametrize("client", ["as the README says", "httpx"])
+def test_readme_pytest_plugin_example_runs_warning_free(client: str, tmp_path: Path) -> None:
+    plugin = section("Keeping tests and catalog in step")
+    (example,) = re.findall(r"```python\n(.*?)```", plugin, re.S)
+    (command,) = [
+        shlex.split(line, comments=True)
+        for block in re.findall(r"```sh\n(.*?)```", plugin, re.S)
+        for line in block.splitlines()
+        if line.startswith("pip install")
+    ]
+    # `.` is the clone's root (the install section): this project, with the extras named.
+    requirements = [re.sub(r"^\.(?=\[|$)", "problemdetails", argument) for argument in command[2:]]
+    assert "problemdetails[pytest]" in requirements
+    if client == "httpx":
+        assert "httpx2" in requirements
+        assert "httpx" in plugin  # the README says why not
+        requirements = [name if name != "httpx2" else "httpx" for name in requirements]
+    python = environment(requirements, tmp_path / "venv")
+    project = tmp_path / "project"
+    shutil.copytree(BUNDLED, project / "catalog")
+    (project / "test_example.py").write_text(example, encoding="utf-8")
+    (project / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n", encoding="utf-8")
+    run = subprocess.run(
+        [python, "-m", "pytest", "-p", "problemdetails.pytest", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if client == "httpx":
+        assert run.returncode == 2, run.stdout  # an error while collecting
+        assert "StarletteDeprecationWarning: Using `httpx` with `starlette.testclient` is deprecated" in run.stdout
+    else:
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert " 1 passed in " in run.stdout.splitlines()[-1]
+
+
+# tests/sentry/run.py (the real SDK, an in-memory transport), the example apps' own exception mapped to a 5xx
+# slug instead of `conflict`.
+MAPPED_TO_A_5XX = """
+import sys
+from examples.frameworks import common
+common.EXCEPTION_MAP[common.ZoneLocked] = "gateway-timeout"
+from tests.sentry import run
+run.PATHS[:] = ["/mapped"]
+run.main(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("framework", ["starlette", "fastapi", "django", "flask"])
+def test_readme_sentry_an_exception_mapped_to_a_5xx_is_one_event(framework: str) -> None:
+    """The README's Sentry bullets: the answer's status decides, not how it came about.
+
+    Mapped to a 4xx slug, an exception is no event (tests/test_sentry.py); mapped to a
+    5xx one, it is one: its ERROR record's, carrying the exception, tagged like a crash.
+    """
+    sentry = section("In production").split("### Sentry", 1)[1].split("\n### ", 1)[0]
+    assert "an exception mapped to a 5xx slug" in sentry
+    run = subprocess.run(
+        [sys.executable, "-c", MAPPED_TO_A_5XX, framework], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)["/mapped"]
+    assert seen["status"] == 504
+    assert [event[0] for event in seen["events"]] == ["ZoneLocked"]
+    assert seen["tags"] == [{"request_id": "id-mapped", "problem.code": "gateway-timeout"}]
 
 
 def test_readme_lists_the_two_setup_commands() -> None:
