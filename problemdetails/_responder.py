@@ -377,11 +377,16 @@ class Responder:
         details"). Its status, code, type and request id go on the record.
         `cause` is the exception behind the problem when it was not one itself
         (unhandled, or mapped): its traceback goes on the record.
+
+        The problem is counted, traced, tagged and logged under its code only
+        when this catalog knows it, else under its status (`_telemetry.label`):
+        a relayed problem's code is the upstream's choice, and unbounded.
+        Every logged value is escaped.
         """
         upstream = problem.__dict__.get("_relayed")  # `Problem.relayed()`: passed on on purpose
         if problem.received is not None:
             upstream, problem = problem, problem_for_status(self.catalog, 502)
-        code = problem.code or str(problem.status)  # as OpenTelemetry's error.type: the status, for no code
+        code = _telemetry.label(self.catalog, problem)
         request.native[_telemetry.CODE] = code
         span = recording_span()  # the one inside which this is decided: the body carries its trace id
         if request._trace_id is False:
@@ -389,10 +394,11 @@ class Responder:
         trace_id = request.trace_id
         level = logging.ERROR if problem.status >= 500 else logging.INFO
         if self.logger.isEnabledFor(level):
+            request_id = loggable(request.request_id)  # a sans-IO caller's `Request` may carry any text
             fields: dict[str, object] = {
-                "problem_code": problem.code,
+                "problem_code": code if code == problem.code else None,  # None: outside this catalog
                 "problem_status": problem.status,
-                "request_id": request.request_id,
+                "request_id": request_id,
                 "trace_id": trace_id,
                 "method": loggable(request.method),
                 "path": loggable(request.path),
@@ -402,8 +408,10 @@ class Responder:
                 note = "upstream {upstream_status} {upstream_code} request_id={upstream_request_id}".format_map(fields)
             # A template and its values: error trackers group records by the template.
             message = "%s %s: %s request_id=%s (%s)" if note else "%s %s: %s request_id=%s"
-            values = (problem.status, loggable(code), request.logged, request.request_id)
-            log_problem(self.logger, level, message, (*values, note) if note else values, fields, cause, stacklevel=3)
+            values = (problem.status, code, request.logged, request_id)
+            log_problem(
+                self.logger, level, message, (*values, loggable(note)) if note else values, fields, cause, stacklevel=3
+            )
         try:
             _telemetry.install_sentry()
             _telemetry.record(problem, code, cause if cause is not None else upstream, span)

@@ -12,23 +12,43 @@ never comes here.
   through the global MeterProvider.
 - Sentry: a global event processor tags every event raised while a request is
   served with its `request_id`, and with the `problem.code` it is answered with.
+
+All three carry the problem's `label`: its code when the serving catalog knows
+it, else its status.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from problemdetails._context import HANDOVER, REQUEST_ID, serving
 from problemdetails._problem import Problem
 
-__all__ = ["CODE", "install_sentry", "record", "relabel"]
+if TYPE_CHECKING:
+    from problemdetails._catalog import Catalog
+
+__all__ = ["CODE", "install_sentry", "label", "record", "relabel"]
 
 # Where the decided problem's code goes in the scope / environ, for Sentry's processor.
 CODE = "problemdetails.code"
 
 _instruments: dict[str, Any] = {}
+
+
+def label(catalog: Catalog, problem: Problem) -> str:
+    """What a problem is counted, traced and tagged as: its code when `catalog` knows it, else its status.
+
+    A metric attribute, a span's `error.type` and a Sentry tag are series and
+    groups: their values must be few, and chosen by this service. A code this
+    catalog does not know was chosen elsewhere (an upstream's, passed on with
+    `Problem.relayed()`, or one made up per occurrence) and may hold anything;
+    such a problem is labelled like one without a code, by its status (as
+    OpenTelemetry's `error.type` falls back to the status code).
+    """
+    code = problem.code
+    return code if code is not None and code in catalog else str(problem.status)
 
 
 def record(problem: Problem, code: str, cause: BaseException | None, span: Any) -> None:
@@ -99,7 +119,11 @@ def _tag_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
         exc_info = hint.get("exc_info")
         handover = native.get(HANDOVER)
         if code is None and exc_info is not None and handover is not None:
-            code = handover.responder.code_for(exc_info[1])
+            exc = exc_info[1]
+            if isinstance(exc, Problem) and exc.received is None:  # raised as itself: labelled as it will be
+                code = label(handover.responder.catalog, exc)
+            else:
+                code = handover.responder.code_for(exc)
         if isinstance(code, str):
             tags.setdefault("problem.code", code)
     except Exception:  # a processor that raises would lose the event itself

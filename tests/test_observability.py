@@ -21,6 +21,8 @@ from starlette.routing import Route
 
 from problemdetails import Catalog, Problem, ProblemMiddleware, WSGIProblemMiddleware, current_request_id
 from problemdetails._context import serving
+from problemdetails._responder import Request as ResponderRequest
+from problemdetails._responder import Responder
 from problemdetails._types import Receive, Scope, Send
 from problemdetails.client import async_propagation_hook, decode, propagation_hook
 from tests.asgi import call
@@ -107,6 +109,24 @@ def test_logged_values_are_escaped(bundled: Catalog, caplog: pytest.LogCaptureFi
     (record,) = records(caplog)
     assert "\n" not in record.getMessage()
     assert record.path == "/a\\x0aFORGED line"  # type: ignore[attr-defined]
+
+
+def test_every_logged_field_is_escaped_whoever_builds_the_request(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sans-IO responder takes a `Request` from any caller: its id and an exception's class name are text too."""
+    caplog.set_level(logging.INFO, logger="problemdetails")
+    forged = type("Boom\u2028FORGED class", (Exception,), {})
+    request = ResponderRequest("GET\rFORGED", "/\nFORGED", b"", "id\x85FORGED", {})
+    Responder(bundled).problem_for(forged(), request)
+    (record,) = records(caplog)
+    text = caplog.handler.format(record)
+    assert text.splitlines() == text.split("\n")
+    assert not [line for line in text.splitlines() if line.startswith("FORGED")]
+    assert record.getMessage() == (
+        "500 internal: GET\\x0dFORGED /\\x0aFORGED request_id=id\\x85FORGED (unhandled Boom\\u2028FORGED class)"
+    )
+    assert record.request_id == "id\\x85FORGED"  # type: ignore[attr-defined]
 
 
 def test_the_wsgi_middleware_logs_the_same_record(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:

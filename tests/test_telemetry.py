@@ -28,7 +28,16 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from problemdetails import Catalog, ProblemMiddleware, RequestContextFilter, WSGIProblemMiddleware, current_request_id
+from problemdetails import (
+    Catalog,
+    Problem,
+    ProblemMiddleware,
+    RequestContextFilter,
+    WSGIProblemMiddleware,
+    current_request_id,
+)
+from problemdetails._telemetry import _tag_event
+from problemdetails.client import decode
 from tests.asgi import call
 from tests.wsgi import serve
 
@@ -279,6 +288,64 @@ def test_problems_carry_the_traceparents_trace_id_without_a_span(bundled: Catalo
     later = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-comes-next"
     assert call(wrapped, headers={"traceparent": later}).json()["trace_id"] == TRACEPARENT.split("-")[1]
     assert "trace_id" not in call(wrapped).json()
+
+
+def relayed_problem(catalog: Catalog, status: int, code: str) -> Problem:
+    """What a gateway raises: a problem another service answered with, decoded with this catalog, `relayed()`."""
+    body = {"type": f"https://upstream.example/{code}", "title": "Upstream", "status": status, "code": code}
+    decoded = decode(status, {"content-type": "application/problem+json"}, json.dumps(body).encode(), catalog=catalog)
+    return decoded.relayed()
+
+
+class Reporter(logging.Handler):
+    """What Sentry's logging integration does with a record: an event, tagged by the event processors."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.tags: list[dict[str, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.tags.append(_tag_event({}, {})["tags"])
+
+
+def test_relayed_codes_label_metrics_spans_tags_and_logs_only_when_the_catalog_knows_them(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another service's codes are not this one's labels: unbounded, and with any character it put in them."""
+    caplog.set_level(logging.INFO, logger="problemdetails")
+    unknown = [f"order-{n}-locked" for n in range(5)] + ["x\nFORGED line", "z" * 10_000]
+    cases = [("rate-limited", 429, "rate-limited")] + [(code, 422, "422") for code in unknown]
+    reporter = Reporter()
+    logging.getLogger("problemdetails").addHandler(reporter)
+    early: list[dict[str, str]] = []  # a reporter that sees the exception before the middleware decides
+    before = problem_counts()
+    try:
+        for code, status, label in cases:
+            problem = relayed_problem(bundled, status, code)
+
+            async def app(scope: Any, receive: Any, send: Any, problem: Problem = problem) -> None:
+                early.append(_tag_event({}, {"exc_info": (type(problem), problem, None)})["tags"])
+                raise problem
+
+            SPANS.clear()
+            caplog.clear()
+            exchange = call(
+                OpenTelemetryMiddleware(ProblemMiddleware(app, catalog=bundled)), headers={"X-Request-ID": "r"}
+            )
+            assert (exchange.status, exchange.json().get("code")) == (status, code)  # the body relays it as it was
+            assert error_type(server_span()) == label
+            (record,) = [r for r in caplog.records if r.name == "problemdetails"]
+            assert record.problem_code == (code if label == code else None)  # type: ignore[attr-defined]
+            assert record.getMessage().startswith(f"{status} {label}: GET / request_id=r (upstream {status} ")
+            assert record.upstream_code == code.replace("\n", "\\x0a")  # type: ignore[attr-defined]
+            assert "\n" not in caplog.handler.format(record)
+            assert reporter.tags[-1] == early[-1] == {"request_id": "r", "problem.code": label}
+    finally:
+        logging.getLogger("problemdetails").removeHandler(reporter)
+    after = problem_counts()
+    assert after[("rate-limited", 429)] == before.get(("rate-limited", 429), 0) + 1
+    assert after[("422", 422)] == before.get(("422", 422), 0) + len(unknown)  # one series for all of them
+    assert not [key for key in after if key[0] in unknown]
 
 
 def test_the_request_id_can_be_the_trace_id(bundled: Catalog) -> None:
