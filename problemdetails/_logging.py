@@ -81,7 +81,7 @@ def log_exception(
         filename,
         line,
         "%s: %s request_id=%s",
-        (message, request, request_id),
+        (message, request, loggable(request_id)),  # `request` is escaped already (`where`)
         exc_info,
         function,
     )

@@ -127,6 +127,14 @@ def test_every_logged_field_is_escaped_whoever_builds_the_request(
         "500 internal: GET\\x0dFORGED /\\x0aFORGED request_id=id\\x85FORGED (unhandled Boom\\u2028FORGED class)"
     )
     assert record.request_id == "id\\x85FORGED"  # type: ignore[attr-defined]
+    caplog.clear()
+
+    def failing(native: Any) -> str:
+        raise ValueError("no instance")
+
+    Responder(bundled, instance=failing).answer(bundled["gone"](), request)  # a failure logged on its own record
+    (record,) = records(caplog)
+    assert record.getMessage() == "the instance function failed: GET\\x0dFORGED /\\x0aFORGED request_id=id\\x85FORGED"
 
 
 def test_the_wsgi_middleware_logs_the_same_record(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
