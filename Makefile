@@ -63,12 +63,23 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The demo runs in its own small virtualenv: the package (editable), its runtime
+# dependencies and one server (examples/demo/requirements.txt), not the
+# development set that `make test` needs.
+DEMO_VENV  ?= .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
+DEMO_SITE  ?= build/site
+$(DEMO_STAMP): pyproject.toml examples/demo/requirements.txt
+	$(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e . -r examples/demo/requirements.txt
+	touch $(DEMO_STAMP)
+
 # Builds the doc site from catalog/ (type URIs pointing at the demo), then serves
 # the demo API with the middleware mounting the site under /errors/.
-demo: $(STAMP)
-	$(BIN)/problemdetails build catalog/ --out build/site --base-url http://$(HOST):$(PORT)/errors/
-	DEMO_BASE_URI=http://$(HOST):$(PORT)/errors/ DEMO_SITE=build/site \
-		$(BIN)/python -m uvicorn --app-dir examples/demo app:app --host $(HOST) --port $(PORT)
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/python -m problemdetails build catalog/ --out $(DEMO_SITE) --base-url http://$(HOST):$(PORT)/errors/
+	DEMO_BASE_URI=http://$(HOST):$(PORT)/errors/ DEMO_SITE=$(DEMO_SITE) \
+		$(DEMO_VENV)/bin/python -m uvicorn --app-dir examples/demo app:app --host $(HOST) --port $(PORT)
 
 # Benchmarks run in their own virtualenv: peers and pydantic never enter the
 # project's dependencies.
@@ -99,4 +110,4 @@ soak: $(STAMP)
 	$(BIN)/python -m benchmarks.soak --write benchmarks/SOAK.md
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage
+	rm -rf $(VENV) $(BENCH_VENV) $(DEMO_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

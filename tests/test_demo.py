@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
+import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from starlette.testclient import TestClient
 
 from problemdetails import decode_json, decode_xml
 from tests.conftest import ROOT, free_port, get_when_serving
+from tests.environments import environment, resolve
 
 DEMO = ROOT / "examples" / "demo" / "app.py"
 
@@ -64,49 +67,65 @@ def test_demo_serves_the_site_it_renders_itself() -> None:
     }
 
 
-def test_demo_serves_under_uvicorn_on_loopback(tmp_path: Path) -> None:
-    """As `make demo` runs it: the site built by the CLI, then uvicorn with the middleware mounting it."""
-    port = free_port()
+def make_demo_plan(*variables: str) -> list[str]:
+    """The shell commands `make demo` would run with these variables (`make -n`), one a line."""
+    printed = subprocess.run(["make", "-n", "demo", *variables], cwd=ROOT, capture_output=True, text=True, check=True)
+    return printed.stdout.replace("\\\n", " ").splitlines()
+
+
+def demo_requirements(install: list[str]) -> list[str]:
+    """The requirements of a `python -m pip install ...` command line: `.` is this project, `-r` a file's lines."""
+    requirements: list[str] = []
+    words = iter(install[install.index("install") + 1 :])
+    for word in words:
+        if word == "-r":
+            lines = (ROOT / next(words)).read_text(encoding="utf-8").splitlines()
+            requirements += [line.split("#")[0].strip() for line in lines if line.split("#")[0].strip()]
+        elif word == ".":
+            requirements.append("problemdetails")
+        elif not word.startswith("-"):
+            requirements.append(word)
+    return requirements
+
+
+def test_make_demo_sets_up_and_serves_in_its_own_small_environment(tmp_path: Path) -> None:
+    """`make demo` for real, in an environment of exactly what its install line installs.
+
+    The install itself is the one step not run (it needs the network): the same
+    distributions are linked from the suite's environment (tests/environments.py),
+    so anything the demo imports beyond them fails here as it would for a user.
+    Then `make demo` finds its stamp fresh, builds the site and serves.
+    """
+    venv, site, port = tmp_path / "venv", tmp_path / "site", free_port()
+    variables = [f"DEMO_VENV={venv}", f"DEMO_SITE={site}", f"PORT={port}"]
+    plan = make_demo_plan(*variables)
+    (install,) = [shlex.split(line) for line in plan if " -m pip install " in line]
+    assert install[0] == f"{venv}/bin/python"
+    requirements = demo_requirements(install)
+    # The package's runtime dependencies and one server: none of the development set.
+    assert set(resolve(requirements)) == set(resolve(["problemdetails", "uvicorn"]))
+    environment(requirements, venv)
+    (stamp,) = [shlex.split(line)[1] for line in plan if line.startswith("touch ")]
+    assert Path(stamp).parent == venv
+    Path(stamp).touch()
     base = f"http://127.0.0.1:{port}/errors/"
-    site = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "problemdetails",
-            "build",
-            str(ROOT / "catalog"),
-            "--out",
-            str(site),
-            "--base-url",
-            base,
-        ],
-        check=True,
-        capture_output=True,
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--app-dir",
-            str(DEMO.parent),
-            "app:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env={**os.environ, "DEMO_BASE_URI": base, "DEMO_SITE": str(site)},
-    )
+    with (tmp_path / "make.log").open("w") as log:
+        server = subprocess.Popen(
+            ["make", "demo", *variables], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
-        response = get_when_serving(f"http://127.0.0.1:{port}/problems/rate-limited", server)
+        try:
+            response = get_when_serving(f"http://127.0.0.1:{port}/problems/rate-limited", server, seconds=60)
+        except httpx.TransportError:
+            pytest.fail(f"make demo does not serve:\n{(tmp_path / 'make.log').read_text()}")
         assert response.status_code == 429
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == "rate-limited"
-        # the problem's type URI resolves to its documentation on the running demo
+        xml = httpx.get(
+            f"http://127.0.0.1:{port}/problems/unprocessable", headers={"Accept": "application/problem+xml"}, timeout=5
+        )
+        assert decode_xml(xml.content, catalog=load_demo().CATALOG).code == "unprocessable"
+        # the problem's type URI resolves to its documentation on the running demo, built by `make demo`
         page = httpx.get(response.json()["type"], timeout=5, follow_redirects=True)
         assert (page.status_code, str(page.url)) == (200, f"{base}rate-limited/")
         assert "<h1>Too many requests</h1>" in page.text
@@ -115,5 +134,6 @@ def test_demo_serves_under_uvicorn_on_loopback(tmp_path: Path) -> None:
         assert stylesheet.headers["content-type"] == "text/css; charset=utf-8"
         assert stylesheet.content == (site / "assets" / "site.css").read_bytes()
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)  # make, its shell and the server
         server.wait(timeout=10)
+    assert "Traceback" not in (tmp_path / "make.log").read_text(), (tmp_path / "make.log").read_text()
