@@ -54,6 +54,8 @@ _URI_REFERENCE = re.compile(URI_REFERENCE)
 # (RFC 4151) and `urn:` name a type without resolving, and are never linked.
 TYPE_SCHEMES = ("http:", "https:", "tag:", "urn:")
 _MAX_TEMPLATE_WIDTH = 200
+# The status a problem is built with while its missing status is reported: its children are still checked.
+_UNKNOWN_STATUS = 0
 # C0 controls other than tab and line breaks, DEL, and lone surrogates.
 _UNCARRIED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
@@ -115,6 +117,8 @@ class _Entry:
     failed: set[str]  # keys whose values were reported as bad
     members: list[MemberSpec] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)  # members already reported: no follow-on findings
+    # Its ancestry is not known (an unknown parent, a cycle): any member name may be inherited.
+    open: bool = False
 
 
 class _Findings:
@@ -284,12 +288,12 @@ class _Loader:
     def load(self, paths: Sequence[PathArg]) -> tuple[CatalogInfo, list[ProblemSpec]] | None:
         for path in _files(paths, self.findings):
             self.read_file(path)
-        if self.header is None:
-            if not self.findings.has_errors():
-                where = str(Path(paths[0])) if paths else "<no paths>"
-                self.findings.file_error(where, "no `catalog:` header (name, base_uri) in any file")
-            return None
-        info = self.check_header()
+        if self.header is None and not self.findings.has_errors():
+            where = str(Path(paths[0])) if paths else "<no paths>"
+            self.findings.file_error(where, "no `catalog:` header (name, base_uri) in any file")
+        # A broken header (or none) is one finding among the others: the problems are
+        # still checked through, so one run reports everything.
+        info = self.check_header() if self.header is not None else None
         specs = self.resolve(info)
         if self.findings.has_errors() or info is None:
             return None
@@ -580,8 +584,16 @@ class _Loader:
     # -- the whole catalog: extends, inheritance, templates, examples ---------------
 
     def resolve(self, info: CatalogInfo | None) -> list[ProblemSpec]:
+        """Every problem checked and built, whatever else is broken; the specs of those with a known status.
+
+        Nothing is skipped because something else failed (a parent, the header):
+        a problem whose parent has errors of its own is checked against what is
+        known of it, and one whose ancestry is unknown (an unknown parent, a
+        cycle) against its own declarations.
+        """
         order = self.check_extends()
         specs: dict[str, ProblemSpec] = {}
+        unknown_status: set[str] = set()  # built with a stand-in status (its missing status is reported)
         class_names: dict[str, str] = {}
         for slug in order:
             entry = self.entries[slug]
@@ -591,9 +603,21 @@ class _Loader:
                     entry.path, entry.mark, f"slug {slug!r} and {class_names[name]!r} both become class {name}"
                 )
             class_names[name] = slug
-            spec = self.build_spec(entry, specs.get(entry.values["extends"] or ""), info)
+            parent_slug = entry.values["extends"]
+            parent = specs.get(parent_slug) if parent_slug is not None else None
+            if parent_slug is not None:
+                if parent is None or self.entries[parent_slug].open:
+                    entry.open = True
+                else:
+                    # A member the parent's own check refused is reported there, not again in each child.
+                    entry.broken |= self.entries[parent_slug].broken
+            status_known = parent_slug not in unknown_status
+            spec = self.build_spec(entry, parent, info, parent_status_known=status_known)
             if spec is not None:
                 specs[slug] = spec
+                if spec.status == _UNKNOWN_STATUS:
+                    unknown_status.add(slug)
+        specs = {slug: spec for slug, spec in specs.items() if slug not in unknown_status}
         for slug in order:
             entry = self.entries[slug]
             deprecated = entry.values["deprecated"]
@@ -627,7 +651,7 @@ class _Loader:
                 owners.setdefault(alias, slug)
 
     def check_extends(self) -> list[str]:
-        """Slugs with every parent before its children; reports unknown parents and cycles."""
+        """Every slug, each parent before its children (but in a cycle); reports unknown parents and cycles."""
         order: list[str] = []
         state: dict[str, str] = {}  # slug -> "visiting" | "done"
 
@@ -644,38 +668,43 @@ class _Loader:
             ok = True
             if parent is not None:
                 if parent not in self.entries:
+                    others = [other for other in self.entries if other != slug]
                     self.findings.error(
                         entry.path,
                         self.value_mark(entry, "extends"),
-                        f"problem {slug!r} extends unknown slug {parent!r}{_did_you_mean(parent, self.entries)}",
+                        f"problem {slug!r} extends unknown slug {parent!r}{_did_you_mean(parent, others)}",
                     )
                     ok = False
                 else:
                     ok = visit(parent, [*chain, slug])
             state[slug] = "done"
-            if ok:
-                order.append(slug)
+            order.append(slug)
             return ok
 
         for slug in sorted(self.entries):
             visit(slug, [])
         return order
 
-    def build_spec(self, entry: _Entry, parent: ProblemSpec | None, info: CatalogInfo | None) -> ProblemSpec | None:
+    def build_spec(
+        self, entry: _Entry, parent: ProblemSpec | None, info: CatalogInfo | None, *, parent_status_known: bool = True
+    ) -> ProblemSpec | None:
+        """Check one problem against its parent's spec and build its own; None only when it has no status at all.
+
+        With a broken header (`info` None) the spec is built all the same, so
+        that its children are checked; a problem whose status is missing (and
+        reported) gets `_UNKNOWN_STATUS` for the same reason.
+        """
         values, path, slug = entry.values, entry.path, entry.slug
-        if values["extends"] is not None and parent is None:
-            return None  # the parent itself failed; already reported
         status = values["status"] if values["status"] is not None else (parent.status if parent else None)
-        if status is None:
-            if "status" in entry.failed:
-                return None
+        if parent is not None and not parent_status_known and values["status"] is None:
+            status = None  # the parent's own status is missing: nothing to inherit
+        if status is None and values["extends"] is None and "status" not in entry.failed:
             self.findings.error(
                 path,
                 entry.mark,
                 f"problem {slug!r} is missing required key 'status' (only a child inherits its parent's)",
             )
-            return None
-        if parent is not None and status // 100 != parent.status // 100:
+        if parent is not None and parent_status_known and status is not None and status // 100 != parent.status // 100:
             self.findings.error(
                 path,
                 self.value_mark(entry, "status"),
@@ -714,12 +743,14 @@ class _Loader:
         headers += [h for h in values["headers"] if h.lower() not in {p.lower() for p in headers}]
         deprecated = self.read_deprecated(entry)
         examples = self.read_examples(entry, members, template)
-        if info is None:
-            return None
+        if status is None:
+            if values["extends"] is not None and not entry.open:
+                return None  # a child of a problem without status: it has none to inherit either
+            status = _UNKNOWN_STATUS
         retry = values["retry"] or (parent.retry if parent else default_retry(status))
         return ProblemSpec(
             slug=slug,
-            type=info.base_uri + slug,
+            type=(info.base_uri if info is not None else "") + slug,
             status=status,
             title=values["title"],
             summary=values["summary"],
@@ -756,7 +787,7 @@ class _Loader:
                     mark,
                     f"problem {entry.slug!r}: detail template field {{{name}}} must name a member, like {{limit}}",
                 )
-            elif name not in names and name not in entry.broken:
+            elif name not in names and name not in entry.broken and not entry.open:
                 known = ", ".join(sorted(names)) or "none"
                 self.findings.error(
                     entry.path,
@@ -807,7 +838,7 @@ class _Loader:
                 member_nodes = node.entries["members"][1]
                 assert isinstance(member_nodes, YMap)  # values["members"] came from a mapping
                 key_mark, value_node = member_nodes.entries[name]
-                if name in entry.broken:
+                if name in entry.broken or (name not in by_name and entry.open):
                     continue
                 if name not in by_name:
                     self.findings.error(

@@ -121,6 +121,11 @@ def _read(text: str, loader_class: type[yaml.SafeLoader]) -> YNode | None:
         mark = error.problem_mark or error.context_mark
         where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
         message = " ".join(part for part in (error.context, error.problem) if part)
+        if (error.context or "").startswith("while parsing a flow") and (error.problem or "").endswith("got '['"):
+            # `members: {ids: list[int]}`: in `{ }` or `[ ]` a bracket starts a list, and the
+            # file cannot be read past it: the one finding says how to write it instead.
+            message += " (inside { } or [ ], quote a value that holds brackets or commas, such as a member type: "
+            message += "'list[int]')"
         raise YamlError(f"invalid YAML: {message}", where) from None
     except yaml.YAMLError as error:  # e.g. a second document in the stream
         raise YamlError(f"invalid YAML: {error}", Mark(1, 1)) from None

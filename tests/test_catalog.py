@@ -813,3 +813,100 @@ def test_a_framework_errors_key_must_be_an_error_status(write: WriteCatalog) -> 
         f"{path}:4:22: error: framework_errors: '200' is not a status from 400 to 599",
         f"{path}:4:34: error: framework_errors: 'x' is not a status from 400 to 599",
     ]
+
+
+# A child's own findings do not wait for its parent, or the header, to be fixed (README:
+# every finding in one run). Each row: a catalog whose parent (or header) is broken, and
+# every finding it must produce, the child's included.
+_CHILD = "  upstream-conflict: {extends: conflict, status: 502, title: Upstream conflict}\n"
+_BROKEN_MEMBER = "members: {things: 'lst[int]'}"
+_MEMBER_FINDING = (
+    "error: problem 'conflict': member 'things': unknown type 'lst' (known: str, int, float, bool, uri, datetime, "
+    "error, list[T], dict[str, T], enum[...])"
+)
+_CLASS_FINDING = (
+    "error: problem 'upstream-conflict' has status 502 but extends 'conflict' (409): a child must stay in its "
+    "parent's status class, or `except` on the parent would catch the wrong errors"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            HEADER + f"problems:\n  conflict: {{status: 409, title: Conflict, {_BROKEN_MEMBER}}}\n" + _CHILD,
+            [f"6:63: {_MEMBER_FINDING}", f"7:50: {_CLASS_FINDING}"],
+            id="parent-with-a-bad-member-type",
+        ),
+        pytest.param(
+            "catalog:\n  name: Test API\n"
+            f"problems:\n  conflict: {{status: 409, title: Conflict, {_BROKEN_MEMBER}}}\n" + _CHILD,
+            [
+                "2:3: error: catalog header is missing required key 'base_uri'",
+                f"4:63: {_MEMBER_FINDING}",
+                f"5:50: {_CLASS_FINDING}",
+            ],
+            id="header-without-base-uri",
+        ),
+        pytest.param(
+            "catalog:\n  name: Test API\n  base_uri: errors\n"
+            f"problems:\n  conflict: {{status: 409, title: Conflict, {_BROKEN_MEMBER}}}\n" + _CHILD,
+            [
+                "3:13: error: base_uri must be an absolute URI (RFC 9457 §3.1.1), not 'errors'",
+                f"5:63: {_MEMBER_FINDING}",
+                f"6:50: {_CLASS_FINDING}",
+            ],
+            id="header-with-a-bad-base-uri",
+        ),
+        pytest.param(
+            HEADER
+            + f"problems:\n  conflict: {{extends: nothing, status: 409, title: Conflict, {_BROKEN_MEMBER}}}\n"
+            + _CHILD,
+            [
+                "6:23: error: problem 'conflict' extends unknown slug 'nothing'",
+                f"6:81: {_MEMBER_FINDING}",
+                f"7:50: {_CLASS_FINDING}",
+            ],
+            id="parent-of-an-unknown-parent",
+        ),
+        pytest.param(
+            HEADER + "problems:\n  a: {extends: conflict, title: A}\n"
+            "  conflict: {extends: a, status: 409, title: Conflict}\n" + _CHILD,
+            ["6:16: error: extends cycle: a -> conflict -> a", f"8:50: {_CLASS_FINDING}"],
+            id="parent-in-a-cycle",
+        ),
+        pytest.param(
+            # Without the parent's status the class cannot be checked; the child's own template still is.
+            HEADER + f"problems:\n  conflict: {{title: Conflict, {_BROKEN_MEMBER}}}\n"
+            "  upstream-conflict: {extends: conflict, status: 502, title: U, detail: '{n:>999} {things}', "
+            "members: {count: int}}\n",
+            [
+                "6:3: error: problem 'conflict' is missing required key 'status' (only a child inherits its parent's)",
+                f"6:50: {_MEMBER_FINDING}",
+                # `{things}` is the parent's member, refused there: not reported again here.
+                "7:73: error: problem 'upstream-conflict': detail template names unknown member 'n'; members: count",
+                "7:73: error: problem 'upstream-conflict': detail template field {n:>999}: widths and precisions are "
+                "at most 200",
+            ],
+            id="parent-without-status",
+        ),
+        pytest.param(
+            # A parent that is not there may declare any member: only what is known to be wrong is reported.
+            HEADER + "problems:\n  upstream-conflict: {extends: conflict, status: 502, title: U, "
+            "detail: '{n:>999} {things}', examples: [{members: {things: 1, count: x}}], members: {count: int}}\n",
+            [
+                "6:32: error: problem 'upstream-conflict' extends unknown slug 'conflict'",
+                "6:73: error: problem 'upstream-conflict': detail template field {n:>999}: widths and precisions are "
+                "at most 200",
+                "6:134: error: problem 'upstream-conflict': example 1: member 'count' does not fit int: expected "
+                "`int`, got `str`",
+            ],
+            id="child-of-an-unknown-parent",
+        ),
+    ],
+)
+def test_a_broken_parent_or_header_hides_no_finding_of_a_child(
+    write: WriteCatalog, text: str, expected: list[str]
+) -> None:
+    path = write(text)
+    assert findings(path) == [f"{path}:{line}" for line in expected]

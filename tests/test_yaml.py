@@ -36,6 +36,18 @@ def test_empty_document_is_none() -> None:
         ("? [a]\n: 1", Mark(1, 3), "mapping keys must be plain strings"),
         ("a: !!python/object:os.system x", Mark(1, 4), "could not determine a constructor"),
         ("a: 1\nb: x\x1fy", Mark(2, 5), "character U+001F is not allowed"),
+        # A member type unquoted in a flow mapping: the message says how to write it.
+        (
+            "members: {ids: list[int]}",
+            Mark(1, 20),
+            "invalid YAML: while parsing a flow mapping expected ',' or '}', but got '[' (inside { } or [ ], "
+            "quote a value that holds brackets or commas, such as a member type: 'list[int]')",
+        ),
+        (
+            "members: {ids: {type: dict[str, int]}}",
+            Mark(1, 27),
+            "quote a value that holds brackets or commas, such as a member type: 'list[int]'",
+        ),
     ],
 )
 def test_errors_carry_marks(text: str, mark: Mark, message: str) -> None:
