@@ -15,12 +15,14 @@ with the catalog's plain 500 problem, and logged.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import sys
 import traceback
+import zlib
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 from urllib.parse import quote
 
 import msgspec
@@ -74,7 +76,9 @@ ANSWERED = "problemdetails.answered"
 # a middleware sends: each observer gets (catalog, status, content type, body).
 OBSERVERS: list[Callable[[Catalog, int, bytes, bytes], None]] = []
 
-ExceptionMap = Mapping[type[BaseException], "str | Callable[[Any], Problem]"]
+# What an exception class maps to: a slug, a problem class, or a function of the exception returning a problem.
+ExceptionTarget: TypeAlias = "str | type[Problem] | Callable[[Any], Problem]"
+ExceptionMap: TypeAlias = Mapping[type[BaseException], ExceptionTarget]
 
 # Representation headers describe the body being replaced, so they go; the rest
 # (CORS, Allow, WWW-Authenticate, Retry-After, Set-Cookie ...) survive.
@@ -103,6 +107,7 @@ PROBLEM_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", 
 # A path that is already a valid URI path needs no quoting (the common case).
 _is_plain_path = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*").fullmatch
 HELD_BODY_LIMIT = 64 * 1024  # enough for any {"detail": ...}; the rest is not read
+_SHORT_TEXT = 1000  # a `text/html` body up to this long, with no markup, is a message (`detail` keeps 1000)
 
 
 class FrameworkErrors(Protocol):
@@ -234,11 +239,12 @@ class Request:
     __slots__ = ("_trace_id", "accept", "method", "native", "path", "request_id")
 
     def __init__(self, method: str, path: str, accept: bytes, request_id: str, native: MutableMapping[str, Any]):
-        self.method = method
-        self.path = path
-        self.accept = accept
-        self.request_id = request_id
-        self.native = native  # the ASGI scope or the WSGI environ: what `instance=` functions get
+        self.method: str = method
+        self.path: str = path
+        self.accept: bytes = accept
+        self.request_id: str = request_id
+        # The ASGI scope or the WSGI environ: what `instance=` functions get.
+        self.native: MutableMapping[str, Any] = native
         self._trace_id: str | bool | None = False  # not looked up yet
 
     @property
@@ -306,16 +312,9 @@ class Responder:
         enrich: Callable[[Problem, Any], Problem | None] | None = None,
     ) -> None:
         self.catalog = catalog
-        self.exception_map: dict[type[BaseException], str | Callable[[Any], Problem]] = dict(exception_map or {})
-        for target in self.exception_map.values():
-            if isinstance(target, str) and target not in catalog:
-                raise ValueError(f"exception_map names unknown slug {target!r}")
-            if isinstance(target, str) and catalog[target].__required__:
-                required = ", ".join(member.name for member in catalog[target].__required__)
-                raise ValueError(
-                    f"exception_map maps to {target!r}, which requires members ({required}); "
-                    "map to a function that builds the problem instead"
-                )
+        self.exception_map: dict[type[BaseException], ExceptionTarget] = dict(exception_map or {})
+        for cls, target in self.exception_map.items():
+            _check_mapping(catalog, cls, target)
         self.debug = debug
         challenge = field_value(www_authenticate)
         if challenge is None:
@@ -323,8 +322,8 @@ class Responder:
         self.www_authenticate = challenge
         self.profile = profile
         self.instance = instance
-        self.logger = logger or logging.getLogger("problemdetails")
-        self.frameworks = tuple(frameworks)
+        self.logger: logging.Logger = logger or logging.getLogger("problemdetails")
+        self.frameworks: tuple[FrameworkErrors, ...] = tuple(frameworks)
         self.enrich = enrich
         # Every method the wrapped app accepts at a path, for `Allow` on a 405: set by
         # the hand-over of a framework whose routes can be read (Starlette, FastAPI).
@@ -429,19 +428,26 @@ class Responder:
         return decided if isinstance(decided, Problem) else self.problem_for(exc, request)
 
     def code_for(self, exc: BaseException) -> str:
-        """The code of the problem that answers `exc`, for an error reporter that sees `exc` before it is decided."""
-        problem = exc if isinstance(exc, Problem) else self.translation(exc)[0] if isinstance(exc, Exception) else None
+        """The label (`_telemetry.label`) of what answers `exc`, for a reporter that sees `exc` before it is decided."""
+        try:
+            problem = (
+                exc if isinstance(exc, Problem) else self.translation(exc)[0] if isinstance(exc, Exception) else None
+            )
+        except Exception:  # a failing `exception_map` function: the 500 answers, and is logged when decided
+            problem = None
         if problem is None:
             problem = problem_for_status(self.catalog, 500)
         elif problem.received is not None:
             problem = problem_for_status(self.catalog, 502)
-        return problem.code or str(problem.status)
+        return _telemetry.label(self.catalog, problem)
 
     def translation(self, exc: Exception) -> tuple[Problem | None, bool]:
         """The problem `exc` stands for (mapped, or a framework's error), and whether `exception_map` mapped it.
 
         None for an unhandled exception. A mapped exception's traceback is logged
         with its problem; a framework's HTTP error is an answer, like a problem.
+        An `exception_map` function that raises raises here: `problem_for` logs
+        it with the request and answers with the 500 problem.
         """
         # Most services map nothing: a framework error then skips the walk up the MRO.
         mro = type(exc).__mro__ if self.exception_map else ()
@@ -451,11 +457,9 @@ class Responder:
                 continue
             if isinstance(target, str):
                 return self.catalog[target](), True
-            try:
-                produced = target(exc)
-            except Exception:
-                self.logger.exception("exception_map function for %s failed", cls.__name__)
-                return None, False
+            if isinstance(target, type):  # a problem class: raised as the slug would be
+                return target(), True
+            produced = target(exc)  # a function that fails is the caller's to log, with the request
             return (produced, True) if isinstance(produced, Problem) else (None, False)
         # Only a loaded framework can have raised its own errors: nothing is imported here.
         for framework in self.frameworks:
@@ -482,13 +486,30 @@ class Responder:
 
         A 4xx message meant for the client survives as `detail`: FastAPI's and
         DRF's `{"detail": "..."}`, Falcon's `{"title", "description"}`, or the
-        plain text Starlette renders an `HTTPException` as. Never a 5xx body,
-        and never HTML.
+        plain text Starlette renders an `HTTPException` as, or a sentence
+        without markup sent as `text/html`. Never a 5xx body, and never an HTML
+        page. A compressed page (gzip, deflate) is read decompressed.
         """
-        media = next((value for key, value in headers if key.lower() == b"content-type"), b"")
+        media = encoding = b""
+        for key, value in headers:
+            name = key.lower()
+            if name == b"content-type":
+                media = value.lower()
+            elif name == b"content-encoding":
+                encoding = value
+        if encoding:
+            decoded = _decoded(encoding, body)
+            if decoded is None:  # an encoding it cannot read: its bytes are no text, and keep no message
+                return problem_for_status(self.catalog, status)
+            body = decoded
         document: object = None
         if media.startswith(b"text/plain"):
             detail: object = body.decode("utf-8", "replace") if len(body) < HELD_BODY_LIMIT else None
+        elif media.startswith(b"text/html"):
+            # Flask's and Quart's default mimetype: `return "no such order", 404` is a sentence sent as
+            # text/html. A short one without markup is text (its entities undone); a page is never read.
+            short = len(body) <= _SHORT_TEXT and b"<" not in body
+            detail = html.unescape(body.decode("utf-8", "replace")) if short else None
         else:
             document = json_document(body)
             detail = None
@@ -582,7 +603,7 @@ class Responder:
             self.logger.error(
                 "the enrich hook returned %s, not this problem with more members request_id=%s",
                 loggable(type(enriched).__name__),
-                request.request_id,
+                loggable(request.request_id),
             )
             return problem
         return enriched
@@ -638,6 +659,27 @@ class Responder:
         log_exception(self.logger, exc, message, request.logged, request.request_id)
 
 
+def _check_mapping(catalog: Catalog, cls: object, target: object) -> None:
+    """One `exception_map` entry, checked when the middleware is built: a mistake fails at start-up, not per request."""
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+        raise TypeError(f"exception_map keys must be exception classes, not {cls!r}")
+    if isinstance(target, str):
+        if target not in catalog:
+            raise ValueError(f"exception_map maps {cls.__name__} to unknown slug {target!r}")
+        target = catalog[target]
+    elif not callable(target):  # a problem class is callable too
+        raise TypeError(
+            f"exception_map maps {cls.__name__} to {target!r}: map it to a slug, a problem class, "
+            "or a function that takes the exception and returns a problem"
+        )
+    if isinstance(target, type) and issubclass(target, Problem) and target.__required__:
+        names = ", ".join(member.name for member in target.__required__)
+        raise ValueError(
+            f"exception_map maps {cls.__name__} to {target.__name__}, which requires members ({names}); "
+            "map to a function that builds the problem instead"
+        )
+
+
 def _upstream_fields(upstream: Problem) -> dict[str, object]:
     """What a record says of a problem another service answered with: never its body, only what it was."""
     received = upstream.received
@@ -681,6 +723,37 @@ def unwrap(exc: Exception, server: Sequence[object] = ()) -> Exception:
     if isinstance(first, Problem) and all(type(leaf) is type(first) and leaf.type == first.type for leaf in leaves):
         return first
     return exc
+
+
+def _decoded(encoding: bytes, body: bytes) -> bytes | None:
+    """An error page's body with its content codings undone, at most `HELD_BODY_LIMIT` bytes; None if unreadable.
+
+    RFC 9110 §8.4: codings are listed "in the order in which they were
+    applied", so they are undone last first. gzip (and `x-gzip`, §8.4.1.3) and
+    deflate (§8.4.1.2: the zlib format; raw deflate as sent by some servers)
+    are read; any other (br, zstd, compress) is not. The output is bounded:
+    a small compressed page never expands past what is read of any page.
+    """
+    codings = [coding.strip().lower() for coding in encoding.split(b",")]
+    for coding in reversed(codings):
+        if coding in (b"identity", b""):
+            continue
+        tries: tuple[int, ...]
+        if coding in (b"gzip", b"x-gzip"):
+            tries = (16 + zlib.MAX_WBITS,)
+        elif coding == b"deflate":
+            tries = (zlib.MAX_WBITS, -zlib.MAX_WBITS)
+        else:
+            return None
+        for wbits in tries:
+            try:
+                body = zlib.decompressobj(wbits).decompress(body, HELD_BODY_LIMIT)
+                break
+            except zlib.error:
+                continue
+        else:
+            return None
+    return body
 
 
 def _retry_after(problem: Problem, given: bytes | None) -> bytes | None:

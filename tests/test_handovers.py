@@ -9,6 +9,7 @@ Starlette's `Allow` through Mounts and CORS, and what `integrate=False` leaves.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from typing import Any
 
@@ -404,3 +405,30 @@ def test_litestar_body_keys_are_msgspec_paths(key: str, pointer: str) -> None:
 
     (item,) = litestar_error_items([{"message": "bad", "key": key, "source": "body"}]) or []
     assert item.pointer == pointer
+
+
+ASGI_EXAMPLES = ["starlette_app:app", "fastapi_app:app", "litestar_app:app", "quart_app:app", "falcon_app:asgi_app"]
+ASGI_EXAMPLES += ["blacksheep_app:app", "django_app:asgi_app"]
+WSGI_EXAMPLES = ["flask_app:app", "falcon_app:wsgi_app", "django_app:wsgi_app"]
+
+
+def example(target: str) -> Any:
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(f"examples.frameworks.{module}"), attribute)
+
+
+@pytest.mark.parametrize("path", ["/nope", "/conflict", "/crash", "/http-error", "/mapped"])
+@pytest.mark.parametrize("target", ASGI_EXAMPLES + WSGI_EXAMPLES)
+def test_head_never_has_a_body(target: str, path: str) -> None:
+    """RFC 9110 §9.3.2, in-process where no server strips what a framework sends (Quart sent the problem)."""
+    app = example(target)
+    if target in WSGI_EXAMPLES:
+        served = serve(app, "HEAD", path)
+        status, headers, body = served.code, served.headers, served.body
+    else:
+        exchange = call(app, "HEAD", path)
+        status, headers, body = exchange.status, exchange.headers, exchange.body
+    assert status >= 400
+    assert headers["content-type"] == "application/problem+json"
+    assert int(headers["content-length"]) > 0  # what GET would send
+    assert body == b""

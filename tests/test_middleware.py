@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from uvicorn.protocols.utils import ClientDisconnected
 
-from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json
+from problemdetails import Catalog, Problem, ProblemMiddleware, WSGIProblemMiddleware, decode_json
 from problemdetails._site import SiteError, render_site, write_site
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 from tests.asgi import Exchange, call, call_async, request_scope
@@ -103,8 +105,35 @@ def test_exception_map_by_mro(bundled: Catalog) -> None:
     assert call(middleware).json()["detail"] == "slow"
     with pytest.raises(ValueError, match="unknown slug 'nope'"):
         ProblemMiddleware(middleware, catalog=bundled, exception_map={KeyError: "nope"})
-    with pytest.raises(ValueError, match=r"'quota-exceeded', which requires members \(limit, current\)"):
+    with pytest.raises(ValueError, match=r"KeyError to QuotaExceeded, which requires members \(limit, current\)"):
         ProblemMiddleware(middleware, catalog=bundled, exception_map={KeyError: "quota-exceeded"})
+
+
+@pytest.mark.parametrize(
+    ("exception_map", "error", "message"),
+    [
+        ({TimeoutError: 42}, TypeError, "maps TimeoutError to 42: map it to a slug, a problem class, or a function"),
+        ({TimeoutError: None}, TypeError, "maps TimeoutError to None"),
+        ({TimeoutError: b"gone"}, TypeError, "maps TimeoutError to b'gone'"),
+        ({"TimeoutError": "gone"}, TypeError, "keys must be exception classes, not 'TimeoutError'"),
+        ({int: "gone"}, TypeError, "keys must be exception classes, not <class 'int'>"),
+        ({TimeoutError: "nope"}, ValueError, "maps TimeoutError to unknown slug 'nope'"),
+    ],
+)
+def test_every_exception_map_entry_is_checked_at_construction(
+    bundled: Catalog, exception_map: Any, error: type[Exception], message: str
+) -> None:
+    """A mistake fails when the app starts, not as a 500 on every request that meets it."""
+    for middleware in (ProblemMiddleware, WSGIProblemMiddleware):
+        with pytest.raises(error, match=re.escape(message)):
+            middleware(raising(TimeoutError()), catalog=bundled, exception_map=exception_map)
+
+
+def test_exception_map_takes_a_problem_class(bundled: Catalog) -> None:
+    middleware = ProblemMiddleware(raising(TimeoutError()), catalog=bundled, exception_map={OSError: bundled["gone"]})
+    assert (call(middleware).status, call(middleware).json()["code"]) == (410, "gone")
+    with pytest.raises(ValueError, match="requires members"):
+        ProblemMiddleware(middleware, catalog=bundled, exception_map={OSError: bundled["quota-exceeded"]})
 
 
 def test_failing_exception_map_function_is_internal(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
@@ -863,3 +892,91 @@ def test_a_problem_the_app_sent_with_headers_of_any_iterable_passes(bundled: Cat
     assert exchange.headers["content-type"] == "application/problem+json"
     assert exchange.headers["x-app"] == "kept"
     assert exchange.headers["x-request-id"]
+
+
+def rendering(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> Any:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def test_a_gzipped_error_page_keeps_its_message(bundled: Catalog) -> None:
+    """FastAPI's documented GZipMiddleware inside the app: the page's message, never its gzip bytes."""
+    from fastapi import FastAPI
+    from fastapi.middleware.gzip import GZipMiddleware
+
+    api = FastAPI()
+    api.add_middleware(GZipMiddleware, minimum_size=1)
+
+    @api.get("/text")
+    async def text() -> Response:
+        return PlainTextResponse("the order was cancelled " * 20, status_code=410)
+
+    @api.get("/json")
+    async def json_page() -> Response:
+        return JSONResponse({"detail": "no zone named z1 in this account"}, status_code=404)
+
+    @api.get("/raised")
+    async def raised() -> None:
+        raise HTTPException(404, "no zone named z2")
+
+    app = ProblemMiddleware(api, catalog=bundled)
+    gzip = {"accept-encoding": "gzip"}
+    gone = call(app, path="/text", headers=gzip)  # rendered, compressed, held and replaced
+    assert (gone.status, gone.json()["detail"]) == (410, "the order was cancelled " * 20)
+    assert "content-encoding" not in gone.headers
+    found = call(app, path="/json", headers=gzip)
+    assert (found.status, found.json()["detail"]) == (404, "no zone named z1 in this account")
+    # Answered through the app's own response machinery: its GZipMiddleware compresses the problem.
+    answered = call(app, path="/raised", headers=gzip)
+    assert (answered.headers["content-encoding"], answered.headers["content-length"]) == (
+        "gzip",
+        str(len(answered.body)),
+    )
+    assert json.loads(zlib.decompress(answered.body, 31))["detail"] == "no zone named z2"
+
+
+def _deflate(data: bytes, wbits: int) -> bytes:
+    compressor = zlib.compressobj(wbits=wbits)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "detail"),
+    [
+        (b"gzip", _deflate(b"no such order", 31), "no such order"),
+        (b"x-gzip", _deflate(b"no such order", 31), "no such order"),
+        (b"deflate", _deflate(b"no such order", 15), "no such order"),
+        (b"deflate", _deflate(b"no such order", -15), "no such order"),  # raw deflate, as some servers send it
+        (b"gzip, identity", _deflate(b"no such order", 31), "no such order"),
+        (b"deflate, gzip", _deflate(_deflate(b"no such order", 15), 31), "no such order"),  # undone last first
+        (b"br", b"\x1b\x0c\x00\xf8\xa5\x86\xd2\x02", None),  # an encoding it does not read: no message
+        (b"gzip", b"\x1f\x8b not gzip at all", None),
+        (b"gzip", _deflate(b"x" * 10_000_000, 31), None),  # expands past the bound: no message, no memory
+    ],
+)
+def test_an_encoded_error_page_is_read_decoded_or_not_at_all(
+    bundled: Catalog, encoding: bytes, body: bytes, detail: str | None
+) -> None:
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-encoding", encoding)]
+    exchange = call(ProblemMiddleware(rendering(404, headers, body), catalog=bundled))
+    assert (exchange.status, exchange.json().get("detail")) == (404, detail)
+    assert "content-encoding" not in exchange.headers
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"no such order", "no such order"),
+        (b"fish &amp; chips", "fish & chips"),  # declared HTML: its entities mean what HTML says
+        (b"<h1>Not Found</h1><p>no such order</p>", None),  # a page is never read
+        (b"x" * 5000, None),  # a long body is a page, not a message
+    ],
+)
+def test_a_short_text_html_body_without_markup_is_a_message(bundled: Catalog, body: bytes, detail: str | None) -> None:
+    """Flask's and Quart's `return "no such order", 404` is sent as text/html."""
+    headers = [(b"content-type", b"text/html; charset=utf-8")]
+    exchange = call(ProblemMiddleware(rendering(404, headers, body), catalog=bundled))
+    assert (exchange.status, exchange.json().get("detail")) == (404, detail)

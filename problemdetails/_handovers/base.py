@@ -41,11 +41,11 @@ class HandOver:
     __slots__ = ("integrated", "respond", "responder")
 
     def __init__(self, responder: Responder, respond: Callable[[Exception, Any], Any] | None = None) -> None:
-        self.responder = responder
-        self.respond = respond
+        self.responder: Responder = responder
+        self.respond: Callable[[Exception, Any], Any] | None = respond
         # The middleware installed its framework's hooks (not `integrate=False`): hooks
         # that are process-wide, such as Django's signal, act only for such a middleware.
-        self.integrated = False
+        self.integrated: bool = False
 
     def claim(self, native: MutableMapping[str, Any], exc: Exception) -> Problem | None:
         """The problem `exc` stands for, decided for the middleware; None for a crash.
@@ -80,7 +80,13 @@ class HandOver:
         middleware outside gives that response the rest of the answer's headers
         (`ANSWERED`) on its way out. No empty page to build, hold and replace.
         """
-        status, headers, body = self.responder.answer(problem, request_of(native))
+        request = request_of(native)
+        status, headers, body = self.responder.answer(problem, request)
+        if request.method == "HEAD":
+            # RFC 9110 §9.3.2: "The server SHOULD send the same header fields in response to a HEAD request
+            # as it would have sent if the request method had been GET" (Content-Length included, pinned in
+            # the answer's headers), and no content: some frameworks send what they are given (Quart).
+            body = b""
         if "REQUEST_METHOD" in native:  # WSGI: its headers are `str`
             native[ANSWERED] = status, [(key.decode("latin-1"), value.decode("latin-1")) for key, value in headers]
         else:

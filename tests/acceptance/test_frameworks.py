@@ -9,6 +9,7 @@ the end; the routes are listed in `examples/frameworks/common.py`.
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -294,6 +295,40 @@ def test_head_gets_the_headers_and_no_body(served: tuple[App, Server]) -> None:
     assert head.headers["content-type"] == "application/problem+json"
     if app.head_status is None:
         assert head.headers["content-length"] == get.headers["content-length"]
+
+
+def raw_head(base: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """HEAD over a raw socket: the status, the headers, and every byte after them until the server closes.
+
+    An HTTP client reads no body after a HEAD response, whatever the server
+    sends; only the raw connection shows content sent where none may be.
+    """
+    url = httpx.URL(base + path)
+    with socket.create_connection((url.host, url.port or 80), timeout=10) as sock:
+        sock.sendall(f"HEAD {url.raw_path.decode()} HTTP/1.1\r\nHost: {url.host}\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        for _ in range(10_000):  # bounded: the server closes the connection after one response
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, rest
+
+
+@pytest.mark.parametrize("path", ["/nope", "/conflict", "/crash", "/http-error", "/mapped"])
+def test_head_never_has_a_body(served: tuple[App, Server], path: str) -> None:
+    """RFC 9110 §9.3.2: the headers GET would have, and no content, on every problem response."""
+    _, server = served
+    status, headers, rest = raw_head(server.base, path)
+    assert rest == b""
+    assert status >= 400
+    assert headers["content-type"] == "application/problem+json"
+    get = httpx.get(server.base + path, timeout=10)
+    if get.status_code == status:
+        assert headers["content-length"] == get.headers["content-length"]
 
 
 def test_a_stream_failing_mid_body_is_truncated_and_logged(served: tuple[App, Server]) -> None:
