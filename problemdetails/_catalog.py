@@ -18,13 +18,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, ClassVar, Literal, get_args, get_origin
 
 import msgspec
 
 from problemdetails._exceptions import CatalogError, Finding, UnknownSlugError
 from problemdetails._member_types import URI_REFERENCE, ListOf, Scalar, TypeSyntaxError, is_uri_reference, parse_type
-from problemdetails._problem import Problem, render_template
+from problemdetails._problem import Problem, render_template, runtime_class
 from problemdetails._spec import (
     NCNAME,
     RESERVED_NAMES,
@@ -1024,8 +1024,7 @@ class Catalog:
                 # A rebased class is a kind of the original (a generated module's, say):
                 # `except errors.OrderNotFound` catches it, whichever base URI it sends.
                 bases = (self.origin[slug], *(bases if spec.extends else ()))
-            cls = types.new_class(spec.class_name, bases, {"spec": spec})
-            cls.__module__ = "problemdetails.catalog"
+            cls = runtime_class(spec, bases)  # one that pickles (multiprocessing and task queues pickle exceptions)
             self._classes[slug] = cls
         return cls
 
@@ -1115,7 +1114,7 @@ class Catalog:
             return NotImplemented
         return self.info == other.info and dict(self.problems) == dict(other.problems)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         version = f" {self.version}" if self.version else ""

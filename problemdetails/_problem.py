@@ -20,6 +20,8 @@ import operator
 import re
 import string
 import sys
+import threading
+import types
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from difflib import get_close_matches
@@ -350,7 +352,7 @@ class Problem(Exception):
         # not the members) and restore only the `__dict__`: rebuild from the parts.
         # The wire Struct goes by its values: its class is made at run time, not importable.
         fields = msgspec.structs.asdict(self._wire)
-        return (_rebuild, (self.__class__, fields, self.headers, self.extensions, self.args, self.__dict__))
+        return (_rebuild, (_class_ref(self.__class__), fields, self.headers, self.extensions, self.args, self.__dict__))
 
     # -- the occurrence members, read from (and partly written to) the wire form
 
@@ -622,7 +624,7 @@ _formatter = string.Formatter()
 
 
 def _rebuild(
-    cls: type[Problem],
+    cls: type[Problem] | _RuntimeClass,
     fields: dict[str, Any],
     headers: dict[str, str],
     extensions: dict[str, Any],
@@ -630,10 +632,74 @@ def _rebuild(
     state: dict[str, Any],
 ) -> Problem:
     """Unpickle (or copy) a problem: see `Problem.__reduce__`."""
+    if isinstance(cls, _RuntimeClass):  # a copy: the reference was not pickled
+        cls = cls.cls
     problem = cls.__new__(cls, *args)
     problem._wire, problem.headers, problem.extensions = cls.__wire__(**fields), headers, extensions
     problem.__dict__.update(state)
     return problem
+
+
+# -- classes a catalog makes at run time, and how they pickle -------------------------
+#
+# pickle carries a class by its module and name, and `catalog["conflict"]` has neither
+# (its `__module__`, `problemdetails.catalog`, names no module). Such a class goes by
+# what it is made of instead: its spec (as JSON) and its bases. Unpickling finds the
+# class this process's catalog made from the same spec and bases, so `except Conflict`
+# catches a problem raised in a worker process; when no catalog here has made it yet,
+# unpickling makes it, and the catalog that looks the slug up later adopts that class.
+
+RUNTIME_MODULE = "problemdetails.catalog"
+
+_Key = tuple[bytes, tuple[type, ...]]
+# Weak: a catalog dropped (and its classes) is not kept alive by being findable here.
+_made: weakref.WeakValueDictionary[_Key, type[Problem]] = weakref.WeakValueDictionary()
+_unpickled: weakref.WeakValueDictionary[_Key, type[Problem]] = weakref.WeakValueDictionary()
+_classes_lock = threading.Lock()
+
+
+def runtime_class(spec: ProblemSpec, bases: tuple[type[Problem], ...]) -> type[Problem]:
+    """The problem class for `spec` over `bases`, as `Catalog.__getitem__` makes it: one a pickle can carry."""
+    key = (msgspec.json.encode(spec), bases)
+    with _classes_lock:
+        cls = _unpickled.pop(key, None)
+        if cls is None:
+            cls = types.new_class(spec.class_name, bases, {"spec": spec})
+            cls.__module__ = RUNTIME_MODULE
+        _made.setdefault(key, cls)
+    return cls
+
+
+def _unpickled_class(spec: bytes, bases: tuple[type[Problem], ...]) -> type[Problem]:
+    """The class a pickled `_RuntimeClass` stands for, in this process: a catalog's, or one made now."""
+    key = (spec, bases)
+    with _classes_lock:
+        cls = _made.get(key) or _unpickled.get(key)
+        if cls is None:
+            decoded = msgspec.json.decode(spec, type=ProblemSpec)
+            cls = types.new_class(decoded.class_name, bases, {"spec": decoded})
+            cls.__module__ = RUNTIME_MODULE
+            _unpickled[key] = cls
+    return cls
+
+
+class _RuntimeClass:
+    """A class a catalog made at run time, in a pickle: it unpickles as that class (see above)."""
+
+    __slots__ = ("cls",)
+
+    def __init__(self, cls: type[Problem]) -> None:
+        self.cls = cls
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        cls = self.cls
+        assert cls.spec is not None  # only bound classes are made at run time
+        return (_unpickled_class, (msgspec.json.encode(cls.spec), tuple(map(_class_ref, cls.__bases__))))
+
+
+def _class_ref(cls: type) -> Any:
+    """`cls` as a pickle can carry it: by name when it is importable, else as a `_RuntimeClass`."""
+    return _RuntimeClass(cls) if cls.__module__ == RUNTIME_MODULE and "spec" in cls.__dict__ else cls
 
 
 def _compile_template(template: str, names: Mapping[str, str]) -> tuple[tuple[str, ...], str] | None:

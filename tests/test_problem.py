@@ -213,6 +213,51 @@ def test_copy_and_pickle_keep_every_part(bundled: Catalog) -> None:
     assert (restored.extensions, str(restored)) == ({"retry": 5}, str(generic))
 
 
+def test_a_catalogs_problems_pickle_as_the_class_this_process_has(bundled: Catalog) -> None:
+    # multiprocessing and task queues pickle exceptions: a class a catalog made at
+    # run time cannot be imported by name, so it travels as its spec and parents.
+    QuotaExceeded: Any = bundled["quota-exceeded"]
+    quota = QuotaExceeded(limit=5, current=5, request_id="r1", headers={"X-Plan": "free"})
+    restored = pickle.loads(pickle.dumps(quota))
+    assert type(restored) is QuotaExceeded
+    assert restored == quota
+    assert (restored.limit, restored.request_id, restored.headers) == (5, "r1", {"X-Plan": "free"})
+    rebased = bundled.rebased("https://errors.example.org/")
+    moved = pickle.loads(pickle.dumps(rebased["gone"]("bye")))
+    assert type(moved) is rebased["gone"]
+    assert isinstance(moved, bundled["gone"])
+    assert moved.type == "https://errors.example.org/gone"
+
+
+def test_a_problem_pickled_in_another_process_is_caught_by_this_ones_class(write: WriteCatalog) -> None:
+    import multiprocessing
+
+    problems = (
+        "problems:\n  conflict: {status: 409, title: Conflict, members: {ids: 'list[str]'}}\n"
+        "  order-conflict: {extends: conflict, title: Order conflict}\n"
+    )
+    path = write(HEADER + problems)
+    other = write(HEADER.replace("errors.example.com", "errors.example.net") + problems, name="other.yaml")
+    # A fresh interpreter (spawn), as a task queue's worker is: it loads the catalog itself.
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        pickled = pool.apply(_pickled_problem, (str(path), "order-conflict"))
+        adopted = pool.apply(_pickled_problem, (str(other), "order-conflict"))
+    catalog = Catalog.load(path)
+    with pytest.raises(catalog["conflict"]) as caught:
+        raise pickle.loads(pickled)
+    problem: Any = caught.value
+    assert (problem.ids, problem.detail, problem.code) == (["a1"], "taken", "order-conflict")
+    assert type(problem) is catalog["order-conflict"]
+    # Unpickled before this process looked the class up: its catalog then gives that same class.
+    early = pickle.loads(adopted)
+    assert type(early) is Catalog.load(other)["order-conflict"]
+    assert early.type == "https://errors.example.net/order-conflict"
+
+
+def _pickled_problem(path: str, slug: str) -> bytes:
+    return pickle.dumps(Catalog.load(path)[slug]("taken", ids=["a1"]))
+
+
 def test_headers_are_kept_apart_from_the_body(bundled: Catalog) -> None:
     problem = bundled["rate-limited"](retry_after=5, headers={"Retry-After": "5"})
     assert problem.headers == {"Retry-After": "5"}
