@@ -58,6 +58,7 @@ check: $(STAMP) $(TOOLS)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	tests/tools/node_modules/.bin/pyright -p pyrightconfig.json  # strict, on the generated module and a consumer
+	$(BIN)/python tests/tools/type_completeness.py  # pyright --verifytypes: >= 95% of the public API fully typed
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 
 from problemdetails._catalog import Catalog
-from problemdetails._spec import ProblemSpec
+from problemdetails._problem import Problem
+from problemdetails._spec import MemberSpec, ProblemSpec
 
 __all__ = ["generate_python"]
 
@@ -52,6 +53,15 @@ def _ordered(catalog: Catalog) -> list[ProblemSpec]:
     return list(done.values())
 
 
+def _overrides(spec: ProblemSpec, member: MemberSpec) -> bool:
+    """Whether the member's property overrides one of a base class: `Problem`'s or the parent's.
+
+    Marked `@override` (PEP 698) so strict checkers (pyright `reportImplicitOverride`, mypy
+    `explicit-override`) accept the module; a parent's members are redeclared in each child.
+    """
+    return member.declared_by not in ("", spec.slug) or hasattr(Problem, member.attribute)
+
+
 def _class(spec: ProblemSpec, catalog: Catalog) -> list[str]:
     base = catalog.problems[spec.extends].class_name if spec.extends else "_pd.Problem"
     heading = f"{spec.status} {spec.title}" + (f": {spec.summary}" if spec.summary else "")
@@ -71,6 +81,7 @@ def _class(spec: ProblemSpec, catalog: Catalog) -> list[str]:
         declared = f"{annotation} | None" if optional else annotation
         properties += [
             "        @property",
+            *(["        @_override"] if _overrides(spec, member) else []),
             f"        def {member.attribute}(self) -> {declared}:",
             "            raise NotImplementedError",
             "",
@@ -81,7 +92,7 @@ def _class(spec: ProblemSpec, catalog: Catalog) -> list[str]:
         # For type checkers only: read-only, as at run time, where each member is a
         # property over the problem's wire form (so `p.limit = 3` is a type error).
         lines += [
-            "    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form",
+            "    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form",
             "",
             *properties,
         ]
@@ -117,13 +128,27 @@ def generate_python(catalog: Catalog) -> str:
     imports = ["from __future__ import annotations", ""]
     if "_dt." in sources:
         imports.append("import datetime as _dt")
-    imports.append("from collections.abc import Mapping as _Mapping")
-    typing_names = ["Literal as _Literal"] if "_Literal[" in sources else []
     if any(spec.members for spec in specs):
-        typing_names.insert(0, "TYPE_CHECKING as _TYPE_CHECKING")
-    if typing_names:
-        imports.append(f"from typing import {', '.join(typing_names)}")
+        # `_typing.TYPE_CHECKING`, not an alias of the name: pyright only knows the condition
+        # is always true for checkers when it is spelled `TYPE_CHECKING`.
+        imports.append("import typing as _typing")
+    imports.append("from collections.abc import Mapping as _Mapping")
+    if "_Literal[" in sources:
+        imports.append("from typing import Literal as _Literal")
     imports += ["", "import problemdetails as _pd"]
+    if any(_overrides(spec, member) for spec in specs for member in spec.members):
+        # `override` is only ever used under TYPE_CHECKING: nothing to import at run time,
+        # and no dependency on typing_extensions (its stubs ship with every type checker).
+        imports += [
+            "",
+            "if _typing.TYPE_CHECKING:",
+            "    import sys  # mypy reads `sys.version_info` by this name only",
+            "",
+            "    if sys.version_info >= (3, 12):",
+            "        from typing import override as _override",
+            "    else:",
+            "        from typing_extensions import override as _override",
+        ]
     names = ["CATALOG", *sorted(spec.class_name for spec in specs)]
     lines = [
         _docstring(

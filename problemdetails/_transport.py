@@ -17,6 +17,7 @@ from problemdetails._catalog import Catalog
 from problemdetails._context import recording_span, trace_id_of
 from problemdetails._docs_site import DocsSite
 from problemdetails._handovers import FRAMEWORKS, HandOver, install
+from problemdetails._handovers.base import Framework
 from problemdetails._problem import Problem
 from problemdetails._profiles import WireProfile
 from problemdetails._responder import ExceptionMap, Responder, request_path
@@ -51,7 +52,7 @@ class Transport:
     ) -> None:
         self.app = app
         self.catalog = catalog
-        self.responder = Responder(
+        self.responder: Responder = Responder(
             catalog,
             exception_map=exception_map,
             debug=debug,
@@ -64,10 +65,10 @@ class Transport:
         )
         self.request_id_from_trace = request_id_from_trace
         self.rewrite_error_responses = rewrite_error_responses
-        self.docs = DocsSite(catalog, docs_path, docs_dir) if docs_path is not None else None
+        self.docs: DocsSite | None = DocsSite(catalog, docs_path, docs_dir) if docs_path is not None else None
         respond = self._respond if type(self)._respond is not Transport._respond else None
-        self.handover = HandOver(self.responder, respond)
-        self.framework = install(app, self.handover) if integrate else None
+        self.handover: HandOver = HandOver(self.responder, respond)
+        self.framework: Framework | None = install(app, self.handover) if integrate else None
         _telemetry.install_sentry()
         if _instrumented_inside(app):
             warnings.warn(

@@ -237,3 +237,74 @@ def test_a_rebased_generated_catalog_keeps_the_typed_classes(bundled: Catalog, t
     assert b"<type>https://api.staging.example/errors/conflict</type>" in xml
     assert body["code"] == "conflict"
     assert type(decode_json(json.dumps(body), catalog=staging)) is staging["conflict"]
+
+
+# Overrides of every kind: `retry_after` over Problem's, a parent's members in a child, and
+# a grandchild that inherits both.
+OVERRIDES = (
+    HEADER
+    + """\
+problems:
+  rate-limited:
+    status: 429
+    title: Rate limited
+    members: {retry_after: {type: int, required: false}, scope: str}
+  tenant-rate-limited:
+    extends: rate-limited
+    title: Tenant rate limited
+    members: {tenant: str}
+  burst-limited:
+    extends: tenant-rate-limited
+    title: Burst limited
+"""
+)
+
+
+@pytest.mark.parametrize("python", ["3.10", "3.12"])
+def test_generated_modules_mark_every_override(write: WriteCatalog, tmp_path: Path, python: str) -> None:
+    """pyright strict with `reportImplicitOverride`, and mypy's `explicit-override`, find nothing.
+
+    3.10 takes `override` from `typing_extensions` (the stubs every checker ships; nothing is
+    imported at run time), 3.12 from `typing`.
+    """
+    if not PYRIGHT.exists():
+        pytest.fail(f"{PYRIGHT} is missing: `make test` installs it (npm ci --prefix tests/tools)")
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    for name, catalog in (
+        ("std_errors", Catalog.load(BUNDLED)),
+        ("edge_errors", Catalog.load(write(EDGES, "edges.yaml"))),
+        ("override_errors", Catalog.load(write(OVERRIDES, "overrides.yaml"))),
+    ):
+        (modules / f"{name}.py").write_text(generate_python(catalog))
+    config = {"typeCheckingMode": "strict", "reportImplicitOverride": "error", "pythonVersion": python}
+    (modules / "pyrightconfig.json").write_text(json.dumps(config))
+    result = subprocess.run(
+        [str(PYRIGHT), "--pythonpath", sys.executable, "-p", str(modules), "--outputjson"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=modules,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    report = json.loads(result.stdout)
+    assert report["summary"]["filesAnalyzed"] == 3
+    found = [
+        f"{Path(d['file']).name}:{d['range']['start']['line'] + 1}: {d['message']}"
+        for d in report["generalDiagnostics"]
+    ]
+    assert found == []
+    stdout, stderr, status = mypy_api.run(
+        [
+            "--strict",
+            "--enable-error-code",
+            "explicit-override",
+            "--python-version",
+            python,
+            "--no-incremental",
+            "--config-file",
+            "/dev/null",
+            *map(str, sorted(modules.glob("*.py"))),
+        ]
+    )
+    assert status == 0, stdout + stderr

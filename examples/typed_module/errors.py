@@ -6,10 +6,18 @@ regenerate instead (`problemdetails gen --check` fails when this file is stale).
 
 from __future__ import annotations
 
+import typing as _typing
 from collections.abc import Mapping as _Mapping
-from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 import problemdetails as _pd
+
+if _typing.TYPE_CHECKING:
+    import sys  # mypy reads `sys.version_info` by this name only
+
+    if sys.version_info >= (3, 12):
+        from typing import override as _override
+    else:
+        from typing_extensions import override as _override
 
 __all__ = [
     "CATALOG",
@@ -564,7 +572,7 @@ class BadGateway(_pd.Problem, spec=CATALOG.problems["bad-gateway"]):
 class BadRequest(_pd.Problem, spec=CATALOG.problems["bad-request"]):
     """400 Bad request: The request is malformed, and no more specific problem applies."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
         def errors(self) -> list[_pd.ErrorItem] | None:
@@ -592,7 +600,7 @@ class BadRequest(_pd.Problem, spec=CATALOG.problems["bad-request"]):
 class Conflict(_pd.Problem, spec=CATALOG.problems["conflict"]):
     """409 Conflict: The request collides with the current state of the resource."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
         def conflicts(self) -> list[str] | None:
@@ -680,7 +688,7 @@ class Gone(_pd.Problem, spec=CATALOG.problems["gone"]):
 class InsufficientStorage(_pd.Problem, spec=CATALOG.problems["insufficient-storage"]):
     """507 Insufficient storage: Storing this would exceed a storage quota."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
         def quota_bytes(self) -> int | None:
@@ -734,7 +742,7 @@ class Internal(_pd.Problem, spec=CATALOG.problems["internal"]):
 class MethodNotAllowed(_pd.Problem, spec=CATALOG.problems["method-not-allowed"]):
     """405 Method not allowed: The resource exists, but does not support this HTTP method."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
         def allowed(self) -> list[str] | None:
@@ -762,7 +770,7 @@ class MethodNotAllowed(_pd.Problem, spec=CATALOG.problems["method-not-allowed"])
 class NotAcceptable(_pd.Problem, spec=CATALOG.problems["not-acceptable"]):
     """406 Not acceptable: The server cannot produce any representation your Accept header allows."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
         def available(self) -> list[str] | None:
@@ -830,7 +838,7 @@ class NotImplemented(_pd.Problem, spec=CATALOG.problems["not-implemented"]):
 class PayloadTooLarge(_pd.Problem, spec=CATALOG.problems["payload-too-large"]):
     """413 Content too large: The request body is larger than the server accepts."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
         def max_bytes(self) -> int | None:
@@ -858,7 +866,7 @@ class PayloadTooLarge(_pd.Problem, spec=CATALOG.problems["payload-too-large"]):
 class QuotaExceeded(_pd.Problem, spec=CATALOG.problems["quota-exceeded"]):
     """402 Quota exceeded: Your plan's quota for this resource is used up."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
         def limit(self) -> int:
@@ -898,9 +906,10 @@ class QuotaExceeded(_pd.Problem, spec=CATALOG.problems["quota-exceeded"]):
 class RateLimited(_pd.Problem, spec=CATALOG.problems["rate-limited"]):
     """429 Too many requests: You sent too many requests; wait before sending more."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
+        @_override
         def retry_after(self) -> int | None:
             raise NotImplementedError
 
@@ -946,9 +955,10 @@ class Unauthorized(_pd.Problem, spec=CATALOG.problems["unauthorized"]):
 class Unavailable(_pd.Problem, spec=CATALOG.problems["unavailable"]):
     """503 Service unavailable: The service, or this feature, is temporarily unavailable."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
+        @_override
         def retry_after(self) -> int | None:
             raise NotImplementedError
 
@@ -974,7 +984,7 @@ class Unavailable(_pd.Problem, spec=CATALOG.problems["unavailable"]):
 class Unprocessable(_pd.Problem, spec=CATALOG.problems["unprocessable"]):
     """422 Unprocessable content: The body parsed, but its content is not valid."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
         def errors(self) -> list[_pd.ErrorItem]:
@@ -1002,7 +1012,7 @@ class Unprocessable(_pd.Problem, spec=CATALOG.problems["unprocessable"]):
 class UnsupportedMediaType(_pd.Problem, spec=CATALOG.problems["unsupported-media-type"]):
     """415 Unsupported media type: The request body is in a format this endpoint does not take."""
 
-    if _TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
+    if _typing.TYPE_CHECKING:  # at run time, each member is a read-only property over the wire form
 
         @property
         def supported(self) -> list[str] | None:
