@@ -14,8 +14,8 @@ import re
 import string
 import types
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args, get_origin
@@ -119,6 +119,36 @@ class _Entry:
     broken: set[str] = field(default_factory=set)  # members already reported: no follow-on findings
     # Its ancestry is not known (an unknown parent, a cycle): any member name may be inherited.
     open: bool = False
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where a problem (or the header) is written: what `diff` points its annotations at."""
+
+    path: str
+    line: int  # of the slug key (the `catalog` key for the header)
+    column: int
+    keys: Mapping[str, Mark]  # the mark of each key's value: `status`, `extends`, `base_uri`...
+    members: Mapping[str, Mark] = field(default_factory=dict)  # each member's name
+    aliases: Mapping[str, Mark] = field(default_factory=dict)  # each former slug's list item
+
+
+def _source(path: str, mark: Mark, node: YMap) -> _Source:
+    keys = {key: value.mark for key, (_, value) in node.entries.items()}
+    members = node.entries.get("members", (None, None))[1]
+    aliases = node.entries.get("aliases", (None, None))[1]
+    return _Source(
+        path,
+        mark.line,
+        mark.column,
+        keys,
+        {name: key for name, (key, _) in members.entries.items()} if isinstance(members, YMap) else {},
+        {
+            item.value: item.mark
+            for item in (aliases.items if isinstance(aliases, YSeq) else [])
+            if isinstance(item, YScalar) and isinstance(item.value, str)
+        },
+    )
 
 
 class _Findings:
@@ -954,6 +984,8 @@ class Catalog:
         self._decoders: dict[bytes, Any] = {}
         # The catalog this one was `rebased()` from: its classes are the bases of this one's.
         self.origin: Catalog | None = None
+        # Where each slug (and, under "", the header) is written, for a catalog loaded from YAML.
+        self._sources: dict[str, _Source] = {}
 
     @classmethod
     def load(cls, paths: PathArg | Sequence[PathArg], *, strict: bool = False) -> Catalog:
@@ -969,7 +1001,16 @@ class Catalog:
         findings = sorted(loader.findings.items, key=lambda f: (f.path, f.line or 0, f.column or 0))
         if loaded is None or (strict and findings):
             raise CatalogError(findings)
-        return cls(loaded[0], loaded[1], warnings=findings)
+        catalog = cls(loaded[0], loaded[1], warnings=findings)
+        catalog._sources = {slug: _source(entry.path, entry.mark, entry.node) for slug, entry in loader.entries.items()}
+        if loader.header is not None:
+            path, node, _ = loader.header
+            catalog._sources[""] = _source(path, node.mark, node)
+        return catalog
+
+    def _relocate(self, where: Callable[[str], str]) -> None:
+        """Name the files of the sources as `where` maps them: a copy read from git -> the repository's own."""
+        self._sources = {slug: replace(source, path=where(source.path)) for slug, source in self._sources.items()}
 
     # -- the serialized form: catalog.json and the generated module embed it ----
 

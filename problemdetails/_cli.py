@@ -21,7 +21,7 @@ from pathlib import Path
 
 from problemdetails._catalog import Catalog
 from problemdetails._codegen import generate_python
-from problemdetails._diff import diff_catalogs
+from problemdetails._diff import Change, diff_catalogs
 from problemdetails._exceptions import CatalogError, Finding
 from problemdetails._openapi import openapi_document, pretty_json
 from problemdetails._site import PARALLEL_PAGES, SiteError, read_site, render_site, write_site
@@ -187,7 +187,31 @@ def _catalog_version(spec: str, work: Path) -> Catalog | None:
     folder.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(folder, filter="data")  # refuses links and paths that leave the folder
-    return load_catalog([str(folder / path)])
+    catalog = load_catalog([str(folder / path)])
+    if catalog is not None:
+        # `git archive` keeps the repository's layout: a file of the copy is that file of the repository.
+        catalog._relocate(lambda copied: os.path.relpath(Path(top) / Path(copied).relative_to(folder)))
+    return catalog
+
+
+def _github_property(value: str) -> str:
+    # GitHub Actions workflow commands: `%`, CR and LF are escaped in a command's
+    # data, and `:` and `,` too in a property's value (they separate the properties).
+    return _github_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def _github_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _annotation(change: Change, fallback: str) -> str:
+    """One change as a GitHub Actions annotation (`::error file=...,line=...,col=...::message`)."""
+    level = "error" if change.breaking else "notice"
+    title = "breaking change" if change.breaking else "compatible change"
+    where = f"file={_github_property(change.path or fallback)}"
+    if change.line is not None:
+        where += f",line={change.line},col={change.column}"
+    return f"::{level} {where},title={title}::{_github_data(change.message)}"
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -201,9 +225,7 @@ def _diff(args: argparse.Namespace) -> int:
         print(json.dumps({"breaking": len(breaking), "changes": [change.to_dict() for change in changes]}, indent=2))
     elif args.format == "github":  # workflow commands: annotations on the run and the pull request
         for change in changes:
-            level = "error" if change.breaking else "notice"
-            title = "breaking change" if change.breaking else "compatible change"
-            print(f"::{level} file={args.new},title={title}::{change.message}")
+            print(_annotation(change, args.new))
     else:
         for change in changes:
             print(f"{'BREAKING' if change.breaking else 'ok      '}  {change.message}")

@@ -20,7 +20,7 @@ made optional, text edits, retry advice, headers, a deprecation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from problemdetails._catalog import Catalog
 from problemdetails._member_types import MemberType, Nullable
@@ -31,15 +31,35 @@ __all__ = ["Change", "diff_catalogs"]
 
 @dataclass(frozen=True)
 class Change:
-    """One difference between two catalogs: `kind` is a stable key (`status-changed`, ...)."""
+    """One difference between two catalogs: `kind` is a stable key (`status-changed`, ...).
+
+    `path`, `line` and `column` say where the change is written: in the new
+    catalog's YAML, at the changed key, member or entry; for a removed slug, the
+    file it was in, without a line (the new catalog has none for it). None for
+    a catalog not loaded from YAML.
+    """
 
     kind: str
     slug: str  # "" for catalog-wide changes
     breaking: bool
     message: str
+    path: str | None = None
+    line: int | None = None
+    column: int | None = None
+    # What the change is about, for `_located`: a key of the entry, or a member.
+    key: str | None = None
+    member: str | None = None
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "slug": self.slug, "breaking": self.breaking, "message": self.message}
+        """The change as `diff --format json` writes it: with `file`, `line` and `column` where known."""
+        where = {"file": self.path, "line": self.line, "column": self.column}
+        return {
+            "kind": self.kind,
+            "slug": self.slug,
+            "breaking": self.breaking,
+            "message": self.message,
+            **{key: value for key, value in where.items() if value is not None},
+        }
 
 
 def diff_catalogs(old: Catalog, new: Catalog) -> list[Change]:
@@ -47,7 +67,7 @@ def diff_catalogs(old: Catalog, new: Catalog) -> list[Change]:
     changes: list[Change] = []
     if old.base_uri != new.base_uri:
         message = f"base_uri changed from {old.base_uri} to {new.base_uri}: every type URI changes"
-        changes.append(Change("base-uri-changed", "", True, message))
+        changes.append(Change("base-uri-changed", "", True, message, key="base_uri"))
     for slug in sorted(old.problems.keys() - new.problems.keys()):
         if slug in new.aliases:
             renamed = new.aliases[slug]
@@ -64,50 +84,83 @@ def diff_catalogs(old: Catalog, new: Catalog) -> list[Change]:
         changes.append(Change("slug-added", slug, False, f"{slug}: added ({new.problems[slug].status})"))
     for slug in sorted(old.problems.keys() & new.problems.keys()):
         changes += _problem_changes(old.problems[slug], new.problems[slug])
+    changes = [_located(change, old, new) for change in changes]
     return sorted(changes, key=lambda change: (not change.breaking, change.slug, change.kind))
+
+
+def _located(change: Change, old: Catalog, new: Catalog) -> Change:
+    """`change` with the place it is written at, as precisely as the YAML says."""
+    if change.kind == "slug-removed":
+        gone = old._sources.get(change.slug)
+        return replace(change, path=gone.path) if gone is not None else change
+    if change.kind == "slug-renamed":
+        source = new._sources.get(new.aliases[change.slug])
+        mark = source.aliases.get(change.slug) if source is not None else None
+    elif change.member is not None:
+        # Where the member is declared: this problem, or the ancestor it inherits it from.
+        declared = {member.name: member.declared_by for member in new.problems[change.slug].members}
+        source = new._sources.get(declared.get(change.member, change.slug))
+        mark = source.members.get(change.member) if source is not None else None
+        if source is None or mark is None:  # removed: the problem's `members`, or the problem
+            source = new._sources.get(change.slug)
+            mark = source.keys.get("members") if source is not None else None
+    else:
+        source = new._sources.get(change.slug)  # "" is the header
+        mark = source.keys.get(change.key) if source is not None and change.key is not None else None
+    if source is None:
+        return change
+    line, column = (mark.line, mark.column) if mark is not None else (source.line, source.column)
+    return replace(change, path=source.path, line=line, column=column)
 
 
 def _problem_changes(old: ProblemSpec, new: ProblemSpec) -> list[Change]:
     slug = old.slug
     changes: list[Change] = []
     if old.status != new.status:
-        changes.append(Change("status-changed", slug, True, f"{slug}: status {old.status} -> {new.status}"))
+        changes.append(
+            Change("status-changed", slug, True, f"{slug}: status {old.status} -> {new.status}", key="status")
+        )
     if old.extends != new.extends:
         message = f"{slug}: parent {old.extends or '(none)'} -> {new.extends or '(none)'}"
-        changes.append(Change("parent-changed", slug, True, message))
+        changes.append(Change("parent-changed", slug, True, message, key="extends"))
     if new.deprecated is not None and old.deprecated is None:
         instead = f", replaced by {new.deprecated.replaced_by}" if new.deprecated.replaced_by else ""
-        changes.append(Change("deprecated", slug, False, f"{slug}: deprecated since {new.deprecated.since}{instead}"))
+        message = f"{slug}: deprecated since {new.deprecated.since}{instead}"
+        changes.append(Change("deprecated", slug, False, message, key="deprecated"))
     changes += _member_changes(slug, {m.name: m for m in old.members}, {m.name: m for m in new.members})
     for field in ("title", "summary", "description", "resolution", "detail"):
         if getattr(old, field) != getattr(new, field):
-            changes.append(Change("text-changed", slug, False, f"{slug}: {field} edited"))
+            changes.append(Change("text-changed", slug, False, f"{slug}: {field} edited", key=field))
     if old.retry != new.retry:
-        changes.append(Change("retry-changed", slug, False, f"{slug}: retry advice {old.retry} -> {new.retry}"))
+        message = f"{slug}: retry advice {old.retry} -> {new.retry}"
+        changes.append(Change("retry-changed", slug, False, message, key="retry"))
     if {h.lower() for h in old.headers} != {h.lower() for h in new.headers}:
         message = f"{slug}: headers {', '.join(old.headers) or '(none)'} -> {', '.join(new.headers) or '(none)'}"
-        changes.append(Change("headers-changed", slug, False, message))
+        changes.append(Change("headers-changed", slug, False, message, key="headers"))
     return changes
 
 
 def _member_changes(slug: str, old: dict[str, MemberSpec], new: dict[str, MemberSpec]) -> list[Change]:
     changes: list[Change] = []
     for name in sorted(old.keys() - new.keys()):
-        changes.append(Change("member-removed", slug, True, f"{slug}: member {name} removed"))
+        changes.append(Change("member-removed", slug, True, f"{slug}: member {name} removed", member=name))
     for name in sorted(new.keys() - old.keys()):
         if _required(new[name]):
-            changes.append(Change("required-member-added", slug, True, f"{slug}: new required member {name}"))
+            message = f"{slug}: new required member {name}"
+            changes.append(Change("required-member-added", slug, True, message, member=name))
         else:
-            changes.append(Change("member-added", slug, False, f"{slug}: new optional member {name}"))
+            changes.append(Change("member-added", slug, False, f"{slug}: new optional member {name}", member=name))
     for name in sorted(old.keys() & new.keys()):
         before, after = old[name], new[name]
         if _bare(before.parsed) != _bare(after.parsed):
             message = f"{slug}: member {name} retyped {before.parsed} -> {after.parsed}"
-            changes.append(Change("member-retyped", slug, True, message))
+            changes.append(Change("member-retyped", slug, True, message, member=name))
         elif _required(after) and not _required(before):
-            changes.append(Change("member-made-required", slug, True, f"{slug}: member {name} made required"))
+            message = f"{slug}: member {name} made required"
+            changes.append(Change("member-made-required", slug, True, message, member=name))
         elif _required(before) and not _required(after):
-            changes.append(Change("member-made-optional", slug, False, f"{slug}: member {name} made optional"))
+            message = f"{slug}: member {name} made optional"
+            changes.append(Change("member-made-optional", slug, False, message, member=name))
     return changes
 
 

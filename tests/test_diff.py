@@ -14,7 +14,7 @@ import yaml
 from problemdetails import Catalog, Problem, decode_json, encode_json
 from problemdetails._cli import main
 from problemdetails._diff import diff_catalogs
-from tests.conftest import BUNDLED
+from tests.conftest import BUNDLED, WriteCatalog
 
 Problems = dict[str, Any]
 
@@ -123,6 +123,56 @@ def test_each_kind_of_change_is_classified(tmp_path: Path, mutation: Any, expect
     assert [(change.kind, change.slug, change.breaking) for change in changes] == [expected]
 
 
+# Where each change of CASES is written: the text its line and column start at in the new catalog.
+WRITTEN_AT = {
+    "slug removed": None,  # not in the new catalog: its old file, without a line
+    "status changed": "422",
+    "member removed": "{}",  # the problem's `members`, now without it
+    "member retyped": "resource:",
+    "member made required": "resource:",
+    "required member added": "deleted_at:",
+    "base_uri changed": "https://problems.example.org/",
+    "parent changed": "not-found",
+    "slug added": "zone-locked:",
+    "optional member added": "deleted_at:",
+    "member made optional": "limit:",
+    "text edited": "It went away.",
+    "retry advice": "backoff",
+    "deprecated": "replaced_by: not-found",
+}
+
+
+@pytest.mark.parametrize(
+    ("mutation", "at"), [(case[1], WRITTEN_AT[case[0]]) for case in CASES], ids=[case[0] for case in CASES]
+)
+def test_each_change_points_at_where_it_is_written(tmp_path: Path, mutation: Any, at: str | None) -> None:
+    folder = mutated(tmp_path, mutation)
+    (change,) = diff_catalogs(Catalog.load(BUNDLED), Catalog.load(folder))
+    if at is None:
+        assert (change.path, change.line, change.column) == (str(BUNDLED / "client-errors.yaml"), None, None)
+        return
+    assert change.path == str(folder / "catalog.yaml")
+    assert change.line is not None
+    assert change.column is not None
+    line = Path(change.path).read_text().splitlines()[change.line - 1]
+    assert line[change.column - 1 :].startswith(at)
+
+
+def test_an_inherited_members_change_points_at_the_ancestor_declaring_it(write: WriteCatalog) -> None:
+    text = (
+        "catalog: {name: T, base_uri: 'https://e.example/'}\nproblems:\n  conflict:\n    status: 409\n"
+        "    title: Conflict\n    members:\n      ids: {type: 'list[str]'}\n"
+        "  order-conflict: {extends: conflict, title: Order conflict}\n"
+    )
+    old = write(text, name="old.yaml")
+    new = write(text.replace("list[str]", "list[int]"), name="new.yaml")
+    changes = diff_catalogs(Catalog.load(old), Catalog.load(new))
+    assert [(c.kind, c.slug, c.path, c.line, c.column) for c in changes] == [
+        ("member-retyped", "conflict", str(new), 7, 7),
+        ("member-retyped", "order-conflict", str(new), 7, 7),
+    ]
+
+
 def test_no_changes_and_the_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diff", str(BUNDLED), str(BUNDLED)]) == 0
     assert capsys.readouterr().out == "0 change(s), 0 breaking\n"
@@ -142,12 +192,90 @@ def test_json_and_github_formats(tmp_path: Path, capsys: pytest.CaptureFixture[s
     report = json.loads(capsys.readouterr().out)
     assert report["breaking"] == 1
     assert [change["kind"] for change in report["changes"]] == ["slug-removed", "slug-added"]
+    assert report["changes"][0]["file"] == str(BUNDLED / "client-errors.yaml")
+    assert "line" not in report["changes"][0]
+    line = _line_of(new / "catalog.yaml", "  zone-locked:")
+    assert report["changes"][1] | {"message": ""} == {
+        "kind": "slug-added",
+        "slug": "zone-locked",
+        "breaking": False,
+        "message": "",
+        "file": str(new / "catalog.yaml"),
+        "line": line,
+        "column": 3,
+    }
     assert main(["diff", str(BUNDLED), str(new), "--format", "github"]) == 1
+    # A removed slug has no line in the new catalog: the file it was in (here the old one's) is named.
     assert capsys.readouterr().out.splitlines() == [
-        f"::error file={new},title=breaking change::gone: removed "
+        f"::error file={BUNDLED / 'client-errors.yaml'},title=breaking change::gone: removed "
         "(retire it with `deprecated`, or rename it with `aliases`)",
-        f"::notice file={new},title=compatible change::zone-locked: added (423)",
+        f"::notice file={new / 'catalog.yaml'},line={_line_of(new / 'catalog.yaml', '  zone-locked:')},col=3,"
+        "title=compatible change::zone-locked: added (423)",
     ]
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(number for number, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(text))
+
+
+def test_github_annotations_point_at_each_changed_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "test@example.com")
+    git("config", "user.name", "Test")
+    folder = tmp_path / "errors"
+    folder.mkdir()
+    header = "catalog: {name: T, base_uri: 'https://e.example/'}\n"
+    (folder / "a.yaml").write_text(header + "problems:\n  conflict:\n    status: 409\n    title: Conflict\n")
+    (folder / "b.yaml").write_text(
+        "problems:\n  locked: {status: 423, title: Locked}\n  teapot: {status: 418, title: Teapot}\n"
+        "  old-name: {status: 404, title: Missing}\n"
+    )
+    git("add", ".")
+    git("commit", "-q", "-m", "v1")
+    (folder / "a.yaml").write_text(
+        header + "problems:\n  conflict:\n    status: 409\n    title: Conflict\n    members:\n"
+        "      ids: {type: 'list[str]', required: false}\n"
+    )
+    (folder / "b.yaml").write_text(
+        "problems:\n  locked: {status: 409, title: Locked}\n"
+        "  new-name: {status: 404, title: Missing, aliases: [old-name]}\n"
+        "  unavailable: {status: 503, title: Unavailable}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["diff", "main:errors/", "errors/", "--format", "github"]) == 1
+    # Paths as the repository has them (the old side is read from git into a temporary folder).
+    assert capsys.readouterr().out.splitlines() == [
+        "::error file=errors/b.yaml,line=2,col=20,title=breaking change::locked: status 423 -> 409",
+        "::error file=errors/b.yaml,line=3,col=53,title=breaking change::old-name: renamed to new-name; the alias "
+        "protects one direction only: clients built from the new catalog still read old-name, and its page "
+        "redirects, but clients built from the old catalog get new-name as an unknown code (a generic problem): "
+        "update them before the servers",
+        "::error file=errors/b.yaml,title=breaking change::teapot: removed (retire it with `deprecated`, or rename "
+        "it with `aliases`)",
+        "::notice file=errors/a.yaml,line=7,col=7,title=compatible change::conflict: new optional member ids",
+        "::notice file=errors/b.yaml,line=3,col=3,title=compatible change::new-name: added (404)",
+        "::notice file=errors/b.yaml,line=4,col=3,title=compatible change::unavailable: added (503)",
+    ]
+
+
+def test_github_annotations_escape_what_the_workflow_command_syntax_uses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "odd,name: 100%"
+    folder.mkdir()
+    old, new = folder / "old.yaml", folder / "new.yaml"
+    old.write_text("catalog: {name: T, base_uri: 'https://e.example/'}\nproblems:\n  gone: {status: 404, title: G}\n")
+    new.write_text(old.read_text().replace("404", "403"))
+    assert main(["diff", str(old), str(new), "--format", "github"]) == 1
+    escaped = str(new).replace("%", "%25").replace(",", "%2C").replace(":", "%3A")
+    assert capsys.readouterr().out == (
+        f"::error file={escaped},line=3,col=18,title=breaking change::gone: status 404 -> 403\n"
+    )
 
 
 def test_git_revisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
