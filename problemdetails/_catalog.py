@@ -54,6 +54,9 @@ _URI_REFERENCE = re.compile(URI_REFERENCE)
 # (RFC 4151) and `urn:` name a type without resolving, and are never linked.
 TYPE_SCHEMES = ("http:", "https:", "tag:", "urn:")
 _MAX_TEMPLATE_WIDTH = 200
+# The statuses framework validation errors are sent with: 422 (FastAPI, Django Ninja, Starlette
+# apps), 400 (DRF, Litestar, Falcon). Their items go out as `errors` (RFC 9457 §3's example member).
+_VALIDATION_STATUSES = (400, 422)
 # The status a problem is built with while its missing status is reported: its children are still checked.
 _UNKNOWN_STATUS = 0
 # C0 controls other than tab and line breaks, DEL, and lone surrogates.
@@ -494,6 +497,23 @@ class _Loader:
                     f"root problems {', '.join(map(repr, slugs))} all have status {status}; framework errors "
                     f"of that status take {slugs[0]!r}: name the one you mean in the header's framework_errors",
                 )
+        # DESIGN.md "Frameworks": validation items are never lost; when the problem a validation
+        # failure lands on declares no `errors`, they go out as `errors` all the same, and check says so.
+        for status in _VALIDATION_STATUSES:
+            target = info.framework_errors.get(status) or next(iter(shared.get(status, [])), None)
+            chosen = specs.get(target) if target is not None else None
+            if chosen is None or chosen.status != status or target not in self.entries:
+                continue  # no slug takes them (they are `about:blank`), or the named one is reported above
+            if any(member.name == "errors" for member in chosen.members):  # its own, or inherited
+                continue
+            entry = self.entries[target]
+            self.findings.warning(
+                entry.path,
+                entry.mark,
+                f"problem {target!r} takes the framework's {status} validation errors but declares no `errors` "
+                "member: their items are sent as an undeclared `errors`; declare "
+                'errors: {type: "list[error]", required: false}',
+            )
 
     def read_problems(self, path: str, node: YNode) -> None:
         if not isinstance(node, YMap):

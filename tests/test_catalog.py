@@ -116,6 +116,7 @@ problems:
     assert catalog.problems["teapot"].since == "2024-01-02"
 
 
+# The rows use 409, a status framework validation never lands on (400 and 422 would warn of `errors`).
 # Each row: YAML after the header, and the findings it must produce (exact).
 ERROR_CASES = [
     pytest.param(
@@ -128,7 +129,7 @@ ERROR_CASES = [
         id="unknown-key",
     ),
     pytest.param(
-        "problems:\n  Bad_Slug: {status: 400, title: Bad}\n",
+        "problems:\n  Bad_Slug: {status: 409, title: Bad}\n",
         ["6:3: error: slug 'Bad_Slug' must be lowercase words joined by '-' (^[a-z][a-z0-9]*(-[a-z0-9]+)*$)"],
         id="slug-syntax",
     ),
@@ -169,7 +170,7 @@ ERROR_CASES = [
         id="child-status-class",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    members: {status: int, code: str}\n",
+        "problems:\n  a:\n    status: 409\n    title: A\n    members: {status: int, code: str}\n",
         [
             "9:15: error: problem 'a': member 'status' collides with the standard member 'status'",
             "9:28: error: problem 'a': member 'code' collides with the standard member 'code'",
@@ -177,7 +178,7 @@ ERROR_CASES = [
         id="standard-collision",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    members: {'a b': int, 'x:y': int}\n",
+        "problems:\n  a:\n    status: 409\n    title: A\n    members: {'a b': int, 'x:y': int}\n",
         [
             "9:15: error: problem 'a': member 'a b' is not an XML name (RFC 9457 §3.2), so it cannot be sent as "
             "problem+xml",
@@ -187,7 +188,7 @@ ERROR_CASES = [
         id="xml-name",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    members:\n      count: {type: 'list[nt]'}\n",
+        "problems:\n  a:\n    status: 409\n    title: A\n    members:\n      count: {type: 'list[nt]'}\n",
         [
             "10:27: error: problem 'a': member 'count': unknown type 'nt' (known: str, int, float, bool, uri, "
             "datetime, error, list[T], dict[str, T], enum[...])"
@@ -195,7 +196,7 @@ ERROR_CASES = [
         id="member-type",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    detail: '{limt} left'\n    members: {limit: int}\n",
+        "problems:\n  a:\n    status: 409\n    title: A\n    detail: '{limt} left'\n    members: {limit: int}\n",
         [
             "9:13: error: problem 'a': detail template names unknown member 'limt' (did you mean 'limit'?); "
             "members: limit"
@@ -203,7 +204,7 @@ ERROR_CASES = [
         id="template-unknown-member",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    detail: '{} left {'\n",
+        "problems:\n  a:\n    status: 409\n    title: A\n    detail: '{} left {'\n",
         [
             "9:13: error: problem 'a': detail template: Single '{' encountered in format string (write {{ and }} for "
             "literal braces)"
@@ -211,7 +212,7 @@ ERROR_CASES = [
         id="template-syntax",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    members: {limit: int}\n"
+        "problems:\n  a:\n    status: 409\n    title: A\n    members: {limit: int}\n"
         "    examples:\n      - members: {limit: many}\n      - members: {limti: 1}\n",
         [
             "11:26: error: problem 'a': example 1: member 'limit' does not fit int: expected `int`, got `str`",
@@ -221,7 +222,7 @@ ERROR_CASES = [
         id="examples",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    members: {errors: 'list[error]'}\n"
+        "problems:\n  a:\n    status: 409\n    title: A\n    members: {errors: 'list[error]'}\n"
         "    examples:\n      - members: {errors: [{detail: x}, {pointer: '#/a'}]}\n",
         [
             "11:41: error: problem 'a': example 1: member 'errors' does not fit list[error]: object missing "
@@ -230,7 +231,7 @@ ERROR_CASES = [
         id="example-nested-location",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    headers: [Retry-After, 'Bad Header', retry-after]\n",
+        "problems:\n  a:\n    status: 409\n    title: A\n    headers: [Retry-After, 'Bad Header', retry-after]\n",
         [
             "9:28: error: problem 'a': 'Bad Header' is not an HTTP field name (RFC 9110 §5.1)",
             "9:42: error: problem 'a': header 'retry-after' is listed twice",
@@ -238,23 +239,23 @@ ERROR_CASES = [
         id="headers",
     ),
     pytest.param(
-        "problems:\n  a: {status: 400, title: A, deprecated: {since: 1.1.0, replaced_by: b}}\n",
+        "problems:\n  a: {status: 409, title: A, deprecated: {since: 1.1.0, replaced_by: b}}\n",
         ["6:42: error: problem 'a': replaced_by 'b' is not another slug of the catalog"],
         id="replaced-by",
     ),
     pytest.param(
-        "problems:\n  parent: {status: 400, title: P, members: {limit: int}}\n"
+        "problems:\n  parent: {status: 409, title: P, members: {limit: int}}\n"
         "  child: {title: C, extends: parent, members: {limit: str}}\n",
         ["7:48: error: problem 'child': member 'limit' is already declared by 'parent'"],
         id="member-redeclared",
     ),
     pytest.param(
-        "problems:\n  a1b: {status: 400, title: A}\n  a-1b: {status: 401, title: B}\n",
+        "problems:\n  a1b: {status: 409, title: A}\n  a-1b: {status: 401, title: B}\n",
         ["6:3: error: slug 'a1b' and 'a-1b' both become class A1b"],
         id="class-name-collision",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    members: {'retry-at': int, retry_at: int}\n",
+        "problems:\n  a:\n    status: 409\n    title: A\n    members: {'retry-at': int, retry_at: int}\n",
         [
             "9:15: warning: problem 'a': member 'retry-at' should start with a letter and use only letters, "
             "digits and '_' (RFC 9457 §4)",
@@ -268,17 +269,17 @@ ERROR_CASES = [
         id="problems-shape",
     ),
     pytest.param(
-        "problem:\n  a: {status: 400, title: A}\n",
+        "problem:\n  a: {status: 409, title: A}\n",
         ["5:1: error: unknown top-level key 'problem' (did you mean 'problems'?); known: catalog, problems"],
         id="top-level-key",
     ),
     pytest.param(
-        "problems:\n  a: {status: 400, title: A\n",
+        "problems:\n  a: {status: 409, title: A\n",
         ["7:1: error: invalid YAML: while parsing a flow mapping expected ',' or '}', but got '<stream end>'"],
         id="bad-yaml",
     ),
     pytest.param(
-        "problems:\n  a: {status: 400, title: A}\n  a: {status: 401, title: B}\n",
+        "problems:\n  a: {status: 409, title: A}\n  a: {status: 401, title: B}\n",
         ["7:3: error: duplicate key 'a' (first at line 6)"],
         id="duplicate-key-in-file",
     ),
@@ -288,15 +289,15 @@ ERROR_CASES = [
 ERROR_CASES += [
     pytest.param("problems:\n  a: [1, 2]\n", ["6:6: error: problem 'a' must be a mapping, not list"], id="entry-shape"),
     pytest.param(
-        "problems:\n  a: {status: 400}\n", ["6:6: error: problem 'a' is missing required key 'title'"], id="no-title"
+        "problems:\n  a: {status: 409}\n", ["6:6: error: problem 'a' is missing required key 'title'"], id="no-title"
     ),
     pytest.param(
-        "problems:\n  a: {status: 400, title: ' '}\n",
+        "problems:\n  a: {status: 409, title: ' '}\n",
         ["6:27: error: problem 'a': title must not be empty"],
         id="empty-title",
     ),
     pytest.param(
-        "problems:\n  a: {status: 400, title: A, members: {limit: {description: cap}}}\n",
+        "problems:\n  a: {status: 409, title: A, members: {limit: {description: cap}}}\n",
         ["6:47: error: problem 'a': member 'limit' is missing required key 'type'"],
         id="member-without-type",
     ),
@@ -306,7 +307,7 @@ ERROR_CASES += [
         id="child-of-broken-parent-reported-once",
     ),
     pytest.param(
-        "problems:\n  a: {status: 400, title: A, detail: 'x {} {0}'}\n",
+        "problems:\n  a: {status: 409, title: A, detail: 'x {} {0}'}\n",
         [
             "6:38: error: problem 'a': detail template field {} must name a member, like {limit}",
             "6:38: error: problem 'a': detail template field {0} must name a member, like {limit}",
@@ -314,12 +315,12 @@ ERROR_CASES += [
         id="template-positional",
     ),
     pytest.param(
-        "problems:\n  a: {status: 400, title: A, detail: '{limit:{width}}', members: {limit: int}}\n",
+        "problems:\n  a: {status: 409, title: A, detail: '{limit:{width}}', members: {limit: int}}\n",
         ["6:38: error: problem 'a': detail template format specs cannot nest fields"],
         id="template-nested-spec",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    detail: '{name:d}'\n    members: {name: str}\n"
+        "problems:\n  a:\n    status: 409\n    title: A\n    detail: '{name:d}'\n    members: {name: str}\n"
         "    examples:\n      - members: {name: x}\n",
         [
             "12:9: error: problem 'a': example 1: the detail template cannot render these member values "
@@ -328,7 +329,7 @@ ERROR_CASES += [
         id="example-template-format",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 400\n    title: A\n    members: {limit: 'lst[int]'}\n"
+        "problems:\n  a:\n    status: 409\n    title: A\n    members: {limit: 'lst[int]'}\n"
         "    examples:\n      - members: {limit: 1}\n",
         [
             "9:23: error: problem 'a': member 'limit': unknown type 'lst' (known: str, int, float, bool, uri, "
@@ -337,7 +338,7 @@ ERROR_CASES += [
         id="broken-member-reported-once",
     ),
     pytest.param(
-        "problems:\n  a: {status: 400, title: A, deprecated: {replaced_by: a}}\n",
+        "problems:\n  a: {status: 409, title: A, deprecated: {replaced_by: a}}\n",
         [
             "6:42: error: problem 'a': deprecated is missing required key 'since'",
             "6:42: error: problem 'a': replaced_by 'a' is not another slug of the catalog (it is this problem)",
@@ -345,12 +346,12 @@ ERROR_CASES += [
         id="deprecated",
     ),
     pytest.param(
-        "problems:\n  a: {status: 400, title: A, examples: [{instance: 'a b'}]}\n",
+        "problems:\n  a: {status: 409, title: A, examples: [{instance: 'a b'}]}\n",
         ["6:52: error: problem 'a': example 1: instance must be a URI reference"],
         id="example-instance",
     ),
     pytest.param(
-        "problems:\n  a: {status: 400, title: A, members: [x]}\n",
+        "problems:\n  a: {status: 409, title: A, members: [x]}\n",
         ["6:39: error: problem 'a': members: expected a mapping, got a list"],
         id="members-shape",
     ),
@@ -422,7 +423,7 @@ def test_headers_in_several_files_must_agree(write: WriteCatalog) -> None:
 
 def test_empty_file_is_a_warning(write: WriteCatalog) -> None:
     empty = write("", "a/empty.yaml")
-    write(HEADER + "problems: {a: {status: 400, title: A}}\n", "a/errors.yaml")
+    write(HEADER + "problems: {a: {status: 409, title: A}}\n", "a/errors.yaml")
     catalog = Catalog.load(empty.parent)
     assert [str(warning) for warning in catalog.warnings] == [f"{empty}:1:1: warning: empty catalog file"]
 
@@ -762,7 +763,7 @@ problems:
   business-rule: {{status: 422, title: Business rule}}
   old-invalid: {{status: 400, title: Old, deprecated: {{since: 1.0.0}}}}
   needs-limit: {{status: 402, title: Quota, members: {{limit: {{type: int}}}}}}
-  later: {{status: 400, title: Later}}
+  later: {{status: 400, title: Later, members: {{errors: {{type: "list[error]", required: false}}}}}}
 """
 
 
@@ -771,13 +772,75 @@ def test_a_status_shared_by_roots_warns_until_the_header_names_one(write: WriteC
     catalog = Catalog.load(path)
     assert [str(finding) for finding in catalog.warnings] == [
         f"{path}:6:3: warning: root problems 'business-rule', 'invalid-body' all have status 422; framework errors "
-        "of that status take 'business-rule': name the one you mean in the header's framework_errors"
+        "of that status take 'business-rule': name the one you mean in the header's framework_errors",
+        f"{path}:7:3: warning: problem 'business-rule' takes the framework's 422 validation errors but declares no "
+        "`errors` member: their items are sent as an undeclared `errors`; declare errors: "
+        '{type: "list[error]", required: false}',
     ]
     # A retired root is never chosen, nor one with a member a framework error cannot fill.
     assert dict(catalog.status_slugs) == {422: "business-rule", 400: "later"}
     named = Catalog.load(write(SHARED_422.format(extra="framework_errors: {422: invalid-body}")))
     assert named.warnings == ()
     assert named.status_slugs[422] == "invalid-body"
+
+
+_ERRORS = '{errors: {type: "list[error]", required: false}}'
+
+
+def _no_errors(slug: str, status: int, line: int) -> str:
+    return (
+        f"{line}:3: warning: problem {slug!r} takes the framework's {status} validation errors but declares no "
+        '`errors` member: their items are sent as an undeclared `errors`; declare errors: {type: "list[error]", '
+        "required: false}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "problems", "expected"),
+    [
+        pytest.param("", "  bad: {status: 400, title: Bad}\n", [_no_errors("bad", 400, 6)], id="400-root"),
+        pytest.param(
+            "",
+            f"  bad: {{status: 400, title: Bad, members: {_ERRORS}}}\n  invalid: {{status: 422, title: Invalid}}\n",
+            [_no_errors("invalid", 422, 7)],
+            id="422-root",
+        ),
+        pytest.param(
+            "  framework_errors: {400: specific}\n",
+            f"  bad: {{status: 400, title: Bad, members: {_ERRORS}}}\n  specific: {{status: 400, title: Specific}}\n",
+            [_no_errors("specific", 400, 8)],
+            id="the-named-slug",
+        ),
+        pytest.param(
+            "  framework_errors: {400: field-error}\n",
+            f"  bad: {{status: 400, title: Bad, members: {_ERRORS}}}\n"
+            "  field-error: {extends: bad, title: Field error}\n",
+            [],
+            id="inherited-errors",
+        ),
+        pytest.param(
+            "",
+            '  invalid: {status: 422, title: Invalid, members: {errors: "list[error]"}}\n',
+            [],
+            id="required-errors",
+        ),
+        pytest.param("", "  conflict: {status: 409, title: Conflict}\n", [], id="no-validation-status"),
+        # A 400 whose required member a framework error cannot fill is not where validation lands.
+        pytest.param("", "  bad: {status: 400, title: Bad, members: {field: str}}\n", [], id="not-a-target"),
+    ],
+)
+def test_check_warns_when_framework_validation_lands_on_a_slug_without_errors(
+    write: WriteCatalog, header: str, problems: str, expected: list[str]
+) -> None:
+    path = write(HEADER + header + "problems:\n" + problems)
+    assert [str(finding) for finding in Catalog.load(path).warnings] == [f"{path}:{line}" for line in expected]
+
+
+def test_the_bundled_catalogs_validation_slugs_declare_errors(bundled: Catalog) -> None:
+    for status in (400, 422):
+        spec = bundled.problems[bundled.status_slugs[status]]
+        assert "errors" in {member.name for member in spec.members}
+    assert bundled.warnings == ()
 
 
 def test_a_required_list_of_items_is_filled_empty(write: WriteCatalog) -> None:

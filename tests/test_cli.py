@@ -158,3 +158,17 @@ def test_template_widths_are_bounded_before_any_example_renders(
     assert "widths and precisions are at most 200" in result.stderr
     assert result.stderr.endswith("catalog has 1 error(s) and 0 warning(s)\n")
     assert not (tmp_path / "site").exists()
+
+
+def test_check_warns_where_validation_items_have_no_errors_member(
+    write: WriteCatalog, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(HEADER + "problems:\n  bad-input: {status: 400, title: Bad input}\n")
+    assert main(["check", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "Test API: 1 problems, 1 warning(s)\n"
+    assert err.startswith(
+        f"{path}:6:3: warning: problem 'bad-input' takes the framework's 400 validation errors but declares no "
+        "`errors` member"
+    )
+    assert main(["check", "--strict", str(path)]) == 1
