@@ -1045,6 +1045,13 @@ class Catalog:
         document = msgspec.json.decode(data, type=_Document)
         if document.format != 1:
             raise ValueError(f"unsupported catalog format {document.format}")
+        for spec in document.problems:
+            # Not loaded from YAML, so not checked: a `{n:999999999}` would allocate a gigabyte on every raise.
+            if spec.detail is not None and not _renders_bounded(spec.detail):
+                raise ValueError(
+                    f"problem {spec.slug!r}: detail template {spec.detail!r} does not parse or has a width or "
+                    f"precision above {_MAX_TEMPLATE_WIDTH}"
+                )
         return cls(document.catalog, document.problems)
 
     def rebased(self, base_uri: str) -> Catalog:

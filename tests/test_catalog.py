@@ -696,6 +696,15 @@ def test_template_widths_are_bounded(write: WriteCatalog) -> None:
     assert finding.endswith("detail template field {num:>2000000000}: widths and precisions are at most 200")
 
 
+def test_from_json_refuses_an_unbounded_template(bundled: Catalog) -> None:
+    # catalog.json (a built site's, a generated module's) is read without the YAML checks.
+    wide = bundled.to_json().replace(b'"Rate limit exceeded; retry after {retry_after}', b'"{retry_after:999999999}')
+    assert wide != bundled.to_json()
+    with pytest.raises(ValueError, match=r"problem 'rate-limited': detail template .* above 200"):
+        Catalog.from_json(wide)
+    assert Catalog.from_json(bundled.to_json()) == bundled
+
+
 @pytest.mark.parametrize(
     ("spec", "bounded"),
     [
