@@ -702,7 +702,12 @@ def _large_catalog(write: WriteCatalog) -> Path:
     """More pages than `PARALLEL_PAGES`, so `build` forks: a root per status and children (no warnings)."""
     from problemdetails import _site
 
-    roots = "".join(f"  r{status}: {{status: {status}, title: R{status}}}\n" for status in range(400, 600))
+    # 400 and 422 take framework validation errors: they declare `errors`, or `check` warns.
+    errors = ", members: {errors: {type: 'list[error]', required: false}}"
+    roots = "".join(
+        f"  r{status}: {{status: {status}, title: R{status}{errors if status in (400, 422) else ''}}}\n"
+        for status in range(400, 600)
+    )
     count = _site.PARALLEL_PAGES + 1 - 200
     children = "".join(
         f"  c{number}: {{extends: r{400 + number % 200}, title: C{number}}}\n" for number in range(count)
