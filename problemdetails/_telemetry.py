@@ -12,6 +12,9 @@ never comes here.
   through the global MeterProvider.
 - Sentry: a global event processor tags every event raised while a request is
   served with its `request_id`, and with the `problem.code` it is answered with.
+  A 5xx answer is reported by its ERROR record alone: the processor drops the
+  event a framework's integration captures for it besides (Starlette's reports
+  every `HTTPException` of a 5xx status).
 
 All three carry the problem's `label`: its code when the serving catalog knows
 it, else its status.
@@ -19,6 +22,7 @@ it, else its status.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -101,12 +105,25 @@ def install_sentry() -> None:
         return
     import sentry_sdk.scope
 
-    sentry_sdk.scope.add_global_event_processor(_tag_event)  # type: ignore[arg-type]  # Event is a TypedDict
-    _instruments["sentry"] = _tag_event
+    sentry_sdk.scope.add_global_event_processor(_process_event)  # type: ignore[arg-type]  # Event is a TypedDict
+    _instruments["sentry"] = _process_event
+
+
+def _process_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
+    """Sentry's event processor: drops a framework's duplicate of a 5xx answer, tags the rest (`_tag_event`)."""
+    native: MutableMapping[str, Any] | None = serving.get()
+    if native is None:
+        return event
+    try:
+        if _reported_by_record(event, hint, native):
+            return None
+    except Exception:  # a failing `exception_map` function, say: the event stays, tagged
+        pass
+    return _tag_event(event, hint)
 
 
 def _tag_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
-    """Sentry's event processor: an event raised inside a request gets its id and problem code as tags."""
+    """An event raised inside a request gets its id and problem code as tags."""
     native: MutableMapping[str, Any] | None = serving.get()
     if native is None:
         return event
@@ -129,3 +146,64 @@ def _tag_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     except Exception:  # a processor that raises would lose the event itself
         pass
     return event
+
+
+def _reported_by_record(event: dict[str, Any], hint: dict[str, Any], native: MutableMapping[str, Any]) -> bool:
+    """Whether `event` is a framework integration's report of an exception answered with a 5xx problem.
+
+    Every problem response is decided once, and a 5xx one is logged at ERROR:
+    that record is its Sentry event (the logging integration's), on every
+    framework, grouped by its message template like a 5xx problem raised on
+    purpose, with the exception and traceback when one was mapped to it.
+    Some framework integrations report the exception too, as it is raised:
+    Starlette's (FastAPI's too) every `HTTPException`, and every handled
+    exception, with a 5xx `status_code` (its `failed_request_status_codes`).
+    That report is the duplicate dropped, rather than the record: the record
+    is there for every 5xx answer, whichever hook saw it, so the same answer
+    is one same-looking event on every framework.
+
+    Only a duplicate goes: a 4xx answer has no ERROR record (an integration
+    told to report some 4xx still does); a crash is no answer (Sentry's
+    deduplication keeps the integration's event, with the exception); an event
+    the app captured itself (mechanism `generic`) stays; and so does every
+    event when the record cannot become one (the `problemdetails` logger off
+    at ERROR, no logging integration). `ignore_logger("problemdetails")`, the
+    documented switch, silences them all alike. Cheap: it reads only events
+    with an exception, raised inside a served request.
+    """
+    exc_info = hint.get("exc_info")
+    handover = native.get(HANDOVER)
+    if exc_info is None or handover is None or "log_record" in hint:
+        return False
+    values = event.get("exception", {}).get("values") or [{}]
+    mechanism = values[-1].get("mechanism") or {}  # the raised exception's (those it chains come first)
+    if mechanism.get("type", "generic") == "generic":
+        return False
+    exc = exc_info[1]
+    if isinstance(exc, Problem):
+        problem, mapped = exc, False
+    elif isinstance(exc, Exception):
+        problem, mapped = handover.responder.translation(exc)
+    else:
+        return False
+    # A problem received from another service and raised unchanged is answered with the 502.
+    if problem is None or (problem.status < 500 and problem.received is None):
+        return False
+    if not handover.responder.logger.isEnabledFor(logging.ERROR):
+        return False
+    import sentry_sdk
+
+    if sentry_sdk.get_client().get_integration("logging") is None:
+        return False
+    if mapped:
+        # The record carries this same exception, and Sentry's deduplication (registered at `init`,
+        # before this processor) has just remembered it: it would drop the record as this event's
+        # duplicate. Forget it, as the SDK does for an event its `before_send` drops. An SDK without
+        # that call keeps this event instead, and its deduplication drops the record: one event still.
+        from sentry_sdk.integrations.dedupe import DedupeIntegration
+
+        forget = getattr(DedupeIntegration, "reset_last_seen", None)
+        if forget is None:
+            return False
+        forget()
+    return True

@@ -7,23 +7,33 @@ frameworks for the rest of the process it is initialised in.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+FRAMEWORKS = ["starlette", "fastapi", "django", "flask"]
 
 
-@pytest.mark.parametrize("framework", ["starlette", "fastapi", "django", "flask"])
-def test_answers_are_no_events_and_each_crash_is_one(framework: str) -> None:
+@functools.cache
+def events_of(framework: str) -> dict[str, Any]:
+    """What each request path of `tests/sentry/run.py` produced under `framework` (one child process each)."""
     run = subprocess.run(
         [sys.executable, "-m", "tests.sentry.run", framework], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0, run.stderr
-    seen = json.loads(run.stdout)
+    seen: dict[str, Any] = json.loads(run.stdout)
+    return seen
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_answers_are_no_events_and_each_crash_is_one(framework: str) -> None:
+    seen = events_of(framework)
     assert seen["/ok"] == {"status": 200, "events": [], "tags": []}
     # A raised 4xx problem and an exception mapped to one are answers, not errors.
     assert seen["/conflict"] == {"status": 409, "events": [], "tags": []}
@@ -34,10 +44,27 @@ def test_answers_are_no_events_and_each_crash_is_one(framework: str) -> None:
     assert seen["/crash"]["events"][0][0] == "RuntimeError"
     assert len(seen["/crash"]["events"]) == 1
     assert seen["/crash"]["tags"] == [{"request_id": "id-crash", "problem.code": "internal"}]
-    # A 5xx problem raised on purpose is one event too: its ERROR log line, without a traceback,
-    # its message the template, so that Sentry groups them as one issue.
-    assert seen["/unavailable"] == {
+
+
+# The one event of each 5xx answer, as `[exception types..., message]`: its ERROR log record, whatever
+# raised it and on every framework, its message the template so that Sentry groups them as one issue;
+# with the exception (and its traceback) of an exception mapped to the problem, and without one else.
+ANSWERED = "%s %s: %s request_id=%s"
+NOTED = "%s %s: %s request_id=%s (%s)"  # with a note: what it was mapped from, or that a page was replaced
+FIVE_XX_EVENTS = {
+    "/unavailable": [ANSWERED],  # a 5xx problem raised on purpose
+    "/http-unavailable": [ANSWERED],  # the framework's own 503 (Starlette's Sentry integration reports it too)
+    "/rendered-unavailable": [NOTED],  # a 503 page the app rendered
+    "/mapped-unavailable": ["Maintenance", NOTED],  # an exception mapped to a 5xx slug
+    "/mapped-status": ["Overloaded", NOTED],  # ... carrying a `status_code` an integration reads
+}
+
+
+@pytest.mark.parametrize("path", list(FIVE_XX_EVENTS))
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_each_5xx_answer_is_one_event(framework: str, path: str) -> None:
+    assert events_of(framework)[path] == {
         "status": 503,
-        "events": [["%s %s: %s request_id=%s"]],
-        "tags": [{"request_id": "id-unavailable", "problem.code": "unavailable"}],
+        "events": [FIVE_XX_EVENTS[path]],
+        "tags": [{"request_id": f"id-{path.strip('/')}", "problem.code": "unavailable"}],
     }

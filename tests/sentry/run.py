@@ -6,6 +6,15 @@ and each event's `request_id` and `problem.code` tags. Each request sends
 `X-Request-ID: id-<path>`.
 Sentry is initialised with its default integrations and a transport that keeps
 envelopes in memory (no network).
+
+Besides the example app's routes, each app gets the 5xx answers (`ADD_ROUTES`):
+
+| path | what it does |
+|---|---|
+| `/http-unavailable` | the framework's own HTTP error, a 503 (Django: DRF's `APIException`, Django has none) |
+| `/rendered-unavailable` | returns a text 503 page of its own, which the middleware rewrites |
+| `/mapped-unavailable` | raises `Maintenance`, mapped to `unavailable` |
+| `/mapped-status` | raises `Overloaded`, mapped to `unavailable`, with a `status_code = 503` as Starlette reads it |
 """
 
 from __future__ import annotations
@@ -20,7 +29,28 @@ from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
 EVENTS: list[dict[str, Any]] = []
-PATHS = ["/ok", "/conflict", "/mapped", "/crash", "/unavailable"]
+PATHS = [
+    "/ok",
+    "/conflict",
+    "/mapped",
+    "/crash",
+    "/unavailable",
+    "/http-unavailable",
+    "/rendered-unavailable",
+    "/mapped-unavailable",
+    "/mapped-status",
+]
+DOWN = "down for maintenance"
+
+
+class Maintenance(Exception):
+    """An exception of the app's own, mapped to a 5xx slug."""
+
+
+class Overloaded(Exception):
+    """Mapped to a 5xx slug too, and carrying its status as an attribute."""
+
+    status_code = 503
 
 
 class Memory(Transport):
@@ -46,9 +76,121 @@ def request_id(path: str) -> dict[str, str]:
     return {"X-Request-ID": f"id-{path.strip('/')}"}
 
 
+def starlette_routes() -> None:
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse, Response
+
+    from examples.frameworks.starlette_app import starlette_app
+
+    async def http_unavailable(request: Request) -> Response:
+        raise HTTPException(503)
+
+    async def rendered_unavailable(request: Request) -> Response:
+        return PlainTextResponse(DOWN, status_code=503)
+
+    async def mapped_unavailable(request: Request) -> Response:
+        raise Maintenance(DOWN)
+
+    async def mapped_status(request: Request) -> Response:
+        raise Overloaded(DOWN)
+
+    starlette_app.add_route("/http-unavailable", http_unavailable)
+    starlette_app.add_route("/rendered-unavailable", rendered_unavailable)
+    starlette_app.add_route("/mapped-unavailable", mapped_unavailable)
+    starlette_app.add_route("/mapped-status", mapped_status)
+
+
+def fastapi_routes() -> None:
+    from fastapi import HTTPException
+    from fastapi.responses import PlainTextResponse
+
+    from examples.frameworks.fastapi_app import api
+
+    @api.get("/http-unavailable")
+    async def http_unavailable() -> None:
+        raise HTTPException(503)
+
+    @api.get("/rendered-unavailable")
+    async def rendered_unavailable() -> PlainTextResponse:
+        return PlainTextResponse(DOWN, status_code=503)
+
+    @api.get("/mapped-unavailable")
+    async def mapped_unavailable() -> None:
+        raise Maintenance(DOWN)
+
+    @api.get("/mapped-status")
+    async def mapped_status() -> None:
+        raise Overloaded(DOWN)
+
+
+def django_routes() -> None:
+    from examples.frameworks import django_app  # first: it configures Django, as DRF's views need
+
+    # isort: split
+    from django.http import HttpRequest, HttpResponse
+    from django.urls import path
+    from rest_framework.exceptions import APIException
+    from rest_framework.views import APIView
+
+    class ServiceUnavailable(APIException):  # type: ignore[misc]  # DRF is untyped
+        status_code = 503
+
+    class HTTPUnavailable(APIView):  # type: ignore[misc]
+        def get(self, request: object) -> HttpResponse:
+            raise ServiceUnavailable(DOWN)
+
+    def rendered_unavailable(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(DOWN, status=503, content_type="text/plain")
+
+    def mapped_unavailable(request: HttpRequest) -> HttpResponse:
+        raise Maintenance(DOWN)
+
+    def mapped_status(request: HttpRequest) -> HttpResponse:
+        raise Overloaded(DOWN)
+
+    django_app.urlpatterns += [
+        path("http-unavailable", HTTPUnavailable.as_view()),
+        path("rendered-unavailable", rendered_unavailable),
+        path("mapped-unavailable", mapped_unavailable),
+        path("mapped-status", mapped_status),
+    ]
+
+
+def flask_routes() -> None:
+    from flask import abort
+
+    from examples.frameworks.flask_app import flask_app
+
+    @flask_app.get("/http-unavailable")
+    def http_unavailable() -> str:
+        abort(503)
+
+    @flask_app.get("/rendered-unavailable")
+    def rendered_unavailable() -> tuple[str, int, dict[str, str]]:
+        return DOWN, 503, {"Content-Type": "text/plain"}
+
+    @flask_app.get("/mapped-unavailable")
+    def mapped_unavailable() -> str:
+        raise Maintenance(DOWN)
+
+    @flask_app.get("/mapped-status")
+    def mapped_status() -> str:
+        raise Overloaded(DOWN)
+
+
+# The 5xx answers' routes (see the module docstring), added to the example app before it serves.
+ADD_ROUTES = {"starlette": starlette_routes, "fastapi": fastapi_routes, "django": django_routes, "flask": flask_routes}
+
+
 def main(framework: str) -> None:
     logging.basicConfig(level=logging.INFO)  # a service logs: Sentry's logging integration sees the records
     sentry_sdk.init(dsn="https://public@sentry.invalid/1", transport=Memory)
+    from examples.frameworks.common import EXCEPTION_MAP
+
+    # Before an app module wraps its app: the middleware takes its map (and the hooks their classes) then.
+    EXCEPTION_MAP.update({Maintenance: "unavailable", Overloaded: "unavailable"})
+    ADD_ROUTES[framework]()
     if framework in ("starlette", "fastapi"):
         from starlette.testclient import TestClient
 
