@@ -167,8 +167,8 @@ def test_readme_check_output_is_real(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def install_section() -> str:
-    """The README above its first section: what a user reads to install the package."""
-    return README[: README.index("\n## ")]
+    """What a user reads to install the package: the README above its first section, and its `Installing` section."""
+    return README[: README.index("\n## ")] + section("Installing")
 
 
 def install_commands() -> list[list[str]]:
