@@ -162,16 +162,15 @@ class _Exchange:
                 self.middleware.responder.log_exception(exc, "exception after the response started; aborting", request)
             raise
 
-    def close(self, iterable: Iterable[bytes] | None = None) -> None:
-        """The server's call on the happy path; the middleware's, on an iterable it answers in place of.
+    def close(self) -> None:
+        _close(self.iterable)  # the server's call, on the happy path
 
-        PEP 3333: "the server or gateway must call the close() method". When
-        the middleware is the one that calls it, a `close()` that fails is
-        logged and the problem response still goes out.
+    def close_answered(self, iterable: Iterable[bytes]) -> None:
+        """Close an app iterable the middleware answers in place of; a `close()` that fails is logged, not raised.
+
+        PEP 3333: "the server or gateway must call the close() method": here the
+        middleware is the one that must, and the problem response still goes out.
         """
-        if iterable is None:
-            _close(self.iterable)
-            return
         try:
             _close(iterable)
         except Exception as error:
@@ -190,7 +189,7 @@ class _Exchange:
                     break
         except Exception as exc:  # the page failed to render: the app crashed before any byte went out
             failure = exc
-        self.close(iterable)
+        self.close_answered(iterable)
         if failure is not None:
             return self.failed(failure)
         request = request_of(self.environ, self.request_id)
@@ -276,13 +275,13 @@ class WSGIProblemMiddleware(Transport):
         except StopIteration:
             first = b""
         except Exception as exc:
-            exchange.close(iterable)
+            exchange.close_answered(iterable)
             return exchange.failed(exc)
         if exchange.held is not None:
             exchange.held[2].extend(first[:HELD_BODY_LIMIT])
             return exchange.replaced(_Rest(chunks, iterable))
         if not exchange.started:
-            exchange.close(iterable)
+            exchange.close_answered(iterable)
             problem = self.responder.unanswered(request_of(environ, request_id))
             return exchange.problem_body(problem, [], None)
         exchange.chunks, exchange.sent = _prepend(first, chunks), bool(first)
