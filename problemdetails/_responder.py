@@ -128,9 +128,9 @@ def is_disconnect(exc: BaseException, server: Sequence[object] = ()) -> bool:
     `ConnectionRefusedError` too, and that is a crash, answered with the 500
     problem. `server` holds the callables through which the server speaks
     (ASGI `send` and `receive`, the WSGI `write`): an `OSError` counts only
-    when it came out of one of them. The ASGI spec: "If send() is called on
-    a closed connection the server should raise a server-specific subclass of
-    OSError". Starlette's `ClientDisconnect` is its word for an `http.disconnect`
+    when it came out of one of them. The ASGI spec (2.4): "If send() is called
+    on a closed connection the server should raise a server-specific subclass
+    of IOError" (`OSError` since Python 3.3). Starlette's `ClientDisconnect` is its word for an `http.disconnect`
     that `receive` returned, or for an `OSError` out of `send` (its context).
     """
     if isinstance(exc, OSError):
