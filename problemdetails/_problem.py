@@ -662,11 +662,14 @@ def runtime_class(spec: ProblemSpec, bases: tuple[type[Problem], ...]) -> type[P
     """The problem class for `spec` over `bases`, as `Catalog.__getitem__` makes it: one a pickle can carry."""
     key = (msgspec.json.encode(spec), bases)
     with _classes_lock:
-        cls = _unpickled.pop(key, None)
+        # One class per spec and bases in a process: a catalog loaded twice (or in two places)
+        # hands out the same classes, so a pickled problem unpickles as the class each of them
+        # catches. A class holds nothing of its catalog but its spec, so sharing it is safe.
+        cls = _made.get(key) or _unpickled.pop(key, None)
         if cls is None:
             cls = types.new_class(spec.class_name, bases, {"spec": spec})
             cls.__module__ = RUNTIME_MODULE
-        _made.setdefault(key, cls)
+        _made[key] = cls
     return cls
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from problemdetails import Catalog, CatalogError, Finding
+from problemdetails import Catalog, CatalogError, Finding, Problem
 from tests.conftest import BUNDLED, HEADER, WriteCatalog
 
 
@@ -557,8 +557,13 @@ def test_by_type_and_bind_guards(bundled: Catalog) -> None:
     assert bundled.by_type("https://elsewhere.example/gone") is None
     other = Catalog.from_json(bundled.to_json())
     runtime = other["gone"]
+    assert runtime is bundled["gone"]  # one class per spec in a process: a pickled problem finds it
+
+    class Gone(Problem, spec=bundled.problems["gone"]):  # as a generated module defines it
+        pass
+
     with pytest.raises(ValueError, match="already has class"):
-        other.bind(bundled["gone"])
+        other.bind(Gone)
     other.bind(runtime)  # binding the class it already uses is fine
     with pytest.raises(ValueError, match="not bound to a problem of this catalog"):
         other.bind(Catalog.load(BUNDLED)["gone"].__base__)  # type: ignore[arg-type]
