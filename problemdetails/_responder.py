@@ -15,6 +15,7 @@ with the catalog's plain 500 problem, and logged.
 
 from __future__ import annotations
 
+import codecs
 import html
 import logging
 import re
@@ -42,7 +43,6 @@ from problemdetails._wire import encode_wire
 __all__ = [
     "ANSWERED",
     "DECIDED",
-    "DROPPED_TEXT",
     "HANDOVER",
     "OBSERVERS",
     "PROBLEM_HEADERS",
@@ -102,11 +102,11 @@ DROPPED = frozenset(
         b"keep-alive",
     }
 )
-DROPPED_TEXT = frozenset(name.decode() for name in DROPPED)  # for WSGI's `str` headers
 PROBLEM_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), (b"vary", b"Accept"))
 # A path that is already a valid URI path needs no quoting (the common case).
 _is_plain_path = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*").fullmatch
 HELD_BODY_LIMIT = 64 * 1024  # enough for any {"detail": ...}; the rest is not read
+_ENCODING = frozenset({b"accept-encoding"})
 _SHORT_TEXT = 1000  # a `text/html` body up to this long, with no markup, is a message (`detail` keeps 1000)
 
 
@@ -183,10 +183,32 @@ def with_answer(
     """
     pinned = answered[1]
     names = {key for key, _ in pinned}
-    return [
-        *pinned,
-        *((key, value) for key, value in headers if key.lower() not in DROPPED and key.lower() not in names),
-    ]
+    others = [(key, value) for key, value in headers if key.lower() not in DROPPED and key.lower() not in names]
+    varies = [value for key, value in headers if key.lower() == b"vary"]
+    if varies:  # a CORS layer's `Vary: Origin` goes with the origin it echoed
+        pinned = [(key, merged_vary([value, *varies]) if key == b"vary" else value) for key, value in pinned]
+    return [*pinned, *others]
+
+
+def merged_vary(values: Iterable[bytes], without: frozenset[bytes] = frozenset()) -> bytes:
+    """One `Vary` value from several: each field name once, in order, or `*` alone.
+
+    RFC 9110 §12.5.5: "A Vary field value containing a list of field names
+    can be used to indicate that the representation varies on those request
+    fields; a value of "*" signals that anything about the request might play
+    a role". A problem response varies on Accept; the headers it keeps from the
+    app (CORS's `Access-Control-Allow-Origin`) may vary on more. Names in
+    `without` (lowercase) are left out.
+    """
+    names: dict[bytes, bytes] = {}
+    for value in values:
+        for name in value.split(b","):
+            name = name.strip()
+            if name == b"*":
+                return b"*"
+            if name and name.lower() not in without:
+                names.setdefault(name.lower(), name)
+    return b", ".join(names.values())
 
 
 def request_path(native: Mapping[str, Any]) -> str:
@@ -392,6 +414,7 @@ class Responder:
             request._trace_id = trace_id_of(request.native, span)
         trace_id = request.trace_id
         level = logging.ERROR if problem.status >= 500 else logging.INFO
+        logged = None
         if self.logger.isEnabledFor(level):
             request_id = loggable(request.request_id)  # a sans-IO caller's `Request` may carry any text
             fields: dict[str, object] = {
@@ -408,11 +431,12 @@ class Responder:
             # A template and its values: error trackers group records by the template.
             message = "%s %s: %s request_id=%s (%s)" if note else "%s %s: %s request_id=%s"
             values = (problem.status, code, request.logged, request_id)
-            log_problem(
+            logged = log_problem(
                 self.logger, level, message, (*values, loggable(note)) if note else values, fields, cause, stacklevel=3
             )
         try:
             _telemetry.install_sentry()
+            _telemetry.report(logged)
             _telemetry.record(problem, code, cause if cause is not None else upstream, span)
         except Exception as error:  # a tracing or metrics SDK's failure is no reason to fail the answer
             self.log_exception(error, "recording the problem for OpenTelemetry failed", request)
@@ -504,12 +528,12 @@ class Responder:
             body = decoded
         document: object = None
         if media.startswith(b"text/plain"):
-            detail: object = body.decode("utf-8", "replace") if len(body) < HELD_BODY_LIMIT else None
+            detail: object = _text(media, body) if len(body) < HELD_BODY_LIMIT else None
         elif media.startswith(b"text/html"):
             # Flask's and Quart's default mimetype: `return "no such order", 404` is a sentence sent as
             # text/html. A short one without markup is text (its entities undone); a page is never read.
             short = len(body) <= _SHORT_TEXT and b"<" not in body
-            detail = html.unescape(body.decode("utf-8", "replace")) if short else None
+            detail = html.unescape(_text(media, body)) if short else None
         else:
             document = json_document(body)
             detail = None
@@ -582,7 +606,10 @@ class Responder:
             ]
         )
         if kept or problem.headers or problem.__sets_headers__:
-            headers += self._extra_headers(request, problem, kept).items()
+            extra, vary = self._extra_headers(request, problem, kept)
+            if vary is not None:
+                headers = ProblemHeaders([(name, vary if name == b"vary" else value) for name, value in headers])
+            headers += extra
         return problem.status, headers, body
 
     def _enriched(self, problem: Problem, request: Request) -> Problem:
@@ -624,36 +651,49 @@ class Responder:
 
     def _extra_headers(
         self, request: Request, problem: Problem, kept: Sequence[tuple[bytes, bytes]]
-    ) -> dict[bytes, bytes]:
-        """The headers a problem response carries beyond its own: kept from the app, the problem's, and the RFCs'.
+    ) -> tuple[list[tuple[bytes, bytes]], bytes | None]:
+        """The headers a problem response carries beyond its own (kept from the app, the problem's, the RFCs'),
+        and its `Vary` when what it keeps varies on more than Accept.
 
         The middleware owns framing and the headers it pins (`Content-Length`,
         `Transfer-Encoding`, `Content-Type`, `X-Request-ID`...): a second one
         from the app or the problem is dropped, never sent (two lengths, or a
         length and chunked, is request smuggling behind a proxy). So is any
         header whose name is no token or whose value holds a control character.
+        A header the app sent several times (`Set-Cookie`: RFC 6265 §3, "Origin
+        servers SHOULD NOT fold multiple Set-Cookie header fields") is kept as
+        many times; one the problem sets replaces the app's.
         """
-        headers: dict[bytes, bytes] = {}
-        for key, value in [*kept, *problem.headers.items()]:
-            if isinstance(key, bytes) and key.lower() in DROPPED:
+        headers: dict[bytes, list[bytes]] = {}
+        varies: list[bytes] = []
+        given = len(kept)
+        for index, (key, value) in enumerate([*kept, *problem.headers.items()]):
+            if isinstance(key, bytes) and key.lower() in DROPPED and key.lower() != b"vary":
                 continue  # most of what an error page the app rendered carries: no need to check it
             name, field = field_name(key), field_value(value)
             if name is None or field is None:  # RFC 9110 §5.5: no header injection
                 shown = repr(key) if isinstance(key, (str, bytes)) else f"of type {type(key).__name__}"
                 self.logger.warning("dropped header %s: not a valid HTTP field", loggable(shown))
+            elif name == b"vary":
+                varies.append(field)
             elif name not in DROPPED:
-                headers[name] = field
+                if index < given:
+                    headers.setdefault(name, []).append(field)
+                else:
+                    headers[name] = [field]
         if problem.status == 405 and self.allowed_methods is not None and (methods := self.allowed_methods(request)):
             allow = field_value(", ".join(methods))
             if allow is not None:
-                headers[b"allow"] = allow
+                headers[b"allow"] = [allow]
         if problem.status == 401 and b"www-authenticate" not in headers:
             # RFC 9110 §15.5.2: a 401 "MUST send a WWW-Authenticate header field".
-            headers[b"www-authenticate"] = self.www_authenticate
-        retry_after = _retry_after(problem, headers.pop(b"retry-after", None))
+            headers[b"www-authenticate"] = [self.www_authenticate]
+        retry_after = _retry_after(problem, headers.pop(b"retry-after", [None])[-1])
         if retry_after is not None:
-            headers[b"retry-after"] = retry_after
-        return headers
+            headers[b"retry-after"] = [retry_after]
+        extra = [(name, value) for name, values in headers.items() for value in values]
+        # The replaced page's `Accept-Encoding` went with its encoded body: this one is not encoded.
+        return extra, merged_vary([b"Accept", *varies], _ENCODING) if varies else None
 
     def log_exception(self, exc: BaseException, message: str, request: Request) -> None:
         log_exception(self.logger, exc, message, request.logged, request.request_id)
@@ -723,6 +763,26 @@ def unwrap(exc: Exception, server: Sequence[object] = ()) -> Exception:
     if isinstance(first, Problem) and all(type(leaf) is type(first) and leaf.type == first.type for leaf in leaves):
         return first
     return exc
+
+
+_CHARSET = re.compile(rb';\s*charset\s*=\s*"?([A-Za-z0-9._:+-]{1,40})', re.IGNORECASE)
+
+
+def _text(media: bytes, body: bytes) -> str:
+    """A text page's body in the charset its `Content-Type` names (RFC 2046 §4.1.2), else UTF-8; never fails."""
+    declared = _CHARSET.search(media)
+    if declared is not None:
+        try:
+            codec = codecs.lookup(declared[1].decode("ascii"))
+        except LookupError:
+            pass  # a charset Python does not know: read as UTF-8, as undeclared text is
+        else:
+            try:
+                if codec._is_text_encoding:  # not a bytes-to-bytes codec such as `zlib` or `hex`
+                    return body.decode(codec.name, "replace")
+            except Exception:  # some codecs (idna, punycode) raise whatever the error handler
+                pass
+    return body.decode("utf-8", "replace")
 
 
 def _decoded(encoding: bytes, body: bytes) -> bytes | None:

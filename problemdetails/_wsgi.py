@@ -21,13 +21,13 @@ from problemdetails._grammar import is_request_id_text
 from problemdetails._problem import Problem
 from problemdetails._responder import (
     ANSWERED,
-    DROPPED_TEXT,
     HANDOVER,
     HELD_BODY_LIMIT,
     REQUEST_ID,
     is_disconnect,
     request_of,
     unwrap,
+    with_answer,
 )
 from problemdetails._status import status_phrase
 from problemdetails._transport import Transport
@@ -74,13 +74,8 @@ class _Exchange:
             self.exc_info = exc_info
         # PEP 3333's status is three digits and a phrase: as a string it compares as its number.
         if status >= "400" and (answered := self.environ.get(ANSWERED)) is not None and status[:3] == str(answered[0]):
-            # A hook's problem response: it gets the answer's headers, and keeps the framework's others.
-            pinned = answered[1]
-            names = {key for key, _ in pinned}
-            headers = [
-                *pinned,
-                *((k, v) for k, v in headers if k.lower() not in DROPPED_TEXT and k.lower() not in names),
-            ]
+            # A hook's problem response: the answer's headers, then the framework's others (`with_answer`).
+            headers = _text(with_answer(answered, _encoded(headers)))
             self.held, self.passed = None, True
             write = self.start(status, headers, exc_info) if exc_info is not None else self.start(status, headers)
             _telemetry.relabel(self.environ, answered[0])

@@ -432,3 +432,30 @@ def test_head_never_has_a_body(target: str, path: str) -> None:
     assert headers["content-type"] == "application/problem+json"
     assert int(headers["content-length"]) > 0  # what GET would send
     assert body == b""
+
+
+@pytest.mark.parametrize("interface", ["wsgi", "asgi"])
+def test_a_hooks_problem_keeps_what_the_frameworks_cors_varies_on(bundled: Catalog, interface: str) -> None:
+    """Flask's and Quart's `after_request` (a CORS layer) runs on the hook's problem: its `Vary: Origin` stays."""
+    import quart
+
+    framework: Any = flask.Flask(__name__) if interface == "wsgi" else quart.Quart(__name__)
+
+    @framework.get("/conflict")
+    def conflict() -> None:
+        raise bundled["conflict"]("taken")
+
+    @framework.after_request
+    def cors(response: Any) -> Any:
+        response.headers["Access-Control-Allow-Origin"] = "https://app.example"
+        response.headers["Vary"] = "Origin"
+        return response
+
+    if interface == "wsgi":
+        served = serve(WSGIProblemMiddleware(framework, catalog=bundled), path="/conflict")
+        status, headers = served.code, served.headers
+    else:
+        exchange = call(ProblemMiddleware(framework, catalog=bundled), path="/conflict")
+        status, headers = exchange.status, exchange.headers
+    assert (status, headers["content-type"]) == (409, "application/problem+json")
+    assert (headers["access-control-allow-origin"], headers["vary"]) == ("https://app.example", "Accept, Origin")

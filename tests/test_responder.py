@@ -808,7 +808,6 @@ def test_responder_passes_a_page_that_is_a_problem_already(content_type: bytes) 
     assert dict(answer.headers)["content-type"] == content_type.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="kept headers are a dict today: the second Set-Cookie replaces the first")
 def test_responder_keeps_every_set_cookie_of_a_rendered_page() -> None:
     # RFC 6265 §3: "Origin servers SHOULD NOT fold multiple Set-Cookie header fields into a single header field."
     page = Page(404, [TEXT, (b"set-cookie", b"a=1"), (b"set-cookie", b"b=2")], b"gone")
@@ -816,7 +815,6 @@ def test_responder_keeps_every_set_cookie_of_a_rendered_page() -> None:
     assert [value for name, value in answer.headers if name == "set-cookie"] == ["a=1", "b=2"]
 
 
-@pytest.mark.xfail(strict=True, reason="the page's Vary is dropped today, and only Accept is sent")
 def test_responder_keeps_what_a_kept_header_varies_on() -> None:
     # A CORS layer that echoes one allowed origin sends `Vary: Origin` with it: the problem response keeps that
     # origin, so a shared cache that is not told it varies on Origin serves it to other origins (RFC 9110 §12.5.5).
@@ -825,7 +823,6 @@ def test_responder_keeps_what_a_kept_header_varies_on() -> None:
     assert {token.strip().lower() for token in vary.split(",")} == {"accept", "origin"}
 
 
-@pytest.mark.xfail(strict=True, reason="a rendered page's charset is ignored today: its text is read as UTF-8")
 def test_responder_reads_a_rendered_page_in_its_charset() -> None:
     page = Page(404, [(b"content-type", b"text/plain; charset=iso-8859-1")], "Café fermé".encode("latin-1"))
     check(respond(make_responder(), page), 404, {"code": "not-found", "detail": "Café fermé"})

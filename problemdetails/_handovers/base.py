@@ -87,10 +87,7 @@ class HandOver:
             # as it would have sent if the request method had been GET" (Content-Length included, pinned in
             # the answer's headers), and no content: some frameworks send what they are given (Quart).
             body = b""
-        if "REQUEST_METHOD" in native:  # WSGI: its headers are `str`
-            native[ANSWERED] = status, [(key.decode("latin-1"), value.decode("latin-1")) for key, value in headers]
-        else:
-            native[ANSWERED] = status, headers
+        native[ANSWERED] = status, headers
         return status, headers[0][1].decode("latin-1"), body
 
     def _decide(
