@@ -49,7 +49,7 @@ def log_problem(
     cause: BaseException | None,
     *,
     stacklevel: int,
-) -> None:
+) -> logging.LogRecord:
     """Log a problem response's record: `message % values` (escaped already), `fields` as its attributes."""
     filename, line, function, _ = logger.findCaller(stacklevel=stacklevel)  # the responder method that decided
     exc_info = (type(cause), cause, cause.__traceback__) if cause is not None else None
@@ -57,6 +57,7 @@ def log_problem(
     if cause is not None:
         record.exc_text = traceback_text(cause)
     logger.handle(record)
+    return record  # for Sentry (`_telemetry.report`)
 
 
 def log_exception(

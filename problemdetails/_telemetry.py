@@ -12,9 +12,9 @@ never comes here.
   through the global MeterProvider.
 - Sentry: a global event processor tags every event raised while a request is
   served with its `request_id`, and with the `problem.code` it is answered with.
-  A 5xx answer is reported by its ERROR record alone: the processor drops the
-  event a framework's integration captures for it besides (Starlette's reports
-  every `HTTPException` of a 5xx status).
+  A 5xx answer is reported by its ERROR record alone (`report`): the processor
+  drops the event a framework's integration captures for it besides (Starlette's
+  reports every `HTTPException` of a 5xx status).
 
 All three carry the problem's `label`: its code when the serving catalog knows
 it, else its status.
@@ -33,7 +33,7 @@ from problemdetails._problem import Problem
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
 
-__all__ = ["CODE", "install_sentry", "label", "record", "relabel"]
+__all__ = ["CODE", "install_sentry", "label", "record", "relabel", "report"]
 
 # Where the decided problem's code goes in the scope / environ, for Sentry's processor.
 CODE = "problemdetails.code"
@@ -109,6 +109,49 @@ def install_sentry() -> None:
     _instruments["sentry"] = _process_event
 
 
+def report(logged: logging.LogRecord | None) -> None:
+    """Make a 5xx answer's ERROR record one Sentry event, when Sentry's logging integration would not.
+
+    The contract is Sentry's default integrations and no extra line: each 5xx
+    answer is one event. sentry-sdk 2's logging integration made that event of
+    the record by default; sentry-sdk 3's is no default integration, and even
+    enabled makes events of records only when given an `event_level`. A 5xx
+    answer is no crash, so no framework reports it: left to the SDK's default,
+    a 503 the app chose, or an exception mapped to one, would reach Sentry in
+    no way at all. So the record is made the event here, through the SDK's own
+    `EventHandler`, exactly as that integration makes it (its template as
+    `logentry`, so one issue per template; the mapped exception and its
+    traceback) and as `ignore_logger_for_events` (`ignore_logger` in 2.x)
+    silences. When the integration makes it itself, it alone does: one event,
+    either way. A crash's 500 record goes too: it carries the exception the
+    framework's integration reports, and Sentry's deduplication keeps one of
+    the two (where no framework reports it, it is the crash's only event).
+    Records under ERROR (4xx answers) stay breadcrumbs or logs, as the SDK
+    decides. Never raises: the answer is on its way.
+    """
+    if logged is None or logged.levelno < logging.ERROR or "sentry_sdk" not in sys.modules:
+        return
+    try:
+        import sentry_sdk
+        from sentry_sdk.integrations.logging import EventHandler
+
+        client = sentry_sdk.get_client()
+        if client.is_active() and not _records_are_events(client.get_integration("logging"), logged.levelno):
+            EventHandler(level=logging.ERROR).handle(logged)
+    except Exception:  # an SDK that moved `EventHandler`: no event, but the answer
+        pass
+
+
+def _records_are_events(integration: Any, level: int) -> bool:
+    """Whether Sentry's logging integration (None: not enabled) makes an event of a record at `level`."""
+    if integration is None:
+        return False
+    # Its events' handler: `_handler` in sentry-sdk 2, `_event_handler` in 3; None without an `event_level`.
+    # Not found (a later SDK): reported here, a duplicate at worst (and none with an exception: deduplicated).
+    handler = getattr(integration, "_event_handler", None) or getattr(integration, "_handler", None)
+    return isinstance(handler, logging.Handler) and level >= handler.level
+
+
 def _process_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any] | None:
     """Sentry's event processor: drops a framework's duplicate of a 5xx answer, tags the rest (`_tag_event`)."""
     native: MutableMapping[str, Any] | None = serving.get()
@@ -159,17 +202,18 @@ def _reported_by_record(event: dict[str, Any], hint: dict[str, Any], native: Mut
     Starlette's (FastAPI's too) every `HTTPException`, and every handled
     exception, with a 5xx `status_code` (its `failed_request_status_codes`).
     That report is the duplicate dropped, rather than the record: the record
-    is there for every 5xx answer, whichever hook saw it, so the same answer
-    is one same-looking event on every framework.
+    is there for every 5xx answer, whichever hook saw it, and is an event on
+    every SDK (`report`), so the same answer is one same-looking event on
+    every framework.
 
     Only a duplicate goes: a 4xx answer has no ERROR record (an integration
     told to report some 4xx still does); a crash is no answer (Sentry's
     deduplication keeps the integration's event, with the exception); an event
     the app captured itself (mechanism `generic`) stays; and so does every
     event when the record cannot become one (the `problemdetails` logger off
-    at ERROR, no logging integration). `ignore_logger("problemdetails")`, the
-    documented switch, silences them all alike. Cheap: it reads only events
-    with an exception, raised inside a served request.
+    at ERROR). `ignore_logger_for_events("problemdetails")` (sentry-sdk 2:
+    `ignore_logger`), the documented switch, silences them all alike. Cheap: it
+    reads only events with an exception, raised inside a served request.
     """
     exc_info = hint.get("exc_info")
     handover = native.get(HANDOVER)
@@ -191,19 +235,31 @@ def _reported_by_record(event: dict[str, Any], hint: dict[str, Any], native: Mut
         return False
     if not handover.responder.logger.isEnabledFor(logging.ERROR):
         return False
+    # The record carries this same exception, and Sentry's deduplication (registered at `init`, before
+    # this processor) has just remembered it: it would drop the record as this event's duplicate.
+    return not mapped or _forget(exc)
+
+
+def _forget(exc: BaseException) -> bool:
+    """Make Sentry's deduplication forget it has just seen `exc`; False when this SDK's way is unknown.
+
+    sentry-sdk 2 remembers the last exception and forgets it with
+    `DedupeIntegration.reset_last_seen()`, as it does for an event its
+    `before_send` drops; sentry-sdk 3 marks the exception itself
+    (`_handled_by_sentry`) and has no such call, so the mark is taken off.
+    An unknown way keeps the framework's event instead, and deduplication
+    drops the record: one event still.
+    """
     import sentry_sdk
+    from sentry_sdk.integrations.dedupe import DedupeIntegration
 
-    if sentry_sdk.get_client().get_integration("logging") is None:
-        return False
-    if mapped:
-        # The record carries this same exception, and Sentry's deduplication (registered at `init`,
-        # before this processor) has just remembered it: it would drop the record as this event's
-        # duplicate. Forget it, as the SDK does for an event its `before_send` drops. An SDK without
-        # that call keeps this event instead, and its deduplication drops the record: one event still.
-        from sentry_sdk.integrations.dedupe import DedupeIntegration
-
-        forget = getattr(DedupeIntegration, "reset_last_seen", None)
-        if forget is None:
-            return False
+    if sentry_sdk.get_client().get_integration("dedupe") is None:
+        return True  # nothing remembered
+    forget = getattr(DedupeIntegration, "reset_last_seen", None)
+    if forget is not None:
         forget()
-    return True
+        return True
+    if getattr(exc, "_handled_by_sentry", False):
+        del exc.__dict__["_handled_by_sentry"]
+        return True
+    return False

@@ -21,10 +21,17 @@ FRAMEWORKS = ["starlette", "fastapi", "django", "flask"]
 
 
 @functools.cache
-def events_of(framework: str) -> dict[str, Any]:
-    """What each request path of `tests/sentry/run.py` produced under `framework` (one child process each)."""
+def events_of(framework: str, *event_level: str) -> dict[str, Any]:
+    """What each request path of `tests/sentry/run.py` produced under `framework` (one child process each).
+
+    `event_level` (`ERROR`, `none`) adds `LoggingIntegration(event_level=...)` to the default integrations.
+    """
     run = subprocess.run(
-        [sys.executable, "-m", "tests.sentry.run", framework], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tests.sentry.run", framework, *event_level],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     seen: dict[str, Any] = json.loads(run.stdout)
@@ -68,3 +75,44 @@ def test_each_5xx_answer_is_one_event(framework: str, path: str) -> None:
         "events": [FIVE_XX_EVENTS[path]],
         "tags": [{"request_id": f"id-{path.strip('/')}", "problem.code": "unavailable"}],
     }
+
+
+# Whether Sentry's logging integration makes events of ERROR records is the SDK's choice: it does by default
+# in sentry-sdk 2 and when told to (`event_level`), not in sentry-sdk 3 (nor with `event_level=None`).
+# Either way a 5xx answer is one event, the same one.
+@pytest.mark.parametrize("event_level", ["ERROR", "none"])
+@pytest.mark.parametrize("framework", ["starlette", "flask"])
+def test_each_5xx_answer_is_one_event_whether_log_records_are_events(framework: str, event_level: str) -> None:
+    seen = events_of(framework, event_level)
+    for path, events in FIVE_XX_EVENTS.items():
+        assert seen[path] == {
+            "status": 503,
+            "events": [events],
+            "tags": [{"request_id": f"id-{path.strip('/')}", "problem.code": "unavailable"}],
+        }, path
+    # The others are as with the default integrations.
+    assert seen["/conflict"] == {"status": 409, "events": [], "tags": []}
+    assert [event[0] for event in seen["/crash"]["events"]] == ["RuntimeError"]
+    assert seen["/crash"]["tags"] == [{"request_id": "id-crash", "problem.code": "internal"}]
+
+
+# The README's switch: Sentry's "ignore this logger for events" (`ignore_logger_for_events` in sentry-sdk 3,
+# `ignore_logger` in 2, where the first does not exist), then the app as in `tests/sentry/run.py`.
+IGNORED = """
+import sys
+from sentry_sdk.integrations import logging
+(getattr(logging, "ignore_logger_for_events", None) or logging.ignore_logger)("problemdetails")
+from tests.sentry import run
+run.main(sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("framework", ["starlette", "flask"])
+def test_ignoring_the_logger_silences_5xx_answers_not_crashes(framework: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", IGNORED, framework], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert {path: seen[path]["events"] for path in FIVE_XX_EVENTS} == {path: [] for path in FIVE_XX_EVENTS}
+    assert [event[0] for event in seen["/crash"]["events"]] == ["RuntimeError"]

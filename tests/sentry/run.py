@@ -1,11 +1,13 @@
 """Run in a child process (Sentry patches frameworks for good): one app, requests, the events each produced.
 
-`python -m tests.sentry.run <framework>` prints JSON: for each request path,
+`python -m tests.sentry.run <framework> [event_level]` prints JSON: for each request path,
 the list of Sentry events it produced, each as `[exception types..., message]`,
 and each event's `request_id` and `problem.code` tags. Each request sends
 `X-Request-ID: id-<path>`.
 Sentry is initialised with its default integrations and a transport that keeps
-envelopes in memory (no network).
+envelopes in memory (no network); given an `event_level` (`ERROR`, or `none`), with
+`LoggingIntegration(event_level=...)` besides: ERROR records are events by default in
+sentry-sdk 2, not in 3 (where that integration is not even a default one).
 
 Besides the example app's routes, each app gets the 5xx answers (`ADD_ROUTES`):
 
@@ -183,9 +185,16 @@ def flask_routes() -> None:
 ADD_ROUTES = {"starlette": starlette_routes, "fastapi": fastapi_routes, "django": django_routes, "flask": flask_routes}
 
 
-def main(framework: str) -> None:
+def main(framework: str, event_level: str | None = None) -> None:
     logging.basicConfig(level=logging.INFO)  # a service logs: Sentry's logging integration sees the records
-    sentry_sdk.init(dsn="https://public@sentry.invalid/1", transport=Memory)
+    if event_level is None:
+        sentry_sdk.init(dsn="https://public@sentry.invalid/1", transport=Memory)
+    else:
+        from sentry_sdk.integrations.logging import LoggingIntegration
+
+        level = None if event_level == "none" else getattr(logging, event_level)
+        integrations = [LoggingIntegration(event_level=level)]
+        sentry_sdk.init(dsn="https://public@sentry.invalid/1", transport=Memory, integrations=integrations)
     from examples.frameworks.common import EXCEPTION_MAP
 
     # Before an app module wraps its app: the middleware takes its map (and the hooks their classes) then.
@@ -229,4 +238,4 @@ def main(framework: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])
