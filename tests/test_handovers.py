@@ -441,15 +441,16 @@ def test_a_hooks_problem_keeps_what_the_frameworks_cors_varies_on(bundled: Catal
 
     framework: Any = flask.Flask(__name__) if interface == "wsgi" else quart.Quart(__name__)
 
-    @framework.get("/conflict")
     def conflict() -> None:
         raise bundled["conflict"]("taken")
 
-    @framework.after_request
     def cors(response: Any) -> Any:
         response.headers["Access-Control-Allow-Origin"] = "https://app.example"
         response.headers["Vary"] = "Origin"
         return response
+
+    framework.add_url_rule("/conflict", view_func=conflict)
+    framework.after_request(cors)
 
     if interface == "wsgi":
         served = serve(WSGIProblemMiddleware(framework, catalog=bundled), path="/conflict")
