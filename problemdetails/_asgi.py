@@ -134,11 +134,13 @@ class ProblemMiddleware(Transport):
                 await self.app(scope, receive, send)
             return
         # The happy path is this method alone: keep it lean (`make bench` measures it).
-        raw_id = b""
-        for key, value in scope["headers"]:
-            if key == b"x-request-id":
-                raw_id = value if is_request_id(value) else b""
-                break
+        # A layer outside (the guard around an app that has one installed) chose the id already.
+        raw_id = scope.get(REQUEST_ID, b"")
+        if not raw_id:
+            for key, value in scope["headers"]:
+                if key == b"x-request-id":
+                    raw_id = value if is_request_id(value) else b""
+                    break
         if not raw_id:
             raw_id = self._trace_request_id(scope) if self.request_id_from_trace else next(_request_id.request_ids)
         scope[HANDOVER], scope[REQUEST_ID] = self.handover, raw_id

@@ -225,7 +225,8 @@ class WSGIProblemMiddleware(Transport):
     """
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        request_id = environ.get("HTTP_X_REQUEST_ID")
+        outer = environ.get(REQUEST_ID)  # a layer outside (a guard around an installed app) chose it already
+        request_id = outer.decode() if outer else environ.get("HTTP_X_REQUEST_ID")
         if request_id is None or not is_request_id_text(request_id):
             request_id = (
                 self._trace_request_id(environ).decode() if self.request_id_from_trace else next(_request_id.text_ids)

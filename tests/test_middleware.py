@@ -19,7 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from uvicorn.protocols.utils import ClientDisconnected
 
-from problemdetails import Catalog, Problem, ProblemMiddleware, WSGIProblemMiddleware, decode_json
+from problemdetails import Catalog, Problem, ProblemMiddleware, WSGIProblemMiddleware, current_request_id, decode_json
 from problemdetails._site import SiteError, render_site, write_site
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 from tests.asgi import Exchange, call, call_async, request_scope
@@ -980,3 +980,47 @@ def test_a_short_text_html_body_without_markup_is_a_message(bundled: Catalog, bo
     headers = [(b"content-type", b"text/html; charset=utf-8")]
     exchange = call(ProblemMiddleware(rendering(404, headers, body), catalog=bundled))
     assert (exchange.status, exchange.json().get("detail")) == (404, detail)
+
+
+@pytest.mark.parametrize("exc", [RuntimeError(SECRET), Problem("taken", status=409)], ids=["crash", "problem"])
+def test_a_guard_outside_a_middleware_decides_nothing_twice(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, exc: Exception
+) -> None:
+    """Outermost as a guard around an app with a middleware inside: one id, one answer, one record."""
+    caplog.set_level(logging.INFO, logger="problemdetails")
+    app = ProblemMiddleware(ProblemMiddleware(raising(exc), catalog=bundled), catalog=bundled)
+    exchange = call(app, headers={"X-Request-ID": "req-guarded-1"})
+    assert exchange.json()["request_id"] == exchange.headers["x-request-id"] == "req-guarded-1"
+    assert len(caplog.records) == 1
+    seen: list[str | None] = []
+
+    def between(app: Any) -> Any:  # the app's own middleware, between the guard and the inner layer
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(current_request_id())
+            await app(scope, receive, send)
+
+        return middleware
+
+    guarded = ProblemMiddleware(between(ProblemMiddleware(raising(exc), catalog=bundled)), catalog=bundled)
+    drawn = call(guarded)  # a drawn id: the inner layer keeps the one the guard drew
+    assert seen == [drawn.json()["request_id"]] == [drawn.headers["x-request-id"]]
+
+
+def test_a_wsgi_guard_outside_a_middleware_keeps_one_id(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
+    from tests.wsgi import serve
+
+    caplog.set_level(logging.INFO, logger="problemdetails")
+
+    def crashing(environ: Any, start_response: Any) -> Any:
+        raise RuntimeError(SECRET)
+
+    seen: list[str | None] = []
+
+    def between(environ: Any, start_response: Any) -> Any:
+        seen.append(current_request_id())
+        return inner(environ, start_response)
+
+    inner = WSGIProblemMiddleware(crashing, catalog=bundled)
+    served = serve(WSGIProblemMiddleware(between, catalog=bundled))
+    assert seen == [served.json()["request_id"]] == [served.headers["x-request-id"]]
+    assert len(caplog.records) == 1
