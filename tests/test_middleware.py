@@ -678,14 +678,22 @@ def test_starlette_exception_handlers_hand_problems_over(bundled: Catalog) -> No
     exchange = call(app, path="/c")
     assert (exchange.status, exchange.json()["conflicts"], exchange.json()["instance"]) == (409, ["a1"], "/c")
     assert call(app, path="/crash").json()["code"] == "internal"
-    # Forgotten middleware: the handler's hand-over is still a complete (empty) response of the status.
+    # The app object run without the middleware that hooked it up (its test client): the whole problem.
     bare = call(app.app, path="/c")
-    assert (bare.status, bare.body, [m["type"] for m in bare.messages]) == (
+    assert (bare.status, bare.headers["content-type"], bare.json()["conflicts"]) == (
+        409,
+        "application/problem+json",
+        ["a1"],
+    )
+    # Handlers given by hand, and no middleware anywhere: still a complete (empty) response of the status.
+    alone = Starlette(routes=[Route("/c", conflict)], exception_handlers=starlette_exception_handlers())
+    forgotten = call(alone, path="/c")
+    assert (forgotten.status, forgotten.body, [m["type"] for m in forgotten.messages]) == (
         409,
         b"",
         ["http.response.start", "http.response.body"],
     )
-    not_allowed = call(app.app, "POST", "/c")  # Starlette's HTTPException(405) keeps its Allow header
+    not_allowed = call(alone, "POST", "/c")  # Starlette's HTTPException(405) keeps its Allow header
     assert (not_allowed.status, not_allowed.body) == (405, b"")
     assert set(not_allowed.headers["allow"].split(", ")) == {"GET", "HEAD"}  # Starlette's order varies
     # With the middleware, the same HTTPException is the catalog's problem, answered by the handler.

@@ -1,8 +1,13 @@
-"""FastAPI, wrapped in one line: `ProblemMiddleware(api, catalog=CATALOG)`."""
+"""FastAPI, wrapped in one line: `ProblemMiddleware(api, catalog=CATALOG)`; or installed inside the app object.
+
+`installed_app` (`problemdetails.install`) and `conventional_app` (FastAPI's
+own `add_middleware`) carry the problem layer inside themselves, so what runs
+the app object (`fastapi run`, `TestClient(app)`) answers with problems too.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -17,9 +22,9 @@ from examples.frameworks.common import (
     forbidden,
     gone,
 )
-from problemdetails import ProblemMiddleware
+from problemdetails import ProblemMiddleware, install
 
-api = FastAPI()
+routes = APIRouter()
 
 
 class Profile(BaseModel):
@@ -43,15 +48,12 @@ class Gateway:
         await self.app(scope, receive, send)
 
 
-api.add_middleware(Gateway)
-
-
-@api.get("/ok")
+@routes.get("/ok")
 async def ok() -> dict[str, bool]:
     return {"ok": True}
 
 
-@api.get("/conflict")
+@routes.get("/conflict")
 async def raise_conflict() -> None:
     raise conflict()
 
@@ -63,37 +65,51 @@ class Invitations:
         raise gone()
 
 
-api.add_api_route("/class", Invitations().get, methods=["GET"])
+routes.add_api_route("/class", Invitations().get, methods=["GET"])
 
 
-@api.get("/crash")
+@routes.get("/crash")
 async def crash() -> None:
     raise RuntimeError(SECRET)
 
 
-@api.get("/mapped")
+@routes.get("/mapped")
 async def mapped() -> None:
     raise ZoneLocked("zone z1 is locked")
 
 
-@api.get("/unavailable")
+@routes.get("/unavailable")
 async def unavailable() -> None:
     raise CATALOG["unavailable"](retry_after=30)
 
 
-@api.get("/http-error")
+@routes.get("/http-error")
 async def http_error() -> None:
     raise HTTPException(429, headers={"Retry-After": "7"})
 
 
-@api.post("/validate")
+@routes.post("/validate")
 async def validate(account: Account) -> dict[str, bool]:
     return {"ok": True}
 
 
-@api.get("/stream")
+@routes.get("/stream")
 async def stream() -> StreamingResponse:
     return StreamingResponse(async_chunks(), media_type="application/octet-stream")
 
 
+def build() -> FastAPI:
+    """The app, as FastAPI's docs build one: its routes, and a middleware of its own."""
+    api = FastAPI()
+    api.include_router(routes)
+    api.add_middleware(Gateway)
+    return api
+
+
+api = build()
 app = ProblemMiddleware(api, catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+# Inside the app object, added last so it is outside the app's own middleware.
+installed_app = install(build(), catalog=CATALOG, exception_map=EXCEPTION_MAP)
+conventional_app = build()
+conventional_app.add_middleware(ProblemMiddleware, catalog=CATALOG, exception_map=EXCEPTION_MAP)

@@ -1,4 +1,9 @@
-"""Starlette, wrapped in one line: `ProblemMiddleware(app, catalog=CATALOG)`."""
+"""Starlette, wrapped in one line: `ProblemMiddleware(app, catalog=CATALOG)`; or installed inside the app object.
+
+`installed_app` (`problemdetails.install`) and `conventional_app` (Starlette's
+own `add_middleware`) carry the problem layer inside themselves, so what runs
+the app object (`TestClient(app)`, `uvicorn module:app`) answers with problems too.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from examples.frameworks.common import (
     forbidden,
     gone,
 )
-from problemdetails import ProblemMiddleware
+from problemdetails import ProblemMiddleware, install
 
 
 async def ok(request: Request) -> Response:
@@ -83,3 +88,12 @@ starlette_app = Starlette(
     middleware=[Middleware(Gateway)],
 )
 app = ProblemMiddleware(starlette_app, catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+# Inside the app object, added last so it is outside the app's own middleware.
+installed_app = install(
+    Starlette(routes=starlette_app.routes, middleware=[Middleware(Gateway)]),
+    catalog=CATALOG,
+    exception_map=EXCEPTION_MAP,
+)
+conventional_app = Starlette(routes=starlette_app.routes, middleware=[Middleware(Gateway)])
+conventional_app.add_middleware(ProblemMiddleware, catalog=CATALOG, exception_map=EXCEPTION_MAP)

@@ -1,0 +1,330 @@
+"""Starlette and FastAPI with problem details installed inside the app object (`_handovers/starlette.py`).
+
+`problemdetails.install(app, ...)` and Starlette's own convention,
+`app.add_middleware(ProblemMiddleware, ...)`, put the middleware inside the
+app's stack, so what runs the app object (`TestClient(app)`, uvicorn as
+`fastapi run` serves it) answers with problems. The contract under real
+servers is `tests/acceptance/test_frameworks.py`; these run the framework's
+own test client, one dev server, debug mode and the cases of installing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+from starlette.testclient import TestClient
+
+import problemdetails
+from problemdetails import Catalog, ProblemMiddleware
+from tests.conftest import ROOT, free_port, get_when_serving
+
+SECRET = "password=hunter2"
+
+
+class Refused(Exception):
+    """An exception the app answers with a handler of its own, registered before installing."""
+
+
+async def ok(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+async def conflict(request: Request) -> Response:
+    raise request.app.state.catalog["conflict"]("Zone example.com already exists.", conflicts=["a1"])
+
+
+async def crash(request: Request) -> Response:
+    raise RuntimeError(SECRET)
+
+
+async def http_error(request: Request) -> Response:
+    raise HTTPException(429, headers={"Retry-After": "7"})
+
+
+async def text_error(request: Request) -> Response:
+    return PlainTextResponse("Order 7 does not exist.", status_code=404)
+
+
+async def refused(request: Request) -> Response:
+    raise Refused
+
+
+async def stream(request: Request) -> Response:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"x" * 10
+        raise RuntimeError("the disk went away")
+
+    return StreamingResponse(chunks())
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/ok", ok),
+    Route("/conflict", conflict, methods=["GET", "HEAD"]),
+    Route("/crash", crash),
+    Route("/http-error", http_error),
+    Route("/text-error", text_error),
+    Route("/refused", refused),
+    Route("/stream", stream),
+]
+
+
+def build(framework: str, catalog: Catalog, **options: Any) -> tuple[Starlette, list[str]]:
+    """The app (its routes, and a handler of its own for `Refused`), and the list that handler writes to."""
+    ran: list[str] = []
+
+    async def answer_refused(request: Request, exc: Exception) -> Response:
+        ran.append(request.url.path)
+        return PlainTextResponse("Refused by policy.", status_code=403)
+
+    handlers: dict[Any, Any] = {Refused: answer_refused}
+    app = (
+        Starlette(routes=ROUTES, exception_handlers=handlers, **options)
+        if framework == "starlette"
+        else FastAPI(routes=ROUTES, exception_handlers=handlers, **options)
+    )
+    app.state.catalog = catalog
+    return app, ran
+
+
+def by_install(app: Starlette, catalog: Catalog, **options: Any) -> Starlette:
+    return problemdetails.install(app, catalog=catalog, **options)
+
+
+def by_convention(app: Starlette, catalog: Catalog, **options: Any) -> Starlette:
+    app.add_middleware(ProblemMiddleware, catalog=catalog, **options)
+    return app
+
+
+WAYS: dict[str, Callable[..., Starlette]] = {"install": by_install, "add_middleware": by_convention}
+
+
+@pytest.fixture(params=[(fw, way) for fw in ("starlette", "fastapi") for way in WAYS], ids=lambda p: "-".join(p))
+def installed(request: pytest.FixtureRequest, bundled: Catalog) -> Iterator[tuple[TestClient, list[str]]]:
+    """The framework's own test client on the app object, problem details installed inside it one way or the other."""
+    framework, way = request.param
+    app, ran = build(framework, bundled)
+    assert WAYS[way](app, bundled) is app
+    with TestClient(app) as client:  # raises what escapes the app: nothing may
+        yield client, ran
+
+
+def problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    """`response` (TestClient's or httpx's) is a complete problem+json of `status` and `code`; its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["content-length"] == str(len(response.content))
+    body: dict[str, Any] = response.json()
+    assert (body["status"], body["code"]) == (status, code)
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+def test_a_raised_problem_through_the_apps_own_test_client(installed: tuple[TestClient, list[str]]) -> None:
+    client, _ = installed
+    response = client.get("/conflict", headers={"X-Request-ID": "req-install-1"})
+    body = problem(response, 409, "conflict")
+    assert (body["request_id"], body["conflicts"], body["instance"]) == ("req-install-1", ["a1"], "/conflict")
+
+
+def test_a_crash_is_the_500_problem_logged_once(
+    installed: tuple[TestClient, list[str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    client, _ = installed
+    caplog.set_level(logging.INFO)
+    response = client.get("/crash")
+    body = problem(response, 500, "internal")
+    assert SECRET.encode() not in response.content
+    assert b"RuntimeError" not in response.content
+    # One record, ours, with the traceback; neither Starlette nor the server logged it again.
+    (record,) = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert (record.name, record.levelno, record.request_id) == ("problemdetails", logging.ERROR, body["request_id"])  # type: ignore[attr-defined]
+    assert record.exc_info is not None
+    assert SECRET in str(record.exc_info[1])
+
+
+def test_the_router_404_and_405_with_allow(installed: tuple[TestClient, list[str]]) -> None:
+    client, _ = installed
+    problem(client.get("/nope"), 404, "not-found")
+    refused = client.post("/conflict")
+    problem(refused, 405, "method-not-allowed")
+    assert refused.headers["allow"] == "GET, HEAD"
+
+
+def test_the_frameworks_http_error_keeps_its_headers(installed: tuple[TestClient, list[str]]) -> None:
+    client, _ = installed
+    response = client.get("/http-error")
+    problem(response, 429, "rate-limited")
+    assert response.headers["retry-after"] == "7"
+
+
+def test_a_text_error_page_is_rewritten_keeping_its_message(installed: tuple[TestClient, list[str]]) -> None:
+    client, _ = installed
+    body = problem(client.get("/text-error"), 404, "not-found")
+    assert body["detail"] == "Order 7 does not exist."
+
+
+def test_head_gets_the_headers_and_no_body(installed: tuple[TestClient, list[str]]) -> None:
+    client, _ = installed
+    head, get = client.head("/conflict"), client.get("/conflict")
+    assert (head.status_code, head.content, head.headers["content-type"]) == (409, b"", "application/problem+json")
+    assert head.headers["content-length"] == get.headers["content-length"]
+
+
+def test_negotiation_gives_xml_and_html(installed: tuple[TestClient, list[str]]) -> None:
+    client, _ = installed
+    xml = client.get("/conflict", headers={"Accept": "application/problem+xml"})
+    assert (xml.status_code, xml.headers["content-type"]) == (409, "application/problem+xml")
+    page = client.get("/conflict", headers={"Accept": "text/html"})
+    assert (page.status_code, page.headers["content-type"]) == (409, "text/html; charset=utf-8")
+    assert '<script type="application/problem+json">' in page.text
+
+
+def test_the_happy_path_only_gains_a_request_id(installed: tuple[TestClient, list[str]]) -> None:
+    client, _ = installed
+    given = client.get("/ok", headers={"X-Request-ID": "req-install-2"})
+    assert (given.status_code, given.json(), given.headers["x-request-id"]) == (200, {"ok": True}, "req-install-2")
+    assert re.fullmatch("[0-9a-f]{32}", client.get("/ok").headers["x-request-id"])
+
+
+def test_a_handler_the_app_registered_before_still_runs(installed: tuple[TestClient, list[str]]) -> None:
+    client, ran = installed
+    body = problem(client.get("/refused"), 403, "forbidden")
+    assert ran == ["/refused"]
+    assert body["detail"] == "Refused by policy."  # its text page, rewritten like any other
+
+
+@pytest.mark.parametrize("framework", ["starlette", "fastapi"])
+@pytest.mark.parametrize("first", list(WAYS))
+def test_install_refuses_an_app_that_has_it_already(bundled: Catalog, framework: str, first: str) -> None:
+    app, _ = build(framework, bundled)
+    WAYS[first](app, bundled)
+    with pytest.raises(RuntimeError, match=f"installed in this {type(app).__name__} already"):
+        problemdetails.install(app, catalog=bundled)
+    assert len(app.user_middleware) == 1
+    assert problem(TestClient(app).get("/conflict"), 409, "conflict")
+
+
+@pytest.mark.parametrize("framework", ["starlette", "fastapi"])
+def test_added_twice_the_outer_one_is_a_guard(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, framework: str
+) -> None:
+    """Starlette's `add_middleware` cannot refuse: a second one is a layer outside the first, deciding nothing."""
+    app, _ = build(framework, bundled)
+    by_convention(by_convention(app, bundled), bundled)
+    caplog.set_level(logging.INFO, logger="problemdetails")
+    response = TestClient(app).get("/conflict", headers={"X-Request-ID": "req-twice-1"})
+    assert problem(response, 409, "conflict")["request_id"] == "req-twice-1"
+    assert [record.request_id for record in caplog.records] == ["req-twice-1"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("framework", ["starlette", "fastapi"])
+@pytest.mark.parametrize("way", list(WAYS))
+def test_installed_and_wrapped_decides_and_logs_each_request_once(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, framework: str, way: str
+) -> None:
+    app, _ = build(framework, bundled)
+    guarded = ProblemMiddleware(WAYS[way](app, bundled), catalog=bundled)
+    caplog.set_level(logging.INFO, logger="problemdetails")
+    client = TestClient(guarded)
+    for path, status, code in [
+        ("/conflict", 409, "conflict"),
+        ("/crash", 500, "internal"),
+        ("/nope", 404, "not-found"),
+    ]:
+        caplog.clear()
+        response = client.get(path, headers={"X-Request-ID": f"req-guard-{status}"})
+        assert problem(response, status, code)["request_id"] == f"req-guard-{status}"
+        assert [record.request_id for record in caplog.records] == [f"req-guard-{status}"]  # type: ignore[attr-defined]
+    # The app object alone still gives the whole behaviour.
+    assert problem(TestClient(app).get("/conflict"), 409, "conflict")
+
+
+@pytest.mark.parametrize("framework", ["starlette", "fastapi"])
+@pytest.mark.parametrize("way", list(WAYS))
+def test_debug_a_browser_gets_the_frameworks_debug_page(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, framework: str, way: str
+) -> None:
+    app, _ = build(framework, bundled, debug=True)
+    client = TestClient(WAYS[way](app, bundled))
+    caplog.set_level(logging.INFO)
+    page = client.get("/crash", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert (page.status_code, page.headers["content-type"]) == (500, "text/html; charset=utf-8")
+    assert "<title>Starlette Debugger</title>" in page.text
+    assert SECRET in page.text  # the developer's own traceback, as the framework shows it
+    assert page.headers["x-request-id"]
+    (record,) = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert (record.name, record.request_id) == ("problemdetails", page.headers["x-request-id"])  # type: ignore[attr-defined]
+    # An API client still gets the problem, and nothing of the exception.
+    api = client.get("/crash")
+    assert problem(api, 500, "internal")
+    assert SECRET.encode() not in api.content
+    # Problems are no crashes: a browser gets their HTML page.
+    assert client.get("/conflict", headers={"Accept": "text/html"}).status_code == 409
+    # A stream failing mid-body is no page's to answer: aborted, the exception as it was.
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        client.get("/stream", headers={"Accept": "text/html"})
+
+
+@pytest.mark.parametrize("framework", ["starlette", "fastapi"])
+def test_an_app_wrapped_from_outside_answers_problems_without_the_wrapper(bundled: Catalog, framework: str) -> None:
+    """`TestClient(api)` on the app a module wraps (`app = ProblemMiddleware(api)`): no empty 409."""
+    app, _ = build(framework, bundled)
+    wrapped = ProblemMiddleware(app, catalog=bundled)
+    for client in (TestClient(app), TestClient(wrapped)):
+        response = client.get("/conflict", headers={"X-Request-ID": "req-outside-1"})
+        assert problem(response, 409, "conflict")["request_id"] == "req-outside-1"
+        problem(client.get("/nope"), 404, "not-found")
+        refused = client.post("/conflict")
+        assert (problem(refused, 405, "method-not-allowed"), refused.headers["allow"]) == (refused.json(), "GET, HEAD")
+    # The id is drawn when the client sent none.
+    assert re.fullmatch("[0-9a-f]{32}", TestClient(app).get("/conflict").headers["x-request-id"])
+
+
+def test_install_takes_only_an_app_object(bundled: Catalog) -> None:
+    app, _ = build("starlette", bundled)
+    with pytest.raises(TypeError, match="application object"):
+        problemdetails.install(ProblemMiddleware(app, catalog=bundled), catalog=bundled)
+
+
+@pytest.mark.parametrize("target", ["fastapi_app:installed_app", "starlette_app:conventional_app"])
+def test_the_dev_server_serves_the_app_object(target: str) -> None:
+    """uvicorn serving the app object, as `fastapi run` and `uvicorn module:app` do."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", f"examples.frameworks.{target}", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--host", "127.0.0.1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert get_when_serving(base + "/ok", server).status_code == 200
+        response = httpx.get(base + "/conflict", headers={"X-Request-ID": "req-dev-1"}, timeout=10)
+        assert problem(response, 409, "conflict")["conflicts"] == ["a1"]
+        crashed = httpx.get(base + "/crash", timeout=10)
+        problem(crashed, 500, "internal")
+        assert b"hunter2" not in crashed.content
+        refused = httpx.post(base + "/conflict", timeout=10)
+        problem(refused, 405, "method-not-allowed")
+        assert "GET" in [method.strip() for method in refused.headers["allow"].split(",")]
+    finally:
+        server.terminate()
+        try:
+            output, _ = server.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output, _ = server.communicate(timeout=15)
+    log = output.decode(errors="replace")
+    assert "hunter2" in log  # the operator sees the crash, once
+    assert log.count("Traceback") == 1, log
