@@ -113,6 +113,24 @@ APPS = [
     App(
         "falcon-wsgi", "examples.frameworks.falcon_app:wsgi_app", "wsgi", WSGI_SERVERS, validation=(400, "bad-request")
     ),
+    App("starlette-install", "examples.frameworks.starlette_app:installed_app", "asgi", ("uvicorn",)),
+    App("starlette-convention", "examples.frameworks.starlette_app:conventional_app", "asgi", ("uvicorn",)),
+    App(
+        "fastapi-install",
+        "examples.frameworks.fastapi_app:installed_app",
+        "asgi",
+        ("uvicorn",),
+        validation=(422, "unprocessable"),
+        head_status=405,
+    ),
+    App(
+        "fastapi-convention",
+        "examples.frameworks.fastapi_app:conventional_app",
+        "asgi",
+        ("uvicorn",),
+        validation=(422, "unprocessable"),
+        head_status=405,
+    ),
 ]
 SERVED = [(app, server) for app in APPS for server in app.servers]
 
