@@ -1,9 +1,14 @@
-"""Litestar, wrapped in one line: `ProblemMiddleware(app, catalog=CATALOG)`."""
+"""Litestar, wrapped in one line: `ProblemMiddleware(app, catalog=CATALOG)`.
+
+The same app with problem details inside the app object: `installed_app`
+(`problemdetails.install`) and `plugin_app` (Litestar's own convention, a
+plugin), which `litestar run`, uvicorn and `TestClient(app)` serve as they are.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Litestar, get, post
 from litestar.exceptions import HTTPException
@@ -22,7 +27,8 @@ from examples.frameworks.common import (
     forbidden,
     gone,
 )
-from problemdetails import ProblemMiddleware
+from problemdetails import ProblemMiddleware, install
+from problemdetails.litestar import ProblemDetailsPlugin
 
 
 @dataclass
@@ -96,3 +102,13 @@ litestar_app = Litestar(
     middleware=[Gateway()],
 )
 app = ProblemMiddleware(litestar_app, catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+
+# The same routes, problem details inside the app object.
+ROUTES: list[Any] = [ok, raise_conflict, Invitations, crash, mapped, behind_the_gateway, http_error, validate, stream]
+installed_app = install(Litestar(ROUTES, middleware=[Gateway()]), catalog=CATALOG, exception_map=EXCEPTION_MAP)
+plugin_app = Litestar(
+    ROUTES,
+    middleware=[Gateway()],
+    plugins=[ProblemDetailsPlugin(catalog=CATALOG, exception_map=EXCEPTION_MAP)],
+)

@@ -1,12 +1,25 @@
 """Litestar: it answers every exception itself, so a handler in its registry hands each one over.
 
 Litestar resolves `exception_handlers` from the app's layer on every request,
-so the hand-over adds one for `Exception` to `app.exception_handlers`; yours,
-by status or by a narrower class, still win.
+so the hand-over adds one for `Problem` and, unless the app has its own, one
+for `Exception` to `app.exception_handlers`; yours, by status or by a narrower
+class, still win, and an `Exception` handler of yours is chained to, not
+replaced: a crash is decided (logged once) first, then your handler runs.
+
+Where the request layer goes differs by how it is installed, because
+Litestar's `middleware=` runs per route, only once a route matched (its router
+404 and 405 never see it), and a plugin sees the `AppConfig`, never the app:
+
+- `problemdetails.install(app)` wraps `app.asgi_handler`, the stack
+  `Litestar.__call__` runs for every request, router errors included.
+- `problemdetails.litestar.ProblemDetailsPlugin` puts one middleware in front
+  of every route (first in `middleware=`), and its exception handler runs that
+  same middleware for what fails before a route matched (404, 405, `docs_path`).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +27,13 @@ from problemdetails._catalog import Catalog
 from problemdetails._framework_errors import client_detail, litestar_error_items, problem_for_status
 from problemdetails._handovers.base import Framework, HandOver, handover_of, status_of
 from problemdetails._problem import Problem
+from problemdetails._responder import REQUEST_ID, ProblemHeaders
+from problemdetails._response import choose_media_type
+from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Litestar", "litestar_exception_handlers"]
+__all__ = ["Litestar", "litestar_exception_handlers", "plugged"]
+
+Handler = Callable[[Any, Exception], Any]
 
 
 def litestar_exception_handlers() -> dict[int | type[Exception], Callable[[Any, Any], Any]]:
@@ -40,15 +58,100 @@ def litestar_exception_handlers() -> dict[int | type[Exception], Callable[[Any, 
 
 
 def _handler(request: Any, exc: Exception) -> Any:
+    return _answer(request, exc, None)
+
+
+def _chained(app_handler: Handler) -> Handler:
+    """The app's own `Exception` handler, behind the hand-over: it still runs for every crash."""
+
+    def handler(request: Any, exc: Exception) -> Any:
+        return _answer(request, exc, app_handler)
+
+    handler.__wrapped__ = app_handler  # type: ignore[attr-defined]
+    return handler
+
+
+def _answer(request: Any, exc: Exception, app_handler: Handler | None) -> Any:
     from litestar import MediaType, Response
 
     scope = request.scope
     handover = handover_of(scope)
     problem = handover.claim(scope, exc) if handover is not None else None
     if handover is not None and problem is None:
-        handover.keep(scope, exc)
+        handover.keep(scope, exc)  # a crash: decided and logged here, once
+        if app_handler is not None:
+            # The app's own handler runs; a problem it returns goes out as is, another page is replaced.
+            return app_handler(request, exc)
+        if request.app.debug and choose_media_type(_accept(scope)) == "html":
+            from litestar.exceptions.responses import create_debug_response
+
+            # With `Litestar(debug=True)` a browser gets Litestar's own debug page for a crash.
+            return _Final(create_debug_response(request, exc))
+    elif app_handler is not None and handover is None:
+        return app_handler(request, exc)
     status = problem.status if problem is not None else status_of(exc)
     return Response(content=b"", status_code=status, media_type=MediaType.TEXT)
+
+
+def _accept(scope: Scope) -> bytes:
+    return b",".join(value for key, value in scope["headers"] if key == b"accept")
+
+
+class _Final:
+    """A response of Litestar's own that the layer outside sends as it is (the debug page of a crash).
+
+    Its headers go out as `ProblemHeaders`, which the layer passes on untouched
+    rather than reading the page as an error page to replace.
+    """
+
+    __slots__ = ("response",)
+
+    def __init__(self, response: Any) -> None:
+        self.response = response
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIApp:
+        inner = self.response.to_asgi_response(*args, **kwargs)
+
+        async def final(scope: Scope, receive: Receive, send: Send) -> None:
+            async def sent(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = ProblemHeaders(message.get("headers", ()))
+                    if REQUEST_ID in scope:
+                        headers.append((b"x-request-id", scope[REQUEST_ID]))
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await inner(scope, receive, sent)
+
+        return final
+
+
+def _hook_up(registry: dict[Any, Any], logging_config: Any, handler: Handler, ours: Callable[[Scope], bool]) -> None:
+    """Put the hand-over's handlers in an app's (or an `AppConfig`'s) registry, and quiet Litestar's crash log."""
+    registry.setdefault(Problem, handler)
+    app_handler = registry.get(Exception)
+    if app_handler is None:
+        registry[Exception] = handler
+    elif not _is_ours(app_handler):
+        registry[Exception] = _chained(app_handler)
+    log = getattr(logging_config, "exception_logging_handler", None)
+    if log is not None and not _is_ours(log):
+        # Litestar logs every exception it catches (with debug on, by default) before any handler
+        # runs: a problem or crash this layer answers is logged once, by the layer, with its request id.
+        def quiet(logger: Any, scope: Scope, traceback: list[str]) -> None:
+            if not ours(scope):
+                log(logger, scope, traceback)
+
+        quiet.__wrapped__ = log  # type: ignore[attr-defined]
+        logging_config.exception_logging_handler = quiet
+
+
+def _is_ours(function: Any) -> bool:
+    return getattr(function, "__module__", None) == __name__
+
+
+def _served(scope: Scope) -> bool:
+    return handover_of(scope) is not None
 
 
 class Litestar(Framework):
@@ -58,7 +161,15 @@ class Litestar(Framework):
     def install(self, app: Any, handover: HandOver) -> None:
         registry = getattr(app, "exception_handlers", None)
         if isinstance(registry, dict):
-            registry.setdefault(Exception, _handler)
+            _hook_up(registry, getattr(app, "logging_config", None), _handler, _served)
+
+    def embed(self, app: Any, options: dict[str, Any]) -> None:
+        from problemdetails._asgi import ProblemMiddleware
+
+        _refuse_twice(app)
+        # `Litestar.__call__` runs `asgi_handler` for every HTTP request once it has put the app in
+        # the scope: the router (404, 405) and the app's exception handlers are inside it.
+        app.asgi_handler = ProblemMiddleware(app.asgi_handler, **options)
 
     def problem(self, exc: Exception, catalog: Catalog) -> Problem | None:
         from litestar.exceptions import HTTPException
@@ -70,3 +181,87 @@ class Litestar(Framework):
         problem = problem_for_status(catalog, status, client_detail(status, exc.detail), errors)
         problem.headers.update(exc.headers or {})
         return problem
+
+
+def _refuse_twice(app: Any) -> None:
+    from problemdetails._asgi import ProblemMiddleware
+
+    layer, seen = app.asgi_handler, 0
+    while layer is not None and layer is not app and seen < 32:
+        if isinstance(layer, ProblemMiddleware):
+            raise RuntimeError(
+                "problemdetails is installed in this Litestar already: install it once "
+                "(a ProblemMiddleware outside the app, as a guard, is fine)"
+            )
+        layer, seen = getattr(layer, "app", None), seen + 1
+    if any(type(plugin).__name__ == "ProblemDetailsPlugin" and _is_plugin(plugin) for plugin in app.plugins):
+        raise RuntimeError(
+            "problemdetails is installed in this Litestar already (ProblemDetailsPlugin): "
+            "use the plugin or problemdetails.install(), not both"
+        )
+
+
+def _is_plugin(plugin: object) -> bool:
+    return type(plugin).__module__ == "problemdetails.litestar"
+
+
+# -- the plugin (`problemdetails.litestar.ProblemDetailsPlugin`) -----------------------------------
+
+
+def plugged(app_config: Any, options: dict[str, Any]) -> Any:
+    """`app_config` with the request layer in front of every route and the hand-over's handlers in its registry."""
+    from litestar.middleware import DefineMiddleware
+
+    from problemdetails._asgi import ProblemMiddleware
+
+    if any(isinstance(entry, DefineMiddleware) and entry.middleware is _in_front for entry in app_config.middleware):
+        raise RuntimeError("problemdetails is installed in this Litestar already: list ProblemDetailsPlugin once")
+    # One middleware (one responder, one doc site) for the whole app, whatever number of routes;
+    # it hooks nothing itself: the registry is the config's, filled here.
+    layer = ProblemMiddleware(_no_app, integrate=False, **options)
+
+    def handler(request: Any, exc: Exception) -> Any:
+        if handover_of(request.scope) is None:
+            # Before a route matched (router 404 and 405, and `docs_path`, which is no route):
+            # no layer is in front yet, so the layer answers the exception itself.
+            return _Around(layer, exc)
+        return _answer(request, exc, None)
+
+    _hook_up(app_config.exception_handlers, app_config.logging_config, handler, _http)
+    # First in `middleware=`: the outermost layer of each route's stack.
+    app_config.middleware.insert(0, DefineMiddleware(_in_front, layer=layer))
+    return app_config
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("the plugin's layer runs in front of a route only")  # pragma: no cover
+
+
+def _in_front(app: ASGIApp, layer: Any) -> Any:
+    """The plugin's layer in front of one route's stack: a copy that shares its responder and doc site."""
+    route_layer = copy.copy(layer)
+    route_layer.app = app
+    return route_layer
+
+
+def _http(scope: Scope) -> bool:
+    # Under the plugin, every HTTP exception is answered by its layer: in front of the route, or in
+    # the handler for what failed before one matched.
+    return bool(scope["type"] == "http")
+
+
+class _Around:
+    """What the plugin's handler answers an exception raised before a route matched with: its layer, around it."""
+
+    __slots__ = ("exc", "layer")
+
+    def __init__(self, layer: Any, exc: Exception) -> None:
+        self.layer, self.exc = layer, exc
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIApp:
+        exc = self.exc
+
+        async def raising(scope: Scope, receive: Receive, send: Send) -> None:
+            raise exc
+
+        return _in_front(raising, self.layer)  # type: ignore[no-any-return]

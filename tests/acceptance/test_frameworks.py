@@ -113,6 +113,22 @@ APPS = [
     App(
         "falcon-wsgi", "examples.frameworks.falcon_app:wsgi_app", "wsgi", WSGI_SERVERS, validation=(400, "bad-request")
     ),
+    App(
+        "litestar-install",
+        "examples.frameworks.litestar_app:installed_app",
+        "asgi",
+        ("uvicorn",),
+        validation=(400, "bad-request"),
+        head_status=405,
+    ),
+    App(
+        "litestar-plugin",
+        "examples.frameworks.litestar_app:plugin_app",
+        "asgi",
+        ("uvicorn",),
+        validation=(400, "bad-request"),
+        head_status=405,
+    ),
     App("starlette-install", "examples.frameworks.starlette_app:installed_app", "asgi", ("uvicorn",)),
     App("starlette-convention", "examples.frameworks.starlette_app:conventional_app", "asgi", ("uvicorn",)),
     App(
