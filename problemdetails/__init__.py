@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from problemdetails._handovers.drf import drf_exception_handler
     from problemdetails._handovers.litestar import litestar_exception_handlers
     from problemdetails._handovers.starlette import starlette_exception_handlers
+    from problemdetails._install import install
     from problemdetails._wsgi import WSGIProblemMiddleware
 
 __version__ = "0.1.0"
@@ -36,6 +37,7 @@ _SERVER_SIDE = {
     "ProblemMiddleware": "problemdetails._asgi",
     "WSGIProblemMiddleware": "problemdetails._wsgi",
     "drf_exception_handler": "problemdetails._handovers.drf",
+    "install": "problemdetails._install",
     "litestar_exception_handlers": "problemdetails._handovers.litestar",
     "starlette_exception_handlers": "problemdetails._handovers.starlette",
 }
@@ -84,6 +86,7 @@ __all__ = [
     "drf_exception_handler",
     "encode_json",
     "encode_xml",
+    "install",
     "litestar_exception_handlers",
     "problem_responses",
     "starlette_exception_handlers",

@@ -36,6 +36,7 @@ def test_public_namespace_is_pinned() -> None:
         "drf_exception_handler",
         "encode_json",
         "encode_xml",
+        "install",
         "litestar_exception_handlers",
         "problem_responses",
         "starlette_exception_handlers",

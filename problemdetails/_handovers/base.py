@@ -126,6 +126,13 @@ class Framework:
     def install(self, app: Any, handover: HandOver) -> None:
         """Hook `app`'s error handling up to `handover` (called once, when a middleware wraps it)."""
 
+    def embed(self, app: Any, options: dict[str, Any]) -> None:
+        """Put a middleware with `options` where this framework keeps its own (`problemdetails.install`)."""
+        raise TypeError(
+            f"problemdetails.install() does not install into {type(app).__qualname__} yet: wrap it with "
+            "ProblemMiddleware (ASGI) or WSGIProblemMiddleware (WSGI)"
+        )
+
     def problem(self, exc: Exception, catalog: Catalog) -> Problem | None:
         """The problem for one of this framework's own exceptions (an HTTP error, a validation error), else None."""
         return None
