@@ -1,4 +1,9 @@
-"""Flask, wrapped in one line: `WSGIProblemMiddleware(app, catalog=CATALOG)`."""
+"""Flask, wrapped in one line: `WSGIProblemMiddleware(app, catalog=CATALOG)`; or installed inside the app object.
+
+`installed_app` (`problemdetails.install`) and `extended_app` (the extension,
+`ProblemDetails.init_app` in an app factory) carry the layer in `app.wsgi_app`, so what
+runs the app object (`flask run`, `app.test_client()`) answers with problems too.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from examples.frameworks.common import (
     forbidden,
     gone,
 )
-from problemdetails import WSGIProblemMiddleware
+from problemdetails import WSGIProblemMiddleware, install
+from problemdetails.flask import ProblemDetails
 
 flask_app = Flask(__name__)
 
@@ -74,3 +80,27 @@ def stream() -> Response:
 
 
 app = WSGIProblemMiddleware(flask_app, catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+
+def routed(app: Flask) -> Flask:
+    """`flask_app`'s routes and hook on another app, as an app factory builds it."""
+    app.before_request(gateway)
+    for rule in flask_app.url_map.iter_rules():
+        if rule.endpoint != "static":  # HEAD and OPTIONS: added by Flask again
+            methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+            app.add_url_rule(rule.rule, rule.endpoint, flask_app.view_functions[rule.endpoint], methods=methods)
+    return app
+
+
+installed_app = install(routed(Flask(__name__)), catalog=CATALOG, exception_map=EXCEPTION_MAP)
+problem_details = ProblemDetails(catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+
+def create_app() -> Flask:
+    """An app factory: the extension made once, installed in each app."""
+    app = routed(Flask(__name__))
+    problem_details.init_app(app)
+    return app
+
+
+extended_app = create_app()

@@ -1,4 +1,9 @@
-"""Quart, wrapped in one line: `ProblemMiddleware(app, catalog=CATALOG)`."""
+"""Quart, wrapped in one line: `ProblemMiddleware(app, catalog=CATALOG)`; or installed inside the app object.
+
+`installed_app` (`problemdetails.install`) and `extended_app` (the extension,
+`ProblemDetails.init_app` in an app factory) carry the layer in `app.asgi_app`, so what
+runs the app object (`quart run`, `app.test_client()`) answers with problems too.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from examples.frameworks.common import (
     forbidden,
     gone,
 )
-from problemdetails import ProblemMiddleware
+from problemdetails import ProblemMiddleware, install
+from problemdetails.flask import ProblemDetails
 
 quart_app = Quart(__name__)
 
@@ -69,3 +75,27 @@ async def stream() -> Response:
 
 
 app = ProblemMiddleware(quart_app, catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+
+def routed(app: Quart) -> Quart:
+    """`quart_app`'s routes and hook on another app, as an app factory builds it."""
+    app.before_request(gateway)
+    for rule in quart_app.url_map.iter_rules():
+        if rule.endpoint != "static":  # HEAD and OPTIONS: added by Quart again
+            methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+            app.add_url_rule(rule.rule, rule.endpoint, quart_app.view_functions[rule.endpoint], methods=methods)
+    return app
+
+
+installed_app = install(routed(Quart(__name__)), catalog=CATALOG, exception_map=EXCEPTION_MAP)
+problem_details = ProblemDetails(catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+
+def create_app() -> Quart:
+    """An app factory: the extension made once, installed in each app."""
+    app = routed(Quart(__name__))
+    problem_details.init_app(app)
+    return app
+
+
+extended_app = create_app()

@@ -4,72 +4,134 @@ Flask looks an exception's handler up by status, then along its MRO, so yours
 (`@app.errorhandler(404)`, a narrower class) still win over the one the
 hand-over registers for `Exception`. That handler claims a problem, a mapped
 exception or a werkzeug `HTTPException` and answers with the problem's
-response; anything else it raises again, so Flask's crash path runs
-(`got_request_exception`, which Sentry listens to, and the 500 handler), and a
-signal receiver keeps the exception for the middleware. Quart is the same, on
-ASGI, with `async` handlers.
+response. Anything else is a crash: it goes to the `Exception` handler the
+app registered before (chained to, never replaced), else it is raised again,
+so Flask's crash path runs (`got_request_exception`, which Sentry listens to,
+and the 500 handler), and a signal receiver keeps the exception for the
+middleware. Flask's own record of that crash ("Exception on ...") is dropped:
+the middleware's is the one. Quart is the same, on ASGI, with `async` handlers.
+
+Installed (`problemdetails.install`, the `problemdetails.flask.ProblemDetails`
+extension), the middleware is where Flask keeps middleware, `app.wsgi_app`
+(Quart: `app.asgi_app`), so the app object alone answers with problems: under
+`flask run`, `app.test_client()` and any server. In debug mode a browser's
+crash gets the framework's own debug page (werkzeug's debugger, Quart's
+traceback page); API clients still get the problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+import functools
+import logging
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 from problemdetails._catalog import Catalog
 from problemdetails._framework_errors import client_detail, problem_for_status
 from problemdetails._handovers.base import Framework, HandOver, handover_of, status_of
 from problemdetails._problem import Problem
-from problemdetails._responder import DECIDED
+from problemdetails._responder import ANSWERED, DECIDED, REQUEST_ID, request_of
+from problemdetails._response import choose_media_type
+from problemdetails._types import Environ, StartResponse
 
-__all__ = ["Flask", "Quart", "Werkzeug"]
+__all__ = ["EXTENSION", "Flask", "Quart", "Werkzeug"]
+
+# The key under `app.extensions` (pallets' convention) that says the layer is installed in an app.
+EXTENSION = "problemdetails"
+# The crash Flask's (or Quart's) crash path got, kept for the middleware: the framework's own
+# record of it is dropped (`_KeptCrashes`), and in debug mode it goes to the debugger.
+_KEPT = "problemdetails.flask.kept"
+
+Handler = Callable[[Exception], Any]
 
 
-def _answer(native: MutableMapping[str, Any] | None, exc: Exception) -> Problem | int | Exception:
-    """What the error handler answers: a problem to send, a status (an empty response for the middleware
-    to replace), or an exception to return (a redirect, a response the app chose) or to raise (a crash)."""
-    from werkzeug.exceptions import HTTPException
-
-    if isinstance(exc, HTTPException) and (exc.code is None or exc.code < 400 or exc.response is not None):
-        return exc  # a redirect, or a response the app chose: Flask sends it as it is
+def _claimed(native: MutableMapping[str, Any] | None, exc: Exception) -> Problem | int | None:
+    """What the layer answers for `exc`: a problem; a status (an empty response the middleware replaces,
+    for Flask's 500 handler after the crash was kept); None when it is not the layer's (a crash, or no
+    middleware serves this request)."""
     handover = handover_of(native)
     if handover is None or native is None:
-        return exc
-    if DECIDED in native:  # Flask's 500 handler, after the signal kept the crash
+        return None
+    if DECIDED in native:
         return status_of(exc)
-    problem = handover.claim(native, exc)
-    return problem if problem is not None else exc
+    return handover.claim(native, exc)
 
 
-def _flask_handler(exc: Exception) -> Any:
+def _passes(exc: Exception) -> bool:
+    """A redirect, or an `abort(response)`: Flask sends it as it is."""
+    from werkzeug.exceptions import HTTPException
+
+    return isinstance(exc, HTTPException) and (exc.code is None or exc.code < 400 or exc.response is not None)
+
+
+def _handled(native: MutableMapping[str, Any], exc: Exception, status: int) -> None:
+    """The app's own `Exception` handler answered a crash: a 500 it returned is that crash, logged once here.
+
+    Its page is replaced by the 500 problem either way (a 5xx body is never
+    read); deciding it here puts the crash's traceback on the one record.
+    """
+    handover = handover_of(native)
+    if handover is not None and status == 500:
+        handover.keep(native, exc)
+
+
+def _flask_handler(previous: Handler | None, exc: Exception) -> Any:
     import flask
     from werkzeug.exceptions import HTTPException
 
+    if _passes(exc):
+        return exc
     environ = flask.request.environ
-    answer = _answer(environ, exc)
+    answer = _claimed(environ, exc)
     if isinstance(answer, Problem):
         status, media_type, body = handover_of(environ).response(environ, answer)  # type: ignore[union-attr]
         return flask.Response(body, status=status, content_type=media_type)
-    if isinstance(answer, int):
+    if answer is not None:
         return flask.Response(status=answer)
-    if isinstance(answer, HTTPException):
-        return answer
-    raise answer
+    if previous is not None:
+        app = flask.current_app
+        response = app.make_response(app.ensure_sync(previous)(exc))
+        _handled(environ, exc, response.status_code)
+        return response
+    if isinstance(exc, HTTPException):  # no middleware serves this request: Flask's own page
+        return exc
+    raise exc
 
 
-async def _quart_handler(exc: Exception) -> Any:
+async def _quart_handler(previous: Handler | None, exc: Exception) -> Any:
     import quart
     from werkzeug.exceptions import HTTPException
 
+    if _passes(exc):
+        return exc
     scope: Any = quart.request.scope
-    answer = _answer(scope, exc)
+    answer = _claimed(scope, exc)
     if isinstance(answer, Problem):
         status, media_type, body = handover_of(scope).response(scope, answer)  # type: ignore[union-attr]
         return quart.Response(body, status=status, content_type=media_type)
-    if isinstance(answer, int):
+    if answer is not None:
         return quart.Response(b"", status=answer)
-    if isinstance(answer, HTTPException):
-        return answer
-    raise answer
+    if previous is not None:
+        app = quart.current_app
+        response = await app.make_response(await app.ensure_async(previous)(exc))
+        _handled(scope, exc, response.status_code)
+        return response
+    if isinstance(exc, HTTPException):
+        return exc
+    raise exc
+
+
+def _chain(app: Any, handler: Callable[..., Any]) -> None:
+    """Register `handler` for `Exception`, chained to the one the app registered (kept, never replaced); once."""
+    previous = app.error_handler_spec[None][None].get(Exception)
+    if isinstance(previous, functools.partial) and previous.func is handler:
+        return  # already there: a guard around an installed app
+    app.register_error_handler(Exception, functools.partial(handler, previous))
+
+
+def _browser(native: MutableMapping[str, Any]) -> bool:
+    """The request prefers HTML: a person at a browser, who gets a debug page in debug mode."""
+    return choose_media_type(request_of(native).accept) == "html"
 
 
 def _keep_flask(sender: Any, exception: BaseException | None = None, **kwargs: Any) -> None:
@@ -78,6 +140,7 @@ def _keep_flask(sender: Any, exception: BaseException | None = None, **kwargs: A
     native = flask.request.environ if flask.has_request_context() else None
     handover = handover_of(native)
     if handover is not None and native is not None and exception is not None:
+        native[_KEPT] = exception
         handover.keep(native, exception)
 
 
@@ -86,8 +149,89 @@ async def _keep_quart(sender: Any, exception: BaseException | None = None, **kwa
 
     native: Any = quart.request.scope if quart.has_request_context() else None
     handover = handover_of(native)
-    if handover is not None and native is not None and exception is not None:
-        handover.keep(native, exception)
+    if handover is None or native is None or exception is None:
+        return
+    native[_KEPT] = exception
+    handover.keep(native, exception)
+    propagates = sender.config["PROPAGATE_EXCEPTIONS"]
+    if sender.debug and (propagates or propagates is None) and _browser(native):
+        # Quart answers a crash it propagates in debug mode with its own traceback page (`quart.debug`):
+        # the page is the answer, sent as Quart built it, with the request's id.
+        native[ANSWERED] = 500, [(b"content-type", b"text/html; charset=utf-8"), (b"x-request-id", native[REQUEST_ID])]
+
+
+class _KeptCrashes(logging.Filter):
+    """Drops Flask's (Quart's) own "Exception on ..." record of a crash the middleware logs already.
+
+    A filter on the app's logger, so the record never reaches a handler (nor
+    Sentry's logging integration): each crash is one record, the middleware's.
+    """
+
+    def __init__(self, native: Callable[[], MutableMapping[str, Any] | None]) -> None:
+        super().__init__()
+        self.native = native
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.exc_info or record.exc_info[1] is None:
+            return True
+        native = self.native()
+        return native is None or native.get(_KEPT) is not record.exc_info[1]
+
+
+def _flask_native() -> MutableMapping[str, Any] | None:
+    import flask
+
+    return flask.request.environ if flask.has_request_context() else None
+
+
+def _quart_native() -> MutableMapping[str, Any] | None:
+    import quart
+
+    scope: Any = quart.request.scope if quart.has_request_context() else None
+    return scope  # type: ignore[no-any-return]
+
+
+_FLASK_KEPT = _KeptCrashes(_flask_native)
+_QUART_KEPT = _KeptCrashes(_quart_native)
+
+
+class _Debuggable:
+    """What an installed Flask app's `wsgi_app` is: the middleware, with Flask's debug mode kept for browsers.
+
+    In debug mode Flask lets a crash leave the app, to the debugger `flask run
+    --debug` puts around the app object (werkzeug's `DebuggedApplication`).
+    A browser's crash still does: the middleware decides and logs it, and the
+    start of its 500 raises the crash instead, before anything went to the
+    server. API clients get the problem.
+    """
+
+    __slots__ = ("app", "flask")
+
+    def __init__(self, flask_app: Any, app: Callable[[Environ, StartResponse], Iterable[bytes]]) -> None:
+        self.flask = flask_app
+        self.app = app  # the middleware: `framework_of` walks down `.app` to the Flask app
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if not self.flask.debug or not _browser(environ):
+            return self.app(environ, start_response)
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+            crash = environ.get(_KEPT)
+            if crash is not None and status[:1] == "5":
+                raise crash
+            return (
+                start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
+            )
+
+        return self.app(environ, start)
+
+
+def _refuse_twice(app: Any) -> None:
+    if EXTENSION in app.extensions:
+        raise RuntimeError(
+            f"problemdetails is already installed in {app!r}: install it once per app, with "
+            "problemdetails.install(app, ...) or problemdetails.flask.ProblemDetails(app, ...)"
+        )
 
 
 class Werkzeug(Framework):
@@ -116,16 +260,40 @@ class Flask(Framework):
     def install(self, app: Any, handover: HandOver) -> None:
         from flask.signals import got_request_exception
 
-        app.register_error_handler(Exception, _flask_handler)
+        _chain(app, _flask_handler)
         got_request_exception.connect(_keep_flask, app, weak=False)
+        # The logger Flask creates on first use (`flask.logging.create_logger`), without creating it.
+        logging.getLogger(app.name).addFilter(_FLASK_KEPT)
+
+    def embed(self, app: Any, options: dict[str, Any]) -> None:
+        from problemdetails.flask import ProblemDetails
+
+        ProblemDetails(app, **options)
+
+    def extend(self, app: Any, extension: object, options: dict[str, Any]) -> None:
+        """Put the middleware in `app.wsgi_app`, and `extension` in `app.extensions` (`ProblemDetails.init_app`)."""
+        from problemdetails._wsgi import WSGIProblemMiddleware
+
+        _refuse_twice(app)
+        app.wsgi_app = _Debuggable(app, WSGIProblemMiddleware(app.wsgi_app, **options))
+        app.extensions[EXTENSION] = extension
 
 
-class Quart(Framework):
+class Quart(Flask):
     module = "quart"
     apps = frozenset({"quart.app.Quart"})
 
     def install(self, app: Any, handover: HandOver) -> None:
         from quart.signals import got_request_exception
 
-        app.register_error_handler(Exception, _quart_handler)
+        _chain(app, _quart_handler)
         got_request_exception.connect(_keep_quart, app, weak=False)
+        logging.getLogger(app.name).addFilter(_QUART_KEPT)
+
+    def extend(self, app: Any, extension: object, options: dict[str, Any]) -> None:
+        """Put the middleware in `app.asgi_app`, and `extension` in `app.extensions` (`ProblemDetails.init_app`)."""
+        from problemdetails._asgi import ProblemMiddleware
+
+        _refuse_twice(app)
+        app.asgi_app = ProblemMiddleware(app.asgi_app, **options)
+        app.extensions[EXTENSION] = extension

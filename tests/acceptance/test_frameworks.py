@@ -147,6 +147,10 @@ APPS = [
         validation=(422, "unprocessable"),
         head_status=405,
     ),
+    App("flask-install", "examples.frameworks.flask_app:installed_app", "wsgi", ("gunicorn",)),
+    App("flask-extension", "examples.frameworks.flask_app:extended_app", "wsgi", ("waitress",)),
+    App("quart-install", "examples.frameworks.quart_app:installed_app", "asgi", ("hypercorn",)),
+    App("quart-extension", "examples.frameworks.quart_app:extended_app", "asgi", ("uvicorn",)),
 ]
 SERVED = [(app, server) for app in APPS for server in app.servers]
 
