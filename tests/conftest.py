@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Callable
@@ -55,6 +56,29 @@ def get_when_serving(url: str, server: subprocess.Popen[Any], seconds: float = 2
             if time.monotonic() > deadline or server.poll() is not None:
                 raise
             time.sleep(0.1)
+
+
+def serve_with_uvicorn(target: str, check: Callable[[str], None]) -> str:
+    """Serve `target` (`module:attribute`) with uvicorn on 127.0.0.1, run `check(base_url)`, stop it; its output.
+
+    What `fastapi run`, `litestar run` and `uvicorn module:app` do with an app object. Bounded: the server
+    must answer within `get_when_serving`'s wait, and is killed when it does not stop in 15 s.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert get_when_serving(base + "/ok", server).status_code == 200
+        check(base)
+    finally:
+        server.terminate()
+        try:
+            output, _ = server.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output, _ = server.communicate(timeout=15)
+    return output.decode(errors="replace")
 
 
 def free_port() -> int:

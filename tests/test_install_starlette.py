@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -29,7 +27,7 @@ from starlette.testclient import TestClient
 
 import problemdetails
 from problemdetails import Catalog, ProblemMiddleware
-from tests.conftest import ROOT, free_port, get_when_serving
+from tests.conftest import serve_with_uvicorn
 
 SECRET = "password=hunter2"
 
@@ -302,14 +300,8 @@ def test_install_takes_only_an_app_object(bundled: Catalog) -> None:
 @pytest.mark.parametrize("target", ["fastapi_app:installed_app", "starlette_app:conventional_app"])
 def test_the_dev_server_serves_the_app_object(target: str) -> None:
     """uvicorn serving the app object, as `fastapi run` and `uvicorn module:app` do."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", f"examples.frameworks.{target}", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--host", "127.0.0.1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        assert get_when_serving(base + "/ok", server).status_code == 200
+
+    def check(base: str) -> None:
         response = httpx.get(base + "/conflict", headers={"X-Request-ID": "req-dev-1"}, timeout=10)
         assert problem(response, 409, "conflict")["conflicts"] == ["a1"]
         crashed = httpx.get(base + "/crash", timeout=10)
@@ -318,13 +310,7 @@ def test_the_dev_server_serves_the_app_object(target: str) -> None:
         refused = httpx.post(base + "/conflict", timeout=10)
         problem(refused, 405, "method-not-allowed")
         assert "GET" in [method.strip() for method in refused.headers["allow"].split(",")]
-    finally:
-        server.terminate()
-        try:
-            output, _ = server.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            output, _ = server.communicate(timeout=15)
-    log = output.decode(errors="replace")
+
+    log = serve_with_uvicorn(f"examples.frameworks.{target}", check)
     assert "hunter2" in log  # the operator sees the crash, once
     assert log.count("Traceback") == 1, log
