@@ -7,12 +7,17 @@ are claimed and answered with the problem's response, sent through the
 project's own middleware. A crash takes Django's own path (`django.request`'s ERROR
 log, the `got_request_exception` signal that Sentry listens to), and a signal
 receiver keeps the exception, so the middleware answers for it rather than for
-Django's 500 page. `SuspiciousOperation` is left to Django, which logs it to
-`django.security`; its 400 page is replaced like any other.
+Django's 500 page; `django.request`'s record of a kept crash is dropped (the
+middleware's record is the one). `SuspiciousOperation` is left to Django, which
+logs it to `django.security`; its 400 page is replaced like any other.
+
+The Django middleware (`problemdetails.django.ProblemDetailsMiddleware`) is the
+same layer inside the handler: its `process_exception` is `claim_response`.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -22,7 +27,12 @@ from problemdetails._framework_errors import problem_for_status
 from problemdetails._handovers.base import Framework, HandOver, handover_of
 from problemdetails._problem import Problem
 
-__all__ = ["Django", "django_response", "native_of"]
+__all__ = ["Django", "claim_response", "connect", "django_response", "native_of"]
+
+# The crash Django's crash path got, kept for the middleware: `django.request`'s record of it is dropped.
+_KEPT = "problemdetails.django.kept"
+# Set on a handler `problemdetails.install` put the middleware in.
+_EMBEDDED = "_problemdetails_installed"
 
 
 def native_of(request: Any) -> MutableMapping[str, Any] | None:
@@ -34,7 +44,8 @@ def native_of(request: Any) -> MutableMapping[str, Any] | None:
     return native if isinstance(native, MutableMapping) else None
 
 
-def _process_exception(request: Any, exc: Exception) -> Any:
+def claim_response(request: Any, exc: Exception) -> Any:
+    """A `process_exception`: the problem's response for an exception the layer answers; None for a crash."""
     from django.core.exceptions import SuspiciousOperation
 
     native = native_of(request)
@@ -59,7 +70,34 @@ def _keep(sender: Any, request: Any = None, **kwargs: Any) -> None:
     exc = sys.exc_info()[1]
     # The signal is process-wide: only a middleware that integrated Django listens to it.
     if handover is not None and handover.integrated and native is not None and exc is not None:
+        native[_KEPT] = exc
         handover.keep(native, exc)
+
+
+class _KeptCrashes(logging.Filter):
+    """Drops `django.request`'s "Internal Server Error" records of a crash the middleware logs already.
+
+    A filter on that logger, so the record never reaches a handler (nor
+    Sentry's logging integration): each crash is one record, the middleware's.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Both of Django's records of the request: the crash's, and the one of the 500 response that answered it.
+        native = native_of(getattr(record, "request", None))
+        return native is None or _KEPT not in native or record.levelno < logging.ERROR
+
+
+_KEPT_CRASHES = _KeptCrashes()
+
+
+def connect() -> None:
+    """Hook Django's crash path, once per process: its signal keeps a crash, its own record of it is dropped."""
+    from django.core.signals import got_request_exception
+
+    got_request_exception.connect(_keep, dispatch_uid="problemdetails")
+    logger = logging.getLogger("django.request")
+    if _KEPT_CRASHES not in logger.filters:
+        logger.addFilter(_KEPT_CRASHES)
 
 
 class Django(Framework):
@@ -67,13 +105,25 @@ class Django(Framework):
     apps = frozenset({"django.core.handlers.base.BaseHandler"})
 
     def install(self, app: Any, handover: HandOver) -> None:
-        from django.core.signals import got_request_exception
-
-        got_request_exception.connect(_keep, dispatch_uid="problemdetails")  # once per process
+        connect()
         chain = getattr(app, "_exception_middleware", None)
-        if isinstance(chain, list) and _process_exception not in chain:
+        if isinstance(chain, list) and claim_response not in chain:
             # Last: the project's own `process_exception` middleware answer first.
-            chain.append(_process_exception)
+            chain.append(claim_response)
+
+    def embed(self, app: Any, options: dict[str, Any]) -> None:
+        """The Django middleware, outermost in the handler's loaded chain: what `MIDDLEWARE` would make of it."""
+        from django.conf import settings
+        from django.core.handlers.exception import convert_exception_to_response
+
+        from problemdetails.django import PATH, ProblemDetailsMiddleware
+
+        if getattr(app, _EMBEDDED, False) or PATH in settings.MIDDLEWARE:
+            raise RuntimeError(f"problem details are installed in this {type(app).__name__} already")
+        middleware = ProblemDetailsMiddleware(app._middleware_chain, **options)
+        app._middleware_chain = convert_exception_to_response(middleware)
+        app._exception_middleware.append(middleware.process_exception)  # last, as the first listed's is
+        setattr(app, _EMBEDDED, True)
 
     def problem(self, exc: Exception, catalog: Catalog) -> Problem | None:
         from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation

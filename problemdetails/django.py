@@ -1,0 +1,243 @@
+"""The Django middleware: `ProblemDetailsMiddleware`, configured by the `PROBLEMDETAILS` setting.
+
+```python
+MIDDLEWARE = [
+    "problemdetails.django.ProblemDetailsMiddleware",  # first: outside the project's own middleware
+    ...,
+]
+PROBLEMDETAILS = {"CATALOG": "catalog/", "EXCEPTION_MAP": {ZoneLocked: "conflict"}}
+```
+
+With it in the settings, whatever runs the project answers every error with a
+problem: `manage.py runserver`, `django.test.Client` and `AsyncClient`,
+pytest-django, and any WSGI or ASGI server, with no `wsgi.py` or `asgi.py`
+edit. It is what `problemdetails.install(handler, catalog=catalog)` puts inside
+a `WSGIHandler` or `ASGIHandler`. DRF also takes
+`REST_FRAMEWORK = {"EXCEPTION_HANDLER": "problemdetails.drf_exception_handler"}`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
+from problemdetails import _request_id, _telemetry
+from problemdetails._catalog import Catalog
+from problemdetails._context import header, serving
+from problemdetails._grammar import is_request_id_text
+from problemdetails._handovers.django import claim_response, connect, native_of
+from problemdetails._problem import Problem
+from problemdetails._responder import (
+    ANSWERED,
+    DECIDED,
+    HANDOVER,
+    HELD_BODY_LIMIT,
+    REQUEST_ID,
+    is_problem,
+    request_of,
+    with_answer,
+)
+from problemdetails._response import choose_media_type
+from problemdetails._transport import Transport
+
+__all__ = ["SETTING", "ProblemDetailsMiddleware"]
+
+# The setting that configures the middleware: the options of `ProblemMiddleware`, upper-cased.
+SETTING = "PROBLEMDETAILS"
+PATH = "problemdetails.django.ProblemDetailsMiddleware"
+
+
+class ProblemDetailsMiddleware(Transport):
+    """Every error of a Django project answered with an RFC 9457 problem, by Django's own handler.
+
+    List it first in `MIDDLEWARE` and configure it with the `PROBLEMDETAILS`
+    setting: `CATALOG` (a path, a list of paths, or a `Catalog`) and any other
+    option of `ProblemMiddleware`, upper-cased (`EXCEPTION_MAP`, `DEBUG`,
+    `DOCS_PATH`, `INSTANCE`, `LOGGER`, ...). It runs under WSGI and ASGI alike
+    (sync and async capable).
+
+    - Each request gets its id (a valid incoming `X-Request-ID`, else a new
+      one; an outer `ProblemMiddleware`'s when one is outside), sent as
+      `X-Request-ID` on every response and given by `current_request_id()`.
+    - A raised problem, a mapped exception, `Http404` and `PermissionDenied`
+      are answered by its `process_exception`; the error pages Django or a
+      view rendered (its 404, 403, 400 and 500 pages, a `{"detail": ...}`
+      body, a short text message) are replaced by their status's problem,
+      keeping a message meant for the client as `detail`.
+    - A crash takes Django's own crash path (`got_request_exception`, which
+      Sentry listens to) and is logged once, by this middleware:
+      `django.request`'s own record of it is dropped. With `DEBUG = True` in the
+      settings, a browser (`Accept: text/html`) gets Django's technical 500
+      page; API clients still get the problem.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[Any], Any], **options: Any) -> None:
+        if not options:
+            options = _configured()
+        elif "catalog" not in options:
+            raise TypeError("ProblemDetailsMiddleware needs a catalog")
+        options["catalog"] = _catalog(options["catalog"])
+        integrate = options.pop("integrate", True)
+        super().__init__(get_response, integrate=False, **options)  # its hooks are its own methods
+        self.get_response = get_response
+        self.handover.integrated = bool(integrate)
+        if integrate:
+            connect()
+        self._async = iscoroutinefunction(get_response)
+        if self._async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: Any) -> Any:
+        if self._async:
+            return self._acall(request)
+        native, request_id = self._enter(request)
+        token = serving.set(native)
+        try:
+            docs = self._docs(request, native)
+            if docs is not None:
+                return docs
+            return self._finish(native, self.get_response(request), request_id)
+        finally:
+            serving.reset(token)
+
+    async def _acall(self, request: Any) -> Any:
+        native, request_id = self._enter(request)
+        token = serving.set(native)
+        try:
+            docs = self._docs(request, native)
+            if docs is not None:
+                return docs
+            get_response: Callable[[Any], Awaitable[Any]] = self.get_response
+            return self._finish(native, await get_response(request), request_id)
+        finally:
+            serving.reset(token)
+
+    def process_exception(self, request: Any, exc: Exception) -> Any:
+        """Django's exception middleware hook: the problem's response for what the layer answers, else None.
+
+        Listed first, this middleware's hook runs last: the project's own
+        `process_exception` middleware answer first. A crash is left to
+        Django's crash path (None).
+        """
+        return claim_response(request, exc) if self.handover.integrated else None
+
+    # -- the request ----------------------------------------------------------------
+
+    def _enter(self, request: Any) -> tuple[Any, str]:
+        """The request's WSGI environ or ASGI scope, given the request's id and this layer's hand-over."""
+        native = native_of(request)
+        if native is None:  # an `HttpRequest` made by hand: its META stands for the environ
+            native = request.META
+        outer = native.get(REQUEST_ID)  # a layer outside (a `ProblemMiddleware` guard) chose it already
+        request_id = outer.decode() if isinstance(outer, bytes) else header(native, "x-request-id")
+        if request_id is None or not is_request_id_text(request_id):
+            request_id = (
+                self._trace_request_id(native).decode() if self.request_id_from_trace else next(_request_id.text_ids)
+            )
+        # The hooks (`process_exception`, DRF's handler, the crash signal) find this layer here.
+        native[HANDOVER], native[REQUEST_ID] = self.handover, request_id.encode()
+        return native, request_id
+
+    def _docs(self, request: Any, native: Any) -> Any:
+        docs = self.docs
+        if docs is None or request.method not in ("GET", "HEAD") or not request.path.startswith(docs.path):
+            return None
+        answer = docs.response(request.path[len(docs.path) :], request.META.get("QUERY_STRING", "").encode("latin-1"))
+        if answer is None:
+            return None
+        from django.http import HttpResponse
+
+        status, headers, body = answer
+        response = HttpResponse(b"" if request.method == "HEAD" else body, status=status)
+        _set(response, [*headers, (b"x-request-id", native[REQUEST_ID])])
+        return response
+
+    # -- the response ---------------------------------------------------------------
+
+    def _finish(self, native: Any, response: Any, request_id: str) -> Any:
+        status = response.status_code
+        if status >= 400:
+            answered = native.get(ANSWERED)
+            if answered is not None and answered[0] == status:
+                # A hook's problem response (`process_exception`, DRF's handler): the answer's headers.
+                _set(response, with_answer(answered, _headers(response)))
+                _telemetry.relabel(native, status)
+                return response
+            replace = self.rewrite_error_responses and not is_problem(_headers(response))
+            if replace and not self._debug_page(native, status):
+                return self._replaced(native, response)
+        if "X-Request-ID" not in response:
+            response["X-Request-ID"] = request_id
+        return response
+
+    def _debug_page(self, native: Any, status: int) -> bool:
+        """Django's technical 500 page goes to a browser in debug mode (`DEBUG = True`) for a crash."""
+        from django.conf import settings
+
+        decided = native.get(DECIDED)
+        if not (settings.DEBUG and status == 500 and isinstance(decided, Problem) and decided.status == 500):
+            return False
+        return choose_media_type(request_of(native).accept) == "html"
+
+    def _replaced(self, native: Any, response: Any) -> Any:
+        """The error page Django or a view rendered, replaced by its problem (the one a hook decided, if any)."""
+        from django.http import HttpResponse
+
+        request = request_of(native)
+        kept = _headers(response)
+        # A streamed page is not read: its status's problem answers, with no message.
+        body = b"" if response.streaming else bytes(response.content[:HELD_BODY_LIMIT])
+        problem = self.responder.replacement(response.status_code, kept, body, request)
+        status, headers, content = self.responder.answer(problem, request, kept)
+        # An outer layer (a `ProblemMiddleware` guard) sends this answer as it is, and decides nothing again.
+        native[DECIDED], native[ANSWERED] = problem, (status, headers)
+        replacement = HttpResponse(b"" if request.method == "HEAD" else content, status=status)
+        _set(replacement, headers)
+        replacement.cookies = response.cookies  # Set-Cookie lives beside Django's headers
+        # Django logs an error response once (`log_response`): the page it logged is this answer.
+        replacement._has_been_logged = getattr(response, "_has_been_logged", False)
+        _telemetry.relabel(native, status)
+        return replacement
+
+
+def _headers(response: Any) -> list[tuple[bytes, bytes]]:
+    return [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in response.items()]
+
+
+def _set(response: Any, headers: Iterable[tuple[bytes, bytes]]) -> None:
+    """Make `headers` a response's only headers (its cookies stay: Django keeps them apart)."""
+    for key in list(response.headers):
+        del response.headers[key]
+    for key, value in headers:
+        response.headers[key.decode("latin-1")] = value.decode("latin-1")
+
+
+def _configured() -> dict[str, Any]:
+    """The middleware's options from the `PROBLEMDETAILS` setting."""
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    setting = getattr(settings, SETTING, None)
+    if not isinstance(setting, dict) or "CATALOG" not in setting:
+        raise ImproperlyConfigured(
+            f'{PATH} needs the {SETTING} setting, with at least the catalog: {SETTING} = {{"CATALOG": "catalog/"}}'
+        )
+    if list(settings.MIDDLEWARE).count(PATH) > 1:
+        raise ImproperlyConfigured(f"{PATH} is listed twice in MIDDLEWARE: list it once, first")
+    options = {name.lower(): value for name, value in setting.items()}
+    known = set(inspect.signature(Transport.__init__).parameters) - {"self", "app"}
+    unknown = sorted(name.upper() for name in options if name not in known)
+    if unknown:
+        raise ImproperlyConfigured(f"{SETTING} has no option {', '.join(unknown)}: its options are ProblemMiddleware's")
+    return options
+
+
+def _catalog(given: object) -> Catalog:
+    """`CATALOG` as the settings give it: a `Catalog`, a path, or a list of paths (loaded once, here)."""
+    return given if isinstance(given, Catalog) else Catalog.load(given)  # type: ignore[arg-type]
