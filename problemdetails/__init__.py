@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from problemdetails._handovers.litestar import litestar_exception_handlers
     from problemdetails._handovers.starlette import starlette_exception_handlers
     from problemdetails._install import install
+    from problemdetails._responder import Request, Responder
     from problemdetails._wsgi import WSGIProblemMiddleware
 
 __version__ = "0.1.0"
@@ -38,6 +39,8 @@ _SERVER_SIDE = {
     "WSGIProblemMiddleware": "problemdetails._wsgi",
     "drf_exception_handler": "problemdetails._handovers.drf",
     "install": "problemdetails._install",
+    "Request": "problemdetails._responder",
+    "Responder": "problemdetails._responder",
     "litestar_exception_handlers": "problemdetails._handovers.litestar",
     "starlette_exception_handlers": "problemdetails._handovers.starlette",
 }
@@ -73,7 +76,9 @@ __all__ = [
     "ProblemDetailsError",
     "ProblemMiddleware",
     "ProblemSpec",
+    "Request",
     "RequestContextFilter",
+    "Responder",
     "WSGIProblemMiddleware",
     "WireProfile",
     "__version__",

@@ -256,7 +256,7 @@ class ProblemMiddleware(Transport):
         send: Send,
     ) -> None:
         """Send `problem` as the response; an ASGI app once the first three are given (see `_respond`)."""
-        status, headers, body = self.responder.answer(problem, request, kept)
+        status, headers, body = self.responder.respond(problem, request, kept)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         _telemetry.relabel(scope, status)
         # HEAD: the same status and headers (Content-Length included), no body.
@@ -312,7 +312,7 @@ class ProblemMiddleware(Transport):
             problem = self.responder.problem_for(cause, request)
             if state == "connecting" and "websocket.http.response" in scope.get("extensions", {}):
                 # The ASGI denial extension: a real HTTP response, with every header a problem response has.
-                status, headers, body = self.responder.answer(problem, request)
+                status, headers, body = self.responder.respond(problem, request)
                 await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
                 await send({"type": "websocket.http.response.body", "body": body})
                 return

@@ -23,7 +23,7 @@ import sys
 import traceback
 import zlib
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
-from typing import Any, Protocol, TypeAlias
+from typing import Any, NamedTuple, Protocol, TypeAlias
 from urllib.parse import quote
 
 import msgspec
@@ -32,11 +32,20 @@ from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
 from problemdetails._context import HANDOVER, REQUEST_ID, recording_span, trace_id_of
 from problemdetails._framework_errors import client_detail, litestar_error_items, problem_for_status, validation_problem
-from problemdetails._grammar import MAX_DELAY_SECONDS, delay_seconds, field_name, field_value, is_http_date, loggable
+from problemdetails._grammar import (
+    MAX_DELAY_SECONDS,
+    delay_seconds,
+    field_name,
+    field_value,
+    is_http_date,
+    is_request_id,
+    loggable,
+)
 from problemdetails._logging import EXCEPTION_GROUPS, log_exception, log_problem, where
 from problemdetails._member_types import is_uri_reference
 from problemdetails._problem import Problem
 from problemdetails._profiles import WireProfile
+from problemdetails._request_id import new_request_id
 from problemdetails._response import asks_for_problem_json, choose_media_type, json_document, render
 from problemdetails._wire import encode_wire
 
@@ -252,21 +261,71 @@ class ProblemHeaders(list[tuple[bytes, bytes]]):
     __slots__ = ()
 
 
-Answer = tuple[int, ProblemHeaders, bytes]
+class Answer(NamedTuple):
+    """A problem response: what to send, as `Responder.answer` gives it (header names lowercase bytes)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
 
 
 class Request:
-    """What the responder decides on about a request: the same facts from ASGI and WSGI."""
+    """The facts of a request that the responder decides on: method, path, headers, request id.
+
+    Build one to answer an error in a stack this library does not ship
+    (`Responder.answer`); the middlewares build theirs from the ASGI scope or
+    WSGI environ. `headers` are (name, value) pairs, `str` or `bytes`. The
+    request id is `request_id` when given, else the request's valid
+    `X-Request-ID`, else a new one; `Accept` picks the representation and
+    `traceparent` gives problems their `trace_id`.
+
+    ```python
+    request = problemdetails.Request("GET", "/v1/zones/42", [("Accept", "application/json")])
+    ```
+    """
 
     __slots__ = ("_trace_id", "accept", "method", "native", "path", "request_id")
 
-    def __init__(self, method: str, path: str, accept: bytes, request_id: str, native: MutableMapping[str, Any]):
-        self.method: str = method
-        self.path: str = path
-        self.accept: bytes = accept
-        self.request_id: str = request_id
-        # The ASGI scope or the WSGI environ: what `instance=` functions get.
-        self.native: MutableMapping[str, Any] = native
+    method: str
+    path: str
+    accept: bytes
+    request_id: str
+    native: MutableMapping[str, Any]  # the ASGI scope or the WSGI environ: what `instance=` functions get
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        headers: Iterable[tuple[str | bytes, str | bytes]] = (),
+        *,
+        request_id: str | None = None,
+    ) -> None:
+        fields = [(_field_bytes(name).lower(), _field_bytes(value)) for name, value in headers]
+        if request_id is None:
+            given = next((value for name, value in fields if name == b"x-request-id"), b"")
+            request_id = given.decode() if given and is_request_id(given) else new_request_id().decode()
+        accept = next((value for name, value in fields if name == b"accept"), b"")
+        # An ASGI-like scope of these facts: what `instance=`, `enrich=` and the trace context read.
+        native: dict[str, Any] = {
+            "type": "http",
+            "method": method,
+            "path": path,
+            "headers": fields,
+            "query_string": b"",
+        }
+        native[REQUEST_ID] = request_id.encode()
+        self._set(method, path, accept, request_id, native)
+        native[_REQUEST] = self
+
+    @classmethod
+    def _of(cls, method: str, path: str, accept: bytes, request_id: str, native: MutableMapping[str, Any]) -> Request:
+        """The facts a middleware read from its scope or environ (no header is read twice)."""
+        request = cls.__new__(cls)
+        request._set(method, path, accept, request_id, native)
+        return request
+
+    def _set(self, method: str, path: str, accept: bytes, request_id: str, native: MutableMapping[str, Any]) -> None:
+        self.method, self.path, self.accept, self.request_id, self.native = method, path, accept, request_id, native
         self._trace_id: str | bool | None = False  # not looked up yet
 
     @property
@@ -279,6 +338,10 @@ class Request:
         if self._trace_id is False:
             self._trace_id = trace_id_of(self.native, recording_span())
         return self._trace_id  # type: ignore[return-value]
+
+
+def _field_bytes(text: str | bytes) -> bytes:
+    return text if isinstance(text, bytes) else text.encode("latin-1", "replace")
 
 
 def request_of(native: MutableMapping[str, Any], request_id: str | None = None) -> Request:
@@ -303,21 +366,29 @@ def _read_request(native: MutableMapping[str, Any], request_id: str) -> Request:
         path = (native.get("SCRIPT_NAME", "") + native.get("PATH_INFO", "")).encode("latin-1", "replace")
         accept = native.get("HTTP_ACCEPT", "").encode("latin-1", "replace")
         method = str(native["REQUEST_METHOD"])
-        return Request(method, path.decode("utf-8", "replace"), accept, request_id, native)
+        return Request._of(method, path.decode("utf-8", "replace"), accept, request_id, native)
     accept = b""
     for key, value in native.get("headers", ()):
         if key == b"accept":
             accept = value
             break
     method = str(native.get("method", "WEBSOCKET"))
-    return Request(method, str(native.get("path", "")), accept, request_id, native)
+    return Request._of(method, str(native.get("path", "")), accept, request_id, native)
 
 
 class Responder:
-    """Decides the problem response for every error: the part of a middleware that knows no transport.
+    """Decides the problem response for every error, with no I/O: what every middleware and hand-over asks.
 
-    Built by `ProblemMiddleware` and `WSGIProblemMiddleware` from their options;
-    see them for what each option means.
+    Use it directly in a stack this library does not ship: build it once with
+    the options of `ProblemMiddleware` that decide answers (`exception_map`,
+    `debug`, `www_authenticate`, `profile`, `instance`, `logger`, `enrich`;
+    see `ProblemMiddleware` for what each means), then `answer` each exception
+    your handler raised:
+
+    ```python
+    responder = problemdetails.Responder(catalog, exception_map={TimeoutError: "gateway-timeout"})
+    answer = responder.answer(exc, problemdetails.Request("GET", "/v1/zones", headers))
+    ```
     """
 
     def __init__(
@@ -550,8 +621,26 @@ class Responder:
 
     # -- the response -------------------------------------------------------------
 
-    def answer(self, problem: Problem, request: Request, kept: Sequence[tuple[bytes, bytes]] = ()) -> Answer:
-        """The status, headers and body that answer with `problem`; never fails.
+    def answer(self, exc: BaseException, request: Request) -> Answer:
+        """The response that answers `exc` in `request`: decided, logged, counted and traced, as every middleware's.
+
+        For a stack this library does not ship (aiohttp, Tornado, a server of
+        your own): catch the exception your handler raised, ask, and send the
+        status, headers and body you get. Never raises. A HEAD request gets
+        GET's headers (`Content-Length` included) and an empty body.
+
+        ```python
+        answer = responder.answer(exc, problemdetails.Request("GET", "/v1/zones/42", headers))
+        send(answer.status, answer.headers, answer.body)
+        ```
+        """
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit...: not the error path's
+            raise exc
+        status, headers, body = self.respond(self.problem_for(unwrap(exc), request), request)
+        return Answer(status, headers, b"" if request.method == "HEAD" else body)
+
+    def respond(self, problem: Problem, request: Request, kept: Sequence[tuple[bytes, bytes]] = ()) -> Answer:
+        """The status, headers and body that answer with `problem`, decided already; never fails.
 
         A response may fail to build for reasons of the problem's own (an
         extension member msgspec cannot encode, a profile that raises); the
@@ -566,7 +655,7 @@ class Responder:
             body = encode_wire(msgspec.structs.replace(fallback._wire, request_id=request.request_id))
             headers = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(body))]
             request_id = (b"x-request-id", request.request_id.encode())
-            answer = 500, ProblemHeaders([*headers, *PROBLEM_HEADERS, request_id]), body
+            answer = Answer(500, ProblemHeaders([*headers, *PROBLEM_HEADERS, request_id]), body)
         for observer in OBSERVERS:
             observer(self.catalog, answer[0], answer[1][0][1], answer[2])
         return answer
@@ -610,7 +699,7 @@ class Responder:
             if vary is not None:
                 headers = ProblemHeaders([(name, vary if name == b"vary" else value) for name, value in headers])
             headers += extra
-        return problem.status, headers, body
+        return Answer(problem.status, headers, body)
 
     def _enriched(self, problem: Problem, request: Request) -> Problem:
         """What the `enrich` hook makes of `problem`: itself with more members or headers, else `problem`.

@@ -107,7 +107,7 @@ class _Exchange:
     def problem_body(self, problem: Problem, kept: list[tuple[str, str]], exc_info: ExcInfo | None) -> list[bytes]:
         request = request_of(self.environ, self.request_id)
         responder = self.middleware.responder
-        status, headers, body = responder.answer(problem, request, _encoded(kept))
+        status, headers, body = responder.respond(problem, request, _encoded(kept))
         if exc_info is None and self.passed:
             exc_info = self.exc_info  # the app's own, given when it started the error page held here
         pairs = _text(headers)

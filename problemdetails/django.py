@@ -194,7 +194,7 @@ class ProblemDetailsMiddleware(Transport):
         # A streamed page is not read: its status's problem answers, with no message.
         body = b"" if response.streaming else bytes(response.content[:HELD_BODY_LIMIT])
         problem = self.responder.replacement(response.status_code, kept, body, request)
-        status, headers, content = self.responder.answer(problem, request, kept)
+        status, headers, content = self.responder.respond(problem, request, kept)
         # An outer layer (a `ProblemMiddleware` guard) sends this answer as it is, and decides nothing again.
         native[DECIDED], native[ANSWERED] = problem, (status, headers)
         replacement = HttpResponse(b"" if request.method == "HEAD" else content, status=status)

@@ -388,3 +388,35 @@ def test_readme_json_logs_carry_the_fields(marker: str, bundled: Any, monkeypatc
     problem = next(line for line in lines if line.get("problem_code") == "not-found")
     assert own["request_id"] == problem["request_id"] == "log-1"
     assert (problem["problem_status"], problem["method"], problem["path"]) == (404, "GET", "/zones/z1")
+
+
+def test_readme_stack_we_do_not_ship_serves_problems_from_the_responder() -> None:
+    """The README's integration with the standard library's server, served on 127.0.0.1 and asked."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    import httpx
+
+    (index,) = [i for i, body in enumerate(blocks("python")) if "BaseHTTPRequestHandler" in body]
+    block = blocks("python")[index]
+    assert len(block.splitlines()) < 30  # DESIGN: "in under 30 lines"
+    with logging_restored():
+        namespace = run_block(index)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), namespace["Handler"])
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            base = f"http://127.0.0.1:{server.server_address[1]}"
+            missing = httpx.get(base + "/v1/zones?page=2", headers={"X-Request-ID": "req-stdlib-1"}, timeout=10)
+            body = missing.json()
+            assert (missing.status_code, missing.headers["content-type"]) == (404, "application/problem+json")
+            assert (body["code"], body["instance"], body["request_id"]) == ("not-found", "/v1/zones", "req-stdlib-1")
+            assert missing.headers["x-request-id"] == "req-stdlib-1"
+            assert missing.headers["content-length"] == str(len(missing.content))
+            slow = httpx.get(base + "/v1/slow", headers={"Accept": "application/problem+xml"}, timeout=10)
+            assert (slow.status_code, slow.headers["content-type"]) == (504, "application/problem+xml")
+            assert b"the zone store" not in slow.content  # a mapped exception's message stays in the log
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)

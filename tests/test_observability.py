@@ -117,7 +117,7 @@ def test_every_logged_field_is_escaped_whoever_builds_the_request(
     """The sans-IO responder takes a `Request` from any caller: its id and an exception's class name are text too."""
     caplog.set_level(logging.INFO, logger="problemdetails")
     forged = type("Boom\u2028FORGED class", (Exception,), {})
-    request = ResponderRequest("GET\rFORGED", "/\nFORGED", b"", "id\x85FORGED", {})
+    request = ResponderRequest._of("GET\rFORGED", "/\nFORGED", b"", "id\x85FORGED", {})
     Responder(bundled).problem_for(forged(), request)
     (record,) = records(caplog)
     text = caplog.handler.format(record)
@@ -132,7 +132,7 @@ def test_every_logged_field_is_escaped_whoever_builds_the_request(
     def failing(native: Any) -> str:
         raise ValueError("no instance")
 
-    Responder(bundled, instance=failing).answer(bundled["gone"](), request)  # a failure logged on its own record
+    Responder(bundled, instance=failing).respond(bundled["gone"](), request)  # a failure logged on its own record
     (record,) = records(caplog)
     assert record.getMessage() == "the instance function failed: GET\\x0dFORGED /\\x0aFORGED request_id=id\\x85FORGED"
 

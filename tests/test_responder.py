@@ -35,6 +35,8 @@ from starlette.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
 
 from problemdetails import Catalog, DetailProfile, EnvelopeProfile, Problem
+from problemdetails import Request as PublicRequest
+from problemdetails import Responder as PublicResponder
 from problemdetails._handovers import FRAMEWORKS  # internals: the adapter's alone
 from problemdetails._responder import Request, Responder, is_problem, unwrap  # internals: the adapter's alone
 from problemdetails.client import decode
@@ -97,7 +99,7 @@ def respond(
     request_headers += [(name.encode(), value.encode("latin-1")) for name, value in (headers or {}).items()]
     # The facts of the request; `native` stands for the ASGI scope an `instance=` function would get.
     native = {"type": "http", "method": method, "path": path, "headers": request_headers}
-    request = Request(method, path, accept.encode("latin-1"), request_id, native)
+    request = Request._of(method, path, accept.encode("latin-1"), request_id, native)
     kept: Sequence[tuple[bytes, bytes]] = ()
     if isinstance(event, Page):
         if is_problem(event.headers):
@@ -110,7 +112,7 @@ def respond(
     else:
         # The transport first reads an exception group as the one exception it stands for.
         problem = responder.problem_for(unwrap(event), request)
-    status, pairs, body = responder.answer(problem, request, kept)
+    status, pairs, body = responder.respond(problem, request, kept)
     # HEAD: the responder answers with the GET body; today the transport sends it empty
     # (`_asgi._send`, `_wsgi._Exchange.problem_body`), keeping Content-Length.
     return _answer(status, pairs, body)
@@ -1048,3 +1050,38 @@ def test_responder_never_fails_on_the_error_path(
 ) -> None:
     check_row(event, accept, options, expected)
     assert any(record.levelno >= logging.WARNING for record in caplog.records), "the failure is logged"
+
+
+# -- the public sans-IO API: `problemdetails.Responder(...).answer(exc, problemdetails.Request(...))`
+
+
+def test_public_request_reads_its_facts_from_headers() -> None:
+    given = PublicRequest("GET", "/v1/zones", [("X-Request-ID", "req-7"), ("Accept", "application/problem+xml")])
+    assert (given.method, given.path, given.request_id, given.accept) == (
+        "GET",
+        "/v1/zones",
+        "req-7",
+        b"application/problem+xml",
+    )
+    invalid = PublicRequest("GET", "/", [(b"x-request-id", b"not valid \x01")])
+    assert re.fullmatch("[0-9a-f]{32}", invalid.request_id)
+    assert PublicRequest("GET", "/", [("X-Request-ID", "req-7")], request_id="mine").request_id == "mine"
+    traced = PublicRequest("GET", "/", [("traceparent", "00-" + "a" * 32 + "-" + "b" * 16 + "-01")])
+    assert traced.trace_id == "a" * 32
+
+
+def test_public_answer_decides_logs_and_empties_head(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="problemdetails")
+    responder = PublicResponder(CATALOG, exception_map={TimeoutError: "gateway-timeout"})
+    answer = responder.answer(TimeoutError("store at 10.0.0.5 timed out"), PublicRequest("GET", "/v1/zones"))
+    body = json.loads(answer.body)
+    assert (answer.status, body["code"], body["instance"]) == (504, "gateway-timeout", "/v1/zones")
+    assert dict(answer.headers)[b"x-request-id"] == body["request_id"].encode()
+    assert b"10.0.0.5" not in answer.body
+    (record,) = [record for record in caplog.records if record.name == "problemdetails"]
+    assert (record.levelno, record.exc_info is not None) == (logging.ERROR, True)  # mapped: with its traceback
+    head = responder.answer(CATALOG["gone"](), PublicRequest("HEAD", "/v1/zones/1"))
+    assert (head.status, head.body) == (410, b"")
+    assert int(dict(head.headers)[b"content-length"]) > 0  # what GET would send
+    with pytest.raises(KeyboardInterrupt):  # not the error path's to answer
+        responder.answer(KeyboardInterrupt(), PublicRequest("GET", "/"))

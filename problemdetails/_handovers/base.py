@@ -81,7 +81,7 @@ class HandOver:
         (`ANSWERED`) on its way out. No empty page to build, hold and replace.
         """
         request = request_of(native)
-        status, headers, body = self.responder.answer(problem, request)
+        status, headers, body = self.responder.respond(problem, request)
         if request.method == "HEAD":
             # RFC 9110 §9.3.2: "The server SHOULD send the same header fields in response to a HEAD request
             # as it would have sent if the request method had been GET" (Content-Length included, pinned in

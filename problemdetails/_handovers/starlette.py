@@ -167,7 +167,7 @@ def _answered(handover: HandOver, exc: Exception, scope: Scope) -> _Answer:
             break
     request = request_of(scope, (raw_id or new_request_id()).decode())
     responder = handover.responder
-    status, headers, body = responder.answer(responder.problem_for(exc, request), request)
+    status, headers, body = responder.respond(responder.problem_for(exc, request), request)
     # RFC 9110 §9.3.2: a HEAD response has the headers GET would have, and no content.
     return _Answer(status, headers, b"" if request.method == "HEAD" else body)
 
