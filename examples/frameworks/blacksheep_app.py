@@ -1,10 +1,14 @@
-"""BlackSheep, wrapped in one line: `ProblemMiddleware(app, catalog=CATALOG)`."""
+"""BlackSheep, wrapped in one line: `ProblemMiddleware(app, catalog=CATALOG)`.
+
+And the same app with problem details inside it, `installed_app`:
+`problemdetails.install(app, catalog=CATALOG)`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from blacksheep import Application, Request, Response, StreamedContent, json
+from blacksheep import Application, Request, Response, Router, StreamedContent, json
 from blacksheep.exceptions import HTTPException
 from blacksheep.server.controllers import Controller, get
 
@@ -18,7 +22,7 @@ from examples.frameworks.common import (
     forbidden,
     gone,
 )
-from problemdetails import ProblemMiddleware
+from problemdetails import ProblemMiddleware, install
 
 blacksheep_app = Application()
 
@@ -70,3 +74,25 @@ async def stream() -> Response:
 
 
 app = ProblemMiddleware(blacksheep_app, catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+# The same routes with problem details installed inside the app object: what
+# `blacksheep.testing.TestClient(app)` and any ASGI server run as it is.
+installed_blacksheep = Application(router=Router())
+installed_blacksheep.middlewares.append(gateway)
+for _path, _handler in {
+    "/ok": ok,
+    "/conflict": raise_conflict,
+    "/crash": crash,
+    "/mapped": mapped,
+    "/http-error": http_error,
+    "/stream": stream,
+}.items():
+    installed_blacksheep.router.add_get(_path, _handler)
+
+
+@installed_blacksheep.router.get("/class")
+async def installed_invitation() -> Response:
+    raise gone()
+
+
+installed_app = install(installed_blacksheep, catalog=CATALOG, exception_map=EXCEPTION_MAP)

@@ -4,6 +4,9 @@
 wsgi_app = WSGIProblemMiddleware(falcon.App(), catalog=CATALOG)
 asgi_app = ProblemMiddleware(falcon.asgi.App(), catalog=CATALOG)
 ```
+
+and the same app with problem details inside it, `installed_wsgi_app` and
+`installed_asgi_app`: `problemdetails.install(falcon.App(), catalog=CATALOG)`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from examples.frameworks.common import (
     forbidden,
     gone,
 )
-from problemdetails import ProblemMiddleware, WSGIProblemMiddleware
+from problemdetails import ProblemMiddleware, WSGIProblemMiddleware, install
 
 
 class Ok:
@@ -137,3 +140,18 @@ falcon_asgi.add_route("/validate", AsyncValidate())
 
 wsgi_app = WSGIProblemMiddleware(falcon_wsgi, catalog=CATALOG, exception_map=EXCEPTION_MAP)
 asgi_app = ProblemMiddleware(falcon_asgi, catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+
+def _installed(app: Any) -> Any:
+    """The same routes in `app`, with problem details installed inside it (the app object alone answers)."""
+    asgi = isinstance(app, falcon.asgi.App)
+    for route, resource in ROUTES.items():
+        app.add_route(route, _async(resource) if asgi else resource)
+    app.add_route("/validate", AsyncValidate() if asgi else Validate())
+    return install(app, catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+
+# Installed inside the app: what `falcon.testing.TestClient(app)`, wsgiref's server and
+# any WSGI or ASGI server run as they are.
+installed_wsgi_app = _installed(falcon.App(middleware=[Gateway()]))
+installed_asgi_app = _installed(falcon.asgi.App(middleware=[AsyncGateway()]))

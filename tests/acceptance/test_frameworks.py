@@ -151,6 +151,29 @@ APPS = [
     App("flask-extension", "examples.frameworks.flask_app:extended_app", "wsgi", ("waitress",)),
     App("quart-install", "examples.frameworks.quart_app:installed_app", "asgi", ("hypercorn",)),
     App("quart-extension", "examples.frameworks.quart_app:extended_app", "asgi", ("uvicorn",)),
+    App(
+        "falcon-install",
+        "examples.frameworks.falcon_app:installed_asgi_app",
+        "asgi",
+        ("uvicorn",),
+        validation=(400, "bad-request"),
+    ),
+    App(
+        "falcon-wsgi-install",
+        "examples.frameworks.falcon_app:installed_wsgi_app",
+        "wsgi",
+        ("gunicorn",),
+        validation=(400, "bad-request"),
+    ),
+    App(
+        "blacksheep-install",
+        "examples.frameworks.blacksheep_app:installed_app",
+        "asgi",
+        ("uvicorn",),
+        (429, "rate-limited", {}),
+        allow=False,
+        head_status=404,
+    ),
 ]
 SERVED = [(app, server) for app in APPS for server in app.servers]
 
