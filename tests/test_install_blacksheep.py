@@ -277,7 +277,9 @@ def test_installed_and_wrapped_decides_and_logs_each_request_once(
             f"req-guard-{status}",
         )
         assert served.headers["x-request-id"] == f"req-guard-{status}"
-        assert [record.request_id for record in caplog.records] == [f"req-guard-{status}"]  # type: ignore[attr-defined]
+        ours = [record.request_id for record in caplog.records if record.name == "problemdetails"]  # type: ignore[attr-defined]
+        assert ours == [f"req-guard-{status}"]
+        assert not [record for record in caplog.records if record.name.startswith("blacksheep")]
 
 
 def test_debug_a_browser_gets_blacksheeps_error_details_page(
