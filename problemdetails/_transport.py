@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from problemdetails import _request_id, _telemetry
 from problemdetails._catalog import Catalog
-from problemdetails._context import recording_span, trace_id_of
+from problemdetails._context import HANDOVER, REQUEST_ID, header, recording_span, trace_id_of
 from problemdetails._docs_site import DocsSite
+from problemdetails._grammar import is_request_id_text
 from problemdetails._handovers import FRAMEWORKS, HandOver, install
 from problemdetails._handovers.base import Framework
 from problemdetails._problem import Problem
@@ -78,6 +79,23 @@ class Transport:
                 RuntimeWarning,
                 stacklevel=2,
             )
+
+    def enter(self, native: MutableMapping[str, Any]) -> str:
+        """Serve a request from its ASGI scope or WSGI environ: its id, and this layer's hand-over for its hooks.
+
+        The id is the one a layer outside (a guard around an installed app)
+        chose, else a valid `X-Request-ID`, else the trace id or a new one. The
+        framework layers (Django's, Falcon's, BlackSheep's) call this; the ASGI
+        and WSGI middlewares inline it on their happy path.
+        """
+        outer = native.get(REQUEST_ID)
+        request_id = outer.decode() if isinstance(outer, bytes) else header(native, "x-request-id")
+        if request_id is None or not is_request_id_text(request_id):
+            request_id = (
+                self._trace_request_id(native).decode() if self.request_id_from_trace else next(_request_id.text_ids)
+            )
+        native[HANDOVER], native[REQUEST_ID] = self.handover, request_id.encode()
+        return request_id
 
     @staticmethod
     def _trace_request_id(native: Mapping[str, Any]) -> bytes:

@@ -24,16 +24,14 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
-from problemdetails import _request_id, _telemetry
+from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
-from problemdetails._context import header, serving
-from problemdetails._grammar import is_request_id_text
+from problemdetails._context import serving
 from problemdetails._handovers.django import claim_response, connect, native_of
 from problemdetails._problem import Problem
 from problemdetails._responder import (
     ANSWERED,
     DECIDED,
-    HANDOVER,
     HELD_BODY_LIMIT,
     REQUEST_ID,
     is_problem,
@@ -134,15 +132,8 @@ class ProblemDetailsMiddleware(Transport):
         native = native_of(request)
         if native is None:  # an `HttpRequest` made by hand: its META stands for the environ
             native = request.META
-        outer = native.get(REQUEST_ID)  # a layer outside (a `ProblemMiddleware` guard) chose it already
-        request_id = outer.decode() if isinstance(outer, bytes) else header(native, "x-request-id")
-        if request_id is None or not is_request_id_text(request_id):
-            request_id = (
-                self._trace_request_id(native).decode() if self.request_id_from_trace else next(_request_id.text_ids)
-            )
-        # The hooks (`process_exception`, DRF's handler, the crash signal) find this layer here.
-        native[HANDOVER], native[REQUEST_ID] = self.handover, request_id.encode()
-        return native, request_id
+        # The hooks (`process_exception`, DRF's handler, the crash signal) find this layer in `native`.
+        return native, self.enter(native)
 
     def _docs(self, request: Any, native: Any) -> Any:
         docs = self.docs

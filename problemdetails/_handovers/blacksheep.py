@@ -28,11 +28,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from problemdetails import _request_id, _telemetry
+from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
-from problemdetails._context import header, serving
+from problemdetails._context import serving
 from problemdetails._framework_errors import client_detail, problem_for_status
-from problemdetails._grammar import is_request_id_text
 from problemdetails._handovers.base import Framework, HandOver, handover_of
 from problemdetails._problem import Problem
 from problemdetails._responder import (
@@ -188,17 +187,7 @@ class _Layer:
 
     def _enter(self, scope: MutableMapping[str, Any]) -> bytes:
         transport = self.transport
-        outer = scope.get(REQUEST_ID)  # a layer outside (a `ProblemMiddleware` guard) chose it already
-        request_id = outer.decode() if isinstance(outer, bytes) else header(scope, "x-request-id")
-        if request_id is None or not is_request_id_text(request_id):
-            request_id = (
-                transport._trace_request_id(scope).decode()
-                if transport.request_id_from_trace
-                else next(_request_id.text_ids)
-            )
-        raw = request_id.encode()
-        scope[HANDOVER], scope[REQUEST_ID] = transport.handover, raw
-        return raw
+        return transport.enter(scope).encode()
 
     def _docs(self, request: Any, scope: MutableMapping[str, Any]) -> Any:
         docs = self.transport.docs

@@ -26,18 +26,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from problemdetails import _request_id, _telemetry
+from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
-from problemdetails._context import header, serving
+from problemdetails._context import serving
 from problemdetails._framework_errors import client_detail, json_pointer, problem_for_status
-from problemdetails._grammar import is_request_id_text
 from problemdetails._handovers.base import Framework, HandOver, handover_of
 from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
 from problemdetails._responder import (
     ANSWERED,
     DECIDED,
-    HANDOVER,
     HELD_BODY_LIMIT,
     REQUEST_ID,
     is_problem,
@@ -209,15 +207,7 @@ class _Layer:
     def enter(self, req: Any, resp: Any) -> None:
         native = _native(req)
         transport = self.transport
-        outer = native.get(REQUEST_ID)  # a layer outside (a guard around the app) chose it already
-        request_id = outer.decode() if isinstance(outer, bytes) else header(native, "x-request-id")
-        if request_id is None or not is_request_id_text(request_id):
-            request_id = (
-                transport._trace_request_id(native).decode()
-                if transport.request_id_from_trace
-                else next(_request_id.text_ids)
-            )
-        native[HANDOVER], native[REQUEST_ID] = transport.handover, request_id.encode()
+        transport.enter(native)
         native[_SERVING] = serving.set(native)  # `current_request_id()` until the response is done
         docs = transport.docs
         if docs is not None and req.method in ("GET", "HEAD") and req.path.startswith(docs.path):
