@@ -81,9 +81,20 @@ def serve_with_uvicorn(target: str, check: Callable[[str], None]) -> str:
     return output.decode(errors="replace")
 
 
+_GIVEN: set[int] = set()  # ports this process handed out: a server may not have bound its port yet
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and not handed out before in this process.
+
+    The kernel may give a just-closed port to the next `bind(("127.0.0.1", 0))`: with many servers started
+    together (the contract suite starts dozens), two would otherwise be told the same port.
+    """
+    for _ in range(1000):  # bounded: the ephemeral range holds thousands of ports
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
+    raise RuntimeError("no TCP port on 127.0.0.1 that this process has not handed out already")

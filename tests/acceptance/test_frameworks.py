@@ -243,6 +243,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str
                     if running.process.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(f"{name} under {server} did not start:\n{running.log.read_text()}") from None
                     time.sleep(0.1)
+        # Each answered on its own port: one that could not bind it (and died) would leave another's answers there.
+        dead = [
+            f"{name} under {server}"
+            for (name, server), running in started.items()
+            if running.process.poll() is not None
+        ]
+        assert not dead, f"exited after starting: {dead}"
         yield started
     finally:
         for running in started.values():
