@@ -18,6 +18,7 @@ a `WSGIHandler` or `ASGIHandler`. DRF also takes
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -27,6 +28,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
 from problemdetails._context import serving
+from problemdetails._handovers.base import watched, watched_async
 from problemdetails._handovers.django import claim_response, connect, native_of
 from problemdetails._problem import Problem
 from problemdetails._responder import (
@@ -163,9 +165,20 @@ class ProblemDetailsMiddleware(Transport):
             replace = self.rewrite_error_responses and not is_problem(_headers(response))
             if replace and not self._debug_page(native, status):
                 return self._replaced(native, response)
+        elif getattr(response, "streaming", False) and getattr(response, "file_to_stream", None) is None:
+            # The body streams after this returns, in Django's handler: a failure then is logged here first.
+            failed = functools.partial(self._streamed_failure, native)
+            if response.is_async:
+                response.streaming_content = watched_async(response.streaming_content, failed)
+            else:
+                response.streaming_content = watched(response.streaming_content, failed)
         if "X-Request-ID" not in response:
             response["X-Request-ID"] = request_id
         return response
+
+    def _streamed_failure(self, native: Any, exc: Exception) -> None:
+        # RFC 9110 has no way to take back a status line: the server aborts, the client sees truncation.
+        self.responder.log_exception(exc, "exception after the response started; aborting", request_of(native))
 
     def _debug_page(self, native: Any, status: int) -> bool:
         """Django's technical 500 page goes to a browser in debug mode (`DEBUG = True`) for a crash."""

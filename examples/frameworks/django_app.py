@@ -64,7 +64,7 @@ from examples.frameworks.common import (  # noqa: E402
     forbidden,
     gone,
 )
-from problemdetails import ProblemMiddleware, WSGIProblemMiddleware  # noqa: E402
+from problemdetails import ProblemMiddleware, WSGIProblemMiddleware, install  # noqa: E402
 
 
 class Gateway:
@@ -201,3 +201,8 @@ urlpatterns = [
 
 asgi_app = ProblemMiddleware(get_asgi_application(), catalog=CATALOG, exception_map=EXCEPTION_MAP)
 wsgi_app = WSGIProblemMiddleware(get_wsgi_application(), catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
+# The same project with the layer installed in each handler's own middleware chain, as the
+# `MIDDLEWARE` setting puts it (`problemdetails.django.ProblemDetailsMiddleware`), with no wrapper.
+installed_asgi_app = install(get_asgi_application(), catalog=CATALOG, exception_map=EXCEPTION_MAP)
+installed_wsgi_app = install(get_wsgi_application(), catalog=CATALOG, exception_map=EXCEPTION_MAP)

@@ -20,14 +20,14 @@ environ it serves (under `HANDOVER`):
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, MutableMapping
 from typing import Any, ClassVar
 
 from problemdetails._catalog import Catalog
 from problemdetails._problem import Problem
 from problemdetails._responder import ANSWERED, DECIDED, HANDOVER, Responder, request_of, unwrap
 
-__all__ = ["Framework", "HandOver", "handover_of", "status_of"]
+__all__ = ["Framework", "HandOver", "handover_of", "status_of", "watched", "watched_async"]
 
 
 class HandOver:
@@ -96,6 +96,29 @@ class HandOver:
         problem = self.responder.problem_for(exc, request_of(native), translation)
         native[DECIDED] = problem
         return problem
+
+
+def watched(chunks: Iterable[bytes], failed: Callable[[Exception], None]) -> Iterator[bytes]:
+    """`chunks`, a failure after the response started handed to `failed` (to log it) before it reaches the server.
+
+    RFC 9110 has no way to take back a status line: the server aborts the
+    connection and the client sees truncation; the operator sees the log.
+    """
+    try:
+        yield from chunks
+    except Exception as exc:
+        failed(exc)
+        raise
+
+
+async def watched_async(chunks: AsyncIterable[bytes], failed: Callable[[Exception], None]) -> AsyncIterator[bytes]:
+    """`watched`, for an async body stream."""
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except Exception as exc:
+        failed(exc)
+        raise
 
 
 def handover_of(native: MutableMapping[str, Any] | None) -> HandOver | None:

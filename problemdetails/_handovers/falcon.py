@@ -23,14 +23,15 @@ with problems.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, MutableMapping
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
 from problemdetails._context import serving
 from problemdetails._framework_errors import client_detail, json_pointer, problem_for_status
-from problemdetails._handovers.base import Framework, HandOver, handover_of
+from problemdetails._handovers.base import Framework, HandOver, handover_of, watched_async
 from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
 from problemdetails._responder import (
@@ -300,7 +301,9 @@ class _ASGILayer(_Layer):
     """The layer in a `falcon.asgi.App` (coroutine methods, as Falcon requires)."""
 
     def watched(self, stream: Any, native: MutableMapping[str, Any]) -> Any:
-        return _watched_chunks(stream, self, native) if hasattr(stream, "__aiter__") else stream
+        if not hasattr(stream, "__aiter__"):
+            return stream
+        return watched_async(stream, functools.partial(self._failed, native=native))
 
     async def process_request(self, req: Any, resp: Any) -> None:
         scope = req.scope
@@ -347,18 +350,6 @@ def _body(resp: Any, render: Callable[[], bytes | None]) -> bytes:
         return render() or b""
     except Exception:  # media the app's handler could not serialize: no message to keep
         return b""
-
-
-async def _watched_chunks(
-    chunks: AsyncIterable[bytes], layer: _Layer, native: MutableMapping[str, Any]
-) -> AsyncIterator[bytes]:
-    """An ASGI body stream whose failure is logged once it started."""
-    try:
-        async for chunk in chunks:
-            yield chunk
-    except Exception as exc:
-        layer._failed(exc, native)
-        raise
 
 
 async def _rendered(render: Callable[[], Awaitable[bytes | None]]) -> bytes:

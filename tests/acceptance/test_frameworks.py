@@ -174,6 +174,32 @@ APPS = [
         allow=False,
         head_status=404,
     ),
+    # Django with the layer in each handler's own middleware chain (what the `MIDDLEWARE` setting does), no wrapper.
+    App(
+        "django-install",
+        "examples.frameworks.django_app:installed_asgi_app",
+        "asgi",
+        ("uvicorn",),
+        (403, "forbidden", {}),
+        head_status=405,
+    ),
+    App(
+        "django-wsgi-install",
+        "examples.frameworks.django_app:installed_wsgi_app",
+        "wsgi",
+        ("gunicorn",),
+        (403, "forbidden", {}),
+        head_status=405,
+    ),
+    App(
+        "drf-install",
+        "examples.frameworks.django_app:installed_asgi_app",
+        "asgi",
+        ("uvicorn",),
+        prefix="/drf",
+        validation=(400, "bad-request"),
+        xml_status=406,
+    ),
 ]
 SERVED = [(app, server) for app in APPS for server in app.servers]
 
