@@ -27,6 +27,7 @@ from starlette.testclient import TestClient
 
 import problemdetails
 from problemdetails import Catalog, ProblemMiddleware
+from problemdetails._handovers.starlette import _Crashes
 from tests.conftest import serve_with_uvicorn
 
 SECRET = "password=hunter2"
@@ -319,3 +320,122 @@ def test_the_dev_server_serves_the_app_object(target: str) -> None:
     log = serve_with_uvicorn(f"examples.frameworks.{target}", check)
     assert "hunter2" in log  # the operator sees the crash, once
     assert log.count("Traceback") == 1, log
+
+
+# -- the app's own handler for crashes (`Exception` or 500)
+
+
+def crash_handler(status: int, body: bytes, media_type: str, ran: list[str]) -> Callable[..., Any]:
+    """A catch-all handler of the app's answering a crash with `body` as `media_type` and `status`."""
+
+    async def answer_crash(request: Request, exc: Exception) -> Response:
+        ran.append(type(exc).__name__)
+        return Response(body, status_code=status, media_type=media_type, headers={"X-Handled-By": "the app"})
+
+    return answer_crash
+
+
+PROBLEM_BODY = b'{"type":"about:blank","title":"Locked","status":423,"detail":"Zone example.com is locked."}'
+
+HANDLER_CASES = [
+    # status, body, media type: what the app's handler answers a crash with; then the status and code sent
+    # and the detail: a problem as is, a 4xx page rewritten keeping its message, a 5xx page replaced by the 500.
+    (423, PROBLEM_BODY, "application/problem+json", 423, None, "Zone example.com is locked."),
+    (400, b"Refused: the zone is locked.", "text/plain", 400, "bad-request", "Refused: the zone is locked."),
+    (500, b"Something broke: " + SECRET.encode(), "text/plain", 500, "internal", None),
+    (503, b"<h1>Down for maintenance</h1>", "text/html", 500, "internal", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "media_type", "sent", "code", "detail"), HANDLER_CASES, ids=["problem", "4xx", "500", "503"]
+)
+@pytest.mark.parametrize("key", [Exception, 500], ids=["Exception", "500"])
+@pytest.mark.parametrize("way", [*WAYS, "wrapped"])
+@pytest.mark.parametrize("framework", ["starlette", "fastapi"])
+def test_the_apps_crash_handler_runs_and_the_crash_is_logged_once(
+    bundled: Catalog,
+    caplog: pytest.LogCaptureFixture,
+    framework: str,
+    way: str,
+    key: object,
+    status: int,
+    body: bytes,
+    media_type: str,
+    sent: int,
+    code: str | None,
+    detail: str | None,
+) -> None:
+    app, _ = build(framework, bundled)
+    ran: list[str] = []
+    app.add_exception_handler(key, crash_handler(status, body, media_type, ran))  # type: ignore[arg-type]
+    served = ProblemMiddleware(app, catalog=bundled) if way == "wrapped" else WAYS[way](app, bundled)
+    caplog.set_level(logging.INFO)
+    client = TestClient(served)
+    for attempt in range(2):  # the second request too: nothing is decided once for good on the first
+        caplog.clear()
+        ran.clear()
+        response = client.get("/crash", headers={"X-Request-ID": f"req-handler-{attempt}"})
+        assert ran == ["RuntimeError"]
+        assert (response.status_code, response.headers["x-request-id"]) == (sent, f"req-handler-{attempt}")
+        assert response.headers["x-handled-by"] == "the app"  # its other headers survive
+        if code is None:  # a problem already: sent as is
+            assert (response.headers["content-type"], response.content) == (media_type, body)
+        else:
+            got = problem(response, sent, code)
+            assert got.get("detail") == detail
+            assert SECRET.encode() not in response.content
+        # One record, with the crash's traceback, and nothing from Starlette or the server.
+        (record,) = [record for record in caplog.records if record.name == "problemdetails"]
+        assert record.request_id == f"req-handler-{attempt}"  # type: ignore[attr-defined]
+        assert [record for record in caplog.records if record.levelno >= logging.WARNING] in ([], [record])
+        assert record.exc_info is not None
+        assert SECRET in str(record.exc_info[1])
+    # Everything else is as it was: problems, the app's other handlers, the happy path.
+    assert problem(client.get("/conflict"), 409, "conflict")
+    assert client.get("/ok").json() == {"ok": True}
+    assert ran == ["RuntimeError"]
+
+
+@pytest.mark.parametrize("way", list(WAYS))
+def test_debug_a_browser_still_gets_the_debug_page_over_the_apps_crash_handler(bundled: Catalog, way: str) -> None:
+    app, _ = build("starlette", bundled, debug=True)
+    ran: list[str] = []
+    app.add_exception_handler(Exception, crash_handler(400, b"Refused.", "text/plain", ran))
+    client = TestClient(WAYS[way](app, bundled))
+    page = client.get("/crash", headers={"Accept": "text/html"})
+    assert "<title>Starlette Debugger</title>" in page.text
+    assert ran == []
+    assert problem(client.get("/crash"), 400, "bad-request")["detail"] == "Refused."
+    assert ran == ["RuntimeError"]
+    # A stream failing mid-body is no handler's to answer: aborted, the exception as it was.
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        client.get("/stream")
+
+
+@pytest.mark.parametrize("handled", [False, True])
+def test_the_crash_layer_leaves_an_app_without_a_crash_handler(bundled: Catalog, handled: bool) -> None:
+    """No crash handler and no debug: after the first request nothing of it is left on the happy path."""
+    app, _ = build("starlette", bundled)
+    if handled:
+        app.add_exception_handler(500, crash_handler(500, b"", "text/plain", []))
+    client = TestClient(problemdetails.install(app, catalog=bundled))
+    assert client.get("/ok").status_code == 200  # the stack is built, the layer put in, and read
+    assert isinstance(app.router.middleware_stack, _Crashes) is handled
+    problem(client.get("/crash"), 500, "internal")
+
+
+def test_a_synchronous_crash_handler_runs_too(bundled: Catalog) -> None:
+    app, _ = build("fastapi", bundled)
+    ran: list[str] = []
+
+    def answer_crash(request: Request, exc: Exception) -> Response:
+        ran.append(type(exc).__name__)
+        return PlainTextResponse("Not now.", status_code=409)
+
+    app.add_exception_handler(Exception, answer_crash)
+    assert (
+        problem(TestClient(problemdetails.install(app, catalog=bundled)).get("/crash"), 409, "conflict")["detail"]
+        == "Not now."
+    )
+    assert ran == ["RuntimeError"]

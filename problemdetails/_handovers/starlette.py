@@ -6,8 +6,11 @@ hand-over registers one there for problems, `HTTPException`s (router 404 and
 405 included), FastAPI's validation errors and the `exception_map`'s classes:
 the problem response then takes the framework's ordinary handler path, through
 the app's middleware (CORS headers and all), which is much cheaper than a
-raise through every layer (`make bench`). Any other exception is a crash:
-Starlette's `ServerErrorMiddleware` re-raises it to the middleware outside.
+raise through every layer (`make bench`). Any other exception is a crash,
+which Starlette answers in `ServerErrorMiddleware`, outside every middleware,
+with the app's own handler for `Exception` or 500: a layer in the router
+(`_Crashes`) runs that handler inside instead, while a middleware serves the
+request, so its response goes out through the middleware like any other.
 
 Installed inside the app (`problemdetails.install(app)`, or the app's own
 `app.add_middleware(ProblemMiddleware, ...)`), the middleware is built by the
@@ -18,12 +21,14 @@ app with its stack, on the first request, and never sees the app object:
 What it finds below it is the stack's `ExceptionMiddleware`: the hand-over
 registers its handlers there (the app's own still win) and reads `Allow` from
 the router under it. A crash then never reaches `ServerErrorMiddleware`: it is
-answered, and logged once, inside; with the app's `debug` on, a browser gets
-Starlette's own debug page for it.
+answered, and logged once, inside (by the app's crash handler, if it has one);
+with the app's `debug` on, a browser gets Starlette's own debug page for it.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,7 +39,7 @@ from problemdetails._grammar import is_request_id
 from problemdetails._handovers.base import Framework, HandOver, handover_of, status_of
 from problemdetails._problem import Problem
 from problemdetails._request_id import new_request_id
-from problemdetails._responder import ANSWERED, REQUEST_ID, Request, request_of
+from problemdetails._responder import ANSWERED, DECIDED, REQUEST_ID, Request, is_problem, request_of
 from problemdetails._response import choose_media_type
 from problemdetails._types import Receive, Scope, Send
 
@@ -100,24 +105,46 @@ def _handler(default_status: int, installed: HandOver | None = None) -> Callable
     return handler
 
 
-class _DebugPages:
-    """Starlette's debug page for a browser's crash, with the app's `debug` on: a layer inside `ExceptionMiddleware`.
+class _Crashes:
+    """A layer in the router (`router.middleware_stack`) answering crashes as the app would have, inside the stack.
 
-    A crash is an exception no handler of the app's takes and the responder
-    reads as no answer. For a browser (`Accept: text/html`), before the
-    response started, it is decided and logged here once, as the middleware
-    would have, and the page goes out as the answer (`ANSWERED`), not replaced.
-    Anything else passes up unchanged: the middleware answers with the problem.
+    Starlette answers a crash (an exception no handler of the app's takes, and
+    the responder reads as no answer) in `ServerErrorMiddleware`, outside every
+    middleware: with `debug` on, its debug page; else the app's own handler for
+    `Exception` or 500. A middleware serving the request answers crashes before
+    they get there, so this layer does what `ServerErrorMiddleware` would, for
+    a crash before the response started, while a middleware serves the request:
+
+    - with `debug` on (installed inside the app), a browser (`Accept: text/html`)
+      gets Starlette's debug page;
+    - else the app's own crash handler runs and its response goes out through
+      the app's middleware: a problem as is, a 4xx page rewritten keeping its
+      message, a 5xx page replaced by the 500 problem (the middleware holds
+      and replaces it).
+
+    Either way the crash is decided and logged here once, with its traceback,
+    the problem left for the middleware (`DECIDED`, `ANSWERED`). Anything else
+    passes up unchanged. Which crash handler is the app's (Starlette's rule:
+    the last of `Exception` and 500) is read on the first request, when the
+    app has built its stack and fixed it; an app with neither it nor `debug`
+    has the layer taken out then, so its happy path costs nothing.
     """
 
-    __slots__ = ("app", "handover")
+    __slots__ = ("app", "debug", "handler", "router")
 
-    def __init__(self, app: Any, handover: HandOver) -> None:
-        self.app = app  # the router: `_router_below` and `framework_of` walk through `.app`
-        self.handover = handover
+    def __init__(self, router: Any) -> None:
+        self.app = router.middleware_stack  # `framework_of` walks through `.app`
+        self.router = router
+        self.debug = False
+        self.handler: Any = _UNRESOLVED
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        handler = self.handler
+        if handler is _UNRESOLVED:
+            handler = self.handler = _crash_handler(scope.get("app"))
+            if handler is None and not self.debug and self.router.middleware_stack is self:
+                self.router.middleware_stack = self.app  # nothing to answer here, ever: out of the way
+        if scope["type"] != "http" or (handler is None and not self.debug):
             await self.app(scope, receive, send)
             return
         started = False
@@ -130,28 +157,91 @@ class _DebugPages:
         try:
             await self.app(scope, receive, tracked)
         except Exception as exc:
-            if started or not self._crash_for_a_browser(scope, exc):
+            handover = handover_of(scope)  # no middleware serves the request: `ServerErrorMiddleware` answers
+            if started or handover is None or not _is_crash(handover, scope, exc):
                 raise
-            from starlette.middleware.errors import ServerErrorMiddleware
-            from starlette.responses import HTMLResponse
+            if self.debug and choose_media_type(request_of(scope).accept) == "html":
+                handover.keep(scope, exc)
+                response = _debug_page(scope, exc)
+            else:
+                if handler is None:
+                    raise
+                from starlette.concurrency import run_in_threadpool
+                from starlette.requests import Request as StarletteRequest
 
-            handover = handover_of(scope) or self.handover
-            handover.keep(scope, exc)
-            page = HTMLResponse(ServerErrorMiddleware(_no_app, debug=True).generate_html(exc), status_code=500)
-            pinned = [(key, value) for key, value in page.raw_headers if key in (b"content-type", b"content-length")]
-            scope[ANSWERED] = page.status_code, [*pinned, (b"x-request-id", scope.get(REQUEST_ID) or b"")]
-            await page(scope, receive, send)
+                request = StarletteRequest(scope, receive)
+                if _is_async(handler):
+                    response = await handler(request, exc)
+                else:
+                    response = await run_in_threadpool(handler, request, exc)
+                if response is None:  # no answer of the handler's: the crash, as if it had none
+                    raise
+                _decide_answered(handover, scope, exc, response)
+            await response(scope, receive, send)
 
-    def _crash_for_a_browser(self, scope: Scope, exc: Exception) -> bool:
-        if choose_media_type(request_of(scope).accept) != "html":
-            return False
-        handlers = scope.get("starlette.exception_handlers", ({}, {}))[0]  # what `ExceptionMiddleware` looks up
-        if any(cls in handlers for cls in type(exc).__mro__):
-            return False
-        try:
-            return self.handover.responder.translation(exc)[0] is None  # another framework's error is no crash
-        except Exception:  # a failing `exception_map` function: the middleware logs it with the 500
-            return False
+
+def _is_crash(handover: HandOver, scope: Scope, exc: Exception) -> bool:
+    """No handler of the app's takes `exc` and the responder reads it as no answer (a problem, a mapped class)."""
+    handlers = scope.get("starlette.exception_handlers", ({}, {}))[0]  # what `ExceptionMiddleware` looks up
+    if any(cls in handlers for cls in type(exc).__mro__):
+        return False
+    try:
+        return handover.responder.translation(exc)[0] is None  # another framework's error is no crash
+    except Exception:  # a failing `exception_map` function: the middleware logs it with the 500
+        return False
+
+
+def _is_async(handler: Any) -> bool:
+    """Starlette's reading of a handler (`is_async_callable`): a coroutine function, through partials."""
+    while isinstance(handler, functools.partial):
+        handler = handler.func
+    return inspect.iscoroutinefunction(handler) or (callable(handler) and inspect.iscoroutinefunction(handler.__call__))
+
+
+_UNRESOLVED: Any = object()
+
+
+def _crash_handler(app: Any) -> Any:
+    """The app's handler for crashes: `ServerErrorMiddleware`'s, the last of `Exception` and 500 (Starlette's rule)."""
+    handler = None
+    for key, value in (getattr(app, "exception_handlers", None) or {}).items():
+        if key in (500, Exception):
+            handler = value
+    return handler
+
+
+def _debug_page(scope: Scope, exc: Exception) -> Any:
+    """Starlette's debug page for `exc`, the whole answer (`ANSWERED`): the middleware sends it, not replaced."""
+    from starlette.middleware.errors import ServerErrorMiddleware
+    from starlette.responses import HTMLResponse
+
+    page = HTMLResponse(ServerErrorMiddleware(_no_app, debug=True).generate_html(exc), status_code=500)
+    pinned = [(key, value) for key, value in page.raw_headers if key in (b"content-type", b"content-length")]
+    scope[ANSWERED] = page.status_code, [*pinned, (b"x-request-id", scope.get(REQUEST_ID) or b"")]
+    return page
+
+
+def _decide_answered(handover: HandOver, scope: Scope, exc: Exception, response: Any) -> None:
+    """Decide the crash the app's handler answered with `response`: one record, with the crash's traceback.
+
+    A 5xx page is the crash's: the 500 problem replaces it. Another response
+    is what the app chose to answer the crash with: a problem goes out as is,
+    a 4xx page becomes the problem for its status, its message kept (the
+    middleware replaces the page with the problem decided here).
+    """
+    status = response.status_code
+    headers = list(response.raw_headers)
+    if status >= 500 and not is_problem(headers):
+        handover.keep(scope, exc)
+        return
+    responder = handover.responder
+    request = request_of(scope)
+    try:
+        problem = responder.from_rendered(status, headers, getattr(response, "body", b""))
+    except Exception as error:  # the error path never raises: the plain problem for the status
+        responder.log_exception(error, "reading the error response failed", request)
+        problem = problem_for_status(responder.catalog, status)
+    scope[DECIDED] = responder.decide(problem, request, exc, f"{type(exc).__name__} answered by the app's handler")
 
 
 async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover (never called)
@@ -213,8 +303,6 @@ class Starlette(Framework):
             add = app.add_exception_handler
             default = app.http_exception  # its own text page for an `HTTPException`
             router = _router_below(app)
-            if app.debug and not isinstance(app.app, _DebugPages):
-                app.app = _DebugPages(app.app, handover)
         else:
             registry = getattr(app, "exception_handlers", None)
             if not isinstance(registry, dict):
@@ -224,6 +312,9 @@ class Starlette(Framework):
             router = getattr(app, "router", None)
             if getattr(app, "middleware_stack", None) is not None:
                 app.middleware_stack = None  # built already (it served a request): built again with the handlers
+        crashes = _crashes_in(router)
+        if crashes is not None and _is_exception_middleware(app) and app.debug:
+            crashes.debug = True  # installed inside the app: its debug pages, for a browser
         for cls, handler in _handlers(handover.responder.exception_map, handover).items():
             current = registry.get(cls)
             # Yours win; the defaults (Starlette's text, FastAPI's `{"detail": ...}`) and ours give way.
@@ -253,6 +344,16 @@ class Starlette(Framework):
         if fastapi is not None and isinstance(exc, fastapi.RequestValidationError):
             return validation_problem(catalog, list(exc.errors()))
         return None
+
+
+def _crashes_in(router: Any) -> _Crashes | None:
+    """The router's `_Crashes` layer, put in first (once, whatever installs it again); None for no router."""
+    stack = getattr(router, "middleware_stack", None)
+    if stack is None:
+        return None
+    if not isinstance(stack, _Crashes):
+        stack = router.middleware_stack = _Crashes(router)
+    return stack
 
 
 def _is_exception_middleware(app: object) -> bool:
