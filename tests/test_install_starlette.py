@@ -439,3 +439,19 @@ def test_a_synchronous_crash_handler_runs_too(bundled: Catalog) -> None:
         == "Not now."
     )
     assert ran == ["RuntimeError"]
+
+
+def test_a_crash_handler_answering_with_no_error_is_sent_and_the_crash_logged(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No problem of status 200 is decided, counted or logged: the crash is one ERROR record, the 200 sent as is."""
+    app, _ = build("starlette", bundled)
+    app.add_exception_handler(Exception, crash_handler(200, b"fine anyway", "text/plain", []))
+    caplog.set_level(logging.INFO, logger="problemdetails")
+    response = TestClient(problemdetails.install(app, catalog=bundled)).get("/crash")
+    assert (response.status_code, response.content) == (200, b"fine anyway")
+    (record,) = caplog.records
+    assert record.levelno == logging.ERROR
+    assert f"request_id={response.headers['x-request-id']}" in record.getMessage()
+    assert record.exc_info is not None
+    assert "problem_status" not in record.__dict__

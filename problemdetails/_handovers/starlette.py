@@ -227,7 +227,8 @@ def _decide_answered(handover: HandOver, scope: Scope, exc: Exception, response:
     A 5xx page is the crash's: the 500 problem replaces it. Another response
     is what the app chose to answer the crash with: a problem goes out as is,
     a 4xx page becomes the problem for its status, its message kept (the
-    middleware replaces the page with the problem decided here).
+    middleware replaces the page with the problem decided here), and a
+    response that is no error goes out as is, the crash logged with no problem.
     """
     status = response.status_code
     headers = list(response.raw_headers)
@@ -236,6 +237,9 @@ def _decide_answered(handover: HandOver, scope: Scope, exc: Exception, response:
         return
     responder = handover.responder
     request = request_of(scope)
+    if status < 400:
+        responder.log_exception(exc, f"{type(exc).__name__} answered by the app's handler with {status}", request)
+        return
     try:
         problem = responder.from_rendered(status, headers, getattr(response, "body", b""))
     except Exception as error:  # the error path never raises: the plain problem for the status
