@@ -343,7 +343,7 @@ HANDLER_CASES = [
     (423, PROBLEM_BODY, "application/problem+json", 423, None, "Zone example.com is locked."),
     (400, b"Refused: the zone is locked.", "text/plain", 400, "bad-request", "Refused: the zone is locked."),
     (500, b"Something broke: " + SECRET.encode(), "text/plain", 500, "internal", None),
-    (503, b"<h1>Down for maintenance</h1>", "text/html", 500, "internal", None),
+    (503, b"<h1>Down for maintenance</h1>", "text/html", 503, "unavailable", None),  # a rendered page's status
 ]
 
 

@@ -118,9 +118,9 @@ class _Crashes:
     - with `debug` on (installed inside the app), a browser (`Accept: text/html`)
       gets Starlette's debug page;
     - else the app's own crash handler runs and its response goes out through
-      the app's middleware: a problem as is, a 4xx page rewritten keeping its
-      message, a 5xx page replaced by the 500 problem (the middleware holds
-      and replaces it).
+      the app's middleware: a problem as is, another error page rewritten as
+      any rendered page is (a 4xx's message kept; a 500 page is the crash's
+      500 problem; the middleware holds and replaces it).
 
     Either way the crash is decided and logged here once, with its traceback,
     the problem left for the middleware (`DECIDED`, `ANSWERED`). Anything else
@@ -224,15 +224,15 @@ def _debug_page(scope: Scope, exc: Exception) -> Any:
 def _decide_answered(handover: HandOver, scope: Scope, exc: Exception, response: Any) -> None:
     """Decide the crash the app's handler answered with `response`: one record, with the crash's traceback.
 
-    A 5xx page is the crash's: the 500 problem replaces it. Another response
-    is what the app chose to answer the crash with: a problem goes out as is,
-    a 4xx page becomes the problem for its status, its message kept (the
-    middleware replaces the page with the problem decided here), and a
-    response that is no error goes out as is, the crash logged with no problem.
+    A 500 page is the crash's own: the 500 problem replaces it. Another
+    response is what the app chose to answer the crash with: a problem goes
+    out as is, another error page becomes the problem for its status like any
+    rendered page (a 4xx's message kept, a 5xx's never), and a response that
+    is no error goes out as is, the crash logged with no problem.
     """
     status = response.status_code
     headers = list(response.raw_headers)
-    if status >= 500 and not is_problem(headers):
+    if status == 500 and not is_problem(headers):
         handover.keep(scope, exc)
         return
     responder = handover.responder
