@@ -14,7 +14,9 @@ with the expected status.
 - Error path on Flask: a view raising a catalogued 409 through
   `WSGIProblemMiddleware(flask_app, catalog=...)` against flask-problem-details
   (`configure_app(app)`, a raised `ProblemDetailsError`), each on its own
-  Flask app.
+  Flask app; and the Flask app with the layer installed inside it,
+  `problemdetails.install(app, catalog=...)` (the route `flask run` and
+  `app.test_client()` take), on the happy path and the error path alike.
 - Error path on Django REST framework: an `APIView` raising through
   `problemdetails.drf_exception_handler` with the Django WSGI handler wrapped
   in `WSGIProblemMiddleware`, against drf-problems and drf-standardized-errors
@@ -50,7 +52,7 @@ from typing import Any
 from flask import Flask, Response
 
 from benchmarks.request_id_only import RequestIdAndBodyWSGI, RequestIdOnlyWSGI
-from problemdetails import JSON_MEDIA_TYPE, Catalog, WSGIProblemMiddleware, encode_json
+from problemdetails import JSON_MEDIA_TYPE, Catalog, WSGIProblemMiddleware, encode_json, install
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = Catalog.load(ROOT / "catalog")
@@ -86,6 +88,7 @@ ENVIRON: dict[str, Any] = {
 
 # The rows of problemdetails in the error tables. OURS is what the README shows.
 OURS = "problemdetails (`WSGIProblemMiddleware(app, catalog=...)`)"
+INSTALLED = "problemdetails installed (`problemdetails.install(app, catalog=...)`, no wrapper)"
 FLOOR = "floor: the view returns the pre-encoded bytes"
 
 
@@ -193,6 +196,7 @@ def happy_apps() -> dict[str, dict[str, WSGIApp]]:
             "least": RequestIdOnlyWSGI(flask_ok()),
             "body": RequestIdAndBodyWSGI(flask_ok()),
             "wrapped": WSGIProblemMiddleware(flask_ok(), catalog=CATALOG),
+            "installed": install(flask_ok(), catalog=CATALOG),
         },
     }
 
@@ -209,6 +213,7 @@ HAPPY_ROWS = [
         " app's iterable passed on through a generator, with its `close()`)",
     ),
     ("wrapped", "behind `WSGIProblemMiddleware(app, catalog=...)`"),
+    ("installed", "installed in the app (`problemdetails.install(app, catalog=...)`; a Flask app only)"),
 ]
 
 
@@ -255,6 +260,7 @@ def flask_peers() -> dict[str, WSGIApp]:
             raises(Raised), handlers={Raised: lambda exc: flask_floor()}
         ),
         OURS: WSGIProblemMiddleware(flask_app(raises(lambda: Conflict(DETAIL))), catalog=CATALOG),
+        INSTALLED: install(flask_app(raises(lambda: Conflict(DETAIL))), catalog=CATALOG),
         FREE_ANSWER: free_answer(),
         "flask-problem-details": problem_details_app,
     }
@@ -419,8 +425,8 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
 
     for label, apps in happy_apps().items():
         check(apps, 200)
-        for key in ("least", "body", "wrapped"):
-            if "x-request-id" not in answer(apps[key])[1]:
+        for key in ("least", "body", "wrapped", "installed"):
+            if key in apps and "x-request-id" not in answer(apps[key])[1]:
                 raise AssertionError(f"{label}, {key}: no X-Request-ID")
         # Many short rounds, spread over seconds: the machine's slow spells outlast a few rounds. A trivial
         # app's request takes a microsecond: more of them per round, for the clock's sake.
@@ -436,6 +442,7 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
             *(
                 f"| {row_label} | {times[key] * 1e6:,.2f} µs | {times[key] / bare:.3f}x | {times[key] / least:.3f}x |"
                 for key, row_label in HAPPY_ROWS
+                if key in times
             ),
         ]
         ratio = wrapped / least
@@ -445,6 +452,12 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
             f"{(wrapped - bare) * 1e6:.2f} µs over the bare app, the yardstick {(least - bare) * 1e6:.2f} µs. "
             f"The floor of any middleware that passes the body on (as PEP 3333's logged mid-body failure needs) "
             f"is {body / least:.3f}x the yardstick; ours is {wrapped / body:.3f}x that floor."
+            + (
+                f" Installed in the app (`problemdetails.install(app, ...)`): {times['installed'] / least:.3f}x "
+                f"the yardstick, {(times['installed'] - bare) * 1e6:.2f} µs over the bare app."
+                if "installed" in times
+                else ""
+            )
         )
         print(
             f"happy path, {label}: bare {bare * 1e6:.2f} µs, least {least * 1e6:.2f} µs, "
@@ -478,6 +491,16 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
             name for name in times if name != FLOOR and " alone " not in name and "problemdetails" not in name
         ]
         closest = min(peer_names, key=lambda name: times[name])
+        if INSTALLED in times:
+            installed_cost = times[INSTALLED] - base
+            peer_ratio = (times[closest] - base) / installed_cost
+            time_ratio = times[closest] / times[INSTALLED]
+            verdicts.append(
+                f"{framework} 409 installed (`problemdetails.install(app, ...)`): {closest}'s error-handling cost is "
+                f"{peer_ratio:.2f}x ours (target ≥ 2x): **{'met' if peer_ratio >= 2 else 'NOT met'}**; its whole "
+                f"request takes {time_ratio:.2f}x ours. Ours installed costs {installed_cost * 1e6:.1f} µs above "
+                f"the floor, the wrapper {ours * 1e6:.1f} µs."
+            )
         worst_peer = (times[closest] - base) / ours
         verdicts.append(
             f"{framework}: every peer's error-handling cost is at least {worst_peer:.2f}x problemdetails' "
