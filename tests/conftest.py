@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import sys
@@ -56,6 +57,11 @@ def get_when_serving(url: str, server: subprocess.Popen[Any], seconds: float = 2
             if time.monotonic() > deadline or server.poll() is not None:
                 raise
             time.sleep(0.1)
+
+
+def served_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """What the server side logged: every record but those of the HTTP client a test drives it with."""
+    return [record for record in caplog.records if not record.name.startswith(("httpx", "httpcore"))]
 
 
 def serve_with_uvicorn(target: str, check: Callable[[str], None]) -> str:

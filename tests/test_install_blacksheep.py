@@ -26,7 +26,7 @@ from blacksheep.testing import TestClient
 import problemdetails
 from problemdetails import Catalog, ProblemMiddleware
 from tests.asgi import call
-from tests.conftest import serve_with_uvicorn
+from tests.conftest import serve_with_uvicorn, served_records
 
 SECRET = "password=hunter2"
 JSON = {"Accept": "application/json"}
@@ -161,7 +161,9 @@ def test_a_crash_is_the_500_problem_logged_once(
     body = problem(response, 500, "internal")
     assert SECRET.encode() not in response.content
     assert b"RuntimeError" not in response.content
-    (record,) = caplog.records  # not also BlackSheep's own "Handled error" record (with the exception's message)
+    (record,) = served_records(
+        caplog
+    )  # not also BlackSheep's own "Handled error" record (with the exception's message)
     assert (record.name, record.levelno, record.request_id) == ("problemdetails", logging.ERROR, body["request_id"])  # type: ignore[attr-defined]
     assert record.exc_info is not None
     assert SECRET in str(record.exc_info[1])
@@ -233,7 +235,7 @@ def test_an_exception_handler_of_the_apps_is_chained_to(
     caplog.set_level(logging.INFO)
     body = problem(client.request("GET", "/crash"), 500, "internal")
     assert seen == ["RuntimeError"]
-    (record,) = caplog.records
+    (record,) = served_records(caplog)
     assert (record.request_id, record.exc_info is not None) == (body["request_id"], True)  # type: ignore[attr-defined]
     # A raised problem and BlackSheep's HTTP errors stay the layer's; the catch-all never saw them.
     problem(client.request("GET", "/conflict"), 409, "conflict")
@@ -291,7 +293,7 @@ def test_debug_a_browser_gets_blacksheeps_error_details_page(
     assert (page.status_code, page.headers["content-type"]) == (500, "text/html; charset=utf-8")
     assert SECRET in page.text  # the developer's own traceback, as BlackSheep shows it
     assert "application/problem+json" not in page.text
-    (record,) = caplog.records
+    (record,) = served_records(caplog)
     assert (record.name, record.request_id) == ("problemdetails", page.headers["x-request-id"])  # type: ignore[attr-defined]
     # An API client still gets the problem, and nothing of the exception.
     api = client.request("GET", "/crash")

@@ -26,7 +26,7 @@ import pytest
 
 import problemdetails
 from problemdetails import Catalog, ProblemMiddleware, WSGIProblemMiddleware
-from tests.conftest import serve_with_uvicorn
+from tests.conftest import serve_with_uvicorn, served_records
 
 SECRET = "password=hunter2"
 
@@ -134,7 +134,7 @@ def problem(response: falcon.testing.Result | httpx.Response, status: int, code:
 @pytest.fixture
 def records(caplog: pytest.LogCaptureFixture) -> Callable[[], list[logging.LogRecord]]:
     caplog.set_level(logging.INFO)
-    return lambda: list(caplog.records)
+    return lambda: served_records(caplog)
 
 
 def test_a_raised_problem_through_falcons_own_test_client(installed: Client) -> None:
@@ -302,7 +302,7 @@ def test_installed_and_wrapped_decides_and_logs_each_request_once(
         caplog.clear()
         response = client.simulate_get(path, headers={"X-Request-ID": f"req-guard-{status}"})
         assert problem(response, status, code)["request_id"] == f"req-guard-{status}"
-        assert [record.request_id for record in caplog.records] == [f"req-guard-{status}"]  # type: ignore[attr-defined]
+        assert [getattr(record, "request_id", None) for record in served_records(caplog)] == [f"req-guard-{status}"]
     # The app object alone still gives the whole behaviour.
     assert problem(falcon.testing.TestClient(app).simulate_get("/conflict"), 409, "conflict")
 

@@ -28,7 +28,7 @@ from starlette.testclient import TestClient
 import problemdetails
 from problemdetails import Catalog, ProblemMiddleware
 from problemdetails._handovers.starlette import _Crashes
-from tests.conftest import serve_with_uvicorn
+from tests.conftest import serve_with_uvicorn, served_records
 
 SECRET = "password=hunter2"
 
@@ -450,7 +450,7 @@ def test_a_crash_handler_answering_with_no_error_is_sent_and_the_crash_logged(
     caplog.set_level(logging.INFO, logger="problemdetails")
     response = TestClient(problemdetails.install(app, catalog=bundled)).get("/crash")
     assert (response.status_code, response.content) == (200, b"fine anyway")
-    (record,) = caplog.records
+    (record,) = served_records(caplog)
     assert record.levelno == logging.ERROR
     assert f"request_id={response.headers['x-request-id']}" in record.getMessage()
     assert record.exc_info is not None
