@@ -341,7 +341,11 @@ class Request:
 
 
 def _field_bytes(text: str | bytes) -> bytes:
-    return text if isinstance(text, bytes) else text.encode("latin-1", "replace")
+    if isinstance(text, bytes):
+        return text
+    if isinstance(text, str):
+        return text.encode("latin-1", "replace")
+    raise TypeError(f"Request(): header names and values are str or bytes, not {type(text).__name__}")
 
 
 def request_of(native: MutableMapping[str, Any], request_id: str | None = None) -> Request:

@@ -1068,6 +1068,8 @@ def test_public_request_reads_its_facts_from_headers() -> None:
     assert PublicRequest("GET", "/", [("X-Request-ID", "req-7")], request_id="mine").request_id == "mine"
     traced = PublicRequest("GET", "/", [("traceparent", "00-" + "a" * 32 + "-" + "b" * 16 + "-01")])
     assert traced.trace_id == "a" * 32
+    with pytest.raises(TypeError, match="header names and values are str or bytes, not int"):
+        PublicRequest("GET", "/", [("Content-Length", 12)])  # type: ignore[list-item]
 
 
 def test_public_answer_decides_logs_and_empties_head(caplog: pytest.LogCaptureFixture) -> None:
