@@ -45,6 +45,10 @@ from starlette.routing import Route
 from benchmarks.harness import measure
 from benchmarks.request_id_only import RequestIdInContext, RequestIdOnly
 from problemdetails import Catalog, ProblemMiddleware, encode_json, install, starlette_exception_handlers
+from problemdetails._exchange import exchange_of
+from problemdetails._handovers.base import HandOver
+from problemdetails._problem import Problem
+from problemdetails._responder import Answer
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = Catalog.load(ROOT / "catalog")
@@ -120,8 +124,24 @@ def free_answer(app: Any) -> ProblemMiddleware:
     `ProblemMiddleware` on this framework.
     """
     wrapped = ProblemMiddleware(app, catalog=CATALOG)
-    wrapped.handover.respond = lambda exc, scope: Response(FLOOR_BODY, 409, media_type="application/problem+json")
+    wrapped.handover = _FreeHandOver(wrapped.responder)
     return wrapped
+
+
+class _FreeHandOver(HandOver):
+    """A hand-over that claims a problem as it is and answers with the floor's bytes: no deciding, no building."""
+
+    __slots__ = ()
+
+    def claim(self, native: Any, exc: Exception) -> Problem | None:
+        return exc if isinstance(exc, Problem) else None
+
+    def response(self, native: Any, problem: Problem, *, head_body: bool = False) -> Answer:
+        headers = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(FLOOR_BODY))]
+        exchange = exchange_of(native)
+        assert exchange is not None
+        exchange.answered = 409, headers
+        return Answer(409, headers, FLOOR_BODY)
 
 
 def peers() -> dict[str, dict[str, Any]]:

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from problemdetails._handovers.litestar import litestar_exception_handlers
     from problemdetails._handovers.starlette import starlette_exception_handlers
     from problemdetails._install import install
-    from problemdetails._responder import Request, Responder
+    from problemdetails._request import Request
+    from problemdetails._responder import Responder
     from problemdetails._wsgi import WSGIProblemMiddleware
 
 __version__ = "0.1.0"
@@ -39,7 +40,7 @@ _SERVER_SIDE = {
     "WSGIProblemMiddleware": "problemdetails._wsgi",
     "drf_exception_handler": "problemdetails._handovers.drf",
     "install": "problemdetails._install",
-    "Request": "problemdetails._responder",
+    "Request": "problemdetails._request",
     "Responder": "problemdetails._responder",
     "litestar_exception_handlers": "problemdetails._handovers.litestar",
     "starlette_exception_handlers": "problemdetails._handovers.starlette",

@@ -14,31 +14,19 @@ the only work is wrapping `send` and adding `X-Request-ID`.
 from __future__ import annotations
 
 import functools
-import sys
-from collections.abc import Awaitable, Sequence
-from typing import Any
+from collections.abc import Awaitable
 
 import anyio.to_thread
 
 from problemdetails import _request_id, _telemetry
 from problemdetails._context import serving
+from problemdetails._decider import HELD_BODY_LIMIT
+from problemdetails._exchange import EXCHANGE, Exchange
 from problemdetails._grammar import is_request_id
-from problemdetails._problem import Problem
-from problemdetails._responder import (
-    ANSWERED,
-    HANDOVER,
-    HELD_BODY_LIMIT,
-    REQUEST_ID,
-    ProblemHeaders,
-    Request,
-    is_disconnect,
-    is_problem,
-    request_of,
-    unwrap,
-    with_answer,
-)
+from problemdetails._request import Request, request_of
+from problemdetails._responder import Answer, is_problem, with_answer
 from problemdetails._transport import Transport
-from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
+from problemdetails._types import Message, Receive, Scope, Send
 
 __all__ = ["ProblemMiddleware"]
 
@@ -53,6 +41,12 @@ class _Sent:
 
 
 _SENT = _Sent()
+
+
+# What the response has come to, one of three named states:
+_WAITING = "waiting"  # nothing went to the server yet
+_HELD = "held"  # the app started an error page, kept back to be replaced (`_Held`)
+_SENDING = "sending"  # its start went to the server; `sent` is the last message (complete unless `more_body`)
 
 
 class _Held:
@@ -134,26 +128,28 @@ class ProblemMiddleware(Transport):
                 await self.app(scope, receive, send)
             return
         # The happy path is this method alone: keep it lean (`make bench` measures it).
-        # A layer outside (the guard around an app that has one installed) chose the id already.
-        raw_id = scope.get(REQUEST_ID, b"")
-        if not raw_id:
+        # A layer outside (the guard around an app that has one installed) made the exchange already.
+        exchange = scope.get(EXCHANGE)
+        if exchange is None:
+            raw_id = b""
             for key, value in scope["headers"]:
                 if key == b"x-request-id":
                     raw_id = value if is_request_id(value) else b""
                     break
-        if not raw_id:
-            raw_id = self._trace_request_id(scope) if self.request_id_from_trace else next(_request_id.request_ids)
-        scope[HANDOVER], scope[REQUEST_ID] = self.handover, raw_id
+            if not raw_id:
+                raw_id = self._trace_request_id(scope) if self.request_id_from_trace else next(_request_id.request_ids)
+            exchange = scope[EXCHANGE] = Exchange(raw_id, self.handover)
+        else:
+            raw_id, exchange.handover = exchange.request_id, self.handover
         # `current_request_id()` for the app's own code, for the length of the request.
         token = serving.set(scope)
         try:
             docs = self.docs
             if docs is not None and scope["path"].startswith(docs.path) and await self._docs(scope, send, raw_id):
                 return
-            # What the response has come to: None before it starts; a `_Held` error
-            # response being replaced; else the last message sent, which tells a
-            # started response (a start, or a body with `more_body`) from a complete one.
-            last: Message | _Held | None = None
+            state = _WAITING
+            held: _Held | None = None
+            sent: Message = {}
 
             # A plain function returning `send`'s awaitable, not a coroutine function: no
             # extra coroutine per message on the happy path. What it reads is bound as
@@ -162,10 +158,11 @@ class ProblemMiddleware(Transport):
                 message: Message,
                 send: Send = send,
                 raw_id: bytes = raw_id,
+                exchange: Exchange = exchange,
                 rewrite: bool = self.rewrite_error_responses,
             ) -> Awaitable[None]:
-                nonlocal last
-                if last is None:
+                nonlocal state, held, sent
+                if state is _WAITING:
                     if message["type"] == "http.response.start":
                         headers = message.get("headers", ())
                         if headers.__class__ is not list and not isinstance(headers, (list, tuple)):
@@ -174,15 +171,14 @@ class ProblemMiddleware(Transport):
                             headers = list(headers)
                             message = {**message, "headers": headers}
                         if message["status"] >= 400:
-                            if headers.__class__ is ProblemHeaders:  # a framework handler sent the problem: it is final
-                                last = message
-                                return _relabelled(send(message), scope, message["status"])
-                            answered = scope.get(ANSWERED)  # a hook's problem response: it gets the answer's headers
+                            answered = exchange.answered  # a hook answered with its problem's response
                             if answered is not None and answered[0] == message["status"]:
-                                last = message = {**message, "headers": with_answer(answered, headers)}
+                                if headers is not answered[1]:  # the framework's own: the answer's headers first
+                                    message = {**message, "headers": with_answer(answered, headers)}
+                                state, sent = _SENDING, message
                                 return _relabelled(send(message), scope, message["status"])
                             if rewrite and not is_problem(headers):
-                                last = _Held(message["status"], list(headers))
+                                state, held = _HELD, _Held(message["status"], list(headers))
                                 return _SENT
                         for key, _ in headers:  # ASGI header names are lowercase
                             if key == b"x-request-id":
@@ -191,72 +187,67 @@ class ProblemMiddleware(Transport):
                             # A new message: the app's may be a constant it sends again.
                             message = dict(message)
                             message["headers"] = [*headers, (b"x-request-id", raw_id)]
-                        last = message
+                        state, sent = _SENDING, message
                     return send(message)
-                if type(last) is _Held:
-                    if message["type"] == "http.response.body" and len(last.body) < HELD_BODY_LIMIT:
-                        last.body += message.get("body", b"")[: HELD_BODY_LIMIT - len(last.body)]
+                if state is _HELD:
+                    assert held is not None
+                    if message["type"] == "http.response.body" and len(held.body) < HELD_BODY_LIMIT:
+                        held.body += message.get("body", b"")[: HELD_BODY_LIMIT - len(held.body)]
                     return _SENT
-                last = message
+                sent = message
                 return send(message)
 
             try:
                 await self.app(scope, receive, wrapped_send)
             except Exception as exc:
-                await self._failed(exc, scope, receive, send, last, raw_id.decode())
+                await self._failed(exc, scope, receive, send, state, held, sent, raw_id.decode())
                 return
-            if last is None or type(last) is _Held:
+            if state is _WAITING:
                 request = request_of(scope, raw_id.decode())
-                kept: Sequence[tuple[bytes, bytes]]
-                if last is None:
-                    problem, kept = self.responder.unanswered(request), ()
-                else:
-                    problem, kept = (
-                        self.responder.replacement(last.status, last.headers, bytes(last.body), request),
-                        last.headers,
-                    )
-                await self._send(problem, request, kept, scope, receive, send)
+                await self._send(self.responder.unanswered(request), request, scope, send)
+            elif state is _HELD:
+                assert held is not None
+                request = request_of(scope, raw_id.decode())
+                answer = self.responder.rendered(held.status, held.headers, bytes(held.body), request)
+                await self._send(answer, request, scope, send)
         finally:
             serving.reset(token)
 
-    def _respond(self, exc: Exception, scope: Scope) -> ASGIApp:
-        """An ASGI app that sends the problem response for `exc`: what a framework's exception handler returns."""
-        request = request_of(scope, scope[REQUEST_ID].decode())
-        return functools.partial(self._send, self.responder.problem_for(exc, request), request, ())
-
     async def _failed(
-        self, exc: Exception, scope: Scope, receive: Receive, send: Send, last: Message | _Held | None, request_id: str
+        self,
+        exc: Exception,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        state: str,
+        held: _Held | None,
+        sent: Message,
+        request_id: str,
     ) -> None:
         """The app raised: answer with its problem, or abort if the response has started."""
+        responder = self.responder
         server = (send, receive)
-        cause = unwrap(exc, server)
+        cause = responder.unwrap(exc, server)
         request = request_of(scope, request_id)
-        if last is None or isinstance(last, _Held):
-            if is_disconnect(cause, server):
-                self.responder.logger.debug("client disconnected request_id=%s", request_id)
+        if state is _WAITING or state is _HELD:
+            if responder.is_disconnect(cause, server):
+                responder.logger.debug("client disconnected request_id=%s", request_id)
                 return
-            problem = self.responder.raised(cause, request)
-            await self._send(problem, request, last.headers if last else (), scope, None, send)
-        elif last["type"] == "http.response.start" or last.get("more_body"):
+            answer = responder.raised(cause, request, held.headers if held is not None else ())
+            await self._send(answer, request, scope, send)
+        elif sent["type"] == "http.response.start" or sent.get("more_body"):
             # RFC 9110 has no way to take back a status line: abort, so the
             # client sees a truncated response rather than a wrong one.
-            if not is_disconnect(cause, server):
-                self.responder.log_exception(exc, "exception after the response started; aborting", request)
+            if not responder.is_disconnect(cause, server):
+                responder.log_exception(exc, "exception after the response started; aborting", request)
             raise exc
         else:
-            self.responder.log_exception(exc, "exception after the response was sent (background task?)", request)
+            responder.log_exception(exc, "exception after the response was sent (background task?)", request)
 
-    async def _send(
-        self,
-        problem: Problem,
-        request: Request,
-        kept: Any,
-        scope: Scope,
-        receive: Receive | None,
-        send: Send,
-    ) -> None:
-        """Send `problem` as the response; an ASGI app once the first three are given (see `_respond`)."""
-        status, headers, body = self.responder.respond(problem, request, kept)
+    @staticmethod
+    async def _send(answer: Answer, request: Request, scope: Scope, send: Send) -> None:
+        """Send a problem response the responder answered with."""
+        status, headers, body = answer
         await send({"type": "http.response.start", "status": status, "headers": headers})
         _telemetry.relabel(scope, status)
         # HEAD: the same status and headers (Content-Length included), no body.
@@ -295,14 +286,15 @@ class ProblemMiddleware(Transport):
         try:
             await self.app(scope, receive, wrapped_send)
         except Exception as exc:
+            responder = self.responder
             server = (send, receive)
-            cause = unwrap(exc, server)
-            if state == "closed" or is_disconnect(cause, server):
-                self.responder.logger.info("websocket exception after close: %s", type(cause).__name__)
+            cause = responder.unwrap(exc, server)
+            if state == "closed" or responder.is_disconnect(cause, server):
+                responder.logger.info("websocket exception after close: %s", type(cause).__name__)
                 return
-            starlette = sys.modules.get("starlette.exceptions")
-            if starlette is not None and isinstance(cause, starlette.WebSocketException):  # the app chose its code
-                await send({"type": "websocket.close", "code": cause.code, "reason": cause.reason or ""})
+            chosen = responder.websocket_close(cause)  # the app chose its code (Starlette's `WebSocketException`)
+            if chosen is not None:
+                await send({"type": "websocket.close", "code": chosen[0], "reason": chosen[1]})
                 return
             request_id = next(
                 (value for key, value in scope.get("headers", ()) if key == b"x-request-id" and is_request_id(value)),

@@ -19,11 +19,10 @@ from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
+from problemdetails._exchange import exchange_of
 from problemdetails._grammar import traceparent_trace_id
 
 __all__ = [
-    "HANDOVER",
-    "REQUEST_ID",
     "RequestContextFilter",
     "current_request_id",
     "current_trace_id",
@@ -33,11 +32,6 @@ __all__ = [
     "span_trace_id",
     "trace_id_of",
 ]
-
-# What a middleware puts in every scope / environ it serves: the request id (bytes),
-# and its hand-over (`_handovers.base.HandOver`: the responder, for error hooks).
-REQUEST_ID = "problemdetails.request_id"
-HANDOVER = "problemdetails.handover"
 
 # The scope or environ of the request being served in this context; None outside one.
 serving: ContextVar[MutableMapping[str, Any] | None] = ContextVar("problemdetails.serving", default=None)
@@ -54,11 +48,8 @@ def current_request_id() -> str | None:
     log.info("charging card", extra={"request_id": problemdetails.current_request_id()})
     ```
     """
-    native = serving.get()
-    if native is None:
-        return None
-    raw = native.get(REQUEST_ID)
-    return raw.decode() if isinstance(raw, bytes) else None
+    exchange = exchange_of(serving.get())
+    return exchange.request_id.decode() if exchange is not None else None
 
 
 def current_trace_id() -> str | None:

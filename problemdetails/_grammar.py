@@ -8,6 +8,8 @@ so every header and every logged value passes through these rules first.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from urllib.parse import quote
 
 __all__ = [
     "MAX_DELAY_SECONDS",
@@ -24,6 +26,7 @@ __all__ = [
     "is_http_date",
     "is_request_id",
     "is_request_id_text",
+    "json_pointer",
     "loggable",
     "traceparent_trace_id",
 ]
@@ -199,3 +202,11 @@ def loggable(text: str) -> str:
     return _UNLOGGABLE.sub(
         lambda match: f"\\x{ord(match[0]):02x}" if ord(match[0]) < 256 else f"\\u{ord(match[0]):04x}", text
     )
+
+
+# RFC 6901 (JSON Pointer) §3 and §6 (its URI fragment identifier representation).
+def json_pointer(path: Iterable[object]) -> str:
+    """A JSON Pointer in URI-fragment form for a location path: `["profile", "color"]` -> `#/profile/color`."""
+    # RFC 6901 §3 escapes, then §6's URI fragment form (as in RFC 9457 §3's example).
+    segments = (str(part).replace("~", "~0").replace("/", "~1") for part in path)
+    return "#" + "".join("/" + quote(segment, safe="!$&'()*+,;=:@-._~") for segment in segments)

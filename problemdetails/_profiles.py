@@ -27,7 +27,7 @@ from urllib.parse import unquote
 import msgspec
 
 from problemdetails._catalog import Catalog
-from problemdetails._framework_errors import json_pointer
+from problemdetails._grammar import json_pointer
 from problemdetails._problem import Problem
 from problemdetails._spec import STANDARD_MEMBERS
 from problemdetails._wire import scrub_surrogates

@@ -27,16 +27,14 @@ import sys
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
-from problemdetails._context import HANDOVER, REQUEST_ID, serving
+from problemdetails._context import serving
+from problemdetails._exchange import exchange_of
 from problemdetails._problem import Problem
 
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
 
-__all__ = ["CODE", "install_sentry", "label", "record", "relabel", "report"]
-
-# Where the decided problem's code goes in the scope / environ, for Sentry's processor.
-CODE = "problemdetails.code"
+__all__ = ["install_sentry", "label", "record", "relabel", "report"]
 
 _instruments: dict[str, Any] = {}
 
@@ -88,7 +86,8 @@ def relabel(native: MutableMapping[str, Any], status: int) -> None:
     if status < 500 or "opentelemetry.trace" not in sys.modules:
         return
     trace = sys.modules["opentelemetry.trace"]
-    code = native.get(CODE)
+    exchange = exchange_of(native)
+    code = exchange.code if exchange is not None else None
     if code is None:
         return
     try:
@@ -167,17 +166,15 @@ def _process_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any
 
 def _tag_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     """An event raised inside a request gets its id and problem code as tags."""
-    native: MutableMapping[str, Any] | None = serving.get()
-    if native is None:
+    exchange = exchange_of(serving.get())
+    if exchange is None:
         return event
     try:
         tags = event.setdefault("tags", {})
-        raw = native.get(REQUEST_ID)
-        if isinstance(raw, bytes):
-            tags.setdefault("request_id", raw.decode())
-        code = native.get(CODE)  # decided already; else the reporter saw the exception first
+        tags.setdefault("request_id", exchange.request_id.decode())
+        code = exchange.code  # decided already; else the reporter saw the exception first
         exc_info = hint.get("exc_info")
-        handover = native.get(HANDOVER)
+        handover = exchange.handover
         if code is None and exc_info is not None and handover is not None:
             exc = exc_info[1]
             if isinstance(exc, Problem) and exc.received is None:  # raised as itself: labelled as it will be
@@ -216,7 +213,8 @@ def _reported_by_record(event: dict[str, Any], hint: dict[str, Any], native: Mut
     reads only events with an exception, raised inside a served request.
     """
     exc_info = hint.get("exc_info")
-    handover = native.get(HANDOVER)
+    exchange = exchange_of(native)
+    handover = exchange.handover if exchange is not None else None
     if exc_info is None or handover is None or "log_record" in hint:
         return False
     values = event.get("exception", {}).get("values") or [{}]
@@ -224,6 +222,7 @@ def _reported_by_record(event: dict[str, Any], hint: dict[str, Any], native: Mut
     if mechanism.get("type", "generic") == "generic":
         return False
     exc = exc_info[1]
+    problem: Problem | None
     if isinstance(exc, Problem):
         problem, mapped = exc, False
     elif isinstance(exc, Exception):

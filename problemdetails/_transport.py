@@ -14,24 +14,23 @@ from typing import Any
 
 from problemdetails import _request_id, _telemetry
 from problemdetails._catalog import Catalog
-from problemdetails._context import HANDOVER, REQUEST_ID, header, recording_span, trace_id_of
+from problemdetails._context import header, recording_span, trace_id_of
+from problemdetails._decider import ExceptionMap
 from problemdetails._docs_site import DocsSite
+from problemdetails._exchange import EXCHANGE, Exchange, exchange_of
 from problemdetails._grammar import is_request_id_text
 from problemdetails._handovers import FRAMEWORKS, HandOver, install
 from problemdetails._handovers.base import Framework
 from problemdetails._problem import Problem
 from problemdetails._profiles import WireProfile
-from problemdetails._responder import ExceptionMap, Responder, request_path
+from problemdetails._request import request_path
+from problemdetails._responder import Responder
 
 __all__ = ["Transport"]
 
 
 class Transport:
     """The options of a middleware, made into its responder, doc site and hand-over."""
-
-    def _respond(self, exc: Exception, native: Any) -> Any:
-        """The response a framework's handler may return at once for `exc` (ASGI only), or None."""
-        return None
 
     def __init__(
         self,
@@ -67,8 +66,7 @@ class Transport:
         self.request_id_from_trace = request_id_from_trace
         self.rewrite_error_responses = rewrite_error_responses
         self.docs: DocsSite | None = DocsSite(catalog, docs_path, docs_dir) if docs_path is not None else None
-        respond = self._respond if type(self)._respond is not Transport._respond else None
-        self.handover: HandOver = HandOver(self.responder, respond)
+        self.handover: HandOver = HandOver(self.responder)
         self.framework: Framework | None = install(app, self.handover) if integrate else None
         _telemetry.install_sentry()
         if _instrumented_inside(app):
@@ -80,22 +78,26 @@ class Transport:
                 stacklevel=2,
             )
 
-    def enter(self, native: MutableMapping[str, Any]) -> str:
-        """Serve a request from its ASGI scope or WSGI environ: its id, and this layer's hand-over for its hooks.
+    def enter(self, native: MutableMapping[str, Any]) -> Exchange:
+        """Serve a request from its ASGI scope or WSGI environ: its exchange, with its id and this layer's hand-over.
 
-        The id is the one a layer outside (a guard around an installed app)
-        chose, else a valid `X-Request-ID`, else the trace id or a new one. The
-        framework layers (Django's, Falcon's, BlackSheep's) call this; the ASGI
-        and WSGI middlewares inline it on their happy path.
+        A layer outside (a guard around an installed app) made the exchange
+        already: this one takes it over. Else the id is a valid `X-Request-ID`,
+        else the trace id or a new one. The framework layers (Django's, Falcon's,
+        BlackSheep's) call this; the ASGI and WSGI middlewares inline it on their
+        happy path.
         """
-        outer = native.get(REQUEST_ID)
-        request_id = outer.decode() if isinstance(outer, bytes) else header(native, "x-request-id")
+        exchange = exchange_of(native)
+        if exchange is not None:
+            exchange.handover = self.handover
+            return exchange
+        request_id = header(native, "x-request-id")
         if request_id is None or not is_request_id_text(request_id):
             request_id = (
                 self._trace_request_id(native).decode() if self.request_id_from_trace else next(_request_id.text_ids)
             )
-        native[HANDOVER], native[REQUEST_ID] = self.handover, request_id.encode()
-        return request_id
+        exchange = native[EXCHANGE] = Exchange(request_id.encode(), self.handover)
+        return exchange
 
     @staticmethod
     def _trace_request_id(native: Mapping[str, Any]) -> bytes:

@@ -17,18 +17,11 @@ from collections.abc import Callable, Iterable, Iterator
 
 from problemdetails import _request_id, _telemetry
 from problemdetails._context import serving
+from problemdetails._decider import HELD_BODY_LIMIT
+from problemdetails._exchange import EXCHANGE, Exchange
 from problemdetails._grammar import is_request_id_text
-from problemdetails._problem import Problem
-from problemdetails._responder import (
-    ANSWERED,
-    HANDOVER,
-    HELD_BODY_LIMIT,
-    REQUEST_ID,
-    is_disconnect,
-    request_of,
-    unwrap,
-    with_answer,
-)
+from problemdetails._request import request_of
+from problemdetails._responder import Answer, with_answer
 from problemdetails._status import status_phrase
 from problemdetails._transport import Transport
 from problemdetails._types import Environ, ExcInfo, StartResponse
@@ -42,7 +35,7 @@ def _close(iterable: object) -> None:
         close()  # PEP 3333: "the server or gateway must call the close() method"
 
 
-class _Exchange:
+class _Relay:
     """One request: the status the app started (passed on, or held for replacement), and its body passed on.
 
     It is also what the server gets back on the happy path: it iterates the
@@ -59,10 +52,18 @@ class _Exchange:
     sent = False  # a body byte went to the server: its status line is out
     write: Callable[[bytes], object] | None = None  # the server's, once the app has it
 
-    def __init__(self, middleware: WSGIProblemMiddleware, environ: Environ, start: StartResponse, request_id: str):
+    def __init__(
+        self,
+        middleware: WSGIProblemMiddleware,
+        environ: Environ,
+        start: StartResponse,
+        exchange: Exchange,
+        request_id: str,
+    ) -> None:
         self.middleware = middleware
         self.environ = environ
         self.start = start
+        self.exchange = exchange
         self.request_id = request_id
 
     def start_response(
@@ -73,7 +74,7 @@ class _Exchange:
         if exc_info is not None:
             self.exc_info = exc_info
         # PEP 3333's status is three digits and a phrase: as a string it compares as its number.
-        if status >= "400" and (answered := self.environ.get(ANSWERED)) is not None and status[:3] == str(answered[0]):
+        if status >= "400" and (answered := self.exchange.answered) is not None and status[:3] == str(answered[0]):
             # A hook's problem response: the answer's headers, then the framework's others (`with_answer`).
             headers = _text(with_answer(answered, _encoded(headers)))
             self.held, self.passed = None, True
@@ -104,17 +105,16 @@ class _Exchange:
         if len(body) < HELD_BODY_LIMIT:
             body += data[: HELD_BODY_LIMIT - len(body)]
 
-    def problem_body(self, problem: Problem, kept: list[tuple[str, str]], exc_info: ExcInfo | None) -> list[bytes]:
-        request = request_of(self.environ, self.request_id)
-        responder = self.middleware.responder
-        status, headers, body = responder.respond(problem, request, _encoded(kept))
+    def answered(self, answer: Answer, exc_info: ExcInfo | None) -> list[bytes]:
+        """Start the responder's answer (replacing a status the server has, PEP 3333's way), and its body."""
+        status, headers, body = answer
         if exc_info is None and self.passed:
             exc_info = self.exc_info  # the app's own, given when it started the error page held here
         pairs = _text(headers)
         self.start(f"{status} {status_phrase(status)}", pairs, exc_info)
         _telemetry.relabel(self.environ, status)
         # HEAD: the same status and headers (Content-Length included), no body.
-        return [b""] if request.method == "HEAD" else [body]
+        return [b""] if self.environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
     def server(self) -> tuple[object, ...]:
         """The callables through which the server signals that the client went away (see `is_disconnect`).
@@ -128,16 +128,16 @@ class _Exchange:
     def failed(self, exc: Exception) -> list[bytes]:
         """The app raised before any body byte went out: answer with its problem."""
         server = self.server()
-        cause = unwrap(exc, server)
-        request = request_of(self.environ, self.request_id)
         responder = self.middleware.responder
-        if is_disconnect(cause, server):
+        cause = responder.unwrap(exc, server)
+        request = request_of(self.environ, self.request_id)
+        if responder.is_disconnect(cause, server):
             responder.logger.debug("client disconnected request_id=%s", self.request_id)
             raise exc
-        kept = self.held[1] if self.held is not None else []
+        kept = _encoded(self.held[1]) if self.held is not None else []
         # Only a status the server has may need replacing (some servers raise on any exc_info).
         exc_info = (type(exc), exc, exc.__traceback__) if self.passed else None
-        return self.problem_body(responder.raised(cause, request), kept, exc_info)
+        return self.answered(responder.raised(cause, request, kept), exc_info)
 
     def __iter__(self) -> Iterator[bytes]:
         sent = self.sent
@@ -151,10 +151,11 @@ class _Exchange:
                 yield from self.failed(exc)
                 return
             server = self.server()
-            if not is_disconnect(unwrap(exc, server), server):
+            responder = self.middleware.responder
+            if not responder.is_disconnect(responder.unwrap(exc, server), server):
                 # RFC 9110 has no way to take back a status line: re-raised, the server aborts the connection.
                 request = request_of(self.environ, self.request_id)
-                self.middleware.responder.log_exception(exc, "exception after the response started; aborting", request)
+                responder.log_exception(exc, "exception after the response started; aborting", request)
             raise
 
     def close(self) -> None:
@@ -188,8 +189,7 @@ class _Exchange:
         if failure is not None:
             return self.failed(failure)
         request = request_of(self.environ, self.request_id)
-        problem = self.middleware.responder.replacement(status, _encoded(headers), bytes(body), request)
-        return self.problem_body(problem, headers, None)
+        return self.answered(self.middleware.responder.rendered(status, _encoded(headers), bytes(body), request), None)
 
 
 def _is_problem(headers: Iterable[tuple[str, str]]) -> bool:
@@ -225,22 +225,30 @@ class WSGIProblemMiddleware(Transport):
     """
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        outer = environ.get(REQUEST_ID)  # a layer outside (a guard around an installed app) chose it already
-        request_id = outer.decode() if outer else environ.get("HTTP_X_REQUEST_ID")
-        if request_id is None or not is_request_id_text(request_id):
-            request_id = (
-                self._trace_request_id(environ).decode() if self.request_id_from_trace else next(_request_id.text_ids)
-            )
-        environ[HANDOVER], environ[REQUEST_ID] = self.handover, request_id.encode()
+        # A layer outside (a guard around an installed app) made the exchange already.
+        exchange = environ.get(EXCHANGE)
+        if exchange is None:
+            request_id = environ.get("HTTP_X_REQUEST_ID")
+            if request_id is None or not is_request_id_text(request_id):
+                request_id = (
+                    self._trace_request_id(environ).decode()
+                    if self.request_id_from_trace
+                    else next(_request_id.text_ids)
+                )
+            exchange = environ[EXCHANGE] = Exchange(request_id.encode(), self.handover)
+        else:
+            request_id, exchange.handover = exchange.request_id.decode(), self.handover
         # `current_request_id()` for the app's own code while it is called (a streamed body is
         # iterated after this returns, in the server's hands).
         token = serving.set(environ)
         try:
-            return self._serve(environ, start_response, request_id)
+            return self._serve(environ, start_response, exchange, request_id)
         finally:
             serving.reset(token)
 
-    def _serve(self, environ: Environ, start_response: StartResponse, request_id: str) -> Iterable[bytes]:
+    def _serve(
+        self, environ: Environ, start_response: StartResponse, exchange: Exchange, request_id: str
+    ) -> Iterable[bytes]:
         docs = self.docs
         if docs is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
@@ -252,16 +260,16 @@ class WSGIProblemMiddleware(Transport):
                     pairs = [(key.decode(), value.decode("latin-1")) for key, value in headers]
                     start_response(line, [*pairs, ("X-Request-ID", request_id)])
                     return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
-        exchange = _Exchange(self, environ, start_response, request_id)
+        relay = _Relay(self, environ, start_response, exchange, request_id)
         try:
-            iterable = self.app(environ, exchange.start_response)
+            iterable = self.app(environ, relay.start_response)
         except Exception as exc:
-            return exchange.failed(exc)
-        if exchange.held is not None:
-            return exchange.replaced(iterable)
-        exchange.iterable = iterable
-        if exchange.started:  # the common case: the app started its response before returning
-            return exchange
+            return relay.failed(exc)
+        if relay.held is not None:
+            return relay.replaced(iterable)
+        relay.iterable = iterable
+        if relay.started:  # the common case: the app started its response before returning
+            return relay
         # A generator app starts its response with its first chunk: read up to it.
         chunks = iter(iterable)
         try:
@@ -271,17 +279,16 @@ class WSGIProblemMiddleware(Transport):
         except StopIteration:
             first = b""
         except Exception as exc:
-            exchange.close_answered(iterable)
-            return exchange.failed(exc)
-        if exchange.held is not None:
-            exchange.held[2].extend(first[:HELD_BODY_LIMIT])
-            return exchange.replaced(_Rest(chunks, iterable))
-        if not exchange.started:
-            exchange.close_answered(iterable)
-            problem = self.responder.unanswered(request_of(environ, request_id))
-            return exchange.problem_body(problem, [], None)
-        exchange.chunks, exchange.sent = _prepend(first, chunks), bool(first)
-        return exchange
+            relay.close_answered(iterable)
+            return relay.failed(exc)
+        if relay.held is not None:
+            relay.held[2].extend(first[:HELD_BODY_LIMIT])
+            return relay.replaced(_Rest(chunks, iterable))
+        if not relay.started:
+            relay.close_answered(iterable)
+            return relay.answered(self.responder.unanswered(request_of(environ, request_id)), None)
+        relay.chunks, relay.sent = _prepend(first, chunks), bool(first)
+        return relay
 
 
 class _Rest:

@@ -28,18 +28,12 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
 from problemdetails._context import serving
+from problemdetails._decider import HELD_BODY_LIMIT
+from problemdetails._exchange import Exchange
 from problemdetails._handovers.base import watched, watched_async
 from problemdetails._handovers.django import claim_response, connect, native_of
-from problemdetails._problem import Problem
-from problemdetails._responder import (
-    ANSWERED,
-    DECIDED,
-    HELD_BODY_LIMIT,
-    REQUEST_ID,
-    is_problem,
-    request_of,
-    with_answer,
-)
+from problemdetails._request import request_of
+from problemdetails._responder import is_problem, with_answer
 from problemdetails._response import choose_media_type
 from problemdetails._transport import Transport
 
@@ -96,25 +90,25 @@ class ProblemDetailsMiddleware(Transport):
     def __call__(self, request: Any) -> Any:
         if self._async:
             return self._acall(request)
-        native, request_id = self._enter(request)
+        native, exchange = self._enter(request)
         token = serving.set(native)
         try:
-            docs = self._docs(request, native)
+            docs = self._docs(request, exchange)
             if docs is not None:
                 return docs
-            return self._finish(native, self.get_response(request), request_id)
+            return self._finish(native, exchange, self.get_response(request))
         finally:
             serving.reset(token)
 
     async def _acall(self, request: Any) -> Any:
-        native, request_id = self._enter(request)
+        native, exchange = self._enter(request)
         token = serving.set(native)
         try:
-            docs = self._docs(request, native)
+            docs = self._docs(request, exchange)
             if docs is not None:
                 return docs
             get_response: Callable[[Any], Awaitable[Any]] = self.get_response
-            return self._finish(native, await get_response(request), request_id)
+            return self._finish(native, exchange, await get_response(request))
         finally:
             serving.reset(token)
 
@@ -129,15 +123,15 @@ class ProblemDetailsMiddleware(Transport):
 
     # -- the request ----------------------------------------------------------------
 
-    def _enter(self, request: Any) -> tuple[Any, str]:
-        """The request's WSGI environ or ASGI scope, given the request's id and this layer's hand-over."""
+    def _enter(self, request: Any) -> tuple[Any, Exchange]:
+        """The request's WSGI environ or ASGI scope, and its exchange (its id, this layer's hand-over)."""
         native = native_of(request)
         if native is None:  # an `HttpRequest` made by hand: its META stands for the environ
             native = request.META
         # The hooks (`process_exception`, DRF's handler, the crash signal) find this layer in `native`.
         return native, self.enter(native)
 
-    def _docs(self, request: Any, native: Any) -> Any:
+    def _docs(self, request: Any, exchange: Exchange) -> Any:
         docs = self.docs
         if docs is None or request.method not in ("GET", "HEAD") or not request.path.startswith(docs.path):
             return None
@@ -148,23 +142,23 @@ class ProblemDetailsMiddleware(Transport):
 
         status, headers, body = answer
         response = HttpResponse(b"" if request.method == "HEAD" else body, status=status)
-        _set(response, [*headers, (b"x-request-id", native[REQUEST_ID])])
+        _set(response, [*headers, (b"x-request-id", exchange.request_id)])
         return response
 
     # -- the response ---------------------------------------------------------------
 
-    def _finish(self, native: Any, response: Any, request_id: str) -> Any:
+    def _finish(self, native: Any, exchange: Exchange, response: Any) -> Any:
         status = response.status_code
         if status >= 400:
-            answered = native.get(ANSWERED)
+            answered = exchange.answered
             if answered is not None and answered[0] == status:
                 # A hook's problem response (`process_exception`, DRF's handler): the answer's headers.
                 _set(response, with_answer(answered, _headers(response)))
                 _telemetry.relabel(native, status)
                 return response
             replace = self.rewrite_error_responses and not is_problem(_headers(response))
-            if replace and not self._debug_page(native, status):
-                return self._replaced(native, response)
+            if replace and not self._debug_page(native, exchange, status):
+                return self._replaced(native, exchange, response)
         elif getattr(response, "streaming", False) and getattr(response, "file_to_stream", None) is None:
             # The body streams after this returns, in Django's handler: a failure then is logged here first.
             failed = functools.partial(self._streamed_failure, native)
@@ -173,35 +167,30 @@ class ProblemDetailsMiddleware(Transport):
             else:
                 response.streaming_content = watched(response.streaming_content, failed)
         if "X-Request-ID" not in response:
-            response["X-Request-ID"] = request_id
+            response["X-Request-ID"] = exchange.request_id.decode()
         return response
 
     def _streamed_failure(self, native: Any, exc: Exception) -> None:
         # RFC 9110 has no way to take back a status line: the server aborts, the client sees truncation.
         self.responder.log_exception(exc, "exception after the response started; aborting", request_of(native))
 
-    def _debug_page(self, native: Any, status: int) -> bool:
+    def _debug_page(self, native: Any, exchange: Exchange, status: int) -> bool:
         """Django's technical 500 page goes to a browser in debug mode (`DEBUG = True`) for a crash."""
         from django.conf import settings
 
-        decided = native.get(DECIDED)
-        if not (settings.DEBUG and status == 500 and isinstance(decided, Problem) and decided.status == 500):
+        decided = exchange.problem
+        if not (settings.DEBUG and status == 500 and decided is not None and decided.status == 500):
             return False
         return choose_media_type(request_of(native).accept) == "html"
 
-    def _replaced(self, native: Any, response: Any) -> Any:
+    def _replaced(self, native: Any, exchange: Exchange, response: Any) -> Any:
         """The error page Django or a view rendered, replaced by its problem (the one a hook decided, if any)."""
         from django.http import HttpResponse
 
-        request = request_of(native)
-        kept = _headers(response)
         # A streamed page is not read: its status's problem answers, with no message.
         body = b"" if response.streaming else bytes(response.content[:HELD_BODY_LIMIT])
-        problem = self.responder.replacement(response.status_code, kept, body, request)
-        status, headers, content = self.responder.respond(problem, request, kept)
-        # An outer layer (a `ProblemMiddleware` guard) sends this answer as it is, and decides nothing again.
-        native[DECIDED], native[ANSWERED] = problem, (status, headers)
-        replacement = HttpResponse(b"" if request.method == "HEAD" else content, status=status)
+        status, headers, content = self.handover.replaced(native, response.status_code, _headers(response), body)
+        replacement = HttpResponse(b"" if request_of(native).method == "HEAD" else content, status=status)
         _set(replacement, headers)
         replacement.cookies = response.cookies  # Set-Cookie lives beside Django's headers
         # Django logs an error response once (`log_response`): the page it logged is this answer.

@@ -858,7 +858,7 @@ def test_the_bundled_catalogs_validation_slugs_declare_errors(bundled: Catalog) 
 
 
 def test_a_required_list_of_items_is_filled_empty(write: WriteCatalog) -> None:
-    from problemdetails._framework_errors import problem_for_status
+    from problemdetails._decider import problem_for_status
 
     catalog = Catalog.load(write(SHARED_422.format(extra="framework_errors: {422: invalid-body}")))
     assert problem_for_status(catalog, 422).members["errors"] == []

@@ -406,7 +406,7 @@ def test_fastapi_validation_items_go_out_as_errors_with_a_bare_422(bare: Catalog
     [("name", "#/name"), ("profile.color", "#/profile/color"), ("tags[1]", "#/tags/1"), ("$.a.b[0]", "#/a/b/0")],
 )
 def test_litestar_body_keys_are_msgspec_paths(key: str, pointer: str) -> None:
-    from problemdetails._framework_errors import litestar_error_items
+    from problemdetails._handovers.litestar import litestar_error_items
 
     (item,) = litestar_error_items([{"message": "bad", "key": key, "source": "body"}]) or []
     assert item.pointer == pointer

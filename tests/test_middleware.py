@@ -715,7 +715,7 @@ def test_handled_problems_pass_through_the_apps_own_middleware(bundled: Catalog)
         raise bundled["conflict"]("exists")
 
     async def echo_id(request: Request) -> Response:
-        return PlainTextResponse(request.scope["problemdetails.request_id"])
+        return PlainTextResponse(current_request_id() or "")
 
     app = ProblemMiddleware(
         Starlette(

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from uvicorn.protocols.utils import ClientDisconnected
 
 from problemdetails import Catalog, Problem, ProblemMiddleware, decode_json, decode_xml
-from problemdetails._responder import request_path
+from problemdetails._request import request_path
 from problemdetails._types import Message, Receive, Scope, Send
 from tests.asgi import Exchange, request_scope
 from tests.conftest import BUNDLED

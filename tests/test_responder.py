@@ -38,7 +38,8 @@ from problemdetails import Catalog, DetailProfile, EnvelopeProfile, Problem
 from problemdetails import Request as PublicRequest
 from problemdetails import Responder as PublicResponder
 from problemdetails._handovers import FRAMEWORKS  # internals: the adapter's alone
-from problemdetails._responder import Request, Responder, is_problem, unwrap  # internals: the adapter's alone
+from problemdetails._request import Request  # internals: the adapter's alone
+from problemdetails._responder import Responder, is_problem  # internals: the adapter's alone
 from problemdetails.client import decode
 from tests.conftest import BUNDLED
 
@@ -100,22 +101,19 @@ def respond(
     # The facts of the request; `native` stands for the ASGI scope an `instance=` function would get.
     native = {"type": "http", "method": method, "path": path, "headers": request_headers}
     request = Request._of(method, path, accept.encode("latin-1"), request_id, native)
-    kept: Sequence[tuple[bytes, bytes]] = ()
     if isinstance(event, Page):
         if is_problem(event.headers):
-            # Today the transport asks this before handing a page over: a problem passes as it is.
+            # The transport asks this before handing a page over: a problem passes as it is.
             return _answer(event.status, event.headers, event.body)
-        problem = responder.replacement(event.status, list(event.headers), event.body, request)
-        kept = event.headers
+        answer = responder.rendered(event.status, list(event.headers), event.body, request)
     elif isinstance(event, NoAnswer):
-        problem = responder.unanswered(request)
+        answer = responder.unanswered(request)
     else:
         # The transport first reads an exception group as the one exception it stands for.
-        problem = responder.problem_for(unwrap(event), request)
-    status, pairs, body = responder.respond(problem, request, kept)
-    # HEAD: the responder answers with the GET body; today the transport sends it empty
-    # (`_asgi._send`, `_wsgi._Exchange.problem_body`), keeping Content-Length.
-    return _answer(status, pairs, body)
+        answer = responder.raised(responder.unwrap(event), request)
+    # HEAD: the responder answers with the GET body; the transport sends it empty
+    # (`_asgi._send`, `_wsgi._Relay.answered`), keeping Content-Length.
+    return _answer(*answer)
 
 
 def _answer(status: int, headers: Sequence[tuple[bytes, bytes]], body: bytes) -> Answer:

@@ -4,15 +4,15 @@ A framework answers most exceptions itself, with its own error page, before a
 middleware outside it sees anything. Its hand-over, installed by the middleware
 at construction, hooks into the framework's error handling (its handler
 registry, error hook or got-request-exception signal) and hands each exception
-over through `HandOver`, the one object a middleware puts in every scope or
-environ it serves (under `HANDOVER`):
+over through `HandOver`, which the request's `Exchange` (`_exchange.py`) holds:
 
-    view raises ─► framework's error hook ─► HandOver.claim / keep ─► middleware answers
+    view raises ─► framework's error hook ─► HandOver.claim ─► HandOver.response ─► framework sends it
+                                         └─► HandOver.keep (a crash) ─► framework's 500 page, replaced
 
 - An answer (a raised problem, a mapped exception, a framework HTTP error)
-  is *claimed*: the hook answers with the problem's response (or an empty
-  one of its status, which the middleware replaces). The framework's crash
-  reporting (its 500 logging, Sentry's integrations) never sees it.
+  is *claimed*: the hook answers with the problem's response, through the
+  framework's own response machinery. The framework's crash reporting (its
+  500 logging, Sentry's integrations) never sees it.
 - A crash (any other exception) goes the framework's crash path (logged,
   reported once), and its crash hook *keeps* the exception, so the middleware
   answers for it rather than for the framework's 500 page.
@@ -20,29 +20,47 @@ environ it serves (under `HANDOVER`):
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from typing import Any, ClassVar
 
 from problemdetails._catalog import Catalog
+from problemdetails._decider import HELD_BODY_LIMIT, problem_for_status
+from problemdetails._exchange import EXCHANGE, Exchange, exchange_of
+from problemdetails._grammar import json_pointer
+from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
-from problemdetails._responder import ANSWERED, DECIDED, HANDOVER, Responder, request_of, unwrap
+from problemdetails._request import request_of
+from problemdetails._responder import Answer, Responder
 
-__all__ = ["Framework", "HandOver", "handover_of", "status_of", "watched", "watched_async"]
+__all__ = [
+    "LOCATIONS",
+    "Framework",
+    "HandOver",
+    "error_items",
+    "handover_of",
+    "status_of",
+    "validation_problem",
+    "watched",
+    "watched_async",
+]
 
 
 class HandOver:
-    """The one object through which a framework's error hooks reach the middleware serving the request.
+    """The one object through which a framework's error hooks reach the middleware serving the request."""
 
-    `respond` (ASGI only) makes the ASGI app that sends the problem response
-    for an exception at once: what a Starlette exception handler returns, so
-    the response still passes through the app's own middleware (CORS ...).
-    """
+    __slots__ = ("integrated", "responder")
 
-    __slots__ = ("integrated", "respond", "responder")
-
-    def __init__(self, responder: Responder, respond: Callable[[Exception, Any], Any] | None = None) -> None:
+    def __init__(self, responder: Responder) -> None:
         self.responder: Responder = responder
-        self.respond: Callable[[Exception, Any], Any] | None = respond
         # The middleware installed its framework's hooks (not `integrate=False`): hooks
         # that are process-wide, such as Django's signal, act only for such a middleware.
         self.integrated: bool = False
@@ -51,8 +69,7 @@ class HandOver:
         """The problem `exc` stands for, decided for the middleware; None for a crash.
 
         `native` is the request's ASGI scope or WSGI environ. A hook that gets a
-        problem answers with its `response()`, or with an empty response of its
-        status that the middleware replaces; one that gets None lets the
+        problem answers with its `response()`; one that gets None lets the
         framework's crash path run, and that path's hook calls `keep`.
         """
         try:
@@ -61,7 +78,11 @@ class HandOver:
             return None
         if translation[0] is None:
             return None
-        return self._decide(native, exc, translation)
+        request = request_of(native)
+        problem = self.responder.problem_for(exc, request, translation)
+        if request.exchange is not None:
+            request.exchange.problem = problem
+        return problem
 
     def keep(self, native: MutableMapping[str, Any], exc: BaseException) -> None:
         """Decide the problem for a crash the framework caught, which the middleware answers with.
@@ -69,33 +90,50 @@ class HandOver:
         It is decided and logged here, in the framework's own context (its
         thread, its Sentry scope), so that the crash is reported once.
         """
-        if isinstance(exc, Exception) and DECIDED not in native:
-            self._decide(native, unwrap(exc))
+        exchange = exchange_of(native)
+        if exchange is None:
+            return
+        exchange.kept = exc
+        if isinstance(exc, Exception) and exchange.problem is None:
+            exchange.problem = self.responder.problem_for(self.responder.unwrap(exc), request_of(native))
 
-    def response(self, native: MutableMapping[str, Any], problem: Problem) -> tuple[int, str, bytes]:
-        """The status, media type and body of `problem`'s response, for a hook to answer with at once.
+    def response(self, native: MutableMapping[str, Any], problem: Problem, *, head_body: bool = False) -> Answer:
+        """The status, headers and body of `problem`'s response, for a hook to answer with at once.
 
         The framework then sends the problem itself, through its own response
-        machinery and middleware, with no more headers than it needs to; the
-        middleware outside gives that response the rest of the answer's headers
-        (`ANSWERED`) on its way out. No empty page to build, hold and replace.
+        machinery and middleware (its first header is the media type; a
+        framework may send only what it needs of the rest); the middleware
+        gives that response the answer's headers (`Exchange.answered`) on its
+        way out. No empty page to build, hold and replace. `head_body=True`
+        keeps GET's body for a HEAD request, for a framework that frames the
+        response from it and sends none of it (BlackSheep).
         """
         request = request_of(native)
-        status, headers, body = self.responder.respond(problem, request)
-        if request.method == "HEAD":
+        answer = self.responder.respond(problem, request)
+        if request.exchange is not None:
+            request.exchange.problem, request.exchange.answered = problem, (answer.status, answer.headers)
+        if request.method == "HEAD" and not head_body:
             # RFC 9110 §9.3.2: "The server SHOULD send the same header fields in response to a HEAD request
             # as it would have sent if the request method had been GET" (Content-Length included, pinned in
             # the answer's headers), and no content: some frameworks send what they are given (Quart).
-            body = b""
-        native[ANSWERED] = status, headers
-        return status, headers[0][1].decode("latin-1"), body
+            return answer._replace(body=b"")
+        return answer
 
-    def _decide(
-        self, native: MutableMapping[str, Any], exc: Exception, translation: tuple[Problem | None, bool] | None = None
-    ) -> Problem:
-        problem = self.responder.problem_for(exc, request_of(native), translation)
-        native[DECIDED] = problem
-        return problem
+    def replaced(
+        self, native: MutableMapping[str, Any], status: int, headers: list[tuple[bytes, bytes]], body: bytes
+    ) -> Answer:
+        """The answer that replaces an error page the framework or the app rendered (`Decider.for_page`).
+
+        The problem a hook decided for the request answers, else the page's
+        own (its status's, a 4xx's message kept). A layer outside (a guard)
+        sends the answer as it is, and decides nothing again.
+        """
+        request = request_of(native)
+        problem = self.responder.for_page(status, headers, body[:HELD_BODY_LIMIT], request)
+        answer = self.responder.respond(problem, request, headers)
+        if request.exchange is not None:
+            request.exchange.problem, request.exchange.answered = problem, (answer.status, answer.headers)
+        return answer
 
 
 def watched(chunks: Iterable[bytes], failed: Callable[[Exception], None]) -> Iterator[bytes]:
@@ -123,8 +161,8 @@ async def watched_async(chunks: AsyncIterable[bytes], failed: Callable[[Exceptio
 
 def handover_of(native: MutableMapping[str, Any] | None) -> HandOver | None:
     """The hand-over of the middleware serving this request, or None when no middleware is outside."""
-    found = native.get(HANDOVER) if native is not None else None
-    return found if isinstance(found, HandOver) else None
+    exchange = native.get(EXCHANGE) if native is not None else None
+    return exchange.handover if exchange.__class__ is Exchange else None
 
 
 def status_of(exc: BaseException, default: int = 500) -> int:
@@ -159,3 +197,58 @@ class Framework:
     def problem(self, exc: Exception, catalog: Catalog) -> Problem | None:
         """The problem for one of this framework's own exceptions (an HTTP error, a validation error), else None."""
         return None
+
+    def rendered(self, status: int, document: object, catalog: Catalog) -> Problem | None:
+        """The problem for an error page of this framework's own JSON shape (`document`, parsed), else None."""
+        return None
+
+    def disconnect(self, exc: BaseException, server: Sequence[object]) -> bool:
+        """`exc` is this framework's word for a client that went away (through the `server` callables)."""
+        return False
+
+    def websocket_close(self, exc: BaseException) -> tuple[int, str] | None:
+        """The WebSocket close code and reason the app chose with one of this framework's exceptions, else None."""
+        return None
+
+
+# Where a framework says an invalid input was, beside the body: an `errors` item's `in`.
+LOCATIONS = frozenset({"query", "path", "header", "cookie"})
+
+
+def error_items(errors: Iterable[Mapping[str, Any]]) -> list[ErrorItem]:
+    """FastAPI / pydantic validation errors (`loc`, `msg`, `type`) as `errors` items.
+
+    Body fields get a JSON Pointer (`#/profile/color`); query, path, header and
+    cookie inputs get `parameter` and `in`.
+    """
+    items: list[ErrorItem] = []
+    for error in errors:
+        location = list(error.get("loc") or ())
+        detail = str(error.get("msg") or "invalid")
+        code = error.get("type")
+        code = str(code) if code is not None else None
+        if location and location[0] in LOCATIONS and len(location) > 1:
+            items.append(ErrorItem(detail=detail, parameter=str(location[1]), in_=location[0], code=code))
+        else:
+            path = location[1:] if location and location[0] == "body" else location
+            items.append(ErrorItem(detail=detail, pointer=json_pointer(path), code=code))
+    return items
+
+
+def validation_problem(catalog: Catalog, errors: list[Mapping[str, Any]]) -> Problem:
+    """The problem for FastAPI / pydantic validation errors: 422 with `errors` items, or 400 for a body that is no JSON.
+
+    FastAPI reports a body it cannot parse as one `json_invalid` error at
+    `("body", <character offset>)`; that offset is no JSON Pointer into a
+    document that does not exist, and the catalog's 422 means "the body parsed".
+    It is the 400 problem, with the parser's reason as `detail`.
+    """
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            context = error.get("ctx")
+            reason = context.get("error") if isinstance(context, Mapping) else None
+            location = list(error.get("loc") or ())
+            at = f" at character {location[1]}" if len(location) == 2 and isinstance(location[1], int) else ""
+            detail = f"The request body is not valid JSON: {reason}{at}." if isinstance(reason, str) else None
+            return problem_for_status(catalog, 400, detail and detail[:1000])
+    return problem_for_status(catalog, 422, errors=error_items(errors))

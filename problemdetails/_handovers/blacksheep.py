@@ -31,19 +31,12 @@ from typing import TYPE_CHECKING, Any
 from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
 from problemdetails._context import serving
-from problemdetails._framework_errors import client_detail, problem_for_status
+from problemdetails._decider import HELD_BODY_LIMIT, client_detail, problem_for_status
+from problemdetails._exchange import Exchange, exchange_of
 from problemdetails._handovers.base import Framework, HandOver, handover_of
 from problemdetails._problem import Problem
-from problemdetails._responder import (
-    ANSWERED,
-    DECIDED,
-    HANDOVER,
-    HELD_BODY_LIMIT,
-    REQUEST_ID,
-    is_problem,
-    request_of,
-    with_answer,
-)
+from problemdetails._request import request_of
+from problemdetails._responder import is_problem, with_answer
 from problemdetails._response import choose_media_type
 
 if TYPE_CHECKING:
@@ -75,7 +68,8 @@ def _handler(previous: Handler | None) -> Handler:
             if app.show_error_details and choose_media_type(request_of(scope).accept) == "html":
                 # BlackSheep's own error details page, for the developer at a browser.
                 return app.server_error_details_handler.produce_response(request, exc)
-            problem = scope[DECIDED]
+            problem = exchange_of(scope).problem  # type: ignore[union-attr]
+            assert problem is not None  # the hook kept the crash
         return _response(scope, handover, problem)
 
     return handle
@@ -85,11 +79,9 @@ def _response(scope: MutableMapping[str, Any], handover: HandOver, problem: Prob
     """The problem's response through BlackSheep's own; the layer gives it the answer's headers on its way out."""
     from blacksheep import Content, Response
 
-    request = request_of(scope)
-    status, headers, body = handover.responder.respond(problem, request)
-    scope[ANSWERED] = status, headers
     # RFC 9110 §9.3.2: a HEAD response has GET's headers, `Content-Length` included. BlackSheep
     # frames a response from its content, so it gets GET's body: the server sends none of it.
+    status, headers, body = handover.response(scope, problem, head_body=True)
     return Response(status, content=Content(headers[0][1], body))
 
 
@@ -110,8 +102,7 @@ class _Handed(logging.Filter):
     MESSAGES = frozenset({'Unhandled exception - "%s %s"', 'Handled error: "%s %s". %s', 'HTTP %s - "%s %s". %s'})
 
     def filter(self, record: logging.LogRecord) -> bool:
-        native = serving.get()
-        return not (native is not None and HANDOVER in native and record.msg in self.MESSAGES)
+        return not (exchange_of(serving.get()) is not None and record.msg in self.MESSAGES)
 
 
 _HANDED = _Handed()
@@ -169,7 +160,7 @@ class _Layer:
 
     async def __call__(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
         scope = request.scope
-        request_id = self._enter(scope)
+        request_id = self.transport.enter(scope).request_id
         token = serving.set(scope)  # `current_request_id()` for the app's own code
         try:
             docs = self._docs(request, scope)
@@ -185,10 +176,6 @@ class _Layer:
         finally:
             serving.reset(token)
 
-    def _enter(self, scope: MutableMapping[str, Any]) -> bytes:
-        transport = self.transport
-        return transport.enter(scope).encode()
-
     def _docs(self, request: Any, scope: MutableMapping[str, Any]) -> Any:
         docs = self.transport.docs
         path: str = scope.get("path", "")
@@ -201,7 +188,7 @@ class _Layer:
 
         status, headers, body = answer
         response = Response(status, content=Content(dict(headers).get(b"content-type", b"text/html"), body))
-        _set(response, [*headers, (b"x-request-id", scope[REQUEST_ID])])
+        _set(response, [*headers, (b"x-request-id", _exchange(scope).request_id)])
         return response
 
     def _leave(self, scope: MutableMapping[str, Any], response: Any, request_id: bytes) -> Any:
@@ -211,7 +198,7 @@ class _Layer:
             response = Response(204)
         status = response.status
         if status >= 400:
-            answered = scope.get(ANSWERED)
+            answered = _exchange(scope).answered
             if answered is not None and answered[0] == status:
                 # A handler's problem response: the answer's headers, then the framework's others.
                 _set(response, with_answer(answered, _headers(response)))
@@ -247,8 +234,8 @@ class _Layer:
 
     def _debug_page(self, scope: MutableMapping[str, Any], status: int) -> bool:
         """BlackSheep's error details page goes to a browser with `show_error_details` on, for a crash."""
-        decided = scope.get(DECIDED)
-        if not (self.app.show_error_details and status == 500 and isinstance(decided, Problem)):
+        decided = _exchange(scope).problem
+        if not (self.app.show_error_details and status == 500 and decided is not None):
             return False
         return decided.status == 500 and choose_media_type(request_of(scope).accept) == "html"
 
@@ -256,22 +243,22 @@ class _Layer:
         """The error page BlackSheep or a handler rendered, replaced by its problem (the one a handler decided)."""
         from blacksheep import Content, StreamedContent
 
-        responder = self.transport.responder
-        request = request_of(scope)
-        kept = _headers(response)
         content = response.content
         # A streamed page is not read: its status's problem answers, with no message.
         readable = content is not None and not isinstance(content, StreamedContent) and content.body
         body = bytes(content.body[:HELD_BODY_LIMIT]) if readable else b""
-        problem = responder.replacement(response.status, kept, body, request)
-        status, headers, payload = responder.respond(problem, request, kept)
-        # An outer layer (a `ProblemMiddleware` guard) sends this answer as it is, and decides nothing again.
-        scope[DECIDED], scope[ANSWERED] = problem, (status, headers)
+        status, headers, payload = self.transport.handover.replaced(scope, response.status, _headers(response), body)
         response.status = status  # the same response: its cookies stay
         response.content = Content(headers[0][1], payload)  # HEAD: see `_response`
         _set(response, headers)
         _telemetry.relabel(scope, status)
         return response
+
+
+def _exchange(scope: MutableMapping[str, Any]) -> Exchange:
+    exchange = exchange_of(scope)
+    assert exchange is not None  # the layer made it
+    return exchange
 
 
 def _headers(response: Any) -> list[tuple[bytes, bytes]]:

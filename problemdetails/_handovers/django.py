@@ -23,14 +23,13 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from problemdetails._catalog import Catalog
-from problemdetails._framework_errors import problem_for_status
+from problemdetails._decider import problem_for_status
+from problemdetails._exchange import exchange_of
 from problemdetails._handovers.base import Framework, HandOver, handover_of
 from problemdetails._problem import Problem
 
 __all__ = ["Django", "claim_response", "connect", "django_response", "native_of"]
 
-# The crash Django's crash path got, kept for the middleware: `django.request`'s record of it is dropped.
-_KEPT = "problemdetails.django.kept"
 # Set on a handler `problemdetails.install` put the middleware in.
 _EMBEDDED = "_problemdetails_installed"
 
@@ -60,8 +59,8 @@ def django_response(handover: HandOver, native: MutableMapping[str, Any], proble
     """The problem's response as Django's `HttpResponse`, sent through the project's own middleware."""
     from django.http import HttpResponse
 
-    status, media_type, body = handover.response(native, problem)
-    return HttpResponse(body, status=status, content_type=media_type)
+    answer = handover.response(native, problem)
+    return HttpResponse(answer.body, status=answer.status, content_type=answer.media_type)
 
 
 def _keep(sender: Any, request: Any = None, **kwargs: Any) -> None:
@@ -70,7 +69,6 @@ def _keep(sender: Any, request: Any = None, **kwargs: Any) -> None:
     exc = sys.exc_info()[1]
     # The signal is process-wide: only a middleware that integrated Django listens to it.
     if handover is not None and handover.integrated and native is not None and exc is not None:
-        native[_KEPT] = exc
         handover.keep(native, exc)
 
 
@@ -83,8 +81,8 @@ class _KeptCrashes(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         # Both of Django's records of the request: the crash's, and the one of the 500 response that answered it.
-        native = native_of(getattr(record, "request", None))
-        return native is None or _KEPT not in native or record.levelno < logging.ERROR
+        exchange = exchange_of(native_of(getattr(record, "request", None)))
+        return exchange is None or exchange.kept is None or record.levelno < logging.ERROR
 
 
 _KEPT_CRASHES = _KeptCrashes()

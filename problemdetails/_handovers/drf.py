@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from problemdetails._catalog import Catalog
-from problemdetails._framework_errors import client_detail, json_pointer, problem_for_status
+from problemdetails._decider import client_detail, problem_for_status
+from problemdetails._grammar import json_pointer
 from problemdetails._handovers.base import Framework, handover_of
 from problemdetails._handovers.django import django_response, native_of
 from problemdetails._member_types import ErrorItem

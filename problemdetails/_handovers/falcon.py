@@ -30,27 +30,19 @@ from typing import TYPE_CHECKING, Any
 from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
 from problemdetails._context import serving
-from problemdetails._framework_errors import client_detail, json_pointer, problem_for_status
+from problemdetails._decider import client_detail, problem_for_status
+from problemdetails._exchange import Exchange, exchange_of
+from problemdetails._grammar import json_pointer
 from problemdetails._handovers.base import Framework, HandOver, handover_of, watched_async
 from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
-from problemdetails._responder import (
-    ANSWERED,
-    DECIDED,
-    HELD_BODY_LIMIT,
-    REQUEST_ID,
-    is_problem,
-    request_of,
-    with_answer,
-)
+from problemdetails._request import request_of
+from problemdetails._responder import is_problem, with_answer
 
 if TYPE_CHECKING:
     from problemdetails._transport import Transport
 
 __all__ = ["Falcon"]
-
-# The `serving` token of the request a layer serves, kept beside it until its response is done.
-_SERVING = "problemdetails.falcon.serving"
 
 Handler = Callable[..., Any]
 
@@ -61,13 +53,29 @@ def _native(req: Any) -> MutableMapping[str, Any]:
     return scope if scope is not None else req.env  # type: ignore[no-any-return]
 
 
+def _exchange(native: MutableMapping[str, Any]) -> Exchange:
+    exchange = exchange_of(native)
+    assert exchange is not None  # the layer made it
+    return exchange
+
+
+def _kept(native: MutableMapping[str, Any]) -> Problem:
+    problem = _exchange(native).problem
+    assert problem is not None  # the hook kept the crash
+    return problem
+
+
+def _answered(native: MutableMapping[str, Any]) -> tuple[int, list[tuple[bytes, bytes]]] | None:
+    return _exchange(native).answered
+
+
 def _answer(native: MutableMapping[str, Any], resp: Any, handover: HandOver, problem: Problem) -> None:
     """Answer with `problem` through Falcon's response; the layer gives it the answer's headers on its way out."""
-    status, media_type, body = handover.response(native, problem)
-    resp.status = status
-    resp.content_type = media_type
+    answer = handover.response(native, problem)
+    resp.status = answer.status
+    resp.content_type = answer.media_type
     resp.text = resp.media = resp.stream = None
-    resp.data = body
+    resp.data = answer.body
 
 
 def _decided(native: MutableMapping[str, Any], resp: Any, exc: Exception, own: Handler | None) -> bool:
@@ -84,7 +92,7 @@ def _decided(native: MutableMapping[str, Any], resp: Any, exc: Exception, own: H
         if own is not None:
             return False
         handover.keep(native, exc)  # decided and logged once, here: Falcon's own record of it is not written
-        problem = native[DECIDED]
+        problem = _kept(native)
     _answer(native, resp, handover, problem)
     return True
 
@@ -192,6 +200,12 @@ class Falcon(Framework):
         problem.headers.update(exc.headers or {})  # `Allow` on a 405, `WWW-Authenticate`, `Retry-After`
         return problem
 
+    def rendered(self, status: int, document: object, catalog: Catalog) -> Problem | None:
+        """Falcon's own error page, `{"title", "description"}`: its description as the message."""
+        if not isinstance(document, dict) or "detail" in document or "title" not in document:
+            return None
+        return problem_for_status(catalog, status, client_detail(status, document.get("description")))
+
 
 class _Layer:
     """The request layer inside a Falcon app, as a middleware component; over the middleware's responder.
@@ -208,8 +222,8 @@ class _Layer:
     def enter(self, req: Any, resp: Any) -> None:
         native = _native(req)
         transport = self.transport
-        transport.enter(native)
-        native[_SERVING] = serving.set(native)  # `current_request_id()` until the response is done
+        # `current_request_id()` until the response is done
+        transport.enter(native).token = serving.set(native)
         docs = transport.docs
         if docs is not None and req.method in ("GET", "HEAD") and req.path.startswith(docs.path):
             answer = docs.response(req.path[len(docs.path) :], req.query_string.encode("latin-1"))
@@ -228,7 +242,7 @@ class _Layer:
         status = falcon.http_status_to_code(resp.status)
         if status < 400 or not self.transport.rewrite_error_responses:
             return False
-        answered = native.get(ANSWERED)
+        answered = _answered(native)
         return (answered is None or answered[0] != status) and not is_problem(_headers(resp))
 
     def leave(self, req: Any, resp: Any, body: bytes | None) -> None:
@@ -238,7 +252,7 @@ class _Layer:
         native = _native(req)
         try:
             status = falcon.http_status_to_code(resp.status)
-            answered = native.get(ANSWERED)
+            answered = _answered(native)
             if body is not None:
                 self._replace(native, resp, status, body)
             elif status >= 400 and answered is not None and answered[0] == status:
@@ -247,13 +261,14 @@ class _Layer:
                 _telemetry.relabel(native, status)
             else:
                 if "x-request-id" not in resp.headers:
-                    resp.set_header("X-Request-ID", native[REQUEST_ID].decode())
+                    resp.set_header("X-Request-ID", _exchange(native).request_id.decode())
                 if resp.stream is not None:
                     resp.stream = self.watched(resp.stream, native)
         finally:
-            token = native.pop(_SERVING, None)
-            if token is not None:
-                serving.reset(token)
+            exchange = _exchange(native)
+            if exchange.token is not None:
+                serving.reset(exchange.token)
+                exchange.token = None
 
     def watched(self, stream: Any, native: MutableMapping[str, Any]) -> Any:
         """`stream`, its failure after the response started logged before it goes on to the server (which aborts)."""
@@ -267,17 +282,11 @@ class _Layer:
 
     def _replace(self, native: MutableMapping[str, Any], resp: Any, status: int, body: bytes) -> None:
         """The error page Falcon or a handler rendered, replaced by its problem (the one a handler decided, if any)."""
-        responder = self.transport.responder
-        request = request_of(native)
-        kept = _headers(resp)
-        problem = responder.replacement(status, kept, body[:HELD_BODY_LIMIT], request)
-        status, headers, content = responder.respond(problem, request, kept)
-        # An outer layer (a guard around the app) sends this answer as it is, and decides nothing again.
-        native[DECIDED], native[ANSWERED] = problem, (status, headers)
+        status, headers, content = self.transport.handover.replaced(native, status, _headers(resp), body)
         resp.status = status
         resp.text = resp.media = resp.stream = None
         # HEAD: the same status and headers (Content-Length included, which Falcon keeps), no body.
-        resp.data = b"" if request.method == "HEAD" else content
+        resp.data = b"" if request_of(native).method == "HEAD" else content
         _set(resp, headers)
         _telemetry.relabel(native, status)
 

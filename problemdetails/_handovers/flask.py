@@ -27,10 +27,11 @@ from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 from problemdetails._catalog import Catalog
-from problemdetails._framework_errors import client_detail, problem_for_status
-from problemdetails._handovers.base import Framework, HandOver, handover_of, status_of
+from problemdetails._decider import client_detail, problem_for_status
+from problemdetails._exchange import exchange_of
+from problemdetails._handovers.base import Framework, HandOver, handover_of
 from problemdetails._problem import Problem
-from problemdetails._responder import ANSWERED, DECIDED, REQUEST_ID, request_of
+from problemdetails._request import request_of
 from problemdetails._response import choose_media_type
 from problemdetails._types import Environ, StartResponse
 
@@ -38,23 +39,20 @@ __all__ = ["EXTENSION", "Flask", "Quart", "Werkzeug"]
 
 # The key under `app.extensions` (pallets' convention) that says the layer is installed in an app.
 EXTENSION = "problemdetails"
-# The crash Flask's (or Quart's) crash path got, kept for the middleware: the framework's own
-# record of it is dropped (`_KeptCrashes`), and in debug mode it goes to the debugger.
-_KEPT = "problemdetails.flask.kept"
 
 Handler = Callable[[Exception], Any]
 
 
-def _claimed(native: MutableMapping[str, Any] | None, exc: Exception) -> Problem | int | None:
-    """What the layer answers for `exc`: a problem; a status (an empty response the middleware replaces,
-    for Flask's 500 handler after the crash was kept); None when it is not the layer's (a crash, or no
+def _claimed(native: MutableMapping[str, Any] | None, exc: Exception) -> Problem | None:
+    """The problem the layer answers `exc` with: the one decided already (Flask's 500 handler, once the
+    crash was kept), else the one `exc` stands for; None when it is not the layer's (a crash, or no
     middleware serves this request)."""
-    handover = handover_of(native)
-    if handover is None or native is None:
+    exchange = exchange_of(native)
+    if exchange is None or exchange.handover is None:
         return None
-    if DECIDED in native:
-        return status_of(exc)
-    return handover.claim(native, exc)
+    if exchange.problem is not None:
+        return exchange.problem
+    return exchange.handover.claim(native, exc)  # type: ignore[arg-type]
 
 
 def _passes(exc: Exception) -> bool:
@@ -82,12 +80,10 @@ def _flask_handler(previous: Handler | None, exc: Exception) -> Any:
     if _passes(exc):
         return exc
     environ = flask.request.environ
-    answer = _claimed(environ, exc)
-    if isinstance(answer, Problem):
-        status, media_type, body = handover_of(environ).response(environ, answer)  # type: ignore[union-attr]
-        return flask.Response(body, status=status, content_type=media_type)
-    if answer is not None:
-        return flask.Response(status=answer)
+    problem = _claimed(environ, exc)
+    if problem is not None:
+        answer = handover_of(environ).response(environ, problem)  # type: ignore[union-attr]
+        return flask.Response(answer.body, status=answer.status, content_type=answer.media_type)
     if previous is not None:
         app = flask.current_app
         response = app.make_response(app.ensure_sync(previous)(exc))
@@ -105,12 +101,10 @@ async def _quart_handler(previous: Handler | None, exc: Exception) -> Any:
     if _passes(exc):
         return exc
     scope: Any = quart.request.scope
-    answer = _claimed(scope, exc)
-    if isinstance(answer, Problem):
-        status, media_type, body = handover_of(scope).response(scope, answer)  # type: ignore[union-attr]
-        return quart.Response(body, status=status, content_type=media_type)
-    if answer is not None:
-        return quart.Response(b"", status=answer)
+    problem = _claimed(scope, exc)
+    if problem is not None:
+        answer = handover_of(scope).response(scope, problem)  # type: ignore[union-attr]
+        return quart.Response(answer.body, status=answer.status, content_type=answer.media_type)
     if previous is not None:
         app = quart.current_app
         response = await app.make_response(await app.ensure_async(previous)(exc))
@@ -140,7 +134,6 @@ def _keep_flask(sender: Any, exception: BaseException | None = None, **kwargs: A
     native = flask.request.environ if flask.has_request_context() else None
     handover = handover_of(native)
     if handover is not None and native is not None and exception is not None:
-        native[_KEPT] = exception
         handover.keep(native, exception)
 
 
@@ -151,13 +144,14 @@ async def _keep_quart(sender: Any, exception: BaseException | None = None, **kwa
     handover = handover_of(native)
     if handover is None or native is None or exception is None:
         return
-    native[_KEPT] = exception
     handover.keep(native, exception)
     propagates = sender.config["PROPAGATE_EXCEPTIONS"]
-    if sender.debug and (propagates or propagates is None) and _browser(native):
+    exchange = exchange_of(native)
+    if exchange is not None and sender.debug and (propagates or propagates is None) and _browser(native):
         # Quart answers a crash it propagates in debug mode with its own traceback page (`quart.debug`):
         # the page is the answer, sent as Quart built it, with the request's id.
-        native[ANSWERED] = 500, [(b"content-type", b"text/html; charset=utf-8"), (b"x-request-id", native[REQUEST_ID])]
+        page = [(b"content-type", b"text/html; charset=utf-8"), (b"x-request-id", exchange.request_id)]
+        exchange.answered = 500, page
 
 
 class _KeptCrashes(logging.Filter):
@@ -174,8 +168,8 @@ class _KeptCrashes(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.exc_info or record.exc_info[1] is None:
             return True
-        native = self.native()
-        return native is None or native.get(_KEPT) is not record.exc_info[1]
+        exchange = exchange_of(self.native())
+        return exchange is None or exchange.kept is not record.exc_info[1]
 
 
 def _flask_native() -> MutableMapping[str, Any] | None:
@@ -216,7 +210,8 @@ class _Debuggable:
             return self.app(environ, start_response)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
-            crash = environ.get(_KEPT)
+            exchange = exchange_of(environ)
+            crash = exchange.kept if exchange is not None else None
             if crash is not None and status[:1] == "5":
                 raise crash
             return (

@@ -20,14 +20,17 @@ Litestar's `middleware=` runs per route, only once a route matched (its router
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from typing import Any
 
 from problemdetails._catalog import Catalog
-from problemdetails._framework_errors import client_detail, litestar_error_items, problem_for_status
-from problemdetails._handovers.base import Framework, HandOver, handover_of, status_of
+from problemdetails._decider import client_detail, problem_for_status
+from problemdetails._exchange import exchange_of
+from problemdetails._grammar import json_pointer
+from problemdetails._handovers.base import LOCATIONS, Framework, HandOver, handover_of, status_of
+from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
-from problemdetails._responder import REQUEST_ID, ProblemHeaders
 from problemdetails._response import choose_media_type
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 
@@ -49,10 +52,9 @@ def litestar_exception_handlers() -> dict[int | type[Exception], Callable[[Any, 
     )
     ```
 
-    Each handler leaves the exception for the middleware and answers with an
-    empty response of its status; the middleware then replaces it with the
-    problem (a raised `Problem`, a mapped exception, Litestar's own
-    `HTTPException` and `ValidationException`).
+    Each handler hands the exception to the middleware and answers with the
+    problem's response (a raised `Problem`, a mapped exception, Litestar's own
+    `HTTPException` and `ValidationException`, and the 500 problem of a crash).
     """
     return {Exception: _handler}
 
@@ -87,10 +89,18 @@ def _answer(request: Any, exc: Exception, app_handler: Handler | None) -> Any:
 
             # With `Litestar(debug=True)` a browser gets Litestar's own debug page for a crash.
             return _Final(create_debug_response(request, exc))
+        problem = _decided(scope)
     elif app_handler is not None and handover is None:
         return app_handler(request, exc)
-    status = problem.status if problem is not None else status_of(exc)
-    return Response(content=b"", status_code=status, media_type=MediaType.TEXT)
+    if handover is None or problem is None:  # no middleware serves it: an empty response of its status
+        return Response(content=b"", status_code=status_of(exc), media_type=MediaType.TEXT)
+    answer = handover.response(scope, problem)
+    return Response(content=answer.body, status_code=answer.status, media_type=answer.media_type)
+
+
+def _decided(scope: Scope) -> Problem | None:
+    exchange = exchange_of(scope)
+    return exchange.problem if exchange is not None else None
 
 
 def _accept(scope: Scope) -> bytes:
@@ -100,8 +110,8 @@ def _accept(scope: Scope) -> bytes:
 class _Final:
     """A response of Litestar's own that the layer outside sends as it is (the debug page of a crash).
 
-    Its headers go out as `ProblemHeaders`, which the layer passes on untouched
-    rather than reading the page as an error page to replace.
+    Its status and headers are the answer (`Exchange.answered`), with the
+    request's id: the layer passes them on rather than replacing the page.
     """
 
     __slots__ = ("response",)
@@ -114,10 +124,10 @@ class _Final:
 
         async def final(scope: Scope, receive: Receive, send: Send) -> None:
             async def sent(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    headers = ProblemHeaders(message.get("headers", ()))
-                    if REQUEST_ID in scope:
-                        headers.append((b"x-request-id", scope[REQUEST_ID]))
+                exchange = exchange_of(scope)
+                if message["type"] == "http.response.start" and exchange is not None:
+                    headers = [*message.get("headers", ()), (b"x-request-id", exchange.request_id)]
+                    exchange.answered = message["status"], headers
                     message = {**message, "headers": headers}
                 await send(message)
 
@@ -181,6 +191,15 @@ class Litestar(Framework):
         problem = problem_for_status(catalog, status, client_detail(status, exc.detail), errors)
         problem.headers.update(exc.headers or {})
         return problem
+
+    def rendered(self, status: int, document: object, catalog: Catalog) -> Problem | None:
+        """Litestar's own error page with validation items, `{"detail", "extra": [...]}`: its items as `errors`."""
+        if not isinstance(document, dict):
+            return None
+        errors = litestar_error_items(document.get("extra"))
+        if errors is None:
+            return None
+        return problem_for_status(catalog, status, client_detail(status, document.get("detail")), errors)
 
 
 def _refuse_twice(app: Any) -> None:
@@ -265,3 +284,29 @@ class _Around:
             raise exc
 
         return _in_front(raising, self.layer)  # type: ignore[no-any-return]
+
+
+def litestar_error_items(extra: object) -> list[ErrorItem] | None:
+    """Litestar's validation `extra` (`message`, `key`, `source`) as `errors` items, if it has that shape."""
+    if (
+        not isinstance(extra, list)
+        or not extra
+        or not all(isinstance(item, dict) and "message" in item for item in extra)
+    ):
+        return None
+    items: list[ErrorItem] = []
+    for item in extra:
+        key, source = item.get("key"), item.get("source")
+        if source in LOCATIONS and key is not None:
+            items.append(ErrorItem(detail=str(item["message"]), parameter=str(key), in_=source))
+        else:
+            items.append(ErrorItem(detail=str(item["message"]), pointer=json_pointer(_msgspec_path(key))))
+    return items
+
+
+def _msgspec_path(key: object) -> list[str]:
+    """The segments of a body location as Litestar reports it: msgspec's path (`$.profile.color`, `tags[1]`)."""
+    if key is None:
+        return []
+    text = str(key)
+    return re.findall(r"[^.\[\]]+", text.removeprefix("$.").removeprefix("$"))

@@ -30,16 +30,18 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from problemdetails._catalog import Catalog
-from problemdetails._framework_errors import client_detail, problem_for_status, validation_problem
+from problemdetails._decider import client_detail, problem_for_status, raised_through
+from problemdetails._exchange import exchange_of
 from problemdetails._grammar import is_request_id
-from problemdetails._handovers.base import Framework, HandOver, handover_of, status_of
+from problemdetails._handovers.base import Framework, HandOver, handover_of, status_of, validation_problem
 from problemdetails._problem import Problem
+from problemdetails._request import Request, request_of
 from problemdetails._request_id import new_request_id
-from problemdetails._responder import ANSWERED, DECIDED, REQUEST_ID, Request, is_problem, request_of
+from problemdetails._responder import Answer, is_problem
 from problemdetails._response import choose_media_type
 from problemdetails._types import Receive, Scope, Send
 
@@ -89,18 +91,21 @@ def _handler(default_status: int, installed: HandOver | None = None) -> Callable
             raise exc  # a WebSocket: the middleware closes it with the problem's code
         status = exc.status if isinstance(exc, Problem) else status_of(exc, default_status)
         if status < 400:  # no error (an `HTTPException(304)`): its status and headers, no content
-            return _Answer(status, _latin1(getattr(exc, "headers", None)))
+            return functools.partial(_sent, Answer(status, _latin1(getattr(exc, "headers", None)), b""))
         handover = handover_of(scope)
-        if handover is not None and handover.respond is not None:
+        if handover is not None:
             # The problem response, through the app's own middleware.
-            return handover.respond(exc, scope)
+            problem = handover.claim(scope, exc)
+            if problem is None:  # no answer after all (a mapping that failed): the middleware's crash
+                raise exc
+            return functools.partial(_sent, handover.response(scope, problem))
         if installed is not None:
             # The app object run without the middleware that hooked it up (its test client, or
             # `uvicorn module:api` on the app a module wraps): the whole problem, all the same.
             return _answered(installed, exc, scope)
         # No middleware anywhere (`starlette_exception_handlers()` given by hand and the middleware
         # forgotten): the status and the exception's headers, no content.
-        return _Answer(status, _latin1(getattr(exc, "headers", None)))
+        return functools.partial(_sent, Answer(status, _latin1(getattr(exc, "headers", None)), b""))
 
     return handler
 
@@ -123,7 +128,7 @@ class _Crashes:
       500 problem; the middleware holds and replaces it).
 
     Either way the crash is decided and logged here once, with its traceback,
-    the problem left for the middleware (`DECIDED`, `ANSWERED`). Anything else
+    the problem left for the middleware (`Exchange.problem`, `.answered`). Anything else
     passes up unchanged. Which crash handler is the app's (Starlette's rule:
     the last of `Exception` and 500) is read on the first request, when the
     app has built its stack and fixed it; an app with neither it nor `debug`
@@ -211,13 +216,15 @@ def _crash_handler(app: Any) -> Any:
 
 
 def _debug_page(scope: Scope, exc: Exception) -> Any:
-    """Starlette's debug page for `exc`, the whole answer (`ANSWERED`): the middleware sends it, not replaced."""
+    """Starlette's debug page for `exc`, the whole answer (`Exchange.answered`): the middleware sends it as it is."""
     from starlette.middleware.errors import ServerErrorMiddleware
     from starlette.responses import HTMLResponse
 
     page = HTMLResponse(ServerErrorMiddleware(_no_app, debug=True).generate_html(exc), status_code=500)
     pinned = [(key, value) for key, value in page.raw_headers if key in (b"content-type", b"content-length")]
-    scope[ANSWERED] = page.status_code, [*pinned, (b"x-request-id", scope.get(REQUEST_ID) or b"")]
+    exchange = exchange_of(scope)
+    if exchange is not None:
+        exchange.answered = page.status_code, [*pinned, (b"x-request-id", exchange.request_id)]
     return page
 
 
@@ -245,14 +252,17 @@ def _decide_answered(handover: HandOver, scope: Scope, exc: Exception, response:
     except Exception as error:  # the error path never raises: the plain problem for the status
         responder.log_exception(error, "reading the error response failed", request)
         problem = problem_for_status(responder.catalog, status)
-    scope[DECIDED] = responder.decide(problem, request, exc, f"{type(exc).__name__} answered by the app's handler")
+    decided = responder.decide(problem, request, exc, f"{type(exc).__name__} answered by the app's handler")
+    exchange = exchange_of(scope)
+    if exchange is not None:
+        exchange.problem = decided
 
 
 async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:  # pragma: no cover (never called)
     raise NotImplementedError
 
 
-def _answered(handover: HandOver, exc: Exception, scope: Scope) -> _Answer:
+def _answered(handover: HandOver, exc: Exception, scope: Scope) -> Any:
     """The problem response for `exc` when no middleware serves the request: its own id, decided and logged here."""
     raw_id = b""
     for key, value in scope.get("headers", ()):
@@ -263,31 +273,17 @@ def _answered(handover: HandOver, exc: Exception, scope: Scope) -> _Answer:
     responder = handover.responder
     status, headers, body = responder.respond(responder.problem_for(exc, request), request)
     # RFC 9110 §9.3.2: a HEAD response has the headers GET would have, and no content.
-    return _Answer(status, headers, b"" if request.method == "HEAD" else body)
+    return functools.partial(_sent, Answer(status, headers, b"" if request.method == "HEAD" else body))
 
 
 def _latin1(headers: Mapping[str, str] | None) -> list[tuple[bytes, bytes]]:
     return [(key.lower().encode("latin-1"), str(value).encode("latin-1")) for key, value in (headers or {}).items()]
 
 
-class _Answer:
-    """A complete response of a status, headers and body: what a handler answers with when no middleware is outside.
-
-    An `HTTPException` that is no error (a 304) is its status and headers
-    (`ETag` ...) with no content.
-    """
-
-    __slots__ = ("body", "headers", "status")
-
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # Fresh messages: other middleware may edit the headers in place.
-        await send({"type": "http.response.start", "status": self.status, "headers": list(self.headers)})
-        await send({"type": "http.response.body", "body": self.body})
+async def _sent(answer: Answer, scope: Scope, receive: Receive, send: Send) -> None:
+    """An ASGI app of an answer: its own status, headers and body (which the middleware passes on as they are)."""
+    await send({"type": "http.response.start", "status": answer.status, "headers": answer.headers})
+    await send({"type": "http.response.body", "body": answer.body})
 
 
 class Starlette(Framework):
@@ -348,6 +344,27 @@ class Starlette(Framework):
         if fastapi is not None and isinstance(exc, fastapi.RequestValidationError):
             return validation_problem(catalog, list(exc.errors()))
         return None
+
+    def rendered(self, status: int, document: object, catalog: Catalog) -> Problem | None:
+        """FastAPI's own 422 page, `{"detail": [pydantic errors]}`: its items as `errors`."""
+        detail = document.get("detail") if isinstance(document, dict) else None
+        if status == 422 and isinstance(detail, list) and all(isinstance(item, dict) for item in detail):
+            return validation_problem(catalog, detail)
+        return None
+
+    def disconnect(self, exc: BaseException, server: Sequence[object]) -> bool:
+        """`ClientDisconnect`: an `http.disconnect` from `receive`, or an `OSError` out of `send` (its context)."""
+        from starlette.requests import ClientDisconnect
+
+        if not isinstance(exc, ClientDisconnect):
+            return False
+        context = exc.__context__
+        return context is None or (isinstance(context, OSError) and raised_through(context, server))
+
+    def websocket_close(self, exc: BaseException) -> tuple[int, str] | None:
+        from starlette.exceptions import WebSocketException
+
+        return (exc.code, exc.reason or "") if isinstance(exc, WebSocketException) else None
 
 
 def _crashes_in(router: Any) -> _Crashes | None:

@@ -1,0 +1,60 @@
+"""One request's state: one object, under one key of the ASGI scope or WSGI environ being served.
+
+A middleware (ASGI or WSGI, installed in an app or wrapping one) puts an
+`Exchange` under `EXCHANGE` in every scope or environ it serves; a layer
+inside another serving the same request (an installed app under a guard)
+takes over the same object. Whatever handles the request reads and writes it:
+the framework's error hooks (`_handovers/`), the responder, the telemetry, and
+`current_request_id()`. Nothing else about a request is kept in the scope.
+
+The one hand-over protocol is its `problem` and `answered`: a framework's
+hook that claims an exception decides its problem (logged once, in the
+framework's own context) and answers with that problem's response through the
+framework's own response machinery (`HandOver.response`), which leaves the
+answer's headers here; the middleware gives the response those headers on its
+way out. A crash the framework answers with its own page is decided (`kept`)
+without an answer: the middleware replaces that page with the problem.
+
+    hook claims ─► problem, answered ─► framework's response ─► middleware: answered's headers
+    hook keeps  ─► problem            ─► framework's 500 page ─► middleware: the problem instead
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from contextvars import Token
+
+    from problemdetails._handovers.base import HandOver
+    from problemdetails._problem import Problem
+    from problemdetails._request import Request
+
+__all__ = ["EXCHANGE", "Exchange", "exchange_of"]
+
+EXCHANGE = "problemdetails"
+
+
+class Exchange:
+    """What the middleware serving a request knows of it, and what a framework's hooks left for it."""
+
+    __slots__ = ("answered", "code", "handover", "kept", "problem", "request", "request_id", "token")
+
+    def __init__(self, request_id: bytes, handover: HandOver | None) -> None:
+        self.request_id: bytes = request_id  # its id (`X-Request-ID`), chosen by the outermost layer
+        self.handover: HandOver | None = handover  # the innermost middleware's: what a framework's hooks ask
+        self.request: Request | None = None  # its facts, read once, when an error needs them
+        self.problem: Problem | None = None  # the problem a hook decided for it (logged already)
+        # The answer's status and headers, when a hook answered with `problem`'s response itself.
+        self.answered: tuple[int, list[tuple[bytes, bytes]]] | None = None
+        self.kept: BaseException | None = None  # the crash a framework's crash path handed over
+        self.code: str | None = None  # the label its answer is counted and traced under
+        # The `serving` context token of a layer that cannot reset it in a `finally` (Falcon's
+        # components), reset when the response is done.
+        self.token: Token[Any] | None = None
+
+
+def exchange_of(native: Any) -> Exchange | None:
+    """The exchange a middleware keeps in `native` (an ASGI scope or WSGI environ), or None when none serves it."""
+    found = native.get(EXCHANGE) if native is not None else None
+    return found if found.__class__ is Exchange else None
