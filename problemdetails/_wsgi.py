@@ -21,7 +21,7 @@ from problemdetails._decider import HELD_BODY_LIMIT
 from problemdetails._exchange import EXCHANGE, Exchange
 from problemdetails._grammar import is_request_id_text
 from problemdetails._request import request_of
-from problemdetails._responder import Answer, with_answer
+from problemdetails._responder import Answer, is_problem, with_answer
 from problemdetails._status import status_phrase
 from problemdetails._transport import Transport
 from problemdetails._types import Environ, ExcInfo, StartResponse
@@ -46,7 +46,7 @@ class _Relay:
     started = False  # the app called start_response
     passed = False  # a status went to the server's start_response
     exc_info: ExcInfo | None = None
-    held: tuple[int, list[tuple[str, str]], bytearray] | None = None
+    held: tuple[int, list[tuple[bytes, bytes]], bytearray] | None = None  # its headers as the responder's
     iterable: Iterable[bytes] = ()
     chunks: Iterator[bytes] | None = None  # the rest of `iterable`, when its first chunk was read already
     sent = False  # a body byte went to the server: its status line is out
@@ -81,13 +81,16 @@ class _Relay:
             write = self.start(status, headers, exc_info) if exc_info is not None else self.start(status, headers)
             _telemetry.relabel(self.environ, answered[0])
             return write
-        if status >= "400" and self.middleware.rewrite_error_responses and not _is_problem(headers):
-            if exc_info is not None and self.passed:
-                # PEP 3333: "if exc_info is provided, and the HTTP headers have already
-                # been sent, start_response must raise": only the server knows whether they were.
-                self.start(status, headers, exc_info)
-            self.held = (int(status[:3]), headers, bytearray())
-            return self._hold
+        if status >= "400" and self.middleware.rewrite_error_responses:
+            # One header vocabulary: the responder's (lowercase names, latin-1 bytes), as under ASGI.
+            encoded = _encoded(headers)
+            if not is_problem(encoded):
+                if exc_info is not None and self.passed:
+                    # PEP 3333: "if exc_info is provided, and the HTTP headers have already
+                    # been sent, start_response must raise": only the server knows whether they were.
+                    self.start(status, headers, exc_info)
+                self.held = (int(status[:3]), encoded, bytearray())
+                return self._hold
         self.held = None
         for key, _ in headers:
             if key[:1] in "Xx" and key.lower() == "x-request-id":  # `lower()` only for a likely name
@@ -134,7 +137,7 @@ class _Relay:
         if responder.is_disconnect(cause, server):
             responder.logger.debug("client disconnected request_id=%s", self.request_id)
             raise exc
-        kept = _encoded(self.held[1]) if self.held is not None else []
+        kept = self.held[1] if self.held is not None else []
         # Only a status the server has may need replacing (some servers raise on any exc_info).
         exc_info = (type(exc), exc, exc.__traceback__) if self.passed else None
         return self.answered(responder.raised(cause, request, kept), exc_info)
@@ -189,15 +192,7 @@ class _Relay:
         if failure is not None:
             return self.failed(failure)
         request = request_of(self.environ, self.request_id)
-        return self.answered(self.middleware.responder.rendered(status, _encoded(headers), bytes(body), request), None)
-
-
-def _is_problem(headers: Iterable[tuple[str, str]]) -> bool:
-    for key, value in headers:
-        if key.lower() == "content-type":
-            media = value.split(";", 1)[0].strip().lower()
-            return media in ("application/problem+json", "application/problem+xml")
-    return False
+        return self.answered(self.middleware.responder.rendered(status, headers, bytes(body), request), None)
 
 
 def _text(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
