@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from benchmarks.request_id_only import RequestIdOnly
-from problemdetails import Catalog, ProblemMiddleware, starlette_exception_handlers
+from problemdetails import Catalog, ProblemMiddleware, install, starlette_exception_handlers
 
 CATALOG = Catalog.load(Path(__file__).resolve().parents[2] / "catalog")
 DETAIL = "A record with this name and type already exists in the zone."
@@ -82,6 +82,9 @@ problemdetails_starlette = ProblemMiddleware(
 problemdetails_fastapi = ProblemMiddleware(
     fastapi_app(ours, exception_handlers=starlette_exception_handlers()), catalog=CATALOG
 )
+# The route users get: installed in the app object, which is what the servers run.
+problemdetails_installed_starlette = install(starlette_app(ours), catalog=CATALOG)
+problemdetails_installed_fastapi = install(fastapi_app(ours), catalog=CATALOG)
 
 starlette_problem = starlette_app(lambda: rfc9457.ConflictProblem(DETAIL))
 starlette_problem_handler.add_exception_handler(starlette_problem)

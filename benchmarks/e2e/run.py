@@ -43,11 +43,11 @@ LEAST = "least middleware (only echoes X-Request-ID)"
 # (framework, system label, app attribute); the first of each framework is the bare baseline, the second ours.
 SYSTEMS = [
     ("Starlette", "bare Starlette (no problem layer)", "bare_starlette"),
-    ("Starlette", "problemdetails", "problemdetails_starlette"),
+    ("Starlette", "problemdetails", "problemdetails_installed_starlette"),
     ("Starlette", LEAST, "request_id_only_starlette"),
     ("Starlette", "starlette-problem", "starlette_problem"),
     ("FastAPI", "bare FastAPI (no problem layer)", "bare_fastapi"),
-    ("FastAPI", "problemdetails", "problemdetails_fastapi"),
+    ("FastAPI", "problemdetails", "problemdetails_installed_fastapi"),
     ("FastAPI", LEAST, "request_id_only_fastapi"),
     ("FastAPI", "fastapi-problem", "fastapi_problem"),
     ("FastAPI", "fastapi-problem-details", "fastapi_problem_details_app"),
@@ -178,6 +178,8 @@ def main() -> int:
         f"{args.connections} keep-alive connections (2 threads). Within a round and route, problemdetails runs",
         "before and after each other system of its framework (ours, A, ours, B, ours ...; who comes first",
         f"rotates per round). {binding}",
+        "problemdetails is installed in the app object (`problemdetails.install(app, catalog=...)`), the route",
+        "users get; each peer is set up as its own documentation shows.",
         "Each cell is the median of its runs. `CPU/resp` is the server process's CPU time",
         "(user + system) per response: the work a request costs, which moves least with the machine's load.",
         "`ratio` is the median, over the runs, of a system's requests/s over the mean of problemdetails' runs",
