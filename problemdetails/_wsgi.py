@@ -130,6 +130,8 @@ class _Relay:
 
     def failed(self, exc: Exception) -> list[bytes]:
         """The app raised before any body byte went out: answer with its problem."""
+        if exc is self.exchange.debugged:  # the framework's debugger answers it, outside every layer
+            raise exc
         server = self.server()
         responder = self.middleware.responder
         cause = responder.unwrap(exc, server)

@@ -159,6 +159,10 @@ class ProblemDetailsMiddleware(Transport):
             replace = self.rewrite_error_responses and not is_problem(_headers(response))
             if replace and not self._debug_page(native, exchange, status):
                 return self._replaced(native, exchange, response)
+            if replace:  # Django's debug page is the answer: a guard outside the project sends it as it is
+                response["X-Request-ID"] = exchange.request_id.decode()
+                exchange.answered = status, _headers(response)
+                return response
         elif getattr(response, "streaming", False) and getattr(response, "file_to_stream", None) is None:
             # The body streams after this returns, in Django's handler: a failure then is logged here first.
             failed = functools.partial(self._streamed_failure, native)

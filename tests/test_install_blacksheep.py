@@ -303,6 +303,16 @@ def test_debug_a_browser_gets_blacksheeps_error_details_page(
     assert '<script type="application/problem+json">' in client.request("GET", "/conflict", BROWSER).text
 
 
+def test_a_guard_outside_the_app_sends_blacksheeps_error_details_page_as_it_is(bundled: Catalog) -> None:
+    guarded = ProblemMiddleware(
+        problemdetails.install(build(bundled, show_error_details=True)[0], catalog=bundled), catalog=bundled
+    )
+    page = call(guarded, path="/crash", headers=BROWSER)
+    assert (page.status, page.headers["content-type"]) == (500, "text/html; charset=utf-8")
+    assert SECRET.encode() in page.body  # BlackSheep's own page, not the problem's HTML
+    assert len(page.headers["x-request-id"]) == 32
+
+
 def test_options_reach_the_layer(bundled: Catalog, clients: Callable[[Application], Client]) -> None:
     """`docs_path` is no route of the app's: the layer serves it, as it answers the router's 404."""
     client = clients(problemdetails.install(build(bundled)[0], catalog=bundled, docs_path="/errors/"))

@@ -259,6 +259,23 @@ def test_a_guard_outside_keeps_its_request_id() -> None:
                 assert served.json()["request_id"] == served.headers["x-request-id"]
 
 
+@pytest.mark.parametrize("guard", ["wsgi", "asgi"])
+def test_a_guard_outside_the_project_sends_djangos_debug_page_as_it_is(
+    guard: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with project([LAYER, GATEWAY], PROBLEMDETAILS=SETTING, DEBUG=True):
+        if guard == "wsgi":
+            served = serve(WSGIProblemMiddleware(WSGIHandler(), **OPTIONS), "GET", "/crash", BROWSER, validate=False)
+            page = Got(served.code, served.headers, served.body)
+        else:
+            exchange = call(ProblemMiddleware(ASGIHandler(), **OPTIONS), "GET", "/crash", BROWSER)
+            page = Got(exchange.status, exchange.headers, exchange.body)
+    assert (page.status, page.headers["content-type"][:9]) == (500, "text/html")
+    assert b"Traceback" in page.body  # Django's own debug page, not the problem's HTML
+    assert len(page.headers["x-request-id"]) == 32
+    assert len(errors(caplog)) == 1
+
+
 @pytest.mark.parametrize("client", ["client", "async-client"])
 def test_django_debug_gives_a_browser_the_technical_500_page(client: str, caplog: pytest.LogCaptureFixture) -> None:
     page = fetch(client, "/crash", headers=BROWSER, DEBUG=True)

@@ -456,6 +456,31 @@ def test_flask_debug_gives_a_browser_werkzeugs_debugger(
         request(app, "/crash", headers=BROWSER)
 
 
+def test_a_guard_outside_the_app_lets_a_crash_reach_werkzeugs_debugger(
+    bundled: Catalog, caplog: pytest.LogCaptureFixture
+) -> None:
+    from werkzeug.debug import DebuggedApplication
+    from werkzeug.test import Client
+
+    app = installed("flask", bundled)
+    app.debug = True
+    guarded = DebuggedApplication(WSGIProblemMiddleware(app, catalog=bundled), evalex=False)
+    page = Client(guarded).get("/crash", headers=BROWSER)
+    assert (page.status_code, page.headers["content-type"]) == (500, "text/html; charset=utf-8")
+    assert "Werkzeug Debugger" in page.get_data(as_text=True)
+    api = Client(guarded).get("/crash", headers={"Accept": "application/json"})
+    assert (api.status_code, api.json["code"]) == (500, "internal")  # type: ignore[index]
+    assert len([r for r in errors(caplog) if r.name == "problemdetails"]) == 2  # each crash once
+
+
+def test_a_guard_outside_the_app_sends_quarts_traceback_page_as_it_is(bundled: Catalog) -> None:
+    app = installed("quart", bundled)
+    app.debug = True
+    page = call(ProblemMiddleware(app, catalog=bundled), "GET", "/crash", BROWSER)
+    assert (page.status, page.headers["content-type"]) == (500, "text/html; charset=utf-8")
+    assert b'<div class="traceback">' in page.body
+
+
 def test_quart_debug_gives_a_browser_quarts_traceback_page(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:
     app = installed("quart", bundled)
     app.debug = True

@@ -284,11 +284,14 @@ def test_installed_and_wrapped_decides_and_logs_each_request_once(
     assert problem(TestClient(app).get("/conflict"), 409, "conflict")
 
 
+@pytest.mark.parametrize("guarded", [False, True], ids=["alone", "guarded"])
 @pytest.mark.parametrize("way", list(WAYS))
 def test_debug_a_browser_gets_the_frameworks_debug_page(
-    bundled: Catalog, records: Callable[[], Callable[[], list[logging.LogRecord]]], way: str
+    bundled: Catalog, records: Callable[[], Callable[[], list[logging.LogRecord]]], way: str, guarded: bool
 ) -> None:
-    client = TestClient(WAYS[way](build(bundled, debug=True)[0], bundled))
+    """Also with a `ProblemMiddleware` guard outside the app: the page is the answer, not replaced."""
+    served = WAYS[way](build(bundled, debug=True)[0], bundled)
+    client = TestClient(ProblemMiddleware(served, catalog=bundled) if guarded else served)
     logs = records()
     page = client.get("/crash", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert (page.status_code, page.headers["content-type"]) == (500, "text/html; charset=utf-8")

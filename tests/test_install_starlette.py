@@ -256,13 +256,16 @@ def test_installed_and_wrapped_decides_and_logs_each_request_once(
     assert problem(TestClient(app).get("/conflict"), 409, "conflict")
 
 
+@pytest.mark.parametrize("guarded", [False, True], ids=["alone", "guarded"])
 @pytest.mark.parametrize("framework", ["starlette", "fastapi"])
 @pytest.mark.parametrize("way", list(WAYS))
 def test_debug_a_browser_gets_the_frameworks_debug_page(
-    bundled: Catalog, caplog: pytest.LogCaptureFixture, framework: str, way: str
+    bundled: Catalog, caplog: pytest.LogCaptureFixture, framework: str, way: str, guarded: bool
 ) -> None:
+    """Also with a `ProblemMiddleware` guard outside the app: the page is the answer, not replaced."""
     app, _ = build(framework, bundled, debug=True)
-    client = TestClient(WAYS[way](app, bundled))
+    served = WAYS[way](app, bundled)
+    client = TestClient(ProblemMiddleware(served, catalog=bundled) if guarded else served)
     caplog.set_level(logging.INFO)
     page = client.get("/crash", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert (page.status_code, page.headers["content-type"]) == (500, "text/html; charset=utf-8")

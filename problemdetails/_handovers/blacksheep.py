@@ -207,6 +207,10 @@ class _Layer:
             replace = self.transport.rewrite_error_responses and not is_problem(_headers(response))
             if replace and not self._debug_page(scope, status):
                 return self._replace(scope, response)
+            if replace:  # BlackSheep's error details page is the answer: a guard outside sends it as it is
+                response.add_header(b"X-Request-ID", request_id)
+                _exchange(scope).answered = status, _headers(response)
+                return response
         if not response.has_header(b"x-request-id"):
             response.add_header(b"X-Request-ID", request_id)
         self._watch(scope, response)

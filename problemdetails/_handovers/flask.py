@@ -212,7 +212,8 @@ class _Debuggable:
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
             exchange = exchange_of(environ)
             crash = exchange.kept if exchange is not None else None
-            if crash is not None and status[:1] == "5":
+            if exchange is not None and crash is not None and status[:1] == "5":
+                exchange.debugged = crash
                 raise crash
             return (
                 start_response(status, headers, exc_info) if exc_info is not None else start_response(status, headers)
