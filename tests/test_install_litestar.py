@@ -291,7 +291,8 @@ def test_debug_a_browser_gets_the_frameworks_debug_page(
 ) -> None:
     """Also with a `ProblemMiddleware` guard outside the app: the page is the answer, not replaced."""
     served = WAYS[way](build(bundled, debug=True)[0], bundled)
-    client = TestClient(ProblemMiddleware(served, catalog=bundled) if guarded else served)
+    target: Any = ProblemMiddleware(served, catalog=bundled) if guarded else served
+    client = TestClient(target)
     logs = records()
     page = client.get("/crash", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert (page.status_code, page.headers["content-type"]) == (500, "text/html; charset=utf-8")
