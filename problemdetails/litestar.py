@@ -16,20 +16,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from problemdetails._catalog import Catalog
-from problemdetails._handovers.litestar import plugged
+from problemdetails._handovers.litestar import chain_layers, plugged
 
 try:
-    from litestar.plugins import InitPluginProtocol
+    from litestar.plugins import InitPluginProtocol, ReceiveRoutePlugin
 except ImportError as _missing:  # pragma: no cover - the plugin is for Litestar apps only
     raise ImportError("problemdetails.litestar needs Litestar: pip install litestar") from _missing
 
 if TYPE_CHECKING:
     from litestar.config.app import AppConfig
+    from litestar.routes import BaseRoute
 
 __all__ = ["ProblemDetailsPlugin"]
 
 
-class ProblemDetailsPlugin(InitPluginProtocol):
+class ProblemDetailsPlugin(InitPluginProtocol, ReceiveRoutePlugin):
     """A Litestar plugin that makes every error of the app an RFC 9457 problem.
 
     The options are `ProblemMiddleware`'s (`exception_map`, `debug`,
@@ -60,3 +61,7 @@ class ProblemDetailsPlugin(InitPluginProtocol):
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Put the request layer in front of every route, and the hand-over in the exception handlers."""
         return plugged(app_config, self.options)  # type: ignore[no-any-return]
+
+    def receive_route(self, route: BaseRoute) -> None:
+        """Chain to the catch-all handlers a router, controller or route handler of the app registers."""
+        chain_layers(route)

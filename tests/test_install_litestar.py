@@ -10,6 +10,7 @@ own test client, one dev server, debug mode and the cases of installing.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar import Litestar, MediaType, Request, Response, get, route
+from litestar import Controller, Litestar, MediaType, Request, Response, Router, get, route
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.testing import TestClient
@@ -243,6 +244,46 @@ def test_an_exception_handler_of_the_apps_is_chained_to(
     # A raised problem and a mapped exception stay the layer's; the catch-all never saw them.
     problem(client.get("/conflict"), 409, "conflict")
     assert seen == ["RuntimeError"]
+
+
+@pytest.mark.parametrize("way", list(WAYS))
+def test_a_routers_and_a_controllers_catch_all_are_chained_to(
+    bundled: Catalog, records: Callable[[], Callable[[], list[logging.LogRecord]]], way: str
+) -> None:
+    """Litestar picks the nearest layer: a router's `Exception` handler, a controller's `500`: chained, for crashes."""
+    seen: list[str] = []
+
+    def catch_all(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+        seen.append(f"{request.url.path} {type(exc).__name__}")
+        return Response("Something broke.", status_code=500, media_type=MediaType.TEXT)
+
+    class Zones(Controller):
+        path = "/zones"
+        exception_handlers = {500: catch_all}  # noqa: RUF012 (Litestar's own class attribute)
+
+        @get("/crash")
+        async def crash(self) -> None:
+            raise RuntimeError(SECRET)
+
+        @get("/conflict")
+        async def conflict(self, request: Request[Any, Any, Any]) -> None:
+            raise request.app.state.catalog["conflict"]("Zone example.com already exists.", conflicts=["a1"])
+
+    router = Router("/v1", route_handlers=[crash, http_error, Zones], exception_handlers={Exception: catch_all})
+    arguments, _ = build(bundled)
+    arguments["route_handlers"] = [*ROUTES, router]
+    client = TestClient(WAYS[way](arguments, bundled))
+    logs = records()
+    for path in ["/v1/crash", "/v1/zones/crash"]:
+        body = problem(client.get(path), 500, "internal")
+        assert SECRET not in json.dumps(body)
+    assert seen == ["/v1/crash RuntimeError", "/v1/zones/crash RuntimeError"]
+    crashes = [record for record in logs() if record.levelno >= logging.WARNING]
+    assert [(record.name, record.exc_info is not None) for record in crashes] == [("problemdetails", True)] * 2
+    # The layer's own answers never reach the catch-alls: a problem, a framework HTTP error.
+    assert problem(client.get("/v1/zones/conflict"), 409, "conflict")["conflicts"] == ["a1"]
+    assert client.get("/v1/http-error").headers["retry-after"] == "7"
+    assert len(seen) == 2
 
 
 @pytest.mark.parametrize(("first", "second"), [("install", "install"), ("plugin", "install"), ("plugin", "plugin")])

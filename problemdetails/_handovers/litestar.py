@@ -34,7 +34,7 @@ from problemdetails._problem import Problem
 from problemdetails._response import choose_media_type
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Litestar", "litestar_exception_handlers", "plugged"]
+__all__ = ["Litestar", "chain_layers", "litestar_exception_handlers", "plugged"]
 
 Handler = Callable[[Any, Exception], Any]
 
@@ -156,6 +156,25 @@ def _hook_up(registry: dict[Any, Any], logging_config: Any, handler: Handler, ou
         logging_config.exception_logging_handler = quiet
 
 
+def chain_layers(route: Any) -> None:
+    """Chain to the catch-all of each router, controller and route handler below the app that serve `route`.
+
+    Litestar merges the handler registries of every layer from the app down to
+    the route handler, the nearest winning: an `Exception` (or `500`) handler of
+    a controller would take every crash, HTTP error and mapped exception of its
+    routes before the app's. Chained, it still runs for each crash, after the
+    hand-over has claimed what it answers and kept the crash (logged once).
+    """
+    for handler in getattr(route, "route_handlers", ()):
+        for layer in handler.ownership_layers[1:]:  # the app's own registry is hooked up already
+            registry = getattr(layer, "exception_handlers", None)
+            if not isinstance(registry, dict):
+                continue
+            caught = registry.get(Exception, registry.get(500))
+            if caught is not None and not _is_ours(caught):
+                registry[Exception] = _chained(caught)
+
+
 def _is_ours(function: Any) -> bool:
     return getattr(function, "__module__", None) == __name__
 
@@ -172,6 +191,8 @@ class Litestar(Framework):
         registry = getattr(app, "exception_handlers", None)
         if isinstance(registry, dict):
             _hook_up(registry, getattr(app, "logging_config", None), _handler, _served)
+        for route in getattr(app, "routes", ()):
+            chain_layers(route)
 
     def embed(self, app: Any, options: dict[str, Any]) -> None:
         from problemdetails._asgi import ProblemMiddleware
