@@ -106,8 +106,7 @@ def fetch(way: str, route: str, method: str = "GET", headers: dict[str, str] | N
     headers = headers or {}
     if way in ("client", "async-client"):
         with project([LAYER, GATEWAY, f"{__name__}.Handled"], PROBLEMDETAILS=SETTING, **settings):
-            # Django's test clients re-raise an exception that took its crash path (a crash, or a problem
-            # raised by a middleware rather than a view) unless told not to: its own choice, layer or not.
+            # Django's test clients re-raise a crash (what took Django's crash path) unless told not to.
             if way == "client":
                 response = Client(raise_request_exception=False).generic(method, route, headers=headers)
             else:
@@ -147,6 +146,20 @@ def test_a_raised_problem_is_answered_inside_the_project(way: str) -> None:
     problem(fetch(way, "/class"), 410, "gone")
     problem(fetch(way, "/mapped"), 409, "conflict")
     problem(fetch(way, "/from-middleware"), 403, "forbidden")  # raised by the project's own middleware
+
+
+@pytest.mark.parametrize("client", ["client", "async-client"])
+def test_djangos_test_clients_get_a_problem_a_middleware_raised_not_the_exception(client: str) -> None:
+    """The test clients' default (`raise_request_exception=True`, pytest-django's `client`) re-raises only crashes."""
+    with project([LAYER, GATEWAY, f"{__name__}.Handled"], PROBLEMDETAILS=SETTING):
+        if client == "client":
+            response = Client().get("/from-middleware")
+        else:
+            response = asyncio.run(AsyncClient().get("/from-middleware"))
+        got = Got(response.status_code, {k.lower(): v for k, v in response.items()}, response.content)
+        problem(got, 403, "forbidden")
+        with pytest.raises(RuntimeError, match="hunter2"):  # a crash is still re-raised: the client's choice
+            Client().get("/crash")
 
 
 @pytest.mark.parametrize("way", WAYS)

@@ -17,9 +17,10 @@ same layer inside the handler: its `process_exception` is `claim_response`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from problemdetails._catalog import Catalog
@@ -89,13 +90,45 @@ _KEPT_CRASHES = _KeptCrashes()
 
 
 def connect() -> None:
-    """Hook Django's crash path, once per process: its signal keeps a crash, its own record of it is dropped."""
+    """Hook Django's crash path, once per process: its signal keeps a crash, its own record of it is dropped,
+    and what a middleware of the project raised is claimed before it takes that path (`_claiming`)."""
+    from django.core.handlers import exception
     from django.core.signals import got_request_exception
 
     got_request_exception.connect(_keep, dispatch_uid="problemdetails")
     logger = logging.getLogger("django.request")
     if _KEPT_CRASHES not in logger.filters:
         logger.addFilter(_KEPT_CRASHES)
+    if not getattr(exception.response_for_exception, _CLAIMING, False):
+        exception.response_for_exception = _claiming(exception.response_for_exception)
+
+
+_CLAIMING = "_problemdetails_claiming"
+
+
+def _claiming(original: Callable[[Any, Exception], Any]) -> Callable[[Any, Exception], Any]:
+    """Django's `response_for_exception`, the layer serving the request asked first.
+
+    Django answers an exception a middleware raised (a problem an auth
+    middleware raised, say) there, not through `process_exception`, which is
+    for views: every exception it does not know takes its crash path, whose
+    signal makes `django.test.Client` re-raise it. The layer claims what it
+    answers (a problem, a mapped exception) first, as `process_exception`
+    does for a view's: no crash path, no re-raise. Anything else is Django's,
+    as before; so is every exception of a request no layer serves.
+    """
+
+    @functools.wraps(original)
+    def response_for_exception(request: Any, exc: Exception) -> Any:
+        handover = handover_of(native_of(request))
+        if handover is not None and handover.integrated:
+            response = claim_response(request, exc)
+            if response is not None:
+                return response
+        return original(request, exc)
+
+    setattr(response_for_exception, _CLAIMING, True)
+    return response_for_exception
 
 
 class Django(Framework):
