@@ -47,6 +47,7 @@ _SENT = _Sent()
 _WAITING = "waiting"  # nothing went to the server yet
 _HELD = "held"  # the app started an error page, kept back to be replaced (`_Held`)
 _SENDING = "sending"  # its start went to the server; `sent` is the last message (complete unless `more_body`)
+_NOTHING: Message = {"type": ""}  # what `sent` is before anything was
 
 
 class _Held:
@@ -149,7 +150,7 @@ class ProblemMiddleware(Transport):
                 return
             state = _WAITING
             held: _Held | None = None
-            sent: Message = {}
+            sent: Message = _NOTHING
 
             # A plain function returning `send`'s awaitable, not a coroutine function: no
             # extra coroutine per message on the happy path. What it reads is bound as

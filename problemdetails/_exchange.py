@@ -38,23 +38,23 @@ EXCHANGE = "problemdetails"
 class Exchange:
     """What the middleware serving a request knows of it, and what a framework's hooks left for it."""
 
-    __slots__ = ("answered", "code", "debugged", "handover", "kept", "problem", "request", "request_id", "token")
+    # Defaults on the class: every request makes one, and sets only what happens to it.
+    request: Request | None = None  # its facts, read once, when an error needs them
+    problem: Problem | None = None  # the problem a hook decided for it (logged already)
+    # The answer's status and headers, when a hook answered with `problem`'s response itself.
+    answered: tuple[int, list[tuple[bytes, bytes]]] | None = None
+    kept: BaseException | None = None  # the crash a framework's crash path handed over
+    # A crash for the framework's own debugger (werkzeug's, in Flask's debug mode, for a browser):
+    # every layer lets it pass, a guard outside the app too.
+    debugged: BaseException | None = None
+    code: str | None = None  # the label its answer is counted and traced under
+    # The `serving` context token of a layer that cannot reset it in a `finally` (Falcon's
+    # components), reset when the response is done.
+    token: Token[Any] | None = None
 
     def __init__(self, request_id: bytes, handover: HandOver | None) -> None:
         self.request_id: bytes = request_id  # its id (`X-Request-ID`), chosen by the outermost layer
         self.handover: HandOver | None = handover  # the innermost middleware's: what a framework's hooks ask
-        self.request: Request | None = None  # its facts, read once, when an error needs them
-        self.problem: Problem | None = None  # the problem a hook decided for it (logged already)
-        # The answer's status and headers, when a hook answered with `problem`'s response itself.
-        self.answered: tuple[int, list[tuple[bytes, bytes]]] | None = None
-        self.kept: BaseException | None = None  # the crash a framework's crash path handed over
-        # A crash for the framework's own debugger (werkzeug's, in Flask's debug mode, for a browser):
-        # every layer lets it pass, a guard outside the app too.
-        self.debugged: BaseException | None = None
-        self.code: str | None = None  # the label its answer is counted and traced under
-        # The `serving` context token of a layer that cannot reset it in a `finally` (Falcon's
-        # components), reset when the response is done.
-        self.token: Token[Any] | None = None
 
 
 def exchange_of(native: Any) -> Exchange | None:
