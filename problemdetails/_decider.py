@@ -298,10 +298,11 @@ class Decider:
             produced = target(exc)  # a function that fails is the caller's to log, with the request
             return (produced, True) if isinstance(produced, Problem) else (None, False)
         # Only a loaded framework can have raised its own errors: nothing is imported here.
-        for framework in self._loaded():
-            problem = framework.problem(exc, self.catalog)
-            if problem is not None:
-                return problem, False
+        for framework in self.frameworks:  # not `_loaded()`: no list on the path of every framework error
+            if framework.module in sys.modules:
+                problem = framework.problem(exc, self.catalog)
+                if problem is not None:
+                    return problem, False
         return None, False
 
     # -- what the server said -----------------------------------------------------
