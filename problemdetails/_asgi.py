@@ -139,7 +139,8 @@ class ProblemMiddleware(Transport):
                     break
             if not raw_id:
                 raw_id = self._trace_request_id(scope) if self.request_id_from_trace else next(_request_id.request_ids)
-            exchange = scope[EXCHANGE] = Exchange(raw_id, self.handover)
+            exchange = scope[EXCHANGE] = Exchange()
+            exchange.request_id, exchange.handover = raw_id, self.handover
         else:
             raw_id, exchange.handover = exchange.request_id, self.handover
         # `current_request_id()` for the app's own code, for the length of the request.

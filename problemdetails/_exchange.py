@@ -38,7 +38,10 @@ EXCHANGE = "problemdetails"
 class Exchange:
     """What the middleware serving a request knows of it, and what a framework's hooks left for it."""
 
-    # Defaults on the class: every request makes one, and sets only what happens to it.
+    # Defaults on the class, and no `__init__` to call: every request makes one (its maker sets
+    # `request_id` and `handover`), and sets only what happens to it (`make bench-instructions`).
+    request_id: bytes = b""  # its id (`X-Request-ID`), chosen by the outermost layer
+    handover: HandOver | None = None  # the innermost middleware's: what a framework's hooks ask
     request: Request | None = None  # its facts, read once, when an error needs them
     problem: Problem | None = None  # the problem a hook decided for it (logged already)
     # The answer's status and headers, when a hook answered with `problem`'s response itself.
@@ -51,10 +54,6 @@ class Exchange:
     # The `serving` context token of a layer that cannot reset it in a `finally` (Falcon's
     # components), reset when the response is done.
     token: Token[Any] | None = None
-
-    def __init__(self, request_id: bytes, handover: HandOver | None) -> None:
-        self.request_id: bytes = request_id  # its id (`X-Request-ID`), chosen by the outermost layer
-        self.handover: HandOver | None = handover  # the innermost middleware's: what a framework's hooks ask
 
 
 def exchange_of(native: Any) -> Exchange | None:

@@ -98,8 +98,8 @@ class Request:
             "query_string": b"",
         }
         self._set(method, path, accept, request_id, native)
-        exchange = self.exchange = native[EXCHANGE] = Exchange(request_id.encode(), None)
-        exchange.request = self
+        exchange = self.exchange = native[EXCHANGE] = Exchange()
+        exchange.request_id, exchange.request = request_id.encode(), self
 
     @classmethod
     def _of(cls, method: str, path: str, accept: bytes, request_id: str, native: MutableMapping[str, Any]) -> Request:

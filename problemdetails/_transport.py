@@ -96,7 +96,8 @@ class Transport:
             request_id = (
                 self._trace_request_id(native).decode() if self.request_id_from_trace else next(_request_id.text_ids)
             )
-        exchange = native[EXCHANGE] = Exchange(request_id.encode(), self.handover)
+        exchange = native[EXCHANGE] = Exchange()
+        exchange.request_id, exchange.handover = request_id.encode(), self.handover
         return exchange
 
     @staticmethod

@@ -232,7 +232,8 @@ class WSGIProblemMiddleware(Transport):
                     if self.request_id_from_trace
                     else next(_request_id.text_ids)
                 )
-            exchange = environ[EXCHANGE] = Exchange(request_id.encode(), self.handover)
+            exchange = environ[EXCHANGE] = Exchange()
+            exchange.request_id, exchange.handover = request_id.encode(), self.handover
         else:
             request_id, exchange.handover = exchange.request_id.decode(), self.handover
         # `current_request_id()` for the app's own code while it is called (a streamed body is

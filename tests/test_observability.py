@@ -177,7 +177,9 @@ def test_the_propagation_hook_sends_the_ids_on(bundled: Catalog) -> None:
     traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
     client = httpx.Client(transport=httpx.MockTransport(upstream), event_hooks={"request": [propagation_hook()]})
     scope = {"type": "http", "headers": [(b"traceparent", traceparent.encode()), (b"tracestate", b"v=1")]}
-    token = serving.set({**scope, EXCHANGE: Exchange(b"req-9", None)})
+    exchange = Exchange()
+    exchange.request_id = b"req-9"
+    token = serving.set({**scope, EXCHANGE: exchange})
     try:
         client.get("http://upstream.test/")
         client.get("http://upstream.test/", headers={"X-Request-ID": "chosen"})
@@ -201,7 +203,9 @@ def test_the_async_propagation_hook(bundled: Catalog) -> None:
     async def main() -> None:
         hooks = {"request": [async_propagation_hook()]}
         async with httpx.AsyncClient(transport=httpx.MockTransport(upstream), event_hooks=hooks) as client:
-            token = serving.set({"type": "http", "headers": [], EXCHANGE: Exchange(b"req-10", None)})
+            exchange = Exchange()
+            exchange.request_id = b"req-10"
+            token = serving.set({"type": "http", "headers": [], EXCHANGE: exchange})
             try:
                 await client.get("http://upstream.test/")
             finally:
