@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable
+from typing import cast
 
 import anyio.to_thread
 
@@ -43,11 +44,11 @@ class _Sent:
 _SENT = _Sent()
 
 
-# What the response has come to, one of three named states:
-_WAITING = "waiting"  # nothing went to the server yet
-_HELD = "held"  # the app started an error page, kept back to be replaced (`_Held`)
-_SENDING = "sending"  # its start went to the server; `sent` is the last message (complete unless `more_body`)
-_NOTHING: Message = {"type": ""}  # what `sent` is before anything was
+# What the response has come to, one of three named states, each with its data (`last`):
+_WAITING = "waiting"  # nothing went to the server yet (`last`: nothing)
+_HELD = "held"  # the app started an error page, kept back to be replaced (`last`: the `_Held` page)
+_SENDING = "sending"  # its start went to the server (`last`: the last message, complete unless `more_body`)
+_NOTHING: Message = {"type": ""}
 
 
 class _Held:
@@ -150,8 +151,7 @@ class ProblemMiddleware(Transport):
             if docs is not None and scope["path"].startswith(docs.path) and await self._docs(scope, send, raw_id):
                 return
             state = _WAITING
-            held: _Held | None = None
-            sent: Message = _NOTHING
+            last: Message | _Held = _NOTHING
 
             # A plain function returning `send`'s awaitable, not a coroutine function: no
             # extra coroutine per message on the happy path. What it reads is bound as
@@ -163,7 +163,7 @@ class ProblemMiddleware(Transport):
                 exchange: Exchange = exchange,
                 rewrite: bool = self.rewrite_error_responses,
             ) -> Awaitable[None]:
-                nonlocal state, held, sent
+                nonlocal state, last
                 if state is _WAITING:
                     if message["type"] == "http.response.start":
                         headers = message.get("headers", ())
@@ -177,10 +177,10 @@ class ProblemMiddleware(Transport):
                             if answered is not None and answered[0] == message["status"]:
                                 if headers is not answered[1]:  # the framework's own: the answer's headers first
                                     message = {**message, "headers": with_answer(answered, headers)}
-                                state, sent = _SENDING, message
+                                state, last = _SENDING, message
                                 return _relabelled(send(message), scope, message["status"])
                             if rewrite and not is_problem(headers):
-                                state, held = _HELD, _Held(message["status"], list(headers))
+                                state, last = _HELD, _Held(message["status"], list(headers))
                                 return _SENT
                         for key, _ in headers:  # ASGI header names are lowercase
                             if key == b"x-request-id":
@@ -189,26 +189,26 @@ class ProblemMiddleware(Transport):
                             # A new message: the app's may be a constant it sends again.
                             message = dict(message)
                             message["headers"] = [*headers, (b"x-request-id", raw_id)]
-                        state, sent = _SENDING, message
+                        state, last = _SENDING, message
                     return send(message)
                 if state is _HELD:
-                    assert held is not None
+                    held = cast(_Held, last)
                     if message["type"] == "http.response.body" and len(held.body) < HELD_BODY_LIMIT:
                         held.body += message.get("body", b"")[: HELD_BODY_LIMIT - len(held.body)]
                     return _SENT
-                sent = message
+                last = message
                 return send(message)
 
             try:
                 await self.app(scope, receive, wrapped_send)
             except Exception as exc:
-                await self._failed(exc, scope, receive, send, state, held, sent, raw_id.decode())
+                await self._failed(exc, scope, receive, send, state, last, raw_id.decode())
                 return
             if state is _WAITING:
                 request = request_of(scope, raw_id.decode())
                 await self._send(self.responder.unanswered(request), request, scope, send)
             elif state is _HELD:
-                assert held is not None
+                held = cast(_Held, last)
                 request = request_of(scope, raw_id.decode())
                 answer = self.responder.rendered(held.status, held.headers, bytes(held.body), request)
                 await self._send(answer, request, scope, send)
@@ -222,8 +222,7 @@ class ProblemMiddleware(Transport):
         receive: Receive,
         send: Send,
         state: str,
-        held: _Held | None,
-        sent: Message,
+        last: Message | _Held,
         request_id: str,
     ) -> None:
         """The app raised: answer with its problem, or abort if the response has started."""
@@ -235,9 +234,9 @@ class ProblemMiddleware(Transport):
             if responder.is_disconnect(cause, server):
                 responder.logger.debug("client disconnected request_id=%s", request_id)
                 return
-            answer = responder.raised(cause, request, held.headers if held is not None else ())
+            answer = responder.raised(cause, request, last.headers if isinstance(last, _Held) else ())
             await self._send(answer, request, scope, send)
-        elif sent["type"] == "http.response.start" or sent.get("more_body"):
+        elif isinstance(last, dict) and (last["type"] == "http.response.start" or last.get("more_body")):
             # RFC 9110 has no way to take back a status line: abort, so the
             # client sees a truncated response rather than a wrong one.
             if not responder.is_disconnect(cause, server):
