@@ -132,6 +132,7 @@ class ProblemMiddleware(Transport):
         # The happy path is this method alone: keep it lean (`make bench` measures it).
         # A layer outside (the guard around an app that has one installed) made the exchange already.
         exchange = scope.get(EXCHANGE)
+        made = exchange is None  # this layer releases what it made (`Exchange.release`)
         if exchange is None:
             raw_id = b""
             for key, value in scope["headers"]:
@@ -214,6 +215,8 @@ class ProblemMiddleware(Transport):
                 await self._send(answer, request, scope, send)
         finally:
             serving.reset(token)
+            if made and exchange.request is not None:
+                exchange.release()
 
     async def _failed(
         self,

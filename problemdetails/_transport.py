@@ -97,8 +97,13 @@ class Transport:
                 self._trace_request_id(native).decode() if self.request_id_from_trace else next(_request_id.text_ids)
             )
         exchange = native[EXCHANGE] = Exchange()
-        exchange.request_id, exchange.handover = request_id.encode(), self.handover
+        exchange.request_id, exchange.handover, exchange.owner = request_id.encode(), self.handover, self
         return exchange
+
+    def leave(self, exchange: Exchange) -> None:
+        """Done with a request: release its exchange if this layer made it (`Exchange.release`)."""
+        if exchange.owner is self and exchange.request is not None:
+            exchange.release()
 
     @staticmethod
     def _trace_request_id(native: Mapping[str, Any]) -> bytes:

@@ -224,6 +224,7 @@ class WSGIProblemMiddleware(Transport):
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         # A layer outside (a guard around an installed app) made the exchange already.
         exchange = environ.get(EXCHANGE)
+        made = exchange is None  # this layer releases what it made (`Exchange.release`)
         if exchange is None:
             request_id = environ.get("HTTP_X_REQUEST_ID")
             if request_id is None or not is_request_id_text(request_id):
@@ -243,6 +244,8 @@ class WSGIProblemMiddleware(Transport):
             return self._serve(environ, start_response, exchange, request_id)
         finally:
             serving.reset(token)
+            if made and exchange.request is not None:
+                exchange.release()
 
     def _serve(
         self, environ: Environ, start_response: StartResponse, exchange: Exchange, request_id: str

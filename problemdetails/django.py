@@ -99,6 +99,7 @@ class ProblemDetailsMiddleware(Transport):
             return self._finish(native, exchange, self.get_response(request))
         finally:
             serving.reset(token)
+            self.leave(exchange)
 
     async def _acall(self, request: Any) -> Any:
         native, exchange = self._enter(request)
@@ -111,6 +112,7 @@ class ProblemDetailsMiddleware(Transport):
             return self._finish(native, exchange, await get_response(request))
         finally:
             serving.reset(token)
+            self.leave(exchange)
 
     def process_exception(self, request: Any, exc: Exception) -> Any:
         """Django's exception middleware hook: the problem's response for what the layer answers, else None.

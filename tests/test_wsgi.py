@@ -6,6 +6,7 @@ middleware wrapped in `wsgiref.validate.validator`.
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import sys
@@ -396,3 +397,19 @@ def test_problems_raised_as_problem_subclasses_keep_their_type(bundled: Catalog)
     app = WSGIProblemMiddleware(raising(Problem("plain", status=418)), catalog=bundled)
     served = serve(app)
     assert (served.status, served.json()["type"]) == ("418 I'm a teapot", "about:blank")
+
+
+def test_an_error_response_leaves_no_reference_cycle(bundled: Catalog) -> None:
+    # See the ASGI test of the same name: the exchange is released when the request is done.
+    def conflict(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        raise bundled["conflict"]("taken")
+
+    app = WSGIProblemMiddleware(conflict, catalog=bundled)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            assert serve(app, validate=False).code == 409
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

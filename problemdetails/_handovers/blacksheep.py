@@ -160,7 +160,8 @@ class _Layer:
 
     async def __call__(self, request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
         scope = request.scope
-        request_id = self.transport.enter(scope).request_id
+        exchange = self.transport.enter(scope)
+        request_id = exchange.request_id
         token = serving.set(scope)  # `current_request_id()` for the app's own code
         try:
             docs = self._docs(request, scope)
@@ -175,6 +176,7 @@ class _Layer:
             return self._leave(scope, response, request_id)
         finally:
             serving.reset(token)
+            self.transport.leave(exchange)
 
     def _docs(self, request: Any, scope: MutableMapping[str, Any]) -> Any:
         docs = self.transport.docs

@@ -269,6 +269,7 @@ class _Layer:
             if exchange.token is not None:
                 serving.reset(exchange.token)
                 exchange.token = None
+            self.transport.leave(exchange)
 
     def watched(self, stream: Any, native: MutableMapping[str, Any]) -> Any:
         """`stream`, its failure after the response started logged before it goes on to the server (which aborts)."""
