@@ -33,7 +33,7 @@ import msgspec
 
 from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
-from problemdetails._context import recording_span, trace_id_of
+from problemdetails._context import recording_span
 from problemdetails._grammar import loggable
 from problemdetails._logging import EXCEPTION_GROUPS, log_exception, log_problem
 from problemdetails._member_types import ErrorItem, ListOf, Scalar
@@ -231,9 +231,7 @@ class Decider:
         if request.exchange is not None:
             request.exchange.code = code
         span = recording_span()  # the one inside which this is decided: the body carries its trace id
-        if request._trace_id is False:
-            request._trace_id = trace_id_of(request.native, span)
-        trace_id = request.trace_id
+        trace_id = request.trace_id_in(span)
         level = logging.ERROR if problem.status >= 500 else logging.INFO
         logged = None
         if self.logger.isEnabledFor(level):
@@ -256,9 +254,7 @@ class Decider:
                 self.logger, level, message, (*values, loggable(note)) if note else values, fields, cause, stacklevel=3
             )
         try:
-            _telemetry.install_sentry()
-            _telemetry.report(logged)
-            _telemetry.record(problem, code, cause if cause is not None else upstream, span)
+            _telemetry.record(problem, code, cause if cause is not None else upstream, span, logged)
         except Exception as error:  # a tracing or metrics SDK's failure is no reason to fail the answer
             self.log_exception(error, "recording the problem for OpenTelemetry failed", request)
         return problem

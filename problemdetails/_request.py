@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
-from problemdetails._context import recording_span, trace_id_of
+from problemdetails._context import recording_span, span_trace_id
 from problemdetails._exchange import EXCHANGE, Exchange
-from problemdetails._grammar import is_request_id
+from problemdetails._grammar import is_request_id, traceparent_trace_id
 from problemdetails._logging import where
 from problemdetails._request_id import new_request_id
 
@@ -38,7 +38,7 @@ def request_path(native: Mapping[str, Any]) -> str:
         return same_origin(path or "/")
     path = native.get("path") or "/"
     path = path if _is_plain_path(path) else quote(path, safe="/!$&'()*+,;=:@-._~")
-    return same_origin(path)
+    return "/." + path if path.startswith("//") else path  # `same_origin`, inline: every error asks
 
 
 def same_origin(reference: str) -> str:
@@ -67,7 +67,7 @@ class Request:
     ```
     """
 
-    __slots__ = ("_trace_id", "accept", "exchange", "method", "native", "path", "request_id")
+    __slots__ = ("_trace_id", "_traceparent", "accept", "exchange", "method", "native", "path", "request_id")
 
     method: str
     path: str
@@ -89,6 +89,7 @@ class Request:
             given = next((value for name, value in fields if name == b"x-request-id"), b"")
             request_id = given.decode() if given and is_request_id(given) else new_request_id().decode()
         accept = next((value for name, value in fields if name == b"accept"), b"")
+        traceparents = [value for name, value in fields if name == b"traceparent"]
         # An ASGI-like scope of these facts: what `instance=`, `enrich=` and the trace context read.
         native: dict[str, Any] = {
             "type": "http",
@@ -97,21 +98,27 @@ class Request:
             "headers": fields,
             "query_string": b"",
         }
-        self._set(method, path, accept, request_id, native)
+        self.method, self.path, self.accept, self.request_id, self.native = method, path, accept, request_id, native
+        self._traceparent = traceparents[0].decode("latin-1") if len(traceparents) == 1 else None
+        self._trace_id: str | bool | None = False  # not looked up yet
         exchange = self.exchange = native[EXCHANGE] = Exchange()
         exchange.request_id, exchange.request = request_id.encode(), self
 
     @classmethod
-    def _of(cls, method: str, path: str, accept: bytes, request_id: str, native: MutableMapping[str, Any]) -> Request:
-        """The facts a middleware read from its scope or environ (no header is read twice)."""
+    def _of(
+        cls,
+        method: str,
+        path: str,
+        accept: bytes,
+        request_id: str,
+        native: MutableMapping[str, Any],
+        traceparent: str | None = None,
+    ) -> Request:
+        """The facts a middleware read from its scope or environ, in one pass (`traceparent`: sent once, else None)."""
         request = cls.__new__(cls)
-        request._set(method, path, accept, request_id, native)
+        request.method, request.path, request.accept, request.request_id = method, path, accept, request_id
+        request.native, request._traceparent, request.exchange, request._trace_id = native, traceparent, None, False
         return request
-
-    def _set(self, method: str, path: str, accept: bytes, request_id: str, native: MutableMapping[str, Any]) -> None:
-        self.method, self.path, self.accept, self.request_id, self.native = method, path, accept, request_id, native
-        self.exchange = None
-        self._trace_id: str | bool | None = False  # not looked up yet
 
     @property
     def logged(self) -> str:
@@ -120,9 +127,18 @@ class Request:
     @property
     def trace_id(self) -> str | None:
         """The request's W3C trace id (the active span's, else its `traceparent`'s), read once."""
-        if self._trace_id is False:
-            self._trace_id = trace_id_of(self.native, recording_span())
-        return self._trace_id  # type: ignore[return-value]
+        found = self._trace_id
+        return self.trace_id_in(recording_span()) if found is False else found  # type: ignore[return-value]
+
+    def trace_id_in(self, span: Any) -> str | None:
+        """`trace_id`, where `span` is the recording span (`recording_span()`, or None) already looked up."""
+        found = self._trace_id
+        if found is False:
+            found = span_trace_id(span)
+            if found is None and self._traceparent is not None:
+                found = traceparent_trace_id(self._traceparent)
+            self._trace_id = found
+        return found  # type: ignore[return-value]
 
 
 def _field_bytes(text: str | bytes) -> bytes:
@@ -152,11 +168,18 @@ def _read_request(native: MutableMapping[str, Any], request_id: str) -> Request:
         path = (native.get("SCRIPT_NAME", "") + native.get("PATH_INFO", "")).encode("latin-1", "replace")
         accept = native.get("HTTP_ACCEPT", "").encode("latin-1", "replace")
         method = str(native["REQUEST_METHOD"])
-        return Request._of(method, path.decode("utf-8", "replace"), accept, request_id, native)
-    accept = b""
-    for key, value in native.get("headers", ()):
+        # A server joins a repeated header with commas: no valid `traceparent` then.
+        traceparent = native.get("HTTP_TRACEPARENT")
+        traceparent = traceparent if isinstance(traceparent, str) else None
+        return Request._of(method, path.decode("utf-8", "replace"), accept, request_id, native, traceparent)
+    accept = traceparent = None
+    several = False
+    for key, value in native.get("headers", ()):  # one pass (ASGI header names are lowercase)
         if key == b"accept":
-            accept = value
-            break
+            if accept is None:  # the first
+                accept = value
+        elif key == b"traceparent":
+            several, traceparent = traceparent is not None, value.decode("latin-1")
     method = str(native.get("method", "WEBSOCKET"))
-    return Request._of(method, str(native.get("path", "")), accept, request_id, native)
+    path = str(native.get("path", ""))
+    return Request._of(method, path, accept or b"", request_id, native, None if several else traceparent)

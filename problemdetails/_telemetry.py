@@ -50,11 +50,19 @@ def label(catalog: Catalog, problem: Problem) -> str:
     OpenTelemetry's `error.type` falls back to the status code).
     """
     code = problem.code
-    return code if code is not None and code in catalog else str(problem.status)
+    return code if code is not None and code in catalog.problems else str(problem.status)
 
 
-def record(problem: Problem, code: str, cause: BaseException | None, span: Any) -> None:
-    """Record one problem response on `span` (the recording one, or None) and on the counter."""
+def record(
+    problem: Problem, code: str, cause: BaseException | None, span: Any, logged: logging.LogRecord | None
+) -> None:
+    """Record one problem response: on `span` (the recording one, or None), on the counter, and to Sentry.
+
+    `logged` is the problem's log record, if one was made (`report`).
+    """
+    if "sentry_sdk" in sys.modules:
+        install_sentry()
+        report(logged)
     trace = sys.modules.get("opentelemetry.trace")
     if trace is None:
         return

@@ -38,7 +38,7 @@ from problemdetails import Catalog, DetailProfile, EnvelopeProfile, Problem
 from problemdetails import Request as PublicRequest
 from problemdetails import Responder as PublicResponder
 from problemdetails._handovers import FRAMEWORKS  # internals: the adapter's alone
-from problemdetails._request import Request  # internals: the adapter's alone
+from problemdetails._request import request_of  # internals: the adapter's alone
 from problemdetails._responder import Responder, is_problem  # internals: the adapter's alone
 from problemdetails.client import decode
 from tests.conftest import BUNDLED
@@ -100,7 +100,7 @@ def respond(
     request_headers += [(name.encode(), value.encode("latin-1")) for name, value in (headers or {}).items()]
     # The facts of the request; `native` stands for the ASGI scope an `instance=` function would get.
     native = {"type": "http", "method": method, "path": path, "headers": request_headers}
-    request = Request._of(method, path, accept.encode("latin-1"), request_id, native)
+    request = request_of(native, request_id)  # as a middleware reads them
     if isinstance(event, Page):
         if is_problem(event.headers):
             # The transport asks this before handing a page over: a problem passes as it is.

@@ -8,6 +8,7 @@ The SDK is global to a process: it is set up once, for this whole session.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import logging
@@ -38,7 +39,7 @@ from problemdetails import (
 )
 from problemdetails._telemetry import _tag_event
 from problemdetails.client import decode
-from tests.asgi import call
+from tests.asgi import call, call_async, request_scope
 from tests.wsgi import serve
 
 SPANS = InMemorySpanExporter()
@@ -288,6 +289,10 @@ def test_problems_carry_the_traceparents_trace_id_without_a_span(bundled: Catalo
     later = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-comes-next"
     assert call(wrapped, headers={"traceparent": later}).json()["trace_id"] == TRACEPARENT.split("-")[1]
     assert "trace_id" not in call(wrapped).json()
+    # Sent twice, there is no one parent to read (the same header read once by the request's facts).
+    twice = request_scope(headers={"accept": "application/json"})
+    twice["headers"] += [(b"traceparent", TRACEPARENT.encode())] * 2
+    assert "trace_id" not in asyncio.run(call_async(wrapped, twice)).json()
 
 
 def relayed_problem(catalog: Catalog, status: int, code: str) -> Problem:

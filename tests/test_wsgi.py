@@ -405,6 +405,7 @@ def test_an_error_response_leaves_no_reference_cycle(bundled: Catalog) -> None:
         raise bundled["conflict"]("taken")
 
     app = WSGIProblemMiddleware(conflict, catalog=bundled)
+    serve(app, validate=False)  # what is filled once (caches) is filled
     gc.collect()
     gc.disable()
     try:

@@ -72,14 +72,19 @@ class HandOver:
         problem answers with its `response()`; one that gets None lets the
         framework's crash path run, and that path's hook calls `keep`.
         """
-        try:
-            translation = (exc, False) if isinstance(exc, Problem) else self.responder.translation(exc)
-        except Exception:  # a framework's reading of its own error failed: the crash path logs it
-            return None
-        if translation[0] is None:
-            return None
-        request = request_of(native)
-        problem = self.responder.problem_for(exc, request, translation)
+        responder = self.responder
+        if isinstance(exc, Problem):  # the common case: the problem is its own answer
+            request = request_of(native)
+            problem = responder.decide(exc, request)
+        else:
+            try:
+                translation = responder.translation(exc)
+            except Exception:  # a framework's reading of its own error failed: the crash path logs it
+                return None
+            if translation[0] is None:
+                return None
+            request = request_of(native)
+            problem = responder.problem_for(exc, request, translation)
         if request.exchange is not None:
             request.exchange.problem = problem
         return problem
