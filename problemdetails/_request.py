@@ -101,8 +101,10 @@ class Request:
         self.method, self.path, self.accept, self.request_id, self.native = method, path, accept, request_id, native
         self._traceparent = traceparents[0].decode("latin-1") if len(traceparents) == 1 else None
         self._trace_id: str | bool | None = False  # not looked up yet
+        # Its own state, as a middleware's request has; not pointing back at the request (which holds `native`):
+        # no reference cycle per error (`Exchange.release`).
         exchange = self.exchange = native[EXCHANGE] = Exchange()
-        exchange.request_id, exchange.request = request_id.encode(), self
+        exchange.request_id = request_id.encode()
 
     @classmethod
     def _of(

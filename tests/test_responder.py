@@ -15,6 +15,7 @@ when the defect is fixed.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import html
 import json
@@ -1085,3 +1086,27 @@ def test_public_answer_decides_logs_and_empties_head(caplog: pytest.LogCaptureFi
     assert int(dict(head.headers)[b"content-length"]) > 0  # what GET would send
     with pytest.raises(KeyboardInterrupt):  # not the error path's to answer
         responder.answer(KeyboardInterrupt(), PublicRequest("GET", "/"))
+
+
+def test_the_sans_io_responder_leaves_no_reference_cycle() -> None:
+    # As a middleware's requests do not (tests/test_middleware.py): errors do not set off the collector.
+    responder = PublicResponder(CATALOG)
+    headers = [("Accept", "application/json"), ("traceparent", "00-" + "a" * 32 + "-" + "b" * 16 + "-01")]
+
+    def answer() -> None:
+        status = 0
+        try:
+            raise CATALOG["conflict"]("taken")
+        except Exception as exc:  # as a handler of another stack catches it
+            status = responder.answer(exc, PublicRequest("GET", "/zones/1", headers)).status
+        assert status == 409
+
+    answer()  # what is filled once (caches) is filled
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(5):
+            answer()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
