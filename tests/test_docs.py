@@ -145,7 +145,7 @@ def test_readme_python_examples_run(index: int) -> None:
             "acme",
             '<https://status.example.com>; rel="help"',
         )
-    if "app" in namespace:
+    if "app" in namespace and "from aiohttp import" not in block:  # aiohttp's: its own test, above
         (request,) = expected  # every app example is exercised
         method, path, body, status, code = request
         if "WSGIProblemMiddleware" in block:

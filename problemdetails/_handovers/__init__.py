@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from problemdetails._handovers.aiohttp import AioHTTP
 from problemdetails._handovers.base import Framework, HandOver
 from problemdetails._handovers.blacksheep import BlackSheep
 from problemdetails._handovers.django import Django
@@ -32,6 +33,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
     Quart(),
     Falcon(),
     BlackSheep(),
+    AioHTTP(),
 )
 
 

@@ -34,7 +34,7 @@ class App:
 
     name: str
     target: str  # module:attribute
-    interface: str  # asgi | wsgi
+    interface: str  # asgi | wsgi | aiohttp (neither: its own server)
     servers: tuple[str, ...]
     http_error: tuple[int, str, dict[str, str]] = (429, "rate-limited", RETRY_AFTER_7)
     prefix: str = ""
@@ -174,6 +174,9 @@ APPS = [
         allow=False,
         head_status=404,
     ),
+    # aiohttp under its own server: the convention (`middlewares=[problem_middleware(...)]`) and `install`.
+    App("aiohttp", "examples.frameworks.aiohttp_app:make_app", "aiohttp", ("aiohttp",)),
+    App("aiohttp-install", "examples.frameworks.aiohttp_app:make_app --installed", "aiohttp", ("aiohttp",)),
     # Django with the layer in each handler's own middleware chain (what the `MIDDLEWARE` setting does), no wrapper.
     App(
         "django-install",
@@ -210,6 +213,8 @@ def command(app: App, server: str, port: int) -> list[str]:
         return [python, "-m", "uvicorn", app.target, "--host", host, "--port", str(port), "--log-level", "warning"]
     if server == "hypercorn":
         return [python, "-m", "hypercorn", "--bind", f"{host}:{port}", app.target]
+    if server == "aiohttp":  # its own server, `python -m aiohttp.web`, given an app factory and its arguments
+        return [python, "-m", "aiohttp.web", "-H", host, "-P", str(port), *app.target.split()]
     if server == "granian":
         interface = ["--interface", app.interface, "--no-log"]
         return [python, "-m", "granian", *interface, "--host", host, "--port", str(port), app.target]
