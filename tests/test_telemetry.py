@@ -125,6 +125,42 @@ def wsgi_get(app: Any) -> Get:
     return get
 
 
+def aiohttp_get(make: Callable[[], Any]) -> Get:
+    """aiohttp's app (from its factory) under a server span of the real SDK, opened outside the layer.
+
+    What OpenTelemetry's aiohttp server instrumentation does (a middleware first in the
+    list, continuing the caller's trace); its package pins other versions of the
+    instrumentation libraries than the ASGI and WSGI ones, so a middleware of the
+    test's stands for it.
+    """
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+    from opentelemetry import propagate
+
+    tracer = trace.get_tracer("tests")
+
+    @web.middleware
+    async def traced(request: web.Request, handler: Any) -> web.StreamResponse:
+        context = propagate.extract(dict(request.headers))
+        with tracer.start_as_current_span(f"{request.method} {request.path}", context=context, kind=SpanKind.SERVER):
+            response: web.StreamResponse = await handler(request)
+            return response
+
+    def get(path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        app = make()
+        app.middlewares.insert(0, traced)
+
+        async def fetch() -> tuple[int, dict[str, Any]]:
+            async with TestClient(TestServer(app)) as client:
+                response = await client.get(path, headers=headers)
+                body = await response.json(content_type=None) if response.status >= 400 else {}
+                return response.status, body
+
+        return asyncio.run(fetch())
+
+    return get
+
+
 FRAMEWORKS = {
     "starlette": ("starlette_app", "app", asgi_get),
     "litestar": ("litestar_app", "app", asgi_get),
@@ -135,6 +171,8 @@ FRAMEWORKS = {
     "flask": ("flask_app", "app", wsgi_get),
     "django-wsgi": ("django_app", "wsgi_app", wsgi_get),
     "falcon-wsgi": ("falcon_app", "wsgi_app", wsgi_get),
+    "aiohttp": ("aiohttp_app", "conventional_app", aiohttp_get),
+    "aiohttp-install": ("aiohttp_app", "installed_app", aiohttp_get),
 }
 
 

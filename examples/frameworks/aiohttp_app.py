@@ -50,6 +50,11 @@ async def crash(request: web.Request) -> web.Response:
     raise RuntimeError(SECRET)
 
 
+@routes.get("/unavailable")
+async def unavailable(request: web.Request) -> web.Response:
+    raise CATALOG["unavailable"](retry_after=30)
+
+
 @routes.get("/mapped")
 async def mapped(request: web.Request) -> web.Response:
     raise ZoneLocked("zone z1 is locked")

@@ -181,8 +181,36 @@ def flask_routes() -> None:
         raise Overloaded(DOWN)
 
 
+def aiohttp_routes() -> None:
+    from aiohttp import web
+
+    from examples.frameworks.aiohttp_app import routes
+
+    @routes.get("/http-unavailable")
+    async def http_unavailable(request: web.Request) -> web.Response:
+        raise web.HTTPServiceUnavailable()
+
+    @routes.get("/rendered-unavailable")
+    async def rendered_unavailable(request: web.Request) -> web.Response:
+        return web.Response(status=503, text=DOWN)
+
+    @routes.get("/mapped-unavailable")
+    async def mapped_unavailable(request: web.Request) -> web.Response:
+        raise Maintenance(DOWN)
+
+    @routes.get("/mapped-status")
+    async def mapped_status(request: web.Request) -> web.Response:
+        raise Overloaded(DOWN)
+
+
 # The 5xx answers' routes (see the module docstring), added to the example app before it serves.
-ADD_ROUTES = {"starlette": starlette_routes, "fastapi": fastapi_routes, "django": django_routes, "flask": flask_routes}
+ADD_ROUTES = {
+    "starlette": starlette_routes,
+    "fastapi": fastapi_routes,
+    "django": django_routes,
+    "flask": flask_routes,
+    "aiohttp": aiohttp_routes,
+}
 
 
 def main(framework: str, event_level: str | None = None) -> None:
@@ -216,6 +244,30 @@ def main(framework: str, event_level: str | None = None) -> None:
 
         def get(path: str) -> int:
             return call(django_app.asgi_app, path=path, headers=request_id(path)).status
+    elif framework == "aiohttp":  # aiohttp's own test client (its test server on 127.0.0.1), on one event loop
+        import asyncio
+
+        from aiohttp import test_utils
+
+        from examples.frameworks.aiohttp_app import installed_app
+
+        runner = asyncio.Runner()
+
+        async def start() -> Any:
+            client: Any = test_utils.TestClient(test_utils.TestServer(installed_app()))
+            await client.start_server()
+            return client
+
+        aiohttp_client = runner.run(start())
+
+        async def fetch(path: str) -> int:
+            response = await aiohttp_client.get(path, headers=request_id(path))
+            await response.read()
+            status: int = response.status
+            return status
+
+        def get(path: str) -> int:
+            return runner.run(fetch(path))
     else:
         assert framework == "flask"
         from examples.frameworks import flask_app
