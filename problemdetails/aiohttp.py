@@ -22,8 +22,8 @@ def problem_middleware(*, catalog: Catalog, **options: Any) -> Middleware:
     """An aiohttp middleware that answers every error of the app with its problem.
 
     The options are `ProblemMiddleware`'s (an `instance=` function gets the
-    request's facts as an ASGI-like scope, the aiohttp request under
-    `"aiohttp.request"`). List it first, so that it sees what the app's other
+    request's facts as an ASGI-like scope: `method`, `path`, `query_string`,
+    `headers`). List it first, so that it sees what the app's other
     middlewares raise:
 
     ```python

@@ -9,8 +9,10 @@ TestClient` (a real server on 127.0.0.1), both ways in, and the cases of install
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -20,6 +22,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 import problemdetails
 from problemdetails import Catalog
+from problemdetails._exchange import EXCHANGE
+from problemdetails._handovers.aiohttp import scope_key
 from problemdetails.aiohttp import problem_middleware
 from tests.conftest import served_records as all_served_records
 
@@ -273,3 +277,25 @@ def test_a_sub_application_with_its_own_layer_answers_once(bundled: Catalog, cap
         client.close()
     assert body["instance"] == "/v2/conflict"
     assert len(served_records(caplog)) == 1  # decided and logged once
+
+
+def test_an_error_response_leaves_no_reference_cycle(bundled: Catalog) -> None:
+    # As the ASGI and WSGI layers' (tests/test_middleware.py): with the collector off, a request's
+    # exchange is freed once aiohttp is done with the request.
+    exchanges: list[weakref.ref[Any]] = []
+
+    async def conflict(request: web.Request) -> web.Response:
+        exchanges.append(weakref.ref(request[scope_key()][EXCHANGE]))
+        raise bundled["conflict"]("taken")
+
+    app = installed(bundled)
+    app.router.add_get("/weak", conflict)
+    client = Client(app)
+    gc.disable()
+    try:
+        problem(client.request("GET", "/weak"), 409, "conflict")
+        client.close()
+        assert len(exchanges) == 1
+        assert exchanges[0]() is None
+    finally:
+        gc.enable()

@@ -118,13 +118,14 @@ class Layer:
             try:
                 response = await handler(request)
             except Exception as exc:
-                return self._raised(native, exc)
+                return self._raised(native, exc, request.writer.output_size > 0)
             return self._leave(native, response)
         finally:
             serving.reset(token)
             self.transport.leave(exchange)
 
-    def _raised(self, native: MutableMapping[str, Any], exc: Exception) -> Any:
+    def _raised(self, native: MutableMapping[str, Any], exc: Exception, sent: bool) -> Any:
+        """The answer to an exception; `sent`: bytes of a response went out already."""
         from aiohttp import web
 
         if isinstance(exc, web.HTTPException) and exc.status < 400:
@@ -135,7 +136,7 @@ class Layer:
         # Its headers on their way (installed: `on_response_prepare` said so), or bytes sent (aiohttp's
         # own test before it answers a crash: a prepared response whose headers are still buffered is
         # replaced by the answer).
-        if native.get(_PREPARED) or native["aiohttp.request"].writer.output_size > 0:
+        if native.get(_PREPARED) or sent:
             # RFC 9110 has no way to take back a status line: aiohttp aborts the connection,
             # and the client sees truncation.
             responder.log_exception(exc, "exception after the response started; aborting", request)
@@ -194,7 +195,6 @@ def _scope(request: Any) -> dict[str, Any]:
         "path": request.path,  # decoded, as ASGI's is (`instance` percent-encodes it)
         "query_string": request.query_string.encode("latin-1", "replace"),
         "headers": [(name.lower(), value) for name, value in request.raw_headers],
-        "aiohttp.request": request,
     }
 
 
