@@ -8,7 +8,15 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from benchmarks import bench_encode, bench_memory, bench_middleware, bench_observability, bench_site, bench_wsgi
+from benchmarks import (
+    bench_aiohttp,
+    bench_encode,
+    bench_memory,
+    bench_middleware,
+    bench_observability,
+    bench_site,
+    bench_wsgi,
+)
 from benchmarks.report import publish
 
 PACKAGES = (
@@ -30,6 +38,7 @@ PACKAGES = (
     "drf-standardized-errors",
     "opentelemetry-api",
     "opentelemetry-sdk",
+    "aiohttp",
 )
 
 
@@ -60,6 +69,7 @@ def main() -> int:
     middleware_rows, middleware_verdicts = bench_middleware.run()
     observability_rows, observability_verdicts = bench_observability.run()
     wsgi_rows, wsgi_verdicts = bench_wsgi.run()
+    aiohttp_rows, aiohttp_verdicts = bench_aiohttp.run()
     site_rows, site_verdicts = bench_site.run()
     memory_rows, memory_verdicts = bench_memory.run()
     text = "\n".join(
@@ -122,6 +132,15 @@ def main() -> int:
             *wsgi_rows,
             "",
             *[line for verdict in wsgi_verdicts for line in (verdict, "")],
+            "## aiohttp, in-process",
+            "",
+            "Each app answers `GET /zones` through `Application._handle`, what aiohttp's server calls for a request,",
+            "with a `web.Request` made as its server makes one, minus the socket; each response is checked for its",
+            "status and media type before timing. aiohttp has no maintained problem-details peer: its own exception",
+            "path (a middleware of the app's catching the exception and returning the floor's bytes) is the yardstick.",
+            *aiohttp_rows,
+            "",
+            *[line for verdict in aiohttp_verdicts for line in (verdict, "")],
             "## Building the doc site",
             "",
             "Generated catalogs (Markdown description and resolution, typed members, an example, a parent for most),",
