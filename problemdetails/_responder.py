@@ -194,7 +194,7 @@ class Responder(Decider):
     def answer(self, exc: BaseException, request: Request) -> Answer:
         """The response that answers `exc` in `request`: decided, logged, counted and traced, as every middleware's.
 
-        For a stack this library does not ship (aiohttp, Tornado, a server of
+        For a stack this library does not ship (Tornado, gRPC gateways, a server of
         your own): catch the exception your handler raised, ask, and send the
         status, headers and body you get. Never raises. A HEAD request gets
         GET's headers (`Content-Length` included) and an empty body.
