@@ -104,3 +104,14 @@ def free_port() -> int:
             _GIVEN.add(port)
             return port
     raise RuntimeError("no TCP port on 127.0.0.1 that this process has not handed out already")
+
+
+def problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    """`response` (a test client's, or httpx's) is a complete problem+json of `status` and `code`; its body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["content-length"] == str(len(response.content))
+    body: dict[str, Any] = response.json()
+    assert (body["status"], body["code"]) == (status, code)
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body

@@ -25,6 +25,7 @@ from problemdetails import Catalog
 from problemdetails._exchange import EXCHANGE
 from problemdetails._handovers.aiohttp import scope_key
 from problemdetails.aiohttp import problem_middleware
+from tests.conftest import problem
 from tests.conftest import served_records as all_served_records
 
 SECRET = "password=hunter2"
@@ -98,7 +99,11 @@ def installed(catalog: Catalog, **options: Any) -> web.Application:
 
 class Answer:
     def __init__(self, status: int, headers: dict[str, str], content: bytes) -> None:
-        self.status, self.headers, self.content = status, headers, content
+        self.status_code, self.headers, self.content = status, headers, content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode()
 
     def json(self) -> Any:
         return json.loads(self.content)
@@ -140,16 +145,6 @@ def served_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [record for record in all_served_records(caplog) if record.name != "aiohttp.access"]
 
 
-def problem(response: Answer, status: int, code: str) -> dict[str, Any]:
-    assert response.status == status, response.content
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.headers["content-length"] == str(len(response.content))
-    body: dict[str, Any] = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
-
-
 def test_a_raised_problem_through_aiohttps_own_test_client(client: Client) -> None:
     response = client.request("GET", "/conflict", {"X-Request-ID": "req-aiohttp-1"})
     body = problem(response, 409, "conflict")
@@ -159,7 +154,7 @@ def test_a_raised_problem_through_aiohttps_own_test_client(client: Client) -> No
 def test_the_happy_path_only_gains_a_request_id(client: Client) -> None:
     response = client.request("GET", "/ok", {"X-Request-ID": "req-aiohttp-2"})
     # `current_request_id()` inside the handler is the one the response carries.
-    assert (response.status, response.content, response.headers["x-request-id"]) == (
+    assert (response.status_code, response.content, response.headers["x-request-id"]) == (
         200,
         b"req-aiohttp-2",
         "req-aiohttp-2",
@@ -202,21 +197,21 @@ def test_an_error_page_a_handler_returned_is_replaced_keeping_its_message(client
 
 def test_a_redirect_passes_with_a_request_id(client: Client) -> None:
     response = client.request("GET", "/redirect")
-    assert (response.status, response.headers["location"]) == (302, "/ok")
+    assert (response.status_code, response.headers["location"]) == (302, "/ok")
     assert response.headers["x-request-id"]
 
 
 def test_head_gets_gets_headers_and_no_body(client: Client) -> None:
     head, get = client.request("HEAD", "/conflict"), client.request("GET", "/conflict")
-    assert (head.status, head.headers["content-type"], head.content) == (409, "application/problem+json", b"")
+    assert (head.status_code, head.headers["content-type"], head.content) == (409, "application/problem+json", b"")
     assert head.headers["content-length"] == get.headers["content-length"]
 
 
 def test_negotiation_gives_xml_and_html(client: Client) -> None:
     xml = client.request("GET", "/conflict", {"Accept": "application/problem+xml"})
-    assert (xml.status, xml.headers["content-type"]) == (409, "application/problem+xml")
+    assert (xml.status_code, xml.headers["content-type"]) == (409, "application/problem+xml")
     page = client.request("GET", "/conflict", {"Accept": "text/html"})
-    assert (page.status, page.headers["content-type"]) == (409, "text/html; charset=utf-8")
+    assert (page.status_code, page.headers["content-type"]) == (409, "text/html; charset=utf-8")
 
 
 def test_a_stream_failing_mid_body_is_logged_once(client: Client, caplog: pytest.LogCaptureFixture) -> None:
@@ -250,7 +245,7 @@ def test_options_reach_the_layer(bundled: Catalog) -> None:
         try:
             assert "instance" not in problem(client.request("GET", "/conflict"), 409, "conflict")
             page = client.request("GET", "/errors/conflict/")
-            assert (page.status, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
+            assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
             assert page.headers["x-request-id"]
         finally:
             client.close()

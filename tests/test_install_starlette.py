@@ -28,7 +28,7 @@ from starlette.testclient import TestClient
 import problemdetails
 from problemdetails import Catalog, ProblemMiddleware
 from problemdetails._handovers.starlette import _Crashes
-from tests.conftest import serve_with_uvicorn, served_records
+from tests.conftest import problem, serve_with_uvicorn, served_records
 
 SECRET = "password=hunter2"
 
@@ -118,17 +118,6 @@ def installed(request: pytest.FixtureRequest, bundled: Catalog) -> Iterator[tupl
     assert WAYS[way](app, bundled) is app
     with TestClient(app) as client:  # raises what escapes the app: nothing may
         yield client, ran
-
-
-def problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    """`response` (TestClient's or httpx's) is a complete problem+json of `status` and `code`; its body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.headers["content-length"] == str(len(response.content))
-    body: dict[str, Any] = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
 
 
 def test_a_raised_problem_through_the_apps_own_test_client(installed: tuple[TestClient, list[str]]) -> None:
