@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import subprocess
@@ -104,6 +105,20 @@ def free_port() -> int:
             _GIVEN.add(port)
             return port
     raise RuntimeError("no TCP port on 127.0.0.1 that this process has not handed out already")
+
+
+class Answer:
+    """A response as a test client without `httpx`'s shape gave it: status, lowercase headers, content."""
+
+    def __init__(self, status: int, headers: dict[str, str], content: bytes) -> None:
+        self.status_code, self.headers, self.content = status, headers, content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode()
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 def problem(response: Any, status: int, code: str) -> dict[str, Any]:

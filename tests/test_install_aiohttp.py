@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,7 +24,7 @@ from problemdetails import Catalog
 from problemdetails._exchange import EXCHANGE
 from problemdetails._handovers.aiohttp import scope_key
 from problemdetails.aiohttp import problem_middleware
-from tests.conftest import problem
+from tests.conftest import Answer, problem
 from tests.conftest import served_records as all_served_records
 
 SECRET = "password=hunter2"
@@ -95,18 +94,6 @@ def installed(catalog: Catalog, **options: Any) -> web.Application:
     app.add_routes(routes(catalog))
     assert problemdetails.install(app, catalog=catalog, **options) is app
     return app
-
-
-class Answer:
-    def __init__(self, status: int, headers: dict[str, str], content: bytes) -> None:
-        self.status_code, self.headers, self.content = status, headers, content
-
-    @property
-    def text(self) -> str:
-        return self.content.decode()
-
-    def json(self) -> Any:
-        return json.loads(self.content)
 
 
 class Client:

@@ -11,7 +11,6 @@ installing.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from blacksheep.testing import TestClient
 import problemdetails
 from problemdetails import Catalog, ProblemMiddleware
 from tests.asgi import call
-from tests.conftest import serve_with_uvicorn, served_records
+from tests.conftest import Answer, problem, serve_with_uvicorn, served_records
 
 SECRET = "password=hunter2"
 JSON = {"Accept": "application/json"}
@@ -101,15 +100,6 @@ class Client:
         self.runner.close()
 
 
-class Answer:
-    def __init__(self, status: int, headers: dict[str, str], content: bytes) -> None:
-        self.status_code, self.headers, self.content = status, headers, content
-
-    @property
-    def text(self) -> str:
-        return self.content.decode()
-
-
 @pytest.fixture
 def installed(bundled: Catalog) -> Iterator[tuple[Client, list[str]]]:
     app, ran = build(bundled)
@@ -130,16 +120,6 @@ def clients() -> Iterator[Callable[[Application], Client]]:
     yield make
     for client in made:
         client.close()
-
-
-def problem(response: Answer | httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.headers["content-length"] == str(len(response.content))
-    body: dict[str, Any] = json.loads(response.content)
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
 
 
 Installed = tuple[Client, list[str]]

@@ -26,7 +26,7 @@ from litestar.testing import TestClient
 import problemdetails
 from problemdetails import Catalog, ProblemMiddleware
 from problemdetails.litestar import ProblemDetailsPlugin
-from tests.conftest import serve_with_uvicorn
+from tests.conftest import problem, serve_with_uvicorn
 
 SECRET = "password=hunter2"
 
@@ -105,16 +105,6 @@ def installed(request: pytest.FixtureRequest, bundled: Catalog) -> Iterator[tupl
     arguments, ran = build(bundled)
     with TestClient(WAYS[request.param](arguments, bundled)) as client:  # raises what escapes the app: nothing may
         yield client, ran
-
-
-def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.headers["content-length"] == str(len(response.content))
-    body: dict[str, Any] = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
 
 
 Client = tuple[TestClient[Litestar], list[str]]
