@@ -61,6 +61,11 @@ def routes(catalog: Catalog) -> web.RouteTableDef:
         response.set_cookie("seen", "1")
         return response
 
+    @table.get("/unicode-header")
+    async def unicode_header(request: web.Request) -> web.Response:
+        # aiohttp takes any text as a header value; an HTTP field value is octets (RFC 9110 §5.5).
+        return web.Response(status=404, text="No such café.", headers={"X-Note": "café €", "X-Shard": "eu-1"})
+
     @table.get("/redirect")
     async def redirect(request: web.Request) -> web.Response:
         raise web.HTTPFound("/ok")
@@ -180,6 +185,16 @@ def test_an_error_page_a_handler_returned_is_replaced_keeping_its_message(client
     assert problem(response, 404, "not-found")["detail"] == "Order 7 does not exist."
     assert response.headers["x-shard"] == "eu-1"
     assert "seen=1" in response.headers["set-cookie"]
+
+
+def test_an_error_page_with_a_header_no_http_field_can_hold_is_still_replaced(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = client.request("GET", "/unicode-header")
+    assert problem(response, 404, "not-found")["detail"] == "No such café."
+    assert "x-note" not in response.headers  # dropped, and said so
+    assert response.headers["x-shard"] == "eu-1"
+    assert any(record.getMessage() == "dropped header 'X-Note': not a valid HTTP field" for record in caplog.records)
 
 
 def test_a_redirect_passes_with_a_request_id(client: Client) -> None:

@@ -36,6 +36,7 @@ from problemdetails._catalog import Catalog
 from problemdetails._context import serving
 from problemdetails._decider import HELD_BODY_LIMIT, client_detail, problem_for_status
 from problemdetails._exchange import exchange_of
+from problemdetails._grammar import loggable
 from problemdetails._handovers.base import Framework
 from problemdetails._problem import Problem
 from problemdetails._request import request_of
@@ -154,7 +155,7 @@ class Layer:
         """A response a handler returned: an error page replaced by its problem, `X-Request-ID` on every one."""
         status = response.status
         if status >= 400 and not response.prepared and self.transport.rewrite_error_responses:
-            headers = _headers(response)
+            headers = _headers(response, self.transport.responder.logger)
             exchange = exchange_of(native)
             answered = exchange.answered if exchange is not None else None
             if not (answered is not None and answered[0] == status) and not is_problem(headers):
@@ -210,9 +211,18 @@ def _text_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
     return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
 
 
-def _headers(response: Any) -> list[tuple[bytes, bytes]]:
-    """A response's headers, lowercase bytes, with the `Content-Type` aiohttp keeps apart from them."""
-    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.headers.items()]
+def _headers(response: Any, logger: logging.Logger) -> list[tuple[bytes, bytes]]:
+    """A response's headers, lowercase bytes, with the `Content-Type` aiohttp keeps apart from them.
+
+    aiohttp takes any text; HTTP fields are octets (RFC 9110 §5.5), so a header that is not
+    latin-1 is dropped, as the responder drops any invalid field, and logged.
+    """
+    headers: list[tuple[bytes, bytes]] = []
+    for name, value in response.headers.items():
+        try:
+            headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        except UnicodeEncodeError:
+            logger.warning("dropped header %s: not a valid HTTP field", loggable(repr(name)))
     if not any(name == b"content-type" for name, _ in headers) and response.content_type:
         headers.append((b"content-type", response.content_type.encode("latin-1")))
     return headers
