@@ -36,8 +36,7 @@ from problemdetails._catalog import Catalog
 from problemdetails._context import serving
 from problemdetails._decider import HELD_BODY_LIMIT, client_detail, problem_for_status
 from problemdetails._exchange import exchange_of
-from problemdetails._grammar import loggable
-from problemdetails._handovers.base import Framework
+from problemdetails._handovers.base import Framework, header_fields
 from problemdetails._problem import Problem
 from problemdetails._request import request_of
 from problemdetails._responder import Answer, is_problem
@@ -212,17 +211,8 @@ def _text_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
 
 
 def _headers(response: Any, logger: logging.Logger) -> list[tuple[bytes, bytes]]:
-    """A response's headers, lowercase bytes, with the `Content-Type` aiohttp keeps apart from them.
-
-    aiohttp takes any text; HTTP fields are octets (RFC 9110 §5.5), so a header that is not
-    latin-1 is dropped, as the responder drops any invalid field, and logged.
-    """
-    headers: list[tuple[bytes, bytes]] = []
-    for name, value in response.headers.items():
-        try:
-            headers.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-        except UnicodeEncodeError:
-            logger.warning("dropped header %s: not a valid HTTP field", loggable(repr(name)))
+    """A response's headers, lowercase bytes, with the `Content-Type` aiohttp keeps apart from them."""
+    headers = header_fields(response.headers.items(), logger)
     if not any(name == b"content-type" for name, _ in headers) and response.content_type:
         headers.append((b"content-type", response.content_type.encode("latin-1")))
     return headers

@@ -20,6 +20,7 @@ over through `HandOver`, which the request's `Exchange` (`_exchange.py`) holds:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -35,7 +36,7 @@ from typing import Any, ClassVar
 from problemdetails._catalog import Catalog
 from problemdetails._decider import HELD_BODY_LIMIT, problem_for_status
 from problemdetails._exchange import EXCHANGE, Exchange, exchange_of
-from problemdetails._grammar import json_pointer
+from problemdetails._grammar import json_pointer, loggable
 from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
 from problemdetails._request import request_of
@@ -47,6 +48,7 @@ __all__ = [
     "HandOver",
     "error_items",
     "handover_of",
+    "header_fields",
     "status_of",
     "validation_problem",
     "watched",
@@ -162,6 +164,21 @@ async def watched_async(chunks: AsyncIterable[bytes], failed: Callable[[Exceptio
     except Exception as exc:
         failed(exc)
         raise
+
+
+def header_fields(headers: Iterable[tuple[str, str]], logger: logging.Logger) -> list[tuple[bytes, bytes]]:
+    """A framework's text headers (aiohttp's, Tornado's) as lowercase bytes, for the responder.
+
+    Such a framework takes any text as a header; HTTP fields are octets (RFC 9110 §5.5),
+    so a header that is not latin-1 is dropped, as the responder drops any invalid field, and logged.
+    """
+    fields: list[tuple[bytes, bytes]] = []
+    for name, value in headers:
+        try:
+            fields.append((name.lower().encode("latin-1"), value.encode("latin-1")))
+        except UnicodeEncodeError:
+            logger.warning("dropped header %s: not a valid HTTP field", loggable(repr(name)))
+    return fields
 
 
 def handover_of(native: MutableMapping[str, Any] | None) -> HandOver | None:
