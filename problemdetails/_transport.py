@@ -78,20 +78,22 @@ class Transport:
                 stacklevel=2,
             )
 
-    def enter(self, native: MutableMapping[str, Any]) -> Exchange:
+    def enter(self, native: MutableMapping[str, Any], sent: str | None = None) -> Exchange:
         """Serve a request from its ASGI scope or WSGI environ: its exchange, with its id and this layer's hand-over.
 
         A layer outside (a guard around an installed app) made the exchange
         already: this one takes it over. Else the id is a valid `X-Request-ID`,
         else the trace id or a new one. The framework layers (Django's, Falcon's,
         BlackSheep's) call this; the ASGI and WSGI middlewares inline it on their
-        happy path.
+        happy path. `sent` is the request's `X-Request-ID` when the layer read it
+        from its framework's request already (`""` for none), so that `native`'s
+        headers are not read on the happy path (Tornado's).
         """
         exchange = exchange_of(native)
         if exchange is not None:
             exchange.handover = self.handover
             return exchange
-        request_id = header(native, "x-request-id")
+        request_id = header(native, "x-request-id") if sent is None else sent
         if request_id is None or not is_request_id_text(request_id):
             request_id = (
                 self._trace_request_id(native).decode() if self.request_id_from_trace else next(_request_id.text_ids)

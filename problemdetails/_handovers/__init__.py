@@ -19,6 +19,7 @@ from problemdetails._handovers.falcon import Falcon
 from problemdetails._handovers.flask import Flask, Quart, Werkzeug
 from problemdetails._handovers.litestar import Litestar
 from problemdetails._handovers.starlette import Starlette
+from problemdetails._handovers.tornado import Tornado
 
 __all__ = ["FRAMEWORKS", "HandOver", "framework_of", "install"]
 
@@ -34,6 +35,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
     Falcon(),
     BlackSheep(),
     AioHTTP(),
+    Tornado(),
 )
 
 

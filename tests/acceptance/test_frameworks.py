@@ -34,7 +34,7 @@ class App:
 
     name: str
     target: str  # module:attribute
-    interface: str  # asgi | wsgi | aiohttp (neither: its own server)
+    interface: str  # asgi | wsgi | aiohttp | tornado (neither: its own server)
     servers: tuple[str, ...]
     http_error: tuple[int, str, dict[str, str]] = (429, "rate-limited", RETRY_AFTER_7)
     prefix: str = ""
@@ -177,6 +177,8 @@ APPS = [
     # aiohttp under its own server: the convention (`middlewares=[problem_middleware(...)]`) and `install`.
     App("aiohttp", "examples.frameworks.aiohttp_app:make_app", "aiohttp", ("aiohttp",)),
     App("aiohttp-install", "examples.frameworks.aiohttp_app:make_app --installed", "aiohttp", ("aiohttp",)),
+    # Tornado under its own server (`application.listen`), installed: a method a handler lacks is its 405, HEAD too.
+    App("tornado", "examples.frameworks.tornado_app", "tornado", ("tornado",), head_status=405),
     # Django with the layer in each handler's own middleware chain (what the `MIDDLEWARE` setting does), no wrapper.
     App(
         "django-install",
@@ -215,6 +217,8 @@ def command(app: App, server: str, port: int) -> list[str]:
         return [python, "-m", "hypercorn", "--bind", f"{host}:{port}", app.target]
     if server == "aiohttp":  # its own server, `python -m aiohttp.web`, given an app factory and its arguments
         return [python, "-m", "aiohttp.web", "-H", host, "-P", str(port), *app.target.split()]
+    if server == "tornado":  # its own server: the example module listens (`application.listen(port)`)
+        return [python, "-m", app.target, "--host", host, "--port", str(port)]
     if server == "granian":
         interface = ["--interface", app.interface, "--no-log"]
         return [python, "-m", "granian", *interface, "--host", host, "--port", str(port), app.target]
