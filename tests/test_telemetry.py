@@ -161,6 +161,40 @@ def aiohttp_get(make: Callable[[], Any]) -> Get:
     return get
 
 
+def tornado_get(make: Callable[[], Any]) -> Get:
+    """Tornado's application (from its factory) under a server span of the real SDK, through its test client.
+
+    OpenTelemetry's Tornado instrumentation wraps `RequestHandler._execute` to open the server
+    span (continuing the caller's trace); its package pins other versions of the instrumentation
+    libraries than the ASGI and WSGI ones, so the test wraps it the same way, for its request only.
+    """
+    from opentelemetry import propagate
+    from tornado import web
+
+    from tests.test_install_tornado import Client
+
+    tracer = trace.get_tracer("tests")
+    original = web.RequestHandler._execute
+
+    async def traced(handler: web.RequestHandler, transforms: Any, *args: bytes, **kwargs: bytes) -> None:
+        request = handler.request
+        context = propagate.extract({name.lower(): value for name, value in request.headers.get_all()})
+        with tracer.start_as_current_span(f"{request.method} {request.path}", context=context, kind=SpanKind.SERVER):
+            await original(handler, transforms, *args, **kwargs)
+
+    def get(path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        client = Client(make())
+        web.RequestHandler._execute = traced  # type: ignore[method-assign,assignment]
+        try:
+            response = client.request("GET", path, headers)
+        finally:
+            web.RequestHandler._execute = original  # type: ignore[method-assign]
+            client.tearDown()
+        return response.status_code, response.json() if response.status_code >= 400 else {}
+
+    return get
+
+
 FRAMEWORKS = {
     "starlette": ("starlette_app", "app", asgi_get),
     "litestar": ("litestar_app", "app", asgi_get),
@@ -173,6 +207,7 @@ FRAMEWORKS = {
     "falcon-wsgi": ("falcon_app", "wsgi_app", wsgi_get),
     "aiohttp": ("aiohttp_app", "conventional_app", aiohttp_get),
     "aiohttp-install": ("aiohttp_app", "installed_app", aiohttp_get),
+    "tornado": ("tornado_app", "make_app", tornado_get),
 }
 
 

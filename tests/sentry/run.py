@@ -203,6 +203,46 @@ def aiohttp_routes() -> None:
         raise Overloaded(DOWN)
 
 
+def tornado_routes() -> None:
+    from tornado import web
+
+    from examples.frameworks import tornado_app
+
+    class HTTPUnavailable(web.RequestHandler):
+        def get(self) -> None:
+            raise web.HTTPError(503)
+
+    class RenderedUnavailable(web.RequestHandler):
+        def get(self) -> None:
+            self.set_status(503)
+            self.finish(DOWN)
+
+    class MappedUnavailable(web.RequestHandler):
+        def get(self) -> None:
+            raise Maintenance(DOWN)
+
+    class MappedStatus(web.RequestHandler):
+        def get(self) -> None:
+            raise Overloaded(DOWN)
+
+    make_app = tornado_app.make_app
+
+    def with_routes() -> web.Application:
+        application = make_app()
+        application.add_handlers(
+            ".*",
+            [
+                (r"/http-unavailable", HTTPUnavailable),
+                (r"/rendered-unavailable", RenderedUnavailable),
+                (r"/mapped-unavailable", MappedUnavailable),
+                (r"/mapped-status", MappedStatus),
+            ],
+        )
+        return application
+
+    tornado_app.make_app = with_routes
+
+
 # The 5xx answers' routes (see the module docstring), added to the example app before it serves.
 ADD_ROUTES = {
     "starlette": starlette_routes,
@@ -210,6 +250,7 @@ ADD_ROUTES = {
     "django": django_routes,
     "flask": flask_routes,
     "aiohttp": aiohttp_routes,
+    "tornado": tornado_routes,
 }
 
 
@@ -268,6 +309,14 @@ def main(framework: str, event_level: str | None = None) -> None:
 
         def get(path: str) -> int:
             return runner.run(fetch(path))
+    elif framework == "tornado":  # Tornado's own test case (its server on 127.0.0.1 and its client)
+        from examples.frameworks.tornado_app import make_app
+        from tests.test_install_tornado import Client
+
+        tornado_client = Client(make_app())
+
+        def get(path: str) -> int:
+            return tornado_client.request("GET", path, request_id(path)).status_code
     else:
         assert framework == "flask"
         from examples.frameworks import flask_app
