@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import types
+import unittest
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -137,6 +138,15 @@ def test_readme_python_examples_run(index: int) -> None:
         for name, function in list(namespace.items()):
             if name.startswith("test_") and callable(function):
                 function()  # an example written as a test is run as one
+            elif (  # a test case of the example's own (Tornado's), run as unittest runs it
+                isinstance(function, type)
+                and issubclass(function, unittest.TestCase)
+                and function.__module__ == namespace["__name__"]
+            ):
+                result = unittest.TestResult()
+                unittest.defaultTestLoader.loadTestsFromTestCase(function).run(result)
+                assert result.testsRun
+                assert result.wasSuccessful(), (result.errors, result.failures)
     expected = [value for marker, value in EXPECTED.items() if marker in block and value is not None]
     enrich = namespace.get("enrich")
     if enrich is not None:  # the enrichment example: its members and headers arrive
