@@ -90,6 +90,8 @@ $(BENCH_STAMP): pyproject.toml benchmarks/requirements.txt
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(BENCH_VENV)/bin/python -m pip install --quiet -e . -r benchmarks/requirements.txt
+	# tornado-problem-details' package is named `problemdetails` too: installed apart (benchmarks/bench_tornado.py).
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps --upgrade --target $(BENCH_VENV)/peers/tornado-problem-details tornado-problem-details
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)

@@ -45,6 +45,10 @@ def apps(group: str) -> tuple[dict[str, Any], int]:
         from benchmarks import bench_wsgi
 
         return bench_wsgi.flask_peers(), 409
+    if group == "Tornado":
+        from benchmarks import bench_tornado
+
+        return bench_tornado.contenders(), 409
     return bench_middleware.peers()[group], 409
 
 
@@ -60,6 +64,19 @@ def child(group: str, name: str, requests: int) -> None:
         drive_wsgi(table[name], WARM_UP, status)
         if requests:
             drive_wsgi(table[name], requests, status)
+        return
+
+    if group == "Tornado":
+        from benchmarks import bench_tornado
+
+        bench_tornado.quiet()
+
+        async def run_tornado() -> None:  # each response is checked by `make bench`'s run
+            await bench_tornado.drive(table[name], WARM_UP)
+            if requests:
+                await bench_tornado.drive(table[name], requests)
+
+        asyncio.run(run_tornado())
         return
 
     async def run() -> None:
@@ -130,7 +147,7 @@ def main() -> int:
     from benchmarks.e2e.load import debian_program
 
     valgrind = debian_program("valgrind")
-    groups = {group: list(apps(group)[0]) for group in ("happy path", "Starlette", "FastAPI", "Flask")}
+    groups = {group: list(apps(group)[0]) for group in ("happy path", "Starlette", "FastAPI", "Flask", "Tornado")}
     jobs = [(group, name) for group, names in groups.items() for name in names]
     os.environ["PYTHONHASHSEED"] = "0"  # repeatable runs, the served ones included
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -214,6 +231,26 @@ def main() -> int:
                 f" {peer}'s error-handling cost is {peer_cost:.2f}x the installed route's (target ≥ {target}x):"
                 f" **{'met' if peer_cost >= target else 'NOT met'}**."
             )
+    from benchmarks import bench_tornado
+
+    floor = counts["Tornado", bench_tornado.FLOOR]
+    ours = counts["Tornado", bench_tornado.INSTALLED] - floor
+    lines += [
+        "",
+        "**Error path on Tornado: a handler raising a catalogued 409**",
+        "",
+        "| contender | instructions per request | above the floor | cost ratio to problemdetails |",
+        "|---|---:|---:|---:|",
+        *(
+            f"| {name} | {counts['Tornado', name] / 1e3:,.1f}k | {(counts['Tornado', name] - floor) / 1e3:,.1f}k | "
+            + ("" if name == bench_tornado.FLOOR else f"{(counts['Tornado', name] - floor) / ours:.2f}x")
+            + " |"
+            for name in groups["Tornado"]
+        ),
+        "",
+        f"tornado-problem-details' error-handling cost is {(counts['Tornado', bench_tornado.PEER] - floor) / ours:.2f}x"
+        " problemdetails' (target: ahead, above 1x).",
+    ]
     publish("\n".join(lines) + "\n", args.write)
     return 0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, distributions, version
 from pathlib import Path
 
 from benchmarks import (
@@ -15,6 +15,7 @@ from benchmarks import (
     bench_middleware,
     bench_observability,
     bench_site,
+    bench_tornado,
     bench_wsgi,
 )
 from benchmarks.report import publish
@@ -39,6 +40,8 @@ PACKAGES = (
     "opentelemetry-api",
     "opentelemetry-sdk",
     "aiohttp",
+    "tornado",
+    "tornado-problem-details",
 )
 
 
@@ -57,7 +60,10 @@ def machine() -> str:
 def installed(name: str) -> str:
     try:
         return f"{name} {version(name)}"
-    except PackageNotFoundError:
+    except PackageNotFoundError:  # tornado-problem-details is installed apart (its package is `problemdetails` too)
+        for found in distributions(path=[str(bench_tornado.PEER_DIR)]):
+            if found.metadata["Name"] == name:
+                return f"{name} {found.version}"
         return f"{name} (not installed)"
 
 
@@ -70,6 +76,7 @@ def main() -> int:
     observability_rows, observability_verdicts = bench_observability.run()
     wsgi_rows, wsgi_verdicts = bench_wsgi.run()
     aiohttp_rows, aiohttp_verdicts = bench_aiohttp.run()
+    tornado_rows, tornado_verdicts = bench_tornado.run()
     site_rows, site_verdicts = bench_site.run()
     memory_rows, memory_verdicts = bench_memory.run()
     text = "\n".join(
@@ -141,6 +148,16 @@ def main() -> int:
             *aiohttp_rows,
             "",
             *[line for verdict in aiohttp_verdicts for line in (verdict, "")],
+            "## Tornado, in-process",
+            "",
+            "Each application answers `GET /zones` as Tornado's server hands it a request (`find_handler`, then",
+            "the handler's `execute`), over a connection object that keeps what the handler writes instead of a",
+            "socket; each response is checked for its status and media type before timing. The nearest peer is",
+            "tornado-problem-details (its `ErrorWriter` mixin, raising its `Problem` with the same members); Tornado's",
+            "own exception path (`HTTPError`, a `write_error` writing the floor's bytes) is the yardstick.",
+            *tornado_rows,
+            "",
+            *[line for verdict in tornado_verdicts for line in (verdict, "")],
             "## Building the doc site",
             "",
             "Generated catalogs (Markdown description and resolution, typed members, an example, a parent for most),",
