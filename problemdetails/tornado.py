@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Awaitable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
@@ -70,9 +70,10 @@ class ProblemDetailsMixin(RequestHandler):
     _problemdetails: MutableMapping[str, Any] | None = None
     _problemdetails_layer: Transport | None = None
 
-    async def _execute(self, transforms: list[OutputTransform], *args: bytes, **kwargs: bytes) -> None:
-        # Tornado's own entry for a request (`_HandlerDelegate.execute`), run as its own task: what
-        # OpenTelemetry's and Sentry's Tornado integrations hook too.
+    def _execute(self, transforms: list[OutputTransform], *args: bytes, **kwargs: bytes) -> Awaitable[None]:  # type: ignore[override]
+        # Tornado's own entry for a request (`_HandlerDelegate.execute`): what OpenTelemetry's and Sentry's
+        # Tornado integrations hook too. It returns the request's task, started here so that it runs in a
+        # copy of this context with the request in it: `current_request_id()` answers in the handler.
         transport = self.settings.get(SETTING)
         if not isinstance(transport, Transport):
             warnings.warn(
@@ -81,21 +82,22 @@ class ProblemDetailsMixin(RequestHandler):
                 RuntimeWarning,
                 stacklevel=1,
             )
-            await super()._execute(transforms, *args, **kwargs)
-            return
+            return super()._execute(transforms, *args, **kwargs)
         request = self.request
         native = self._problemdetails = _scope(request)
         self._problemdetails_layer = transport
         sent = request.headers.get_list("X-Request-Id")
         exchange = transport.enter(native, sent[0] if len(sent) == 1 else "")
         self._headers["X-Request-ID"] = exchange.request_id.decode("latin-1")
-        token = serving.set(native)  # `current_request_id()` for the handler's code
+        if transport.docs is None:
+            served = super()._execute(transforms, *args, **kwargs)
+        else:
+            served = self._docs_or_execute(transport, native, transforms, args, kwargs)
+        token = serving.set(native)
         try:
-            if transport.docs is None or not await self._docs(transport, native, transforms):
-                await super()._execute(transforms, *args, **kwargs)
+            return asyncio.ensure_future(served)
         finally:
             serving.reset(token)
-            transport.leave(exchange)
 
     def log_exception(self, typ: type[BaseException] | None, value: BaseException | None, tb: Any) -> None:
         """Decide the exception's problem, logged once (not also by Tornado's loggers)."""
@@ -163,17 +165,26 @@ class ProblemDetailsMixin(RequestHandler):
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> asyncio.Future[None]:
         """Finish the response; an error page written for it is replaced by its problem first."""
         native = self._problemdetails
-        if native is not None and self._status_code >= 400 and not self._headers_written and not self._finished:
+        if native is None:
+            return super().finish(chunk)
+        if self._status_code >= 400 and not self._headers_written and not self._finished:
             if chunk is not None:
                 self.write(chunk)  # Tornado's own encoding of it (a dict is JSON)
                 chunk = None
             self._replace_page(native)
-        return super().finish(chunk)
+        finished = super().finish(chunk)
+        transport, exchange = self._problemdetails_layer, exchange_of(native)
+        if transport is not None and exchange is not None:
+            transport.leave(
+                exchange
+            )  # done with the request (a handler that never finishes leaves it to the collector)
+        return finished
 
     def clear(self) -> None:
         """Reset the response, but for its `X-Request-ID` (Tornado's `send_error` clears it, with every header)."""
         super().clear()
-        exchange = exchange_of(self._problemdetails)
+        native = self._problemdetails
+        exchange = exchange_of(native) if native is not None else None  # None: from Tornado's `__init__`
         if exchange is not None:
             self._headers["X-Request-ID"] = exchange.request_id.decode("latin-1")
 
@@ -199,8 +210,10 @@ class ProblemDetailsMixin(RequestHandler):
         native = self._problemdetails
         assert native is not None
         exchange = exchange_of(native)
-        if exchange is None or exchange.request is not None:
+        if exchange is None:
             return request_of(native)
+        if exchange.request is not None:  # read already
+            return exchange.request
         headers = self.request.headers
         accept, traceparents = headers.get_list("Accept"), headers.get_list("Traceparent")
         request = exchange.request = Request._of(
@@ -213,6 +226,18 @@ class ProblemDetailsMixin(RequestHandler):
         )
         request.exchange = exchange
         return request
+
+    async def _docs_or_execute(
+        self,
+        transport: Transport,
+        native: MutableMapping[str, Any],
+        transforms: list[OutputTransform],
+        args: tuple[bytes, ...],
+        kwargs: dict[str, bytes],
+    ) -> None:
+        """A file of the doc site under `docs_path`, else the handler's answer."""
+        if not await self._docs(transport, native, transforms):
+            await super()._execute(transforms, *args, **kwargs)
 
     async def _docs(
         self, transport: Transport, native: MutableMapping[str, Any], transforms: list[OutputTransform]
