@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Awaitable, Iterator, MutableMapping
+from collections.abc import Awaitable, MutableMapping
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
@@ -33,7 +33,7 @@ from tornado.web import HTTPError, OutputTransform, RequestHandler
 from problemdetails._context import serving
 from problemdetails._decider import HELD_BODY_LIMIT
 from problemdetails._exchange import exchange_of
-from problemdetails._handovers.base import header_fields
+from problemdetails._handovers.base import TextFields, header_fields
 from problemdetails._request import Request, request_of
 from problemdetails._responder import Answer, is_problem
 from problemdetails._response import choose_media_type
@@ -326,29 +326,8 @@ def _scope(request: httputil.HTTPServerRequest) -> dict[str, Any]:
         "method": request.method,
         "path": unquote(path) if "%" in path else path,  # decoded, as ASGI's is (`instance` percent-encodes it)
         "query_string": request.query.encode("latin-1", "replace"),
-        "headers": _Fields(request.headers),
+        "headers": TextFields(request.headers.get_all),
     }
-
-
-class _Fields:
-    """A Tornado request's headers as an ASGI scope holds them, an iterable of lowercase byte pairs.
-
-    Encoded when first read: an error reads them, the happy path does not.
-    """
-
-    __slots__ = ("_headers", "_pairs")
-
-    def __init__(self, headers: httputil.HTTPHeaders) -> None:
-        self._headers = headers
-        self._pairs: list[tuple[bytes, bytes]] | None = None
-
-    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
-        if self._pairs is None:
-            self._pairs = [
-                (name.lower().encode("latin-1", "replace"), value.encode("latin-1", "replace"))
-                for name, value in self._headers.get_all()
-            ]
-        return iter(self._pairs)
 
 
 _served: dict[type[RequestHandler], type[RequestHandler]] = {}

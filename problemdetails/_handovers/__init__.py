@@ -18,6 +18,7 @@ from problemdetails._handovers.drf import DRF
 from problemdetails._handovers.falcon import Falcon
 from problemdetails._handovers.flask import Flask, Quart, Werkzeug
 from problemdetails._handovers.litestar import Litestar
+from problemdetails._handovers.sanic import Sanic
 from problemdetails._handovers.starlette import Starlette
 from problemdetails._handovers.tornado import Tornado
 
@@ -36,6 +37,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
     BlackSheep(),
     AioHTTP(),
     Tornado(),
+    Sanic(),
 )
 
 

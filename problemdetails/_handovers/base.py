@@ -46,6 +46,7 @@ __all__ = [
     "LOCATIONS",
     "Framework",
     "HandOver",
+    "TextFields",
     "error_items",
     "handover_of",
     "header_fields",
@@ -179,6 +180,28 @@ def header_fields(headers: Iterable[tuple[str, str]], logger: logging.Logger) ->
         except UnicodeEncodeError:
             logger.warning("dropped header %s: not a valid HTTP field", loggable(repr(name)))
     return fields
+
+
+class TextFields:
+    """A framework's text headers (Tornado's, Sanic's) as an ASGI scope holds them: an iterable of lowercase byte pairs.
+
+    `pairs` gives them as (name, value) text; they are encoded when first read:
+    an error reads them, the happy path does not.
+    """
+
+    __slots__ = ("_pairs", "_read")
+
+    def __init__(self, pairs: Callable[[], Iterable[tuple[str, str]]]) -> None:
+        self._pairs = pairs
+        self._read: list[tuple[bytes, bytes]] | None = None
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        if self._read is None:
+            self._read = [
+                (name.lower().encode("latin-1", "replace"), value.encode("latin-1", "replace"))
+                for name, value in self._pairs()
+            ]
+        return iter(self._read)
 
 
 def handover_of(native: MutableMapping[str, Any] | None) -> HandOver | None:

@@ -34,7 +34,7 @@ class App:
 
     name: str
     target: str  # module:attribute
-    interface: str  # asgi | wsgi | aiohttp | tornado (neither: its own server)
+    interface: str  # asgi | wsgi | aiohttp | tornado | sanic (its own server; Sanic's app is ASGI too)
     servers: tuple[str, ...]
     http_error: tuple[int, str, dict[str, str]] = (429, "rate-limited", RETRY_AFTER_7)
     prefix: str = ""
@@ -179,6 +179,9 @@ APPS = [
     App("aiohttp-install", "examples.frameworks.aiohttp_app:make_app --installed", "aiohttp", ("aiohttp",)),
     # Tornado under its own server (`application.listen`), installed: a method a handler lacks is its 405, HEAD too.
     App("tornado", "examples.frameworks.tornado_app", "tornado", ("tornado",), head_status=405),
+    # Sanic, installed: under its own server and as the ASGI app it also is.
+    App("sanic", "examples.frameworks.sanic_app:app", "sanic", ("sanic",), head_status=405),
+    App("sanic-asgi", "examples.frameworks.sanic_app:app", "asgi", ("uvicorn",), head_status=405),
     # Django with the layer in each handler's own middleware chain (what the `MIDDLEWARE` setting does), no wrapper.
     App(
         "django-install",
@@ -217,6 +220,8 @@ def command(app: App, server: str, port: int) -> list[str]:
         return [python, "-m", "hypercorn", "--bind", f"{host}:{port}", app.target]
     if server == "aiohttp":  # its own server, `python -m aiohttp.web`, given an app factory and its arguments
         return [python, "-m", "aiohttp.web", "-H", host, "-P", str(port), *app.target.split()]
+    if server == "sanic":  # its own server, one process (its default forks a manager and workers)
+        return [python, "-m", "sanic", app.target, "--host", host, "--port", str(port), "--single-process"]
     if server == "tornado":  # its own server: the example module listens (`application.listen(port)`)
         return [python, "-m", app.target, "--host", host, "--port", str(port)]
     if server == "granian":
