@@ -165,11 +165,38 @@ def _process_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any
     if native is None:
         return event
     try:
-        if _reported_by_record(event, hint, native):
+        if _reported_by_record(event, hint, native) or _an_answer(event, hint, native):
             return None
     except Exception:  # a failing `exception_map` function, say: the event stays, tagged
         pass
     return _tag_event(event, hint)
+
+
+def _an_answer(event: dict[str, Any], hint: dict[str, Any], native: MutableMapping[str, Any]) -> bool:
+    """Whether `event` is a framework integration's report of an answer: a 4xx problem the app meant.
+
+    A problem the app raised with a 4xx status, or an exception its
+    `exception_map` maps to one, is how it answers a client: no error, and
+    no Sentry event. Most integrations never see one (the hand-over claims it
+    first); Sanic's reports every exception its error handler looks up, before
+    any handler runs. A framework's own 4xx error (an `HTTPException`) stays
+    the integration's to report, as it is told to.
+    """
+    exc_info = hint.get("exc_info")
+    exchange = exchange_of(native)
+    handover = exchange.handover if exchange is not None else None
+    if exc_info is None or handover is None or "log_record" in hint:
+        return False
+    values = event.get("exception", {}).get("values") or [{}]
+    if (values[-1].get("mechanism") or {}).get("type", "generic") == "generic":
+        return False  # captured by the app itself
+    exc = exc_info[1]
+    if isinstance(exc, Problem):
+        return exc.received is None and exc.status < 500
+    if not isinstance(exc, Exception):
+        return False
+    problem, mapped = handover.responder.translation(exc)
+    return mapped and problem is not None and problem.status < 500
 
 
 def _tag_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:

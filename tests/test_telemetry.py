@@ -195,6 +195,25 @@ def tornado_get(make: Callable[[], Any]) -> Get:
     return get
 
 
+def sanic_get(app: Any) -> Get:
+    """Sanic's app as the ASGI app it also is, OpenTelemetry's ASGI middleware outermost.
+
+    Through Sanic's ASGI test client (which starts the app as an ASGI server would), its
+    transport given the wrapped app.
+    """
+    from sanic_testing.testing import SanicASGITestClient  # type: ignore[import-untyped]
+
+    client = SanicASGITestClient(app)
+    client._transport.app = OpenTelemetryMiddleware(app)
+
+    def get(path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        _, response = asyncio.run(client.get(path, headers=headers))
+        assert response is not None
+        return response.status_code, json.loads(response.content) if response.status_code >= 400 else {}
+
+    return get
+
+
 FRAMEWORKS = {
     "starlette": ("starlette_app", "app", asgi_get),
     "litestar": ("litestar_app", "app", asgi_get),
@@ -208,6 +227,7 @@ FRAMEWORKS = {
     "aiohttp": ("aiohttp_app", "conventional_app", aiohttp_get),
     "aiohttp-install": ("aiohttp_app", "installed_app", aiohttp_get),
     "tornado": ("tornado_app", "make_app", tornado_get),
+    "sanic": ("sanic_app", "app", sanic_get),
 }
 
 

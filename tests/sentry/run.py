@@ -243,6 +243,29 @@ def tornado_routes() -> None:
     tornado_app.make_app = with_routes
 
 
+def sanic_routes() -> None:
+    from sanic import Request, response
+    from sanic.exceptions import ServiceUnavailable
+
+    from examples.frameworks.sanic_app import app
+
+    @app.get("/http-unavailable")
+    async def http_unavailable(request: Request) -> response.HTTPResponse:
+        raise ServiceUnavailable()
+
+    @app.get("/rendered-unavailable")
+    async def rendered_unavailable(request: Request) -> response.HTTPResponse:
+        return response.text(DOWN, status=503)
+
+    @app.get("/mapped-unavailable")
+    async def mapped_unavailable(request: Request) -> response.HTTPResponse:
+        raise Maintenance(DOWN)
+
+    @app.get("/mapped-status")
+    async def mapped_status(request: Request) -> response.HTTPResponse:
+        raise Overloaded(DOWN)
+
+
 # The 5xx answers' routes (see the module docstring), added to the example app before it serves.
 ADD_ROUTES = {
     "starlette": starlette_routes,
@@ -251,6 +274,7 @@ ADD_ROUTES = {
     "flask": flask_routes,
     "aiohttp": aiohttp_routes,
     "tornado": tornado_routes,
+    "sanic": sanic_routes,
 }
 
 
@@ -317,6 +341,15 @@ def main(framework: str, event_level: str | None = None) -> None:
 
         def get(path: str) -> int:
             return tornado_client.request("GET", path, request_id(path)).status_code
+    elif framework == "sanic":  # Sanic's ASGI test client
+        import asyncio
+
+        from examples.frameworks.sanic_app import app as sanic_app
+
+        def get(path: str) -> int:
+            _, answered = asyncio.run(sanic_app.asgi_client.get(path, headers=request_id(path)))
+            status: int = answered.status
+            return status
     else:
         assert framework == "flask"
         from examples.frameworks import flask_app
