@@ -14,6 +14,7 @@ from benchmarks import (
     bench_memory,
     bench_middleware,
     bench_observability,
+    bench_sanic,
     bench_site,
     bench_tornado,
     bench_wsgi,
@@ -42,6 +43,7 @@ PACKAGES = (
     "aiohttp",
     "tornado",
     "tornado-problem-details",
+    "sanic",
 )
 
 
@@ -77,6 +79,7 @@ def main() -> int:
     wsgi_rows, wsgi_verdicts = bench_wsgi.run()
     aiohttp_rows, aiohttp_verdicts = bench_aiohttp.run()
     tornado_rows, tornado_verdicts = bench_tornado.run()
+    sanic_rows, sanic_verdicts = bench_sanic.run()
     site_rows, site_verdicts = bench_site.run()
     memory_rows, memory_verdicts = bench_memory.run()
     text = "\n".join(
@@ -158,6 +161,15 @@ def main() -> int:
             *tornado_rows,
             "",
             *[line for verdict in tornado_verdicts for line in (verdict, "")],
+            "## Sanic, in-process",
+            "",
+            "Each app, started through the ASGI lifespan protocol, answers `GET /zones` as the ASGI app Sanic also",
+            "is; each response is checked for its status before timing. Sanic has no maintained problem-details",
+            "peer: its own exception path (an exception handler of the app's returning the floor's bytes) is the",
+            "yardstick.",
+            *sanic_rows,
+            "",
+            *[line for verdict in sanic_verdicts for line in (verdict, "")],
             "## Building the doc site",
             "",
             "Generated catalogs (Markdown description and resolution, typed members, an example, a parent for most),",
