@@ -33,10 +33,9 @@ from tornado.web import HTTPError, OutputTransform, RequestHandler
 from problemdetails._context import serving
 from problemdetails._decider import HELD_BODY_LIMIT
 from problemdetails._exchange import exchange_of
-from problemdetails._handovers.base import TextFields, header_fields
-from problemdetails._request import Request, request_of
+from problemdetails._handovers.base import TextFields, browser, header_fields, text_request
+from problemdetails._request import Request
 from problemdetails._responder import Answer, is_problem
-from problemdetails._response import choose_media_type
 from problemdetails._transport import Transport
 
 if TYPE_CHECKING:
@@ -131,7 +130,7 @@ class ProblemDetailsMixin(RequestHandler):
         if decided is not None:  # Tornado sends 500 for any exception but its own `HTTPError`
             status_code = decided.status
         crash = exchange.kept if exchange is not None else None
-        if crash is not None and self.settings.get("serve_traceback") and _browser(native):
+        if crash is not None and self.settings.get("serve_traceback") and browser(native):
             # Tornado's debug mode: a person at a browser gets its traceback page.
             assert exchange is not None
             exchange.debugged = crash
@@ -203,29 +202,9 @@ class ProblemDetailsMixin(RequestHandler):
             self._answer(transport.handover.replaced(native, status, kept, body), True)
 
     def _request(self) -> Request:
-        """The request's facts for the responder (`request_of`), read from Tornado's parsed headers.
-
-        What `request_of` would read from the scope's headers, without encoding them all.
-        """
-        native = self._problemdetails
-        assert native is not None
-        exchange = exchange_of(native)
-        if exchange is None:
-            return request_of(native)
-        if exchange.request is not None:  # read already
-            return exchange.request
-        headers = self.request.headers
-        accept, traceparents = headers.get_list("Accept"), headers.get_list("Traceparent")
-        request = exchange.request = Request._of(
-            native["method"],
-            native["path"],
-            accept[0].encode("latin-1", "replace") if accept else b"",  # the first, as `request_of` takes it
-            exchange.request_id.decode("latin-1"),
-            native,
-            traceparents[0] if len(traceparents) == 1 else None,  # sent once, else none
-        )
-        request.exchange = exchange
-        return request
+        """The request's facts for the responder, read from Tornado's parsed headers (`text_request`)."""
+        assert self._problemdetails is not None
+        return text_request(self._problemdetails, self.request.headers.get_list)
 
     async def _docs_or_execute(
         self,
@@ -312,10 +291,6 @@ def _allowed(handler: type[RequestHandler]) -> list[str]:
         for method in handler.SUPPORTED_METHODS
         if getattr(handler, method.lower(), unimplemented) is not unimplemented
     ]
-
-
-def _browser(native: MutableMapping[str, Any]) -> bool:
-    return choose_media_type(request_of(native).accept) == "html"
 
 
 def _scope(request: httputil.HTTPServerRequest) -> dict[str, Any]:

@@ -214,6 +214,10 @@ def test_in_debug_mode_a_browser_gets_sanics_page(bundled: Catalog) -> None:
 def test_options_reach_the_layer(bundled: Catalog) -> None:
     client = Client(built(bundled, instance=None, docs_path="/errors/"), "asgi")
     assert "instance" not in problem(client.request("GET", "/conflict"), 409, "conflict")
+    page = client.request("GET", "/errors/conflict/")
+    assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
+    assert page.headers["x-request-id"]
+    problem(client.request("GET", "/errors/no-such-page"), 404, "not-found")
 
 
 def test_installing_twice_is_refused(bundled: Catalog) -> None:

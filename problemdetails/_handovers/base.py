@@ -39,7 +39,7 @@ from problemdetails._exchange import EXCHANGE, Exchange, exchange_of
 from problemdetails._grammar import json_pointer, loggable
 from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
-from problemdetails._request import request_of
+from problemdetails._request import Request, request_of
 from problemdetails._responder import Answer, Responder
 
 __all__ = [
@@ -47,10 +47,12 @@ __all__ = [
     "Framework",
     "HandOver",
     "TextFields",
+    "browser",
     "error_items",
     "handover_of",
     "header_fields",
     "status_of",
+    "text_request",
     "validation_problem",
     "watched",
     "watched_async",
@@ -202,6 +204,38 @@ class TextFields:
                 for name, value in self._pairs()
             ]
         return iter(self._read)
+
+
+def browser(native: MutableMapping[str, Any]) -> bool:
+    """The request prefers HTML: a person at a browser, who gets the framework's debug page in its debug mode."""
+    from problemdetails._response import choose_media_type
+
+    return choose_media_type(request_of(native).accept) == "html"
+
+
+def text_request(native: MutableMapping[str, Any], values: Callable[[str], Sequence[str]]) -> Request:
+    """The request's facts for the responder, from a framework's parsed text headers (Tornado's, Sanic's).
+
+    What `request_of` reads from the scope's headers (the first `Accept`, a
+    `traceparent` sent once), without encoding them all; `values` gives a
+    header's values by name.
+    """
+    exchange = exchange_of(native)
+    if exchange is None:
+        return request_of(native)
+    if exchange.request is not None:  # read already
+        return exchange.request
+    accept, traceparents = values("Accept"), values("Traceparent")
+    request = exchange.request = Request._of(
+        native["method"],
+        native["path"],
+        accept[0].encode("latin-1", "replace") if accept else b"",
+        exchange.request_id.decode("latin-1"),
+        native,
+        traceparents[0] if len(traceparents) == 1 else None,
+    )
+    request.exchange = exchange
+    return request
 
 
 def handover_of(native: MutableMapping[str, Any] | None) -> HandOver | None:

@@ -29,10 +29,8 @@ from typing import Any
 from problemdetails._catalog import Catalog
 from problemdetails._decider import client_detail, problem_for_status
 from problemdetails._exchange import exchange_of
-from problemdetails._handovers.base import Framework, HandOver, handover_of
+from problemdetails._handovers.base import Framework, HandOver, browser, handover_of
 from problemdetails._problem import Problem
-from problemdetails._request import request_of
-from problemdetails._response import choose_media_type
 from problemdetails._types import Environ, StartResponse
 
 __all__ = ["EXTENSION", "Flask", "Quart", "Werkzeug"]
@@ -123,11 +121,6 @@ def _chain(app: Any, handler: Callable[..., Any]) -> None:
     app.register_error_handler(Exception, functools.partial(handler, previous))
 
 
-def _browser(native: MutableMapping[str, Any]) -> bool:
-    """The request prefers HTML: a person at a browser, who gets a debug page in debug mode."""
-    return choose_media_type(request_of(native).accept) == "html"
-
-
 def _keep_flask(sender: Any, exception: BaseException | None = None, **kwargs: Any) -> None:
     import flask
 
@@ -147,7 +140,7 @@ async def _keep_quart(sender: Any, exception: BaseException | None = None, **kwa
     handover.keep(native, exception)
     propagates = sender.config["PROPAGATE_EXCEPTIONS"]
     exchange = exchange_of(native)
-    if exchange is not None and sender.debug and (propagates or propagates is None) and _browser(native):
+    if exchange is not None and sender.debug and (propagates or propagates is None) and browser(native):
         # Quart answers a crash it propagates in debug mode with its own traceback page (`quart.debug`):
         # the page is the answer, sent as Quart built it, with the request's id.
         page = [(b"content-type", b"text/html; charset=utf-8"), (b"x-request-id", exchange.request_id)]
@@ -206,7 +199,7 @@ class _Debuggable:
         self.app = app  # the middleware: `framework_of` walks down `.app` to the Flask app
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
-        if not self.flask.debug or not _browser(environ):
+        if not self.flask.debug or not browser(environ):
             return self.app(environ, start_response)
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:

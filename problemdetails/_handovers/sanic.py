@@ -21,19 +21,20 @@ replaced like any other.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from problemdetails._catalog import Catalog
 from problemdetails._context import serving
 from problemdetails._decider import HELD_BODY_LIMIT, client_detail, problem_for_status
 from problemdetails._exchange import exchange_of
-from problemdetails._handovers.base import Framework, TextFields, header_fields
+from problemdetails._handovers.base import Framework, TextFields, browser, header_fields, text_request
 from problemdetails._problem import Problem
-from problemdetails._request import request_of
+from problemdetails._request import Request
 from problemdetails._responder import Answer, is_problem
-from problemdetails._response import choose_media_type
 
 if TYPE_CHECKING:
     from problemdetails._transport import Transport
@@ -81,10 +82,17 @@ class Layer:
     """The request layer, as Sanic's middleware, error handler and signal."""
 
     def __init__(self, transport: Transport, default: Any) -> None:
+        from sanic.compat import Header
+        from sanic.handlers import ErrorHandler
+        from sanic.response import HTTPResponse
+
         self.transport = transport
         self.chained = default  # the error handler's own `default`: Sanic's, or the app's subclass's
+        # Whether that is Sanic's own (not an app's `ErrorHandler` subclass's, whose page runs and is replaced).
+        self.sanics = getattr(default, "__func__", None) is ErrorHandler.default
+        self.response_class, self.header_class = HTTPResponse, Header
 
-    async def enter(self, request: Any) -> None:
+    async def enter(self, request: Any) -> Any:
         """Request middleware: the request's exchange (its id), and the request for `current_request_id()`.
 
         The request stays current in the connection's task after its response
@@ -92,15 +100,34 @@ class Layer:
         after), until the next request on the connection takes its place.
         """
         if getattr(request.ctx, "problemdetails", None) is not None:
-            return  # run again for an error (`handle_exception` runs the request middleware for the router's)
+            return None  # run again for an error (`handle_exception` runs the request middleware for the router's)
         previous = exchange_of(serving.get())
         if previous is not None and previous.token is not None:
             serving.reset(previous.token)
             previous.token = None
-        native = request.ctx.problemdetails = _scope(request)
+        native = request.ctx.problemdetails = {"type": "http", "headers": TextFields(request.headers.items)}
         sent = request.headers.getall("x-request-id", ())
         exchange = self.transport.enter(native, sent[0] if len(sent) == 1 else "")
         exchange.token = serving.set(native)
+        docs = self.transport.docs
+        if docs is not None and request.method in ("GET", "HEAD") and request.path.startswith(docs.path):
+            return await self._docs(request, native)
+        return None
+
+    async def _docs(self, request: Any, native: MutableMapping[str, Any]) -> Any:
+        """A file of the doc site under `docs_path`, as Sanic's response (the request middleware's answer)."""
+        docs = self.transport.docs
+        assert docs is not None
+        if docs.files is None:
+            await asyncio.to_thread(docs.render)  # rendering a large catalog takes a while: not on the event loop
+        _request(request, native)
+        answer = docs.response(native["path"][len(docs.path) :], native["query_string"])
+        if answer is None:
+            return None
+        status, headers, body = answer
+        exchange = exchange_of(native)
+        request_id = exchange.request_id if exchange is not None else b""
+        return self._response(Answer(status, [*headers, (b"x-request-id", request_id)], body))
 
     def default(self, request: Any, exception: Exception) -> Any:
         """The error handler's `default` (no handler of the app's for the exception): its problem."""
@@ -108,21 +135,22 @@ class Layer:
         if native is None:  # an error before the layer's middleware ran
             return self.chained(request, exception)
         handover = self.transport.handover
+        _request(request, native)
         if handover.claim(native, exception) is None:
             handover.keep(native, exception)
         exchange = exchange_of(native)
-        if exchange is not None and exchange.kept is not None and request.app.debug and _browser(native):
+        if exchange is not None and exchange.kept is not None and request.app.debug and browser(native):
             # Sanic's debug mode: a person at a browser gets its traceback page.
             from sanic.errorpages import exception_response
 
             exchange.debugged = exchange.kept
             handler = request.app.error_handler
             return exception_response(request, exception, debug=True, base=handler.base, fallback="html")
-        if not _sanic_default(self.chained):  # the app's own `default` renders its page; `leave` replaces it
+        if not self.sanics:  # the app's own `default` renders its page; `leave` replaces it
             return self.chained(request, exception)
         assert exchange is not None  # and its problem, decided just now
         assert exchange.problem is not None
-        return _response(handover.response(native, exchange.problem))
+        return self._response(handover.response(native, exchange.problem))
 
     async def leave(self, request: Any, response: Any) -> Any:
         """Response middleware: an error page replaced by its problem, `X-Request-ID` on every response."""
@@ -145,12 +173,21 @@ class Layer:
                 headers.append((b"content-type", response.content_type.encode("latin-1", "replace")))
             body = response.body if isinstance(response.body, bytes) else b""
             if not is_problem(headers):
+                _request(request, native)
                 answer = self.transport.handover.replaced(native, status, headers, body[:HELD_BODY_LIMIT])
-                response = _response(answer)
+                response = self._response(answer)
         if "x-request-id" not in response.headers:
             response.headers["X-Request-ID"] = exchange.request_id.decode("latin-1")
         self.transport.leave(exchange)
         return response
+
+    def _response(self, answer: Answer) -> Any:
+        """The answer as Sanic's response (its media type apart from its headers, as Sanic keeps it)."""
+        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in answer.headers]
+        media_type = headers[0][1]  # the answer's first header is its media type
+        return self.response_class(
+            answer.body, status=answer.status, headers=self.header_class(headers[1:]), content_type=media_type
+        )
 
     async def failed(self, request: Any, exception: BaseException) -> None:
         """`http.lifecycle.exception`: an exception after the response started is logged here, once."""
@@ -158,13 +195,11 @@ class Layer:
         stream = getattr(request, "stream", None)
         if native is None or stream is None or not isinstance(exception, Exception):
             return
-        from sanic.http import Stage
-
-        if stream.stage is not Stage.HANDLER:
+        if stream.stage.name != "HANDLER":  # Sanic's `Stage.HANDLER`: nothing of the response went out
             # RFC 9110 has no way to take back a status line: Sanic ends the connection, and the
             # client sees truncation. Its own two records of it are dropped (`_Aborted`).
             self.transport.responder.log_exception(
-                exception, "exception after the response started; aborting", request_of(native)
+                exception, "exception after the response started; aborting", _request(request, native)
             )
             exchange = exchange_of(native)
             if exchange is not None:  # the mark `_Aborted` reads (the response middleware ran already)
@@ -175,39 +210,18 @@ class Layer:
                 request.transport.close()
 
 
-def _scope(request: Any) -> dict[str, Any]:
-    """A Sanic request's facts as an ASGI-like scope (its headers read when an error needs them)."""
-    from urllib.parse import unquote
+def _request(request: Any, native: MutableMapping[str, Any]) -> Request:
+    """The request's facts for the responder: its method, path and query added to the scope, once, and read.
 
-    path = request.path
-    return {
-        "type": "http",
-        "method": request.method,
-        "path": unquote(path) if "%" in path else path,  # decoded, as ASGI's is (`instance` quotes it)
-        "query_string": request.query_string.encode("latin-1", "replace"),
-        "headers": TextFields(request.headers.items),
-    }
-
-
-def _response(answer: Answer) -> Any:
-    """The answer as Sanic's response (its media type apart from its headers, as Sanic keeps it)."""
-    from sanic.compat import Header
-    from sanic.response import HTTPResponse
-
-    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in answer.headers]
-    media_type = headers[0][1]  # the answer's first header is its media type
-    return HTTPResponse(answer.body, status=answer.status, headers=Header(headers[1:]), content_type=media_type)
-
-
-def _sanic_default(default: Any) -> bool:
-    """`default` is Sanic's own `ErrorHandler.default`, not an app's subclass's."""
-    from sanic.handlers import ErrorHandler
-
-    return getattr(default, "__func__", None) is ErrorHandler.default
-
-
-def _browser(native: MutableMapping[str, Any]) -> bool:
-    return choose_media_type(request_of(native).accept) == "html"
+    The scope holds only the headers (`TextFields`) on the happy path: Sanic's
+    request reads each of the others anew (`request.path` decodes its URL).
+    """
+    if "method" not in native:
+        path = request.path
+        native["method"] = request.method
+        native["path"] = unquote(path) if "%" in path else path  # decoded, as ASGI's is (`instance` quotes it)
+        native["query_string"] = request.query_string.encode("latin-1", "replace")
+    return text_request(native, lambda name: request.headers.getall(name, ()))
 
 
 class _Aborted(logging.Filter):
