@@ -1,20 +1,22 @@
-"""Django (ASGI and WSGI) with Django REST framework, each handler wrapped in one line.
+"""Django (ASGI and WSGI) with Django REST framework and Django Ninja, each handler wrapped in one line.
 
 ```python
 asgi_app = ProblemMiddleware(get_asgi_application(), catalog=CATALOG)
 wsgi_app = WSGIProblemMiddleware(get_wsgi_application(), catalog=CATALOG)
 REST_FRAMEWORK = {"EXCEPTION_HANDLER": "problemdetails.drf_exception_handler"}
+problemdetails.install(api, catalog=CATALOG)  # the NinjaAPI
 ```
 
 A whole project in one file: its settings, URLs, views and middleware. The
 plain Django views are at the contract's paths; the DRF views are the same
-under `/drf/`, plus DRF's validation, authentication and throttling.
+under `/drf/`, plus DRF's validation, authentication and throttling; the Ninja
+API's under `/ninja/`, plus its validation, authentication and throttling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import django
 from django.conf import settings
@@ -45,6 +47,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.urls import path  # noqa: E402
 from django.views import View  # noqa: E402
 from django.views.decorators.http import require_GET  # noqa: E402
+from ninja import NinjaAPI, Router, Schema  # noqa: E402
+from ninja.errors import Throttled as NinjaThrottled  # noqa: E402
+from ninja.security import HttpBearer  # noqa: E402
 from rest_framework import serializers  # noqa: E402
 from rest_framework.authentication import BasicAuthentication  # noqa: E402
 from rest_framework.exceptions import Throttled  # noqa: E402
@@ -178,7 +183,74 @@ class DRFPrivate(APIView):
         return Response({"ok": True})
 
 
+# -- Django Ninja
+
+api = NinjaAPI(urls_namespace="ninja")
+invitations = Router()
+
+
+class Profile(Schema):
+    color: Literal["green", "red", "blue"]
+
+
+class Account(Schema):
+    name: str
+    profile: Profile
+
+
+class Token(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> str | None:
+        return None  # no token is good
+
+
+@api.get("/ok")
+def ninja_ok(request: HttpRequest) -> dict[str, bool]:
+    return {"ok": True}
+
+
+@api.get("/conflict")
+def ninja_conflict(request: HttpRequest) -> None:
+    raise conflict()
+
+
+@invitations.get("/class")
+def ninja_gone(request: HttpRequest) -> None:
+    raise gone()
+
+
+api.add_router("/", invitations)
+
+
+@api.get("/crash")
+def ninja_crash(request: HttpRequest) -> None:
+    raise RuntimeError(SECRET)
+
+
+@api.get("/mapped")
+def ninja_mapped(request: HttpRequest) -> None:
+    raise ZoneLocked("zone z1 is locked")
+
+
+@api.get("/http-error")
+def ninja_throttled(request: HttpRequest) -> None:
+    raise NinjaThrottled(wait=7)
+
+
+@api.post("/validate")
+def ninja_validate(request: HttpRequest, account: Account) -> dict[str, bool]:
+    return {"ok": True}
+
+
+@api.get("/private", auth=Token())
+def ninja_private(request: HttpRequest) -> dict[str, bool]:
+    return {"ok": True}
+
+
+install(api, catalog=CATALOG, exception_map=EXCEPTION_MAP)
+
 urlpatterns = [
+    path("ninja/", api.urls),
+    path("ninja/stream", stream),
     path("ok", ok),
     path("conflict", raise_conflict),
     path("class", Invitation.as_view()),

@@ -18,17 +18,19 @@ from problemdetails._handovers.drf import DRF
 from problemdetails._handovers.falcon import Falcon
 from problemdetails._handovers.flask import Flask, Quart, Werkzeug
 from problemdetails._handovers.litestar import Litestar
+from problemdetails._handovers.ninja import Ninja
 from problemdetails._handovers.sanic import Sanic
 from problemdetails._handovers.starlette import Starlette
 from problemdetails._handovers.tornado import Tornado
 
 __all__ = ["FRAMEWORKS", "HandOver", "framework_of", "install"]
 
-# DRF before Django: its exceptions are what a DRF view raises.
+# DRF and Django Ninja before Django: their exceptions are what their views raise.
 FRAMEWORKS: tuple[Framework, ...] = (
     Starlette(),
     Litestar(),
     DRF(),
+    Ninja(),
     Django(),
     Werkzeug(),
     Flask(),

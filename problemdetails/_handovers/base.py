@@ -314,7 +314,7 @@ def error_items(errors: Iterable[Mapping[str, Any]]) -> list[ErrorItem]:
     return items
 
 
-def validation_problem(catalog: Catalog, errors: list[Mapping[str, Any]]) -> Problem:
+def validation_problem(catalog: Catalog, errors: Sequence[Mapping[str, Any]]) -> Problem:
     """The problem for FastAPI / pydantic validation errors: 422 with `errors` items, or 400 for a body that is no JSON.
 
     FastAPI reports a body it cannot parse as one `json_invalid` error at

@@ -182,6 +182,25 @@ APPS = [
     # Sanic, installed: under its own server and as the ASGI app it also is.
     App("sanic", "examples.frameworks.sanic_app:app", "sanic", ("sanic",), head_status=405),
     App("sanic-asgi", "examples.frameworks.sanic_app:app", "asgi", ("uvicorn",), head_status=405),
+    # Django Ninja, `install(api)` inside the Django project: wrapped, and with the layer installed.
+    App(
+        "ninja",
+        "examples.frameworks.django_app:asgi_app",
+        "asgi",
+        ("uvicorn",),
+        prefix="/ninja",
+        validation=(422, "unprocessable"),
+        head_status=405,
+    ),
+    App(
+        "ninja-wsgi-install",
+        "examples.frameworks.django_app:installed_wsgi_app",
+        "wsgi",
+        ("gunicorn",),
+        prefix="/ninja",
+        validation=(422, "unprocessable"),
+        head_status=405,
+    ),
     # Django with the layer in each handler's own middleware chain (what the `MIDDLEWARE` setting does), no wrapper.
     App(
         "django-install",
