@@ -214,6 +214,20 @@ def sanic_get(app: Any) -> Get:
     return get
 
 
+class Prefixed:
+    """A framework's routes under a prefix: Django Ninja's API is at `/ninja/` in the example project."""
+
+    def __init__(self, get: Get, prefix: str) -> None:
+        self.inner, self.prefix = get, prefix
+
+    def __call__(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        return self.inner(self.prefix + path, headers)
+
+
+def ninja_get(app: Any) -> Get:
+    return Prefixed(asgi_get(app), "/ninja")
+
+
 FRAMEWORKS = {
     "starlette": ("starlette_app", "app", asgi_get),
     "litestar": ("litestar_app", "app", asgi_get),
@@ -228,6 +242,7 @@ FRAMEWORKS = {
     "aiohttp-install": ("aiohttp_app", "installed_app", aiohttp_get),
     "tornado": ("tornado_app", "make_app", tornado_get),
     "sanic": ("sanic_app", "app", sanic_get),
+    "ninja": ("django_app", "installed_asgi_app", ninja_get),
 }
 
 
@@ -297,7 +312,7 @@ def test_one_record_per_problem_with_its_fields(get: Get, caplog: pytest.LogCapt
             "problem_code": code,
             "problem_status": status,
             "request_id": f"id{path.replace('/', '-')}",
-            "path": path,
+            "path": getattr(get, "prefix", "") + path,
         }
         assert record.method == "GET"  # type: ignore[attr-defined]
         assert record.trace_id == trace_id_of(server_span())  # type: ignore[attr-defined]

@@ -266,6 +266,58 @@ def sanic_routes() -> None:
         raise Overloaded(DOWN)
 
 
+def ninja_routes() -> None:
+    """A Ninja API of its own at `/ninja-sentry/` in the example project: the example's routes, and the 5xx ones."""
+    from examples.frameworks import django_app  # first: it configures Django, as Ninja needs
+
+    # isort: split
+    from django.http import HttpRequest, HttpResponse
+    from django.urls import path
+    from ninja import NinjaAPI
+    from ninja.errors import HttpError
+
+    from examples.frameworks.common import CATALOG, EXCEPTION_MAP, SECRET, ZoneLocked, conflict
+    from problemdetails import install
+
+    api = NinjaAPI(urls_namespace="ninja-sentry")
+    api.get("/ok")(lambda request: {"ok": True})
+
+    @api.get("/conflict")
+    def raise_conflict(request: HttpRequest) -> None:
+        raise conflict()
+
+    @api.get("/mapped")
+    def mapped(request: HttpRequest) -> None:
+        raise ZoneLocked("zone z1 is locked")
+
+    @api.get("/crash")
+    def crash(request: HttpRequest) -> None:
+        raise RuntimeError(SECRET)
+
+    @api.get("/unavailable")
+    def unavailable(request: HttpRequest) -> None:
+        raise CATALOG["unavailable"](retry_after=30)
+
+    @api.get("/http-unavailable")
+    def http_unavailable(request: HttpRequest) -> None:
+        raise HttpError(503, "down")
+
+    @api.get("/rendered-unavailable")
+    def rendered_unavailable(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(DOWN, status=503, content_type="text/plain")
+
+    @api.get("/mapped-unavailable")
+    def mapped_unavailable(request: HttpRequest) -> None:
+        raise Maintenance(DOWN)
+
+    @api.get("/mapped-status")
+    def mapped_status(request: HttpRequest) -> None:
+        raise Overloaded(DOWN)
+
+    install(api, catalog=CATALOG, exception_map=EXCEPTION_MAP)
+    django_app.urlpatterns.append(path("ninja-sentry/", api.urls))
+
+
 # The 5xx answers' routes (see the module docstring), added to the example app before it serves.
 ADD_ROUTES = {
     "starlette": starlette_routes,
@@ -275,6 +327,7 @@ ADD_ROUTES = {
     "aiohttp": aiohttp_routes,
     "tornado": tornado_routes,
     "sanic": sanic_routes,
+    "ninja": ninja_routes,
 }
 
 
@@ -341,6 +394,13 @@ def main(framework: str, event_level: str | None = None) -> None:
 
         def get(path: str) -> int:
             return tornado_client.request("GET", path, request_id(path)).status_code
+    elif framework == "ninja":  # in the Django project, through its ASGI handler wrapped
+        from examples.frameworks import django_app
+        from tests.asgi import call
+
+        def get(path: str) -> int:
+            return call(django_app.asgi_app, path="/ninja-sentry" + path, headers=request_id(path)).status
+
     elif framework == "sanic":  # Sanic's ASGI test client
         import asyncio
 
