@@ -13,6 +13,7 @@ from benchmarks import (
     bench_encode,
     bench_memory,
     bench_middleware,
+    bench_ninja,
     bench_observability,
     bench_sanic,
     bench_site,
@@ -44,6 +45,8 @@ PACKAGES = (
     "tornado",
     "tornado-problem-details",
     "sanic",
+    "django-ninja",
+    "django-ninja-problems",
 )
 
 
@@ -80,6 +83,7 @@ def main() -> int:
     aiohttp_rows, aiohttp_verdicts = bench_aiohttp.run()
     tornado_rows, tornado_verdicts = bench_tornado.run()
     sanic_rows, sanic_verdicts = bench_sanic.run()
+    ninja_rows, ninja_verdicts = bench_ninja.run()
     site_rows, site_verdicts = bench_site.run()
     memory_rows, memory_verdicts = bench_memory.run()
     text = "\n".join(
@@ -170,6 +174,14 @@ def main() -> int:
             *sanic_rows,
             "",
             *[line for verdict in sanic_verdicts for line in (verdict, "")],
+            "## Django Ninja, in-process",
+            "",
+            "Each contender is a Django WSGI handler of its own whose requests resolve `/zones` to a Ninja API of",
+            "its own (the Django settings of the DRF table above), driven as that table's are. The nearest peer is",
+            "django-ninja-problems (`register_problem_handlers(api)`, raising its `ConflictProblem`).",
+            *ninja_rows,
+            "",
+            *[line for verdict in ninja_verdicts for line in (verdict, "")],
             "## Building the doc site",
             "",
             "Generated catalogs (Markdown description and resolution, typed members, an example, a parent for most),",

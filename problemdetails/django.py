@@ -210,11 +210,18 @@ def _headers(response: Any) -> list[tuple[bytes, bytes]]:
 
 
 def _set(response: Any, headers: Iterable[tuple[bytes, bytes]]) -> None:
-    """Make `headers` a response's only headers (its cookies stay: Django keeps them apart)."""
-    for key in list(response.headers):
-        del response.headers[key]
-    for key, value in headers:
-        response.headers[key.decode("latin-1")] = value.decode("latin-1")
+    """Make `headers` a response's only headers (its cookies stay: Django keeps them apart).
+
+    Django checks every header it is given: one the response has already, with the
+    same value (its `Content-Type`, say), is left as it is.
+    """
+    present = response.headers
+    wanted = {key.decode("latin-1"): value.decode("latin-1") for key, value in headers}
+    for key in [key for key in present if key.lower() not in wanted]:  # the answer's names are lowercase
+        del present[key]
+    for key, value in wanted.items():
+        if present.get(key) != value:
+            present[key] = value
 
 
 def _configured() -> dict[str, Any]:
