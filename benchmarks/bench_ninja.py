@@ -56,7 +56,7 @@ def handler_for(api: Any) -> Any:
 def contenders() -> dict[str, Any]:
     configure_django()
     from django.http import HttpResponse
-    from django_ninja_problems import ConflictProblem, register_problem_handlers  # type: ignore[import-not-found]
+    from django_ninja_problems import ConflictProblem, register_problem_handlers
     from ninja import NinjaAPI
 
     def api_raising(exc_factory: Any) -> Any:

@@ -201,7 +201,7 @@ def sanic_get(app: Any) -> Get:
     Through Sanic's ASGI test client (which starts the app as an ASGI server would), its
     transport given the wrapped app.
     """
-    from sanic_testing.testing import SanicASGITestClient  # type: ignore[import-untyped]
+    from sanic_testing.testing import SanicASGITestClient
 
     client = SanicASGITestClient(app)
     client._transport.app = OpenTelemetryMiddleware(app)

@@ -19,6 +19,7 @@ from problemdetails._handovers.falcon import Falcon
 from problemdetails._handovers.flask import Flask, Quart, Werkzeug
 from problemdetails._handovers.litestar import Litestar
 from problemdetails._handovers.ninja import Ninja
+from problemdetails._handovers.pyramid import Pyramid
 from problemdetails._handovers.sanic import Sanic
 from problemdetails._handovers.starlette import Starlette
 from problemdetails._handovers.tornado import Tornado
@@ -40,6 +41,7 @@ FRAMEWORKS: tuple[Framework, ...] = (
     AioHTTP(),
     Tornado(),
     Sanic(),
+    Pyramid(),
 )
 
 

@@ -201,6 +201,8 @@ APPS = [
         validation=(422, "unprocessable"),
         head_status=405,
     ),
+    # Pyramid, `config.include("problemdetails.pyramid")`: its routes' predicates answer 404 for another method.
+    App("pyramid", "examples.frameworks.pyramid_app:app", "wsgi", ("waitress", "gunicorn"), allow=False),
     # Django with the layer in each handler's own middleware chain (what the `MIDDLEWARE` setting does), no wrapper.
     App(
         "django-install",
