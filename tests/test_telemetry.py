@@ -243,6 +243,7 @@ FRAMEWORKS = {
     "tornado": ("tornado_app", "make_app", tornado_get),
     "sanic": ("sanic_app", "app", sanic_get),
     "ninja": ("django_app", "installed_asgi_app", ninja_get),
+    "pyramid": ("pyramid_app", "app", wsgi_get),
 }
 
 

@@ -318,6 +318,52 @@ def ninja_routes() -> None:
     django_app.urlpatterns.append(path("ninja-sentry/", api.urls))
 
 
+def pyramid_routes() -> None:
+    """Pyramid's routes are configured with its app (`pyramid_app`, below)."""
+
+
+def pyramid_app() -> Any:
+    from pyramid.config import Configurator
+    from pyramid.httpexceptions import HTTPServiceUnavailable
+    from pyramid.response import Response
+
+    from examples.frameworks import pyramid_app as example
+
+    def http_unavailable(request: Any) -> Any:
+        raise HTTPServiceUnavailable()
+
+    def rendered_unavailable(request: Any) -> Any:
+        return Response(DOWN, status=503, content_type="text/plain")
+
+    def mapped_unavailable(request: Any) -> Any:
+        raise Maintenance(DOWN)
+
+    def mapped_status(request: Any) -> Any:
+        raise Overloaded(DOWN)
+
+    views = {
+        "/ok": example.ok,
+        "/conflict": example.raise_conflict,
+        "/mapped": example.mapped,
+        "/crash": example.crash,
+        "/unavailable": example.unavailable,
+        "/http-unavailable": http_unavailable,
+        "/rendered-unavailable": rendered_unavailable,
+        "/mapped-unavailable": mapped_unavailable,
+        "/mapped-status": mapped_status,
+    }
+    settings = {
+        "problemdetails.catalog": str(example.ROOT / "catalog"),
+        "problemdetails.exception_map": "examples.frameworks.common.EXCEPTION_MAP",
+    }
+    with Configurator(settings=settings) as config:
+        config.include("problemdetails.pyramid")
+        for path, view in views.items():
+            config.add_route(path, path)
+            config.add_view(view, route_name=path, renderer="json" if path == "/ok" else None)
+        return config.make_wsgi_app()
+
+
 # The 5xx answers' routes (see the module docstring), added to the example app before it serves.
 ADD_ROUTES = {
     "starlette": starlette_routes,
@@ -328,6 +374,7 @@ ADD_ROUTES = {
     "tornado": tornado_routes,
     "sanic": sanic_routes,
     "ninja": ninja_routes,
+    "pyramid": pyramid_routes,
 }
 
 
@@ -394,6 +441,14 @@ def main(framework: str, event_level: str | None = None) -> None:
 
         def get(path: str) -> int:
             return tornado_client.request("GET", path, request_id(path)).status_code
+    elif framework == "pyramid":  # a WSGI app: driven as the Flask one is
+        from tests.wsgi import serve
+
+        app = pyramid_app()
+
+        def get(path: str) -> int:
+            return serve(app, path=path, headers=request_id(path)).code
+
     elif framework == "ninja":  # in the Django project, through its ASGI handler wrapped
         from examples.frameworks import django_app
         from tests.asgi import call
