@@ -15,6 +15,7 @@ from benchmarks import (
     bench_middleware,
     bench_ninja,
     bench_observability,
+    bench_pyramid,
     bench_sanic,
     bench_site,
     bench_tornado,
@@ -47,6 +48,7 @@ PACKAGES = (
     "sanic",
     "django-ninja",
     "django-ninja-problems",
+    "pyramid",
 )
 
 
@@ -84,6 +86,7 @@ def main() -> int:
     tornado_rows, tornado_verdicts = bench_tornado.run()
     sanic_rows, sanic_verdicts = bench_sanic.run()
     ninja_rows, ninja_verdicts = bench_ninja.run()
+    pyramid_rows, pyramid_verdicts = bench_pyramid.run()
     site_rows, site_verdicts = bench_site.run()
     memory_rows, memory_verdicts = bench_memory.run()
     text = "\n".join(
@@ -182,6 +185,14 @@ def main() -> int:
             *ninja_rows,
             "",
             *[line for verdict in ninja_verdicts for line in (verdict, "")],
+            "## Pyramid, in-process",
+            "",
+            "Each app, made by a `Configurator` of its own, is called as the WSGI app it is, driven as the WSGI",
+            "tables above are. Pyramid has no maintained problem-details peer: its own exception path (an",
+            "exception view of the app's returning the floor's bytes) is the yardstick.",
+            *pyramid_rows,
+            "",
+            *[line for verdict in pyramid_verdicts for line in (verdict, "")],
             "## Building the doc site",
             "",
             "Generated catalogs (Markdown description and resolution, typed members, an example, a parent for most),",
