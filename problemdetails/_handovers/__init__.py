@@ -13,6 +13,7 @@ from typing import Any
 from problemdetails._handovers.aiohttp import AioHTTP
 from problemdetails._handovers.base import Framework, HandOver
 from problemdetails._handovers.blacksheep import BlackSheep
+from problemdetails._handovers.connexion import Connexion
 from problemdetails._handovers.django import Django
 from problemdetails._handovers.drf import DRF
 from problemdetails._handovers.falcon import Falcon
@@ -28,6 +29,7 @@ __all__ = ["FRAMEWORKS", "HandOver", "framework_of", "install"]
 
 # DRF and Django Ninja before Django: their exceptions are what their views raise.
 FRAMEWORKS: tuple[Framework, ...] = (
+    Connexion(),  # before Starlette: its `ProblemException`s are Starlette's `HTTPException`s too
     Starlette(),
     Litestar(),
     DRF(),

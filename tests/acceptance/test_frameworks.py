@@ -201,6 +201,15 @@ APPS = [
         validation=(422, "unprocessable"),
         head_status=405,
     ),
+    # Connexion 3, installed: its AsyncApp and its FlaskApp, from one OpenAPI document.
+    App("connexion", "examples.frameworks.connexion_app:app", "asgi", ("uvicorn",), validation=(400, "bad-request")),
+    App(
+        "connexion-flask",
+        "examples.frameworks.connexion_app:flask_app",
+        "asgi",
+        ("uvicorn",),
+        validation=(400, "bad-request"),
+    ),
     # Pyramid, `config.include("problemdetails.pyramid")`: its routes' predicates answer 404 for another method.
     App("pyramid", "examples.frameworks.pyramid_app:app", "wsgi", ("waitress", "gunicorn"), allow=False),
     # Django with the layer in each handler's own middleware chain (what the `MIDDLEWARE` setting does), no wrapper.
