@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FRAMEWORKS = ["starlette", "fastapi", "django", "flask", "aiohttp", "tornado", "sanic", "ninja", "pyramid"]
+FRAMEWORKS = ["starlette", "fastapi", "django", "flask", "aiohttp", "tornado", "sanic", "ninja", "pyramid", "connexion"]
 
 
 @functools.cache

@@ -244,6 +244,8 @@ FRAMEWORKS = {
     "sanic": ("sanic_app", "app", sanic_get),
     "ninja": ("django_app", "installed_asgi_app", ninja_get),
     "pyramid": ("pyramid_app", "app", wsgi_get),
+    "connexion": ("connexion_app", "app", asgi_get),
+    "connexion-flask": ("connexion_app", "flask_app", asgi_get),
 }
 
 

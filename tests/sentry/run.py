@@ -27,6 +27,7 @@ import sys
 from typing import Any
 
 import sentry_sdk
+import yaml
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
@@ -364,6 +365,30 @@ def pyramid_app() -> Any:
         return config.make_wsgi_app()
 
 
+def connexion_routes() -> None:
+    """Connexion's routes come from its OpenAPI document: the 5xx ones are operations of `connexion_app`."""
+    from connexion.exceptions import ProblemException
+
+    from examples.frameworks import connexion_app
+
+    def http_unavailable() -> None:
+        raise ProblemException(status=503, title="Service Unavailable")
+
+    def rendered_unavailable() -> Any:
+        from starlette.responses import PlainTextResponse
+
+        return PlainTextResponse(DOWN, status_code=503)
+
+    def mapped_unavailable() -> None:
+        raise Maintenance(DOWN)
+
+    def mapped_status() -> None:
+        raise Overloaded(DOWN)
+
+    for function in (http_unavailable, rendered_unavailable, mapped_unavailable, mapped_status):
+        setattr(connexion_app, function.__name__, function)
+
+
 # The 5xx answers' routes (see the module docstring), added to the example app before it serves.
 ADD_ROUTES = {
     "starlette": starlette_routes,
@@ -375,6 +400,7 @@ ADD_ROUTES = {
     "sanic": sanic_routes,
     "ninja": ninja_routes,
     "pyramid": pyramid_routes,
+    "connexion": connexion_routes,
 }
 
 
@@ -441,6 +467,26 @@ def main(framework: str, event_level: str | None = None) -> None:
 
         def get(path: str) -> int:
             return tornado_client.request("GET", path, request_id(path)).status_code
+    elif framework == "connexion":  # Connexion's own test client, on an AsyncApp with the 5xx operations too
+        from connexion import AsyncApp
+
+        from examples.frameworks.common import CATALOG, EXCEPTION_MAP
+        from examples.frameworks.connexion_app import SPEC
+        from problemdetails import install
+
+        spec = yaml.safe_load((SPEC / "openapi.yaml").read_text())
+        for path in PATHS:
+            if path not in spec["paths"]:
+                operation = "examples.frameworks.connexion_app." + path.strip("/").replace("-", "_")
+                spec["paths"][path] = {"get": {"operationId": operation, "responses": {"503": {"description": "down"}}}}
+        connexion_app = AsyncApp(__name__)
+        connexion_app.add_api(spec)
+        connexion_client = install(connexion_app, catalog=CATALOG, exception_map=EXCEPTION_MAP).test_client()
+
+        def get(path: str) -> int:
+            status: int = connexion_client.get(path, headers=request_id(path)).status_code
+            return status
+
     elif framework == "pyramid":  # a WSGI app: driven as the Flask one is
         from tests.wsgi import serve
 
