@@ -10,6 +10,7 @@ from pathlib import Path
 
 from benchmarks import (
     bench_aiohttp,
+    bench_connexion,
     bench_encode,
     bench_memory,
     bench_middleware,
@@ -49,6 +50,7 @@ PACKAGES = (
     "django-ninja",
     "django-ninja-problems",
     "pyramid",
+    "connexion",
 )
 
 
@@ -87,6 +89,7 @@ def main() -> int:
     sanic_rows, sanic_verdicts = bench_sanic.run()
     ninja_rows, ninja_verdicts = bench_ninja.run()
     pyramid_rows, pyramid_verdicts = bench_pyramid.run()
+    connexion_rows, connexion_verdicts = bench_connexion.run()
     site_rows, site_verdicts = bench_site.run()
     memory_rows, memory_verdicts = bench_memory.run()
     text = "\n".join(
@@ -193,6 +196,13 @@ def main() -> int:
             *pyramid_rows,
             "",
             *[line for verdict in pyramid_verdicts for line in (verdict, "")],
+            "## Connexion, in-process",
+            "",
+            "Each contender is an `AsyncApp` from the same one-operation OpenAPI document, driven one ASGI call per",
+            "request. The nearest peer is Connexion's own problem documents (its `ProblemException`).",
+            *connexion_rows,
+            "",
+            *[line for verdict in connexion_verdicts for line in (verdict, "")],
             "## Building the doc site",
             "",
             "Generated catalogs (Markdown description and resolution, typed members, an example, a parent for most),",

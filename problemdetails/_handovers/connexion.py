@@ -96,8 +96,12 @@ def _werkzeugs(exc: Any) -> bool:
     return default is not None and exc.detail == default.description
 
 
-def answer(request: Any, exc: Exception) -> Any:
-    """Connexion's error handler: the problem's response; a crash's is the 500 problem, logged with its traceback."""
+async def answer(request: Any, exc: Exception) -> Any:
+    """Connexion's error handler: the problem's response; a crash's is the 500 problem, logged with its traceback.
+
+    A coroutine function: Connexion runs any other error handler in a worker thread, and
+    deciding a problem never blocks.
+    """
     from connexion.lifecycle import ConnexionResponse
 
     scope = request.scope
