@@ -33,6 +33,7 @@ from problemdetails._problem import Problem
 
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog
+    from problemdetails._handovers.base import HandOver
 
 __all__ = ["install_sentry", "label", "record", "relabel", "report"]
 
@@ -165,15 +166,36 @@ def _process_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any
     if native is None:
         return event
     try:
-        if _reported_by_record(event, hint, native) or _an_answer(event, hint, native):
+        reported = _reported(event, hint, native)
+        if reported is not None and (_reported_by_record(*reported) or _an_answer(*reported)):
             return None
     except Exception:  # a failing `exception_map` function, say: the event stays, tagged
         pass
     return _tag_event(event, hint)
 
 
-def _an_answer(event: dict[str, Any], hint: dict[str, Any], native: MutableMapping[str, Any]) -> bool:
-    """Whether `event` is a framework integration's report of an answer: a 4xx problem the app meant.
+def _reported(
+    event: dict[str, Any], hint: dict[str, Any], native: MutableMapping[str, Any]
+) -> tuple[BaseException, HandOver] | None:
+    """The exception a framework's integration reported in `event`, and the hand-over serving the request.
+
+    None for an event the app captured itself (mechanism `generic`), one made
+    of a log record, one without an exception, and one outside a served request.
+    """
+    exc_info = hint.get("exc_info")
+    exchange = exchange_of(native)
+    handover = exchange.handover if exchange is not None else None
+    if exc_info is None or handover is None or "log_record" in hint:
+        return None
+    values = event.get("exception", {}).get("values") or [{}]
+    mechanism = values[-1].get("mechanism") or {}  # the raised exception's (those it chains come first)
+    if mechanism.get("type", "generic") == "generic":
+        return None
+    return exc_info[1], handover
+
+
+def _an_answer(exc: BaseException, handover: HandOver) -> bool:
+    """Whether an integration's report of `exc` (`_reported`) is one of an answer: a 4xx problem the app meant.
 
     A problem the app raised with a 4xx status, or an exception its
     `exception_map` maps to one, is how it answers a client: no error, and
@@ -182,15 +204,6 @@ def _an_answer(event: dict[str, Any], hint: dict[str, Any], native: MutableMappi
     any handler runs. A framework's own 4xx error (an `HTTPException`) stays
     the integration's to report, as it is told to.
     """
-    exc_info = hint.get("exc_info")
-    exchange = exchange_of(native)
-    handover = exchange.handover if exchange is not None else None
-    if exc_info is None or handover is None or "log_record" in hint:
-        return False
-    values = event.get("exception", {}).get("values") or [{}]
-    if (values[-1].get("mechanism") or {}).get("type", "generic") == "generic":
-        return False  # captured by the app itself
-    exc = exc_info[1]
     if isinstance(exc, Problem):
         return exc.received is None and exc.status < 500
     if not isinstance(exc, Exception):
@@ -223,8 +236,8 @@ def _tag_event(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def _reported_by_record(event: dict[str, Any], hint: dict[str, Any], native: MutableMapping[str, Any]) -> bool:
-    """Whether `event` is a framework integration's report of an exception answered with a 5xx problem.
+def _reported_by_record(exc: BaseException, handover: HandOver) -> bool:
+    """Whether an integration's report of `exc` (`_reported`) is one of an exception answered with a 5xx problem.
 
     Every problem response is decided once, and a 5xx one is logged at ERROR:
     that record is its Sentry event (the logging integration's), on every
@@ -247,16 +260,6 @@ def _reported_by_record(event: dict[str, Any], hint: dict[str, Any], native: Mut
     `ignore_logger`), the documented switch, silences them all alike. Cheap: it
     reads only events with an exception, raised inside a served request.
     """
-    exc_info = hint.get("exc_info")
-    exchange = exchange_of(native)
-    handover = exchange.handover if exchange is not None else None
-    if exc_info is None or handover is None or "log_record" in hint:
-        return False
-    values = event.get("exception", {}).get("values") or [{}]
-    mechanism = values[-1].get("mechanism") or {}  # the raised exception's (those it chains come first)
-    if mechanism.get("type", "generic") == "generic":
-        return False
-    exc = exc_info[1]
     problem: Problem | None
     if isinstance(exc, Problem):
         problem, mapped = exc, False

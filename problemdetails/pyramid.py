@@ -33,7 +33,7 @@ from problemdetails._catalog import Catalog
 from problemdetails._context import serving
 from problemdetails._decider import HELD_BODY_LIMIT
 from problemdetails._exchange import exchange_of
-from problemdetails._handovers.base import handover_of, header_fields, watched
+from problemdetails._handovers.base import docs_answer, handover_of, header_fields, watched
 from problemdetails._request import request_of
 from problemdetails._responder import Answer, is_problem
 from problemdetails._transport import Transport
@@ -166,13 +166,8 @@ def _docs(transport: Transport, native: MutableMapping[str, Any]) -> Any:
     path = native.get("PATH_INFO", "")
     if docs is None or native.get("REQUEST_METHOD") not in ("GET", "HEAD") or not path.startswith(docs.path):
         return None
-    found = docs.response(path[len(docs.path) :], native.get("QUERY_STRING", "").encode("latin-1"))
-    if found is None:
-        return None
-    status, headers, body = found
-    exchange = exchange_of(native)
-    request_id = exchange.request_id if exchange is not None else b""
-    return _response(Answer(status, [*headers, (b"x-request-id", request_id)], body))
+    answer = docs_answer(docs, native, path, native.get("QUERY_STRING", "").encode("latin-1"))
+    return _response(answer) if answer is not None else None
 
 
 def _response(answer: Answer) -> Any:

@@ -33,7 +33,7 @@ from tornado.web import HTTPError, OutputTransform, RequestHandler
 from problemdetails._context import serving
 from problemdetails._decider import HELD_BODY_LIMIT
 from problemdetails._exchange import exchange_of
-from problemdetails._handovers.base import TextFields, browser, header_fields, text_request
+from problemdetails._handovers.base import TextFields, browser, docs_answer, header_fields, text_request
 from problemdetails._request import Request
 from problemdetails._responder import Answer, is_problem
 from problemdetails._transport import Transport
@@ -228,14 +228,11 @@ class ProblemDetailsMixin(RequestHandler):
             return False
         if docs.files is None:
             await asyncio.to_thread(docs.render)  # rendering a large catalog takes a while: not on the event loop
-        answer = docs.response(path[len(docs.path) :], native["query_string"])
+        answer = docs_answer(docs, native, path, native["query_string"])
         if answer is None:
             return False
-        status, headers, body = answer
-        exchange = exchange_of(native)
-        request_id = exchange.request_id if exchange is not None else b""
         self._transforms = transforms
-        self._answer(Answer(status, [*headers, (b"x-request-id", request_id)], body), True)
+        self._answer(answer, True)
         await self.finish()
         return True
 

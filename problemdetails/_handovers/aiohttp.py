@@ -36,7 +36,7 @@ from problemdetails._catalog import Catalog
 from problemdetails._context import serving
 from problemdetails._decider import HELD_BODY_LIMIT, client_detail, problem_for_status
 from problemdetails._exchange import exchange_of
-from problemdetails._handovers.base import Framework, header_fields
+from problemdetails._handovers.base import Framework, docs_answer, header_fields
 from problemdetails._problem import Problem
 from problemdetails._request import request_of
 from problemdetails._responder import Answer, is_problem
@@ -178,13 +178,8 @@ class Layer:
             return None
         if docs.files is None:
             await asyncio.to_thread(docs.render)  # rendering a large catalog takes a while: not on the event loop
-        answer = docs.response(path[len(docs.path) :], native["query_string"])
-        if answer is None:
-            return None
-        status, headers, body = answer
-        exchange = exchange_of(native)
-        request_id = exchange.request_id if exchange is not None else b""
-        return _response(Answer(status, [*headers, (b"x-request-id", request_id)], body))
+        answer = docs_answer(docs, native, path, native["query_string"])
+        return _response(answer) if answer is not None else None
 
 
 def _scope(request: Any) -> dict[str, Any]:

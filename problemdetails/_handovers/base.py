@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 from problemdetails._catalog import Catalog
 from problemdetails._decider import HELD_BODY_LIMIT, problem_for_status
+from problemdetails._docs_site import DocsSite
 from problemdetails._exchange import EXCHANGE, Exchange, exchange_of
 from problemdetails._grammar import json_pointer, loggable
 from problemdetails._member_types import ErrorItem
@@ -48,6 +49,7 @@ __all__ = [
     "HandOver",
     "TextFields",
     "browser",
+    "docs_answer",
     "error_items",
     "handover_of",
     "header_fields",
@@ -211,6 +213,16 @@ def browser(native: MutableMapping[str, Any]) -> bool:
     from problemdetails._response import choose_media_type
 
     return choose_media_type(request_of(native).accept) == "html"
+
+
+def docs_answer(docs: DocsSite, native: MutableMapping[str, Any], path: str, query: bytes) -> Answer | None:
+    """The doc site's file at `path` (under `docs.path`), with the request's `X-Request-ID`; None when there is none."""
+    found = docs.response(path[len(docs.path) :], query)
+    if found is None:
+        return None
+    status, headers, body = found
+    exchange = exchange_of(native)
+    return Answer(status, [*headers, (b"x-request-id", exchange.request_id if exchange is not None else b"")], body)
 
 
 def text_request(native: MutableMapping[str, Any], values: Callable[[str], Sequence[str]]) -> Request:

@@ -31,7 +31,7 @@ from problemdetails._catalog import Catalog
 from problemdetails._context import serving
 from problemdetails._decider import HELD_BODY_LIMIT, client_detail, problem_for_status
 from problemdetails._exchange import exchange_of
-from problemdetails._handovers.base import Framework, TextFields, browser, header_fields, text_request
+from problemdetails._handovers.base import Framework, TextFields, browser, docs_answer, header_fields, text_request
 from problemdetails._problem import Problem
 from problemdetails._request import Request
 from problemdetails._responder import Answer, is_problem
@@ -121,13 +121,8 @@ class Layer:
         if docs.files is None:
             await asyncio.to_thread(docs.render)  # rendering a large catalog takes a while: not on the event loop
         _request(request, native)
-        answer = docs.response(native["path"][len(docs.path) :], native["query_string"])
-        if answer is None:
-            return None
-        status, headers, body = answer
-        exchange = exchange_of(native)
-        request_id = exchange.request_id if exchange is not None else b""
-        return self._response(Answer(status, [*headers, (b"x-request-id", request_id)], body))
+        answer = docs_answer(docs, native, native["path"], native["query_string"])
+        return self._response(answer) if answer is not None else None
 
     def default(self, request: Any, exception: Exception) -> Any:
         """The error handler's `default` (no handler of the app's for the exception): its problem."""
