@@ -18,6 +18,7 @@ from typing import Any
 
 from benchmarks.bench_wsgi import CATALOG, DETAIL, FLOOR_BODY
 from benchmarks.harness import measure
+from benchmarks.report import error_table
 from problemdetails import JSON_MEDIA_TYPE, install
 
 FLOOR = "floor: the operation returns the pre-encoded bytes"
@@ -93,24 +94,11 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
     times = measure(contenders(), 409, requests=200, repeat=3 * repeat)
     base = times[FLOOR]
     ours = times[INSTALLED] - base
-    rows = [
-        "",
-        "**Error path on Connexion (AsyncApp): an operation raising a 409**",
-        "",
-        "| contender | time per request | above the floor | cost ratio to problemdetails |",
-        "|---|---:|---:|---:|",
-        *(
-            f"| {name} | {seconds * 1e6:.1f} µs | {(seconds - base) * 1e6:.1f} µs | "
-            + (f"{(seconds - base) / ours:.2f}x |" if seconds > base else " |")
-            for name, seconds in times.items()
-        ),
-    ]
+    rows = error_table("Error path on Connexion (AsyncApp): an operation raising a 409", times, FLOOR, INSTALLED)
     peer = (times[PEER] - base) / ours
     verdicts = [
         f"Connexion 409: problemdetails installed costs {ours * 1e6:.1f} µs above the floor; Connexion's built-in "
         f"problems cost {peer:.2f}x that (**{'ahead' if peer > 1 else 'NOT ahead'}**); its own exception path "
         f"returning the floor's bytes costs {(times[OWN_PATH] - base) * 1e6:.1f} µs."
     ]
-    for name, seconds in times.items():
-        print(f"connexion {name[:59]:59s} {seconds * 1e6:8.1f} µs", flush=True)
     return rows, verdicts

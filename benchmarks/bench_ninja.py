@@ -27,6 +27,7 @@ from benchmarks.bench_wsgi import (
     configure_django,
     measure,
 )
+from benchmarks.report import error_table
 from problemdetails import JSON_MEDIA_TYPE, install
 
 FLOOR = "floor: the operation returns the pre-encoded bytes"
@@ -98,18 +99,7 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
     times = measure(apps, 409, requests=200, repeat=3 * repeat)
     base = times[FLOOR]
     ours = times[INSTALLED] - base
-    rows = [
-        "",
-        "**Error path on Django Ninja: an operation raising a 409**",
-        "",
-        "| contender | media type | time per request | above the floor | cost ratio to problemdetails |",
-        "|---|---|---:|---:|---:|",
-        *(
-            f"| {name} | {media_types[name]} | {seconds * 1e6:.1f} µs | {(seconds - base) * 1e6:.1f} µs | "
-            + (f"{(seconds - base) / ours:.2f}x |" if seconds > base else " |")
-            for name, seconds in times.items()
-        ),
-    ]
+    rows = error_table("Error path on Django Ninja: an operation raising a 409", times, FLOOR, INSTALLED, media_types)
     peer = (times[PEER] - base) / ours
     verdicts = [
         f"Django Ninja 409: problemdetails costs {ours * 1e6:.1f} µs above the floor, its Django layer's own "
@@ -117,6 +107,4 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
         f"request id, no rewritten pages) costs {peer:.2f}x that (**{'ahead' if peer > 1 else 'NOT ahead'}**); "
         f"Ninja's own exception path returning the floor's bytes costs {(times[OWN_PATH] - base) * 1e6:.1f} µs."
     ]
-    for name, seconds in times.items():
-        print(f"ninja    {name[:60]:60s} {seconds * 1e6:8.1f} µs", flush=True)
     return rows, verdicts

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from benchmarks.bench_wsgi import CATALOG, DETAIL, FLOOR_BODY, ROOT, check, measure
+from benchmarks.report import error_table
 from problemdetails import JSON_MEDIA_TYPE, Problem
 
 FLOOR = "floor: the view returns the pre-encoded bytes"
@@ -61,23 +62,10 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
     times = measure(apps, 409, requests=200, repeat=3 * repeat)
     base = times[FLOOR]
     ours = times[INCLUDED] - base
-    rows = [
-        "",
-        "**Error path on Pyramid: a view raising a catalogued 409**",
-        "",
-        "| contender | media type | time per request | above the floor | cost ratio to problemdetails |",
-        "|---|---|---:|---:|---:|",
-        *(
-            f"| {name} | {media_types[name]} | {seconds * 1e6:.1f} µs | {(seconds - base) * 1e6:.1f} µs | "
-            + (f"{(seconds - base) / ours:.2f}x |" if seconds > base else " |")
-            for name, seconds in times.items()
-        ),
-    ]
+    rows = error_table("Error path on Pyramid: a view raising a catalogued 409", times, FLOOR, INCLUDED, media_types)
     verdicts = [
         f"Pyramid 409: problemdetails costs {ours * 1e6:.1f} µs above the floor; Pyramid's own exception path "
         f"returning the floor's bytes costs {(times[OWN_PATH] - base) * 1e6:.1f} µs. There is no maintained peer "
         "to be ahead of."
     ]
-    for name, seconds in times.items():
-        print(f"pyramid  {name[:60]:60s} {seconds * 1e6:8.1f} µs", flush=True)
     return rows, verdicts

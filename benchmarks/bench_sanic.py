@@ -26,6 +26,7 @@ from sanic.response import BaseHTTPResponse
 
 import problemdetails
 from benchmarks.harness import drive
+from benchmarks.report import error_table
 from problemdetails import JSON_MEDIA_TYPE, Catalog, Problem, encode_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,18 +149,7 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
     times = measured(contenders(), requests=200, repeat=repeat)
     base = times[FLOOR]
     ours = times[INSTALLED] - base
-    rows = [
-        "",
-        "**Error path on Sanic (as ASGI): a handler raising a catalogued 409**",
-        "",
-        "| contender | time per request | above the floor (error-handling cost) | cost ratio to problemdetails |",
-        "|---|---:|---:|---:|",
-        *(
-            f"| {name} | {seconds * 1e6:.1f} µs | {(seconds - base) * 1e6:.1f} µs | "
-            + (f"{(seconds - base) / ours:.2f}x |" if seconds > base else " |")
-            for name, seconds in times.items()
-        ),
-    ]
+    rows = error_table("Error path on Sanic (as ASGI): a handler raising a catalogued 409", times, FLOOR, INSTALLED)
     verdicts = [
         f"Sanic 409: problemdetails installed costs {ours * 1e6:.1f} µs above the floor; Sanic's own exception path "
         f"returning the floor's bytes costs {(times[OWN_PATH] - base) * 1e6:.1f} µs, and "
@@ -167,8 +157,6 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
         "drops its middleware and signal machinery from an app that has none). There is no maintained peer to be "
         "ahead of."
     ]
-    for name, seconds in times.items():
-        print(f"sanic    {name[:60]:60s} {seconds * 1e6:8.1f} µs", flush=True)
     return rows, verdicts
 
 

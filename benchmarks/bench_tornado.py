@@ -31,6 +31,7 @@ from typing import Any
 from tornado import httputil, web
 
 import problemdetails
+from benchmarks.report import error_table
 from problemdetails import JSON_MEDIA_TYPE, Catalog, encode_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,24 +195,11 @@ def run(repeat: int = 20) -> tuple[list[str], list[str]]:
     times = asyncio.run(measure(contenders(), requests=200, repeat=3 * repeat))
     base = times[FLOOR]
     ours = times[INSTALLED] - base
-    rows = [
-        "",
-        "**Error path on Tornado: a handler raising a catalogued 409**",
-        "",
-        "| contender | time per request | above the floor (error-handling cost) | cost ratio to problemdetails |",
-        "|---|---:|---:|---:|",
-        *(
-            f"| {name} | {seconds * 1e6:.1f} µs | {(seconds - base) * 1e6:.1f} µs | "
-            + (f"{(seconds - base) / ours:.2f}x |" if seconds > base else " |")
-            for name, seconds in times.items()
-        ),
-    ]
+    rows = error_table("Error path on Tornado: a handler raising a catalogued 409", times, FLOOR, INSTALLED)
     peer = (times[PEER] - base) / ours
     verdicts = [
         f"Tornado 409: problemdetails installed costs {ours * 1e6:.1f} µs above the floor; tornado-problem-details "
         f"costs {peer:.2f}x that (**{'ahead' if peer > 1 else 'NOT ahead'}**); Tornado's own exception path "
         f"writing the floor's bytes costs {(times[OWN_PATH] - base) * 1e6:.1f} µs."
     ]
-    for name, seconds in times.items():
-        print(f"tornado  {name[:60]:60s} {seconds * 1e6:8.1f} µs", flush=True)
     return rows, verdicts
