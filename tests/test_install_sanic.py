@@ -73,6 +73,10 @@ def built(catalog: Catalog, error_handler: ErrorHandler | None = None, **options
         await streamed.send(b"x" * 10)
         raise RuntimeError("the disk went away")
 
+    @app.on_response
+    async def stamp(request: Request, answered: response.HTTPResponse) -> None:
+        answered.headers["X-App"] = "zones"  # a response middleware of the app's own, changing it in place
+
     assert problemdetails.install(app, catalog=catalog, **options) is app
     return app
 
@@ -117,6 +121,7 @@ def test_a_raised_problem_through_sanics_own_test_clients(client: Client) -> Non
 
 def test_the_happy_path_only_gains_a_request_id(client: Client) -> None:
     response = client.request("GET", "/ok", {"X-Request-ID": "req-sanic-2"})
+    assert response.headers["x-app"] == "zones"  # the app's response middleware still runs beside the layer's
     # `current_request_id()` inside the handler is the one the response carries.
     assert (response.status_code, response.content, response.headers["x-request-id"]) == (
         200,

@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Sanic"]
 
-# The request middleware runs first, and the response middleware last, of the app's.
+# The request middleware runs first, and the response middleware last, of the app's (Sanic runs a
+# higher priority first, for both). A response middleware that returns a response ends Sanic's
+# chain: one of the app's that does so comes before the layer's, which then never sees that response.
 _FIRST = 1_000_000
 
 
@@ -170,11 +172,12 @@ class Layer:
             if not is_problem(headers):
                 _request(request, native)
                 answer = self.transport.handover.replaced(native, status, headers, body[:HELD_BODY_LIMIT])
-                response = self._response(answer)
+                self.transport.leave(exchange)
+                return self._response(answer)  # (a response middleware's return value replaces the response)
         if "x-request-id" not in response.headers:
             response.headers["X-Request-ID"] = exchange.request_id.decode("latin-1")
         self.transport.leave(exchange)
-        return response
+        return None  # the response, as it is: a returned one would end the response middleware
 
     def _response(self, answer: Answer) -> Any:
         """The answer as Sanic's response (its media type apart from its headers, as Sanic keeps it)."""
