@@ -16,6 +16,7 @@ import pytest
 from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException, Unauthorized
 from sanic.handlers import ErrorHandler
+from sanic.response import BaseHTTPResponse
 
 import problemdetails
 from problemdetails import Catalog
@@ -73,9 +74,10 @@ def built(catalog: Catalog, error_handler: ErrorHandler | None = None, **options
         await streamed.send(b"x" * 10)
         raise RuntimeError("the disk went away")
 
-    @app.on_response
-    async def stamp(request: Request, answered: response.HTTPResponse) -> None:
+    async def stamp(request: Request, answered: BaseHTTPResponse) -> None:
         answered.headers["X-App"] = "zones"  # a response middleware of the app's own, changing it in place
+
+    app.register_middleware(stamp, "response")
 
     assert problemdetails.install(app, catalog=catalog, **options) is app
     return app
