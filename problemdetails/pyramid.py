@@ -118,14 +118,15 @@ def answer(exc: Exception, request: Any) -> Any:
         return exc  # a redirect is a response of Pyramid's own
     native: MutableMapping[str, Any] = request.environ
     handover = handover_of(native)
-    if handover is None:  # no tween serves the request (a view called by hand): Pyramid's own answer
+    if handover is None:  # the include's execution policy does not serve the request (the app set its own)
         raise exc
     problem = handover.claim(native, exc)
     if problem is None:  # a crash: decided and logged with its traceback
         handover.keep(native, exc)
         exchange = exchange_of(native)
         problem = exchange.problem if exchange is not None else None
-        assert problem is not None
+        if problem is None:
+            raise exc
     return _response(handover.response(native, problem))
 
 
