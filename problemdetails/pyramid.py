@@ -26,6 +26,7 @@ not-found view is Pyramid's `HTTPNotFound`, and the forbidden view its
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -73,6 +74,10 @@ def _options(config: Any) -> dict[str, Any]:
             options[name] = config.maybe_dotted(value)
         else:
             options[name] = value
+    known = set(inspect.signature(Transport.__init__).parameters) - {"self", "app"}
+    unknown = sorted(PREFIX + name for name in options if name not in known)
+    if unknown:
+        raise ConfigurationError(f"no such setting {', '.join(unknown)}: the options are ProblemMiddleware's")
     catalog = options.get("catalog")
     if catalog is None:
         raise ConfigurationError("problemdetails.pyramid needs the setting problemdetails.catalog = <catalog path>")

@@ -161,3 +161,8 @@ def test_installing_twice_is_refused() -> None:
     api = api_with_routes()
     with pytest.raises(RuntimeError, match="installed in this NinjaAPI already"):
         problemdetails.install(api, catalog=CATALOG)
+
+
+def test_the_doc_site_option_is_the_django_layers() -> None:
+    with pytest.raises(TypeError, match="DOCS_PATH"):
+        problemdetails.install(NinjaAPI(urls_namespace=next(NAMESPACES)), catalog=CATALOG, docs_path="/errors/")

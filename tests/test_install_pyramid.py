@@ -204,3 +204,10 @@ def test_an_error_response_releases_its_exchange(app: TestApp) -> None:
     problem(request(app, "GET", "/conflict"), 409, "conflict")
     (exchange,) = app.exchanges
     assert (exchange.request, exchange.problem) == (None, None)
+
+
+def test_a_setting_the_layer_does_not_know_is_refused() -> None:
+    settings = {"problemdetails.catalog": str(BUNDLED), "problemdetails.docs_pth": "/errors/"}
+    refused = pytest.raises(ConfigurationError, match=r"no such setting problemdetails\.docs_pth")
+    with refused, Configurator(settings=settings) as config:
+        config.include("problemdetails.pyramid")

@@ -48,6 +48,8 @@ class Ninja(Framework):
 
         if getattr(app, _LAYER, None) is not None:
             raise RuntimeError(f"problem details are installed in this {type(app).__name__} already")
+        if options.get("docs_path") is not None:
+            raise TypeError("the doc site is the Django layer's to serve: set DOCS_PATH in PROBLEMDETAILS instead")
         layer = Layer(Transport(None, **options))
         setattr(app, _LAYER, layer)
         app.validation_error_from_error_contexts = _pointing_into_the_body(app.validation_error_from_error_contexts)
