@@ -21,37 +21,14 @@ from pathlib import Path
 
 from problemdetails._catalog import Catalog
 from problemdetails._codegen import generate_python
+from problemdetails._console import load_catalog
 from problemdetails._diff import Change, diff_catalogs
-from problemdetails._exceptions import CatalogError, Finding
+from problemdetails._exceptions import SiteError
 from problemdetails._openapi import openapi_document, pretty_json
-from problemdetails._site import PARALLEL_PAGES, SiteError, read_site, render_site, write_site
+from problemdetails._site import PARALLEL_PAGES, read_site, render_site, write_site
 from problemdetails._typescript import generate_typescript
 
 __all__ = ["main"]
-
-
-def _report(findings: Sequence[Finding]) -> None:
-    for finding in findings:
-        print(finding, file=sys.stderr)
-
-
-def load_catalog(paths: Sequence[str], *, strict: bool = False, base_url: str | None = None) -> Catalog | None:
-    """Load a catalog, reporting findings on stderr; None when it is broken."""
-    try:
-        catalog = Catalog.load(paths, strict=strict)
-        if base_url is not None:
-            catalog = catalog.rebased(base_url)
-    except CatalogError as error:
-        _report(error.findings)
-        errors = sum(1 for finding in error.findings if finding.severity == "error")
-        warnings = len(error.findings) - errors
-        print(f"catalog has {errors} error(s) and {warnings} warning(s)", file=sys.stderr)
-        return None
-    except ValueError as error:  # a bad --base-url
-        print(f"--base-url: {error}", file=sys.stderr)
-        return None
-    _report(catalog.warnings)
-    return catalog
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -147,6 +124,7 @@ def _build_site(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Only `serve` needs the standard library's HTTP server: the other commands do not import it.
     from problemdetails._preview import preview
 
     if _theme_missing(args.theme):

@@ -1,10 +1,14 @@
 """The framework's own exceptions.
 
-Definition-time errors (a catalog that does not load) are kept apart from
-runtime ones (a response body that cannot be read as a problem):
+Definition-time errors (a catalog that does not load, a doc site that cannot be
+built) are kept apart from runtime ones (a response body that cannot be read as
+a problem):
 
     ProblemDetailsError
+     │   definition time: before a request is served
      ├── CatalogError      a catalog failed to load or validate; carries every Finding
+     ├── SiteError         the doc site cannot be built, written or served from its folder
+     │   run time: while requests and responses flow
      ├── DecodeError       bytes handed to a decoder are not a problem document
      └── UnknownSlugError  `catalog[slug]` for a slug the catalog lacks (also a KeyError)
 
@@ -18,7 +22,7 @@ from typing import Literal
 
 import msgspec
 
-__all__ = ["CatalogError", "DecodeError", "Finding", "ProblemDetailsError", "UnknownSlugError"]
+__all__ = ["CatalogError", "DecodeError", "Finding", "ProblemDetailsError", "SiteError", "UnknownSlugError"]
 
 
 class Finding(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +70,10 @@ class CatalogError(ProblemDetailsError):
         errors = sum(1 for finding in self.findings if finding.severity == "error")
         summary = f"catalog has {errors} error(s)"
         super().__init__("\n".join([summary, *map(str, self.findings)]))
+
+
+class SiteError(ProblemDetailsError):
+    """The site cannot be built or written: a theme error, or an `--out` folder this tool did not make."""
 
 
 class DecodeError(ProblemDetailsError):

@@ -19,9 +19,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from problemdetails._cli import load_catalog
+from problemdetails._console import load_catalog
+from problemdetails._exceptions import SiteError
 from problemdetails._grammar import loggable
-from problemdetails._site import SiteError, default_theme, forget_themes, render_site, write_site
+from problemdetails._site import default_theme, forget_themes, render_site, write_site
 
 __all__ = ["preview"]
 

@@ -642,14 +642,15 @@ def _rebuild(
 
 # -- classes a catalog makes at run time, and how they pickle -------------------------
 #
-# pickle carries a class by its module and name, and `catalog["conflict"]` has neither
-# (its `__module__`, `problemdetails.catalog`, names no module). Such a class goes by
-# what it is made of instead: its spec (as JSON) and its bases. Unpickling finds the
-# class this process's catalog made from the same spec and bases, so `except Conflict`
-# catches a problem raised in a worker process; when no catalog here has made it yet,
-# unpickling makes it, and the catalog that looks the slug up later adopts that class.
+# pickle carries a class by its module and name, and `catalog["conflict"]` cannot go
+# that way: its `__module__` is this module, where it was made, but no name here holds
+# it. Such a class goes by what it is made of instead: its spec (as JSON) and its
+# bases. Unpickling finds the class this process's catalog made from the same spec and
+# bases, so `except Conflict` catches a problem raised in a worker process; when no
+# catalog here has made it yet, unpickling makes it, and the catalog that looks the
+# slug up later adopts that class.
 
-RUNTIME_MODULE = "problemdetails.catalog"
+RUNTIME_MODULE = __name__  # a module that exists: tracebacks and `repr` name it
 
 _Key = tuple[bytes, tuple[type, ...]]
 # Weak: a catalog dropped (and its classes) is not kept alive by being findable here.
@@ -702,7 +703,8 @@ class _RuntimeClass:
 
 def _class_ref(cls: type) -> Any:
     """`cls` as a pickle can carry it: by name when it is importable, else as a `_RuntimeClass`."""
-    return _RuntimeClass(cls) if cls.__module__ == RUNTIME_MODULE and "spec" in cls.__dict__ else cls
+    # `Problem` is of this module too, but its spec is None: it pickles by name.
+    return _RuntimeClass(cls) if cls.__module__ == RUNTIME_MODULE and cls.__dict__.get("spec") is not None else cls
 
 
 def _compile_template(template: str, names: Mapping[str, str]) -> tuple[tuple[str, ...], str] | None:

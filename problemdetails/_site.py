@@ -43,13 +43,14 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
 from problemdetails._catalog import Catalog
+from problemdetails._exceptions import SiteError
 from problemdetails._openapi import HEADER_MEANINGS, openapi_document, pretty_json
 from problemdetails._schema import DIALECT, problem_schema
 from problemdetails._spec import ProblemSpec
 from problemdetails._status import status_phrase
 from problemdetails._wire import encode_json
 
-__all__ = ["MARKER", "SiteError", "default_theme", "forget_themes", "read_site", "render_site", "write_site"]
+__all__ = ["MARKER", "default_theme", "forget_themes", "read_site", "render_site", "write_site"]
 
 # A built site carries this file, so `write_site` only ever replaces a folder it made;
 # after its first line, it lists the files of the build, one per line.
@@ -122,10 +123,6 @@ def block_markdown(text: str) -> Markup:
 _RETRY_HTML = {retry: (words, inline_markdown(advice)) for retry, (words, advice) in RETRY_ADVICE.items()}
 
 _STATUS_CLASSES = {4: "Client errors", 5: "Server errors"}
-
-
-class SiteError(Exception):
-    """The site cannot be built or written: a theme error, or an `--out` folder this tool did not make."""
 
 
 def default_theme() -> Path:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -95,6 +96,21 @@ def test_generated_classes_pickle_with_every_part(bundled: Catalog, tmp_path: Pa
     # and bases, and unpickles as this process's class (tests/test_problem.py).
     QuotaExceeded = bundled["quota-exceeded"]
     assert type(pickle.loads(pickle.dumps(QuotaExceeded(limit=5, current=5)))) is QuotaExceeded
+
+
+def test_generated_and_runtime_classes_name_a_module_that_exists(bundled: Catalog, tmp_path: Path) -> None:
+    # Tracebacks, `repr` and pickle read `__module__`: it must name a module that imports.
+    path = tmp_path / "named_errors.py"
+    path.write_text(generate_python(bundled))
+    module: Any = load_module(path, "named_errors")
+    generated, runtime = module.Conflict, bundled["conflict"]
+    assert generated.__module__ == "named_errors"
+    assert getattr(importlib.import_module(generated.__module__), generated.__qualname__) is generated
+    assert importlib.import_module(runtime.__module__).__name__ == runtime.__module__
+    assert module.CATALOG["conflict"] is generated
+    for cls in (generated, runtime):
+        problem = cls("taken", instance="/v1/zones/1")
+        assert type(pickle.loads(pickle.dumps(problem))) is cls
 
 
 def test_edge_names_and_quotes_generate_valid_code(write: WriteCatalog, tmp_path: Path) -> None:

@@ -31,8 +31,9 @@ from problemdetails import (
     decode_json,
     install,
 )
+from problemdetails._exceptions import SiteError
 from problemdetails._exchange import EXCHANGE
-from problemdetails._site import SiteError, render_site, write_site
+from problemdetails._site import render_site, write_site
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
 from tests.asgi import Exchange, call, call_async, request_scope
 from tests.conftest import HEADER

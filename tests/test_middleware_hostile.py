@@ -38,10 +38,11 @@ from problemdetails import (
     _request_id,
     _site,
 )
+from problemdetails._exceptions import SiteError
 from problemdetails._grammar import MAX_DELAY_SECONDS, REQUEST_ID_PATTERN
 from problemdetails._openapi import openapi_document
 from problemdetails._schema import problem_schema
-from problemdetails._site import SiteError, render_site, write_site
+from problemdetails._site import render_site, write_site
 from problemdetails._types import Message, Receive, Scope, Send
 from problemdetails.client import decode
 from tests.asgi import call, call_async, request_scope

@@ -30,7 +30,8 @@ from openapi_spec_validator import validate as validate_openapi
 
 from problemdetails import Catalog, decode_json, encode_json
 from problemdetails._cli import main
-from problemdetails._site import MARKER, SiteError, _markdown, block_markdown, read_site, render_site, write_site
+from problemdetails._exceptions import SiteError
+from problemdetails._site import MARKER, _markdown, block_markdown, read_site, render_site, write_site
 from tests.conftest import BUNDLED, HEADER, ROOT, WriteCatalog
 from tests.test_properties import PROPERTY, catalogs, load, problem_for
 
