@@ -15,7 +15,9 @@ With `--problem-coverage` it reports, per catalog, the slugs no test produced;
 `application/problem+json`, that `code`, the catalog's status and schema when
 you pass `catalog=`, and the members you name.
 
-Schema checks need `jsonschema` (`pip install problemdetails[pytest]`).
+Schema checks need `jsonschema` (`pip install 'problemdetails[pytest]'`).
+Without it the plugin warns at start-up, naming that command, and checks codes
+only; `assert_problem(..., catalog=...)` raises an `ImportError` that names it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from problemdetails._wire import JSON_MEDIA_TYPE
 
 __all__ = ["assert_problem"]
 
+_INSTALL = "pip install 'problemdetails[pytest]'"
+
 
 class _Watch:
     """What the plugin saw: violations of the running test, and slugs produced, per catalog."""
@@ -41,6 +45,7 @@ class _Watch:
         self.violations: list[str] = []
         self.produced: dict[int, tuple[Catalog, set[str]]] = {}
         self._validators: dict[tuple[int, str], Any] = {}
+        self.schemas = True  # false when jsonschema is missing: the start-up warning said so
 
     def observe(self, catalog: Catalog, status: int, media_type: bytes, body: bytes) -> None:
         if media_type != JSON_MEDIA_TYPE.encode():
@@ -53,7 +58,7 @@ class _Watch:
             self.violations.append(f"{status} response with code {code!r}, which is not in catalog {catalog.name!r}")
             return
         self.produced.setdefault(id(catalog), (catalog, set()))[1].add(code)
-        errors = _schema_errors(self._validator(catalog, code), document)
+        errors = _schema_errors(self._validator(catalog, code), document) if self.schemas else []
         if errors:
             self.violations.append(f"{status} {code!r} response does not fit its schema: {'; '.join(errors)}")
 
@@ -64,18 +69,25 @@ class _Watch:
         return self._validators[key]
 
 
-def _validator_for(catalog: Catalog, code: str) -> Any:
+def _jsonschema() -> Any:
+    """The `jsonschema` module (optional: the `pytest` extra), or an ImportError that says what to install."""
     try:
-        import jsonschema  # optional: the `pytest` extra
-    except ImportError:  # pragma: no cover
-        return None
+        import jsonschema
+    except ImportError:
+        raise ImportError(
+            f"problemdetails.pytest checks problem bodies against their JSON Schema with jsonschema,"
+            f" which is not installed: {_INSTALL}"
+        ) from None
+    return jsonschema
+
+
+def _validator_for(catalog: Catalog, code: str) -> Any:
+    jsonschema = _jsonschema()
     schema = problem_schema(catalog.problems[code])
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 def _schema_errors(validator: Any, document: object) -> list[str]:
-    if validator is None:  # pragma: no cover
-        return []
     return [
         f"{'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message}"
         for error in validator.iter_errors(document)
@@ -95,6 +107,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     watch = _Watch()
+    try:
+        _jsonschema()
+    except ImportError as error:
+        watch.schemas = False
+        message = f"{error}; until then, response bodies are not checked against their schemas"
+        config.issue_config_time_warning(pytest.PytestConfigWarning(message), stacklevel=2)
     config.stash[_WATCH] = watch
     OBSERVERS.append(watch.observe)
 

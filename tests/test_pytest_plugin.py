@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 
 from problemdetails import Catalog
@@ -125,6 +128,32 @@ def test_conflict():
     result.stdout.fnmatch_lines(
         ["*409 'conflict' response does not fit its schema: conflicts/0: 'a1' is not of type 'integer'*"]
     )
+
+
+def test_without_jsonschema_the_plugin_says_what_to_install(pytester: pytest.Pytester) -> None:
+    # Schema checks are never skipped silently: the run warns, naming the command, and codes are still checked.
+    pytester.makeconftest("import sys\nsys.modules['jsonschema'] = None  # as if not installed\n")
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest_subprocess("-p", "problemdetails.pytest")
+    result.assert_outcomes(passed=2, failed=1, warnings=1)
+    warning = re.escape(
+        "PytestConfigWarning: problemdetails.pytest checks problem bodies against their JSON Schema with"
+        " jsonschema, which is not installed: pip install 'problemdetails[pytest]'; until then,"
+    )
+    result.stdout.re_match_lines([".*409 response with code 'not-in-catalog', which is not in catalog", f".*{warning}"])
+    strict = pytester.runpytest_subprocess("-p", "problemdetails.pytest", "-W", "error")
+    strict.stderr.re_match_lines([f".*{warning}"])
+    assert strict.ret != 0
+
+
+def test_assert_problem_without_jsonschema_says_what_to_install(
+    bundled: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = b'{"type":"https://errors.example.com/gone","title":"Gone","status":410,"code":"gone"}'
+    assert assert_problem(Response(410, body), "gone")["code"] == "gone"  # no schema asked for: no jsonschema needed
+    monkeypatch.setitem(sys.modules, "jsonschema", None)
+    with pytest.raises(ImportError, match=re.escape("pip install 'problemdetails[pytest]'")):
+        assert_problem(Response(410, body), "gone", catalog=bundled)
 
 
 class Response:
