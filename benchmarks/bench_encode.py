@@ -94,7 +94,7 @@ def pydantic_validate() -> object:
 # What no typed decode can go below while its result is a problem a client can
 # raise: msgspec's decode into the class's wire Struct (the fastest typed decode
 # in Python), then a new exception object, with no check and nothing put in it.
-STRUCT_DECODER = msgspec.json.Decoder(QuotaExceeded.__wire__)
+STRUCT_DECODER = msgspec.json.Decoder(QuotaExceeded.__problemdetails__.wire)
 
 
 def struct_decode() -> object:
@@ -157,7 +157,7 @@ class SignedQuota(CheckedQuota):
         **members: Any,
     ) -> None:
         # `CheckedQuota`'s body again rather than a call to it: no second keyword call.
-        self._wire = msgspec.convert({**FIXED, **members}, QuotaExceeded.__wire__)
+        self._wire = msgspec.convert({**FIXED, **members}, QuotaExceeded.__problemdetails__.wire)
         self.headers = {}
         self.extensions = {}
         Exception.__init__(

@@ -369,12 +369,12 @@ def problem_for_status(
         return Problem(detail, status=status, errors=errors) if errors else Problem(detail, status=status)
     cls = catalog[slug]
     members: dict[str, Any] = {}
-    for member in cls.__members__:
+    for member in cls.__problemdetails__.members:
         if is_error_list(member.type) and (errors is not None or member.required):
             members[member.attribute] = errors or []  # a required list of items is there, empty if need be
     # `status_slugs` names no slug with other required members.
     problem = cls(detail, **members)
-    if errors and not members and "errors" not in cls.__attributes__:
+    if errors and not members and "errors" not in cls.__problemdetails__.attributes:
         # Validation items are never lost: a problem that declares no `errors` member carries them as
         # the extension member RFC 9457 §3 itself shows ("errors" in its example), and `check` warns
         # that the catalog should declare it.
@@ -421,8 +421,8 @@ def _check_mapping(catalog: Catalog, cls: object, target: object) -> None:
             f"exception_map maps {cls.__name__} to {target!r}: map it to a slug, a problem class, "
             "or a function that takes the exception and returns a problem"
         )
-    if isinstance(target, type) and issubclass(target, Problem) and target.__required__:
-        names = ", ".join(member.name for member in target.__required__)
+    if isinstance(target, type) and issubclass(target, Problem) and target.__problemdetails__.required:
+        names = ", ".join(member.name for member in target.__problemdetails__.required)
         raise ValueError(
             f"exception_map maps {cls.__name__} to {target.__name__}, which requires members ({names}); "
             "map to a function that builds the problem instead"

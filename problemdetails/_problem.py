@@ -6,8 +6,8 @@ classes a `Catalog` builds at runtime and those in a generated module get the
 same behaviour and encode identically.
 
 A msgspec Struct cannot also be an exception, so a problem *carries* its wire
-form: each class owns a Struct type (`__wire__`, fields in the pinned wire
-order) and every instance holds one, built and validated by a single
+form: each class owns a Struct type (`__problemdetails__.wire`, fields in the
+pinned wire order) and every instance holds one, built and validated by a single
 `msgspec.convert` at construction. Encoding is then one msgspec call, and
 member attributes read straight from the Struct.
 """
@@ -34,7 +34,7 @@ from problemdetails._member_types import MemberType, is_uri_reference
 from problemdetails._spec import NCNAME, RESERVED_NAMES, STANDARD_MEMBERS, ProblemSpec, default_retry
 from problemdetails._status import status_phrase
 
-__all__ = ["Problem", "Received"]
+__all__ = ["ClassData", "Problem", "Received"]
 
 _STANDARD = frozenset(STANDARD_MEMBERS)
 _Status = Annotated[int, msgspec.Meta(ge=100, le=599)]
@@ -71,6 +71,64 @@ class _Member:
 # A compiled `detail` template: how many members it names, what reads their values
 # off the wire Struct, and the positional format string (`_compile_template`).
 _Template = tuple[int, "Callable[[Any], Any] | None", str]
+
+
+class ClassData:
+    """What a problem class compiles from its spec, once, under `cls.__problemdetails__`.
+
+    Built here and nowhere else: when a class is bound to a spec (`Problem.__init_subclass__`),
+    or with no spec for the generic `Problem`. Raising, encoding and answering read it.
+    """
+
+    __slots__ = (
+        "attributes",
+        "fixed",
+        "members",
+        "prototype",
+        "renamed",
+        "required",
+        "sets_headers",
+        "template",
+        "wire",
+    )
+
+    wire: type[msgspec.Struct]  # the class's wire Struct type, fields in the pinned wire order
+    members: tuple[_Member, ...]  # the typed extension members, in catalog order
+    renamed: dict[str, str]  # Python attribute -> wire name, where they differ
+    attributes: frozenset[str]  # the members' Python names
+    required: tuple[_Member, ...]
+    fixed: dict[str, Any]  # the fixed values (type, title, status, code) by wire name
+    prototype: Any  # the wire Struct with no occurrence values: every raise starts from a copy of it
+    template: _Template | None  # the compiled `detail` template
+    # Whether a response of this class may carry headers beyond the fixed ones: the
+    # catalog's, `WWW-Authenticate` on a 401 and `Allow` on a 405 (RFC 9110 §15.5.2,
+    # §15.5.6). Always true for a generic problem: any status is possible.
+    sets_headers: bool
+
+    def __init__(self, spec: ProblemSpec | None) -> None:
+        if spec is None:  # the generic problem: any status, members travel as extensions
+            self.wire, self.members, self.renamed, self.attributes, self.required = (
+                _GenericWire,
+                (),
+                {},
+                frozenset(),
+                (),
+            )
+            self.fixed, self.prototype, self.template, self.sets_headers = {}, None, None, True
+            return
+        members = tuple(
+            _Member(member.name, member.attribute, member.parsed, member.required) for member in spec.members
+        )
+        self.members = members
+        self.renamed = {m.attribute: m.name for m in members if m.attribute != m.name}
+        self.attributes = frozenset(member.attribute for member in members)
+        self.required = tuple(member for member in members if member.required)
+        self.wire = _wire_struct(spec.class_name, members)
+        self.sets_headers = bool(spec.headers) or spec.status in (401, 405)
+        self.fixed = {"type": spec.type, "title": spec.title, "status": spec.status, "code": spec.slug}
+        # Every raise starts from this (a C-level copy beats a seven-keyword build).
+        self.prototype = self.wire(**self.fixed)
+        self.template = _class_template(spec.detail, members) if spec.detail is not None else None
 
 
 class Received(msgspec.Struct, frozen=True, kw_only=True):
@@ -115,18 +173,8 @@ class Problem(Exception):
     __slots__ = ("_wire", "extensions", "headers")
 
     spec: ClassVar[ProblemSpec | None] = None
-    __wire__: ClassVar[type[msgspec.Struct]] = _GenericWire
-    __members__: ClassVar[tuple[_Member, ...]] = ()
-    __template__: ClassVar[_Template | None] = None
-    __renamed__: ClassVar[dict[str, str]] = {}  # Python attribute -> wire name, where they differ
-    __attributes__: ClassVar[frozenset[str]] = frozenset()
-    __required__: ClassVar[tuple[_Member, ...]] = ()
-    __prototype__: ClassVar[Any] = None  # the class's wire Struct with no occurrence values
-    __fixed__: ClassVar[dict[str, Any]] = {}  # its fixed values (type, title, status, code) by wire name
-    # Whether a response of this class may carry headers beyond the fixed ones: the
-    # catalog's, `WWW-Authenticate` on a 401 and `Allow` on a 405 (RFC 9110 §15.5.2,
-    # §15.5.6). Always true for a generic problem: any status is possible.
-    __sets_headers__: ClassVar[bool] = True
+    # What the class compiles from its spec once, read on every raise and response.
+    __problemdetails__: ClassVar[ClassData] = ClassData(None)
 
     # The problem type: class attributes on a catalogued class, instance
     # attributes on a generic problem.
@@ -148,19 +196,8 @@ class Problem(Exception):
         # Class-level identity (`Conflict.status`), shadowing the instance properties.
         for name, value in (("type", spec.type), ("title", spec.title), ("status", spec.status), ("code", spec.slug)):
             setattr(cls, name, value)
-        cls.__members__ = tuple(
-            _Member(member.name, member.attribute, member.parsed, member.required) for member in spec.members
-        )
-        cls.__renamed__ = {m.attribute: m.name for m in cls.__members__ if m.attribute != m.name}
-        cls.__attributes__ = frozenset(member.attribute for member in cls.__members__)
-        cls.__required__ = tuple(member for member in cls.__members__ if member.required)
-        cls.__wire__ = _wire_struct(spec.class_name, cls.__members__)
-        # Every raise starts from this (a C-level copy beats a seven-keyword build).
-        cls.__sets_headers__ = bool(spec.headers) or spec.status in (401, 405)
-        cls.__fixed__ = {"type": spec.type, "title": spec.title, "status": spec.status, "code": spec.slug}
-        cls.__prototype__ = cls.__wire__(**cls.__fixed__)
-        cls.__template__ = _class_template(spec.detail, cls.__members__) if spec.detail is not None else None
-        for member in cls.__members__:
+        cls.__problemdetails__ = compiled = ClassData(spec)
+        for member in compiled.members:
             setattr(cls, member.attribute, property(operator.attrgetter(f"_wire.{member.attribute}")))
 
     def __init__(
@@ -189,6 +226,7 @@ class Problem(Exception):
             raise TypeError(f"{cls.__name__}(): request_id must match {REQUEST_ID_PATTERN}, not {request_id!r}")
         self.headers = dict(headers) if headers else {}
         self.extensions = {}
+        compiled = cls.__problemdetails__
         spec = cls.spec
         if spec is None:
             values = {"detail": detail, "instance": instance, "request_id": request_id}
@@ -201,17 +239,17 @@ class Problem(Exception):
             raise TypeError(f"{cls.__name__}(): {given} is fixed by the catalog")
         elif (
             not members
-            and not cls.__required__
+            and not compiled.required
             and (detail is None or detail.__class__ is str)
             and (request_id is None or request_id.__class__ is str)
         ):
             # The common raise (`Conflict("...")`) has nothing to check: a C-level
             # copy of the class's prototype (`make bench` measures this path).
-            wire = msgspec.structs.replace(cls.__prototype__, detail=detail, instance=instance, request_id=request_id)
+            wire = msgspec.structs.replace(compiled.prototype, detail=detail, instance=instance, request_id=request_id)
         else:
             wire = _validated(cls, members, {"detail": detail, "instance": instance, "request_id": request_id})
-        if detail is None and cls.__template__ is not None:
-            wire.detail = _render(cls.__template__, wire)
+        if detail is None and compiled.template is not None:
+            wire.detail = _render(compiled.template, wire)
         self._wire = wire
         Exception.__init__(self, wire.title if wire.detail is None else wire.detail)
 
@@ -232,13 +270,13 @@ class Problem(Exception):
             problem.type, problem.title = problem._wire.type, problem._wire.title
             problem.status, problem.code = problem._wire.status, problem._wire.code
         else:
-            problem._wire = cls.__wire__(
+            problem._wire = cls.__problemdetails__.wire(
                 type=cls.type,
                 title=cls.title,
                 status=cls.status,
                 code=cls.code,
                 **occurrence,
-                **{member.attribute: members.get(member.name) for member in cls.__members__},
+                **{member.attribute: members.get(member.name) for member in cls.__problemdetails__.members},
             )
         problem.headers = {}
         problem.extensions = extensions
@@ -263,7 +301,11 @@ class Problem(Exception):
             cls(
                 example.detail,
                 instance=example.instance,
-                **{m.attribute: example.members[m.name] for m in cls.__members__ if m.name in example.members},
+                **{
+                    m.attribute: example.members[m.name]
+                    for m in cls.__problemdetails__.members
+                    if m.name in example.members
+                },
             )
             for example in cls.spec.examples
         ]
@@ -304,8 +346,9 @@ class Problem(Exception):
         ```
         """
         cls = self.__class__
-        declared = {name: value for name, value in members.items() if name in cls.__attributes__}
-        extra = {name: value for name, value in members.items() if name not in cls.__attributes__}
+        compiled = cls.__problemdetails__
+        declared = {name: value for name, value in members.items() if name in compiled.attributes}
+        extra = {name: value for name, value in members.items() if name not in compiled.attributes}
         for name in extra:
             if name in _STANDARD or name in RESERVED_NAMES or not (name.isascii() and NCNAME.match(name)):
                 raise TypeError(f"{cls.__name__}.with_members(): {name!r} cannot be an extension member name")
@@ -313,9 +356,9 @@ class Problem(Exception):
         if declared:
             values = msgspec.structs.asdict(self._wire)
             values.update(declared)
-            renamed = cls.__renamed__
+            renamed = compiled.renamed
             values = {renamed.get(name, name): value for name, value in values.items()}
-            clone._wire = _convert(f"{cls.__name__}.with_members", values, cls.__wire__, declared)
+            clone._wire = _convert(f"{cls.__name__}.with_members", values, compiled.wire, declared)
         clone.extensions = {**self.extensions, **_extensions(extra)} if extra else self.extensions
         clone.headers = {**self.headers, **headers} if headers else self.headers
         return clone
@@ -422,14 +465,16 @@ class Problem(Exception):
         """The typed extension members that are set, by wire name."""
         wire = self._wire
         return {
-            member.name: value for member in self.__members__ if (value := getattr(wire, member.attribute)) is not None
+            member.name: value
+            for member in self.__problemdetails__.members
+            if (value := getattr(wire, member.attribute)) is not None
         }
 
     def to_dict(self) -> dict[str, Any]:
         """The problem as the JSON object it is sent as, members in wire order."""
         body: dict[str, Any] = msgspec.to_builtins(self._wire)
         if self.extensions:
-            declared = {member.name for member in self.__members__}
+            declared = {member.name for member in self.__problemdetails__.members}
             for name, value in msgspec.to_builtins(self.extensions).items():
                 # Decoded members that were ignored (wrong type, RFC 9457 §3.1) stay
                 # readable in `extensions` but are never sent on.
@@ -453,7 +498,10 @@ class Problem(Exception):
             parts[:0] = [f"status={self.status!r}", f"type={self.type!r}", f"title={self.title!r}"]
             if self.code is not None:
                 parts.append(f"code={self.code!r}")
-        parts += [f"{member.attribute}={getattr(self._wire, member.attribute)!r}" for member in self.__members__]
+        parts += [
+            f"{member.attribute}={getattr(self._wire, member.attribute)!r}"
+            for member in self.__problemdetails__.members
+        ]
         parts += [f"{name}={value!r}" for name, value in self.extensions.items()]
         shown = [part for part in parts if not part.endswith("=None")]
         return f"{self.__class__.__name__}({', '.join(shown)})"
@@ -504,37 +552,39 @@ def _validated(cls: type[Problem], given: dict[str, Any], occurrence: dict[str, 
     which finds what is wrong and says so in a `TypeError` naming the member
     and its catalog type.
     """
-    if not cls.__renamed__:
-        values = {**cls.__fixed__, **given, **occurrence}
+    compiled = cls.__problemdetails__
+    if not compiled.renamed:
+        values = {**compiled.fixed, **given, **occurrence}
         wire: Any
         try:
-            wire = msgspec.convert(values, cls.__wire__)  # an unknown member is an unknown field
+            wire = msgspec.convert(values, compiled.wire)  # an unknown member is an unknown field
         except msgspec.ValidationError:
             wire = None
         # `trace_id` is a wire field but no member: it is set per response, never given.
         if wire is not None and wire.trace_id is None:
-            for member in cls.__required__:
+            for member in compiled.required:
                 if given.get(member.attribute) is None:
                     break
             else:
                 return wire
     values = _member_values(cls, given)
     values.update(occurrence)
-    values.update(cls.__fixed__)
-    return _convert(cls.__name__, values, cls.__wire__, given)
+    values.update(compiled.fixed)
+    return _convert(cls.__name__, values, compiled.wire, given)
 
 
 def _member_values(cls: type[Problem], given: dict[str, Any]) -> dict[str, Any]:
     """Check member names (unknown, missing) and key the values by wire name."""
-    if not given.keys() <= cls.__attributes__:
-        unknown = sorted(given.keys() - cls.__attributes__)[0]
-        hint = get_close_matches(unknown, cls.__attributes__, n=1)
+    compiled = cls.__problemdetails__
+    if not given.keys() <= compiled.attributes:
+        unknown = sorted(given.keys() - compiled.attributes)[0]
+        hint = get_close_matches(unknown, compiled.attributes, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise TypeError(f"{cls.__name__}() got an unexpected member {unknown!r}{suggestion}")
-    for member in cls.__required__:
+    for member in compiled.required:
         if given.get(member.attribute) is None and not (member.attribute in given and member.type.nullable()):
             raise TypeError(f"{cls.__name__}() missing required member {member.attribute!r}")
-    renamed = cls.__renamed__
+    renamed = compiled.renamed
     if not renamed:
         return given
     return {renamed.get(attribute, attribute): value for attribute, value in given.items()}
@@ -635,7 +685,7 @@ def _rebuild(
     if isinstance(cls, _RuntimeClass):  # a copy: the reference was not pickled
         cls = cls.cls
     problem = cls.__new__(cls, *args)
-    problem._wire, problem.headers, problem.extensions = cls.__wire__(**fields), headers, extensions
+    problem._wire, problem.headers, problem.extensions = cls.__problemdetails__.wire(**fields), headers, extensions
     problem.__dict__.update(state)
     return problem
 

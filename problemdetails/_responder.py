@@ -262,7 +262,7 @@ class Responder(Decider):
             *PROBLEM_HEADERS,
             (b"x-request-id", request_id.encode()),
         ]
-        if kept or problem.headers or problem.__sets_headers__:
+        if kept or problem.headers or problem.__problemdetails__.sets_headers:
             extra, vary = self._extra_headers(request, problem, kept)
             if vary is not None:
                 headers = [(name, vary if name == b"vary" else value) for name, value in headers]

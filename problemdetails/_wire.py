@@ -146,7 +146,7 @@ def encode_xml(problem: Problem) -> bytes:
     `<i nil="true"/>`, so the items keep their places.
     """
     body = problem.to_dict()
-    flat = _flat_template(problem.__members__, tuple(body))
+    flat = _flat_template(problem.__problemdetails__.members, tuple(body))
     if flat is not None:
         template, texts = flat
         values = tuple(body.values())
@@ -415,7 +415,7 @@ def _decode_flat_xml(body: bytes, catalog: Catalog) -> Problem | None:
     if typed is None:
         return None
     try:
-        wire = msgspec.convert(document, typed.cls.__wire__, strict=False)
+        wire = msgspec.convert(document, typed.cls.__problemdetails__.wire, strict=False)
     except msgspec.ValidationError:
         return None
     return typed.checked(wire)
@@ -475,9 +475,11 @@ class _Typed:
 
     def __init__(self, cls: type[Problem]) -> None:
         self.cls = cls
-        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(cls.__wire__)
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(cls.__problemdetails__.wire)
         # Required members that may not be null: absent, they send a body to the lenient path.
-        self.required = tuple(member.attribute for member in cls.__required__ if not member.type.nullable())
+        self.required = tuple(
+            member.attribute for member in cls.__problemdetails__.required if not member.type.nullable()
+        )
 
     def decode(self, body: bytes | str) -> Problem | None:
         try:
@@ -577,7 +579,7 @@ def _build(
     if cls is not None:
         members: dict[str, Any] = {}
         fits = True
-        for member in cls.__members__:
+        for member in cls.__problemdetails__.members:
             if member.name in document:
                 try:
                     members[member.name] = convert(member, document[member.name])

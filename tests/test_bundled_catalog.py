@@ -55,7 +55,7 @@ def test_examples_build_encode_and_round_trip(bundled: Catalog, slug: str) -> No
     for example in bundled.problems[slug].examples:
         members = {
             member.attribute: example.members[member.name]
-            for member in cls.__members__
+            for member in cls.__problemdetails__.members
             if member.name in example.members
         }
         problem = cls(example.detail, instance=example.instance, **members)

@@ -69,7 +69,7 @@ def test_generated_module_matches_runtime_classes(bundled: Catalog, tmp_path: Pa
         for example in spec.examples:
             members = {
                 member.attribute: example.members[member.name]
-                for member in generated.__members__
+                for member in generated.__problemdetails__.members
                 if member.name in example.members
             }
             ours = generated(example.detail, instance=example.instance, **members)

@@ -365,9 +365,9 @@ def test_construction_without_validation_is_what_validation_gives(write: WriteCa
         built = str(error)
     try:
         values = {**_member_values(cls, dict(members)), "type": cls.type, "title": cls.title, "status": cls.status}
-        wire = _convert(cls.__name__, {**values, "code": cls.code}, cls.__wire__, members)
-        assert cls.__template__ is not None
-        wire.detail = _render(cls.__template__, wire)
+        wire = _convert(cls.__name__, {**values, "code": cls.code}, cls.__problemdetails__.wire, members)
+        assert cls.__problemdetails__.template is not None
+        wire.detail = _render(cls.__problemdetails__.template, wire)
         validated: Any = encode_wire(wire)
     except TypeError as error:
         validated = str(error)

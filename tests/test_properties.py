@@ -258,7 +258,9 @@ def test_xml_template_writes_what_the_elements_write(document: dict[str, Any], d
 
 def test_xml_fast_path_taken_for_what_the_encoder_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     problem = STANDARD["quota-exceeded"](limit=5, current=5, resource="requests", instance="/v1/dns")
-    assert _flat_template(problem.__members__, tuple(problem.to_dict())) is not None  # written from its template
+    assert (
+        _flat_template(problem.__problemdetails__.members, tuple(problem.to_dict())) is not None
+    )  # written from its template
     fast = _decode_flat_xml(encode_xml(problem), STANDARD)
     assert fast == problem
     assert type(fast) is type(problem)

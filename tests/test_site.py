@@ -618,7 +618,7 @@ def test_ajv_accepts_every_body_against_its_schema(tmp_path: Path) -> None:
         schema = json.loads(files[f"{slug}/schema.json"])
         for example in catalog[slug].examples():
             cases.append({"schema": schema, "body": json.loads(encode_json(example))})
-        minimal = catalog[slug]() if not catalog[slug].__required__ else None
+        minimal = catalog[slug]() if not catalog[slug].__problemdetails__.required else None
         if minimal is not None:
             cases.append({"schema": schema, "body": json.loads(encode_json(minimal))})
     (tmp_path / "cases.json").write_text(json.dumps(cases))

@@ -117,7 +117,11 @@ def test_node_parses_what_python_encodes(generated: Path) -> None:
     for slug, spec in CATALOG.problems.items():
         cls = CATALOG[slug]
         for example in spec.examples:
-            members = {m.attribute: example.members[m.name] for m in cls.__members__ if m.name in example.members}
+            members = {
+                m.attribute: example.members[m.name]
+                for m in cls.__problemdetails__.members
+                if m.name in example.members
+            }
             problem = cls(example.detail, instance=example.instance, request_id="r1", **members)
             cases.append({"status": spec.status, "body": json.loads(encode_json(problem))})
     cases += [

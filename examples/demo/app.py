@@ -47,7 +47,9 @@ async def problem(request: Request) -> Response:
         raise CATALOG["not-found"](f"No problem is called {slug!r}.", instance=request.url.path)
     cls = CATALOG[slug]
     example = CATALOG.problems[slug].examples[0]
-    members = {m.attribute: example.members[m.name] for m in cls.__members__ if m.name in example.members}
+    members = {
+        m.attribute: example.members[m.name] for m in cls.__problemdetails__.members if m.name in example.members
+    }
     raise cls(example.detail, instance=request.url.path, **members)
 
 
