@@ -11,15 +11,8 @@ from problemdetails._problem import Problem
 from problemdetails._profiles import DetailProfile, EnvelopeProfile, WireProfile
 from problemdetails._spec import CatalogInfo, Deprecation, Example, MemberSpec, ProblemSpec
 from problemdetails._status import status_phrase
-from problemdetails._wire import (
-    JSON_MEDIA_TYPE,
-    XML_MEDIA_TYPE,
-    XML_NAMESPACE,
-    decode_json,
-    decode_xml,
-    encode_json,
-    encode_xml,
-)
+from problemdetails._wire import JSON_MEDIA_TYPE, decode_json, encode_json
+from problemdetails._xml import XML_MEDIA_TYPE, XML_NAMESPACE, decode_xml, encode_xml
 
 if TYPE_CHECKING:
     from problemdetails._asgi import ProblemMiddleware

@@ -23,7 +23,8 @@ from problemdetails._exceptions import DecodeError
 from problemdetails._grammar import delay_seconds, forwarded_traceparent, forwarded_tracestate
 from problemdetails._problem import Problem, Received
 from problemdetails._spec import default_retry
-from problemdetails._wire import JSON_MEDIA_TYPE, decode_json, decode_xml
+from problemdetails._wire import JSON_MEDIA_TYPE, decode_json
+from problemdetails._xml import decode_xml
 
 if TYPE_CHECKING:
     from problemdetails._catalog import Catalog

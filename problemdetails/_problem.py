@@ -18,12 +18,11 @@ import builtins
 import math
 import operator
 import re
-import string
 import sys
 import threading
 import types
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from difflib import get_close_matches
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -33,6 +32,7 @@ from problemdetails._grammar import REQUEST_ID_PATTERN, is_request_id
 from problemdetails._member_types import MemberType, is_uri_reference
 from problemdetails._spec import NCNAME, RESERVED_NAMES, STANDARD_MEMBERS, ProblemSpec, default_retry
 from problemdetails._status import status_phrase
+from problemdetails._templates import Template, class_template, render
 
 __all__ = ["ClassData", "Problem", "Received"]
 
@@ -68,11 +68,6 @@ class _Member:
         self.required = required
 
 
-# A compiled `detail` template: how many members it names, what reads their values
-# off the wire Struct, and the positional format string (`_compile_template`).
-_Template = tuple[int, "Callable[[Any], Any] | None", str]
-
-
 class ClassData:
     """What a problem class compiles from its spec, once, under `cls.__problemdetails__`.
 
@@ -99,7 +94,7 @@ class ClassData:
     required: tuple[_Member, ...]
     fixed: dict[str, Any]  # the fixed values (type, title, status, code) by wire name
     prototype: Any  # the wire Struct with no occurrence values: every raise starts from a copy of it
-    template: _Template | None  # the compiled `detail` template
+    template: Template | None  # the compiled `detail` template
     # Whether a response of this class may carry headers beyond the fixed ones: the
     # catalog's, `WWW-Authenticate` on a 401 and `Allow` on a 405 (RFC 9110 §15.5.2,
     # §15.5.6). Always true for a generic problem: any status is possible.
@@ -128,7 +123,8 @@ class ClassData:
         self.fixed = {"type": spec.type, "title": spec.title, "status": spec.status, "code": spec.slug}
         # Every raise starts from this (a C-level copy beats a seven-keyword build).
         self.prototype = self.wire(**self.fixed)
-        self.template = _class_template(spec.detail, members) if spec.detail is not None else None
+        names = {member.name: member.attribute for member in members}
+        self.template = class_template(spec.detail, names) if spec.detail is not None else None
 
 
 class Received(msgspec.Struct, frozen=True, kw_only=True):
@@ -249,7 +245,7 @@ class Problem(Exception):
         else:
             wire = _validated(cls, members, {"detail": detail, "instance": instance, "request_id": request_id})
         if detail is None and compiled.template is not None:
-            wire.detail = _render(compiled.template, wire)
+            wire.detail = render(compiled.template, wire)
         self._wire = wire
         Exception.__init__(self, wire.title if wire.detail is None else wire.detail)
 
@@ -670,9 +666,6 @@ def _wire_struct(name: str, members: tuple[_Member, ...]) -> type[msgspec.Struct
     return wire
 
 
-_formatter = string.Formatter()
-
-
 def _rebuild(
     cls: type[Problem] | _RuntimeClass,
     fields: dict[str, Any],
@@ -755,68 +748,3 @@ def _class_ref(cls: type) -> Any:
     """`cls` as a pickle can carry it: by name when it is importable, else as a `_RuntimeClass`."""
     # `Problem` is of this module too, but its spec is None: it pickles by name.
     return _RuntimeClass(cls) if cls.__module__ == RUNTIME_MODULE and cls.__dict__.get("spec") is not None else cls
-
-
-def _compile_template(template: str, names: Mapping[str, str]) -> tuple[tuple[str, ...], str] | None:
-    """Compile a `detail` template once: the members it names (as `names` maps them), and a positional format.
-
-    `"{current} of {limit} {resource} used"` becomes ("current", "limit",
-    "resource") and `"{0} of {1} {2} used"`: one C-level `str.format` per raise,
-    and a field name is looked up whole (`{retry-at}` is one member, not a subtraction).
-    """
-    fields: list[str] = []
-    pieces: list[str] = []
-    try:
-        for literal, field, spec, conversion in _formatter.parse(template):
-            pieces.append(literal.replace("{", "{{").replace("}", "}}"))
-            if field is None:
-                continue
-            if "{" in (spec or ""):
-                return None  # a nested field: no member value can fill it
-            fields.append(names[field])
-            pieces.append(f"{{{len(fields) - 1}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}")
-    except (ValueError, KeyError):  # the loader reports these; a hand-made spec just gets no template
-        return None
-    return tuple(fields), "".join(pieces)
-
-
-def _class_template(template: str, members: tuple[_Member, ...]) -> _Template | None:
-    compiled = _compile_template(template, {member.name: member.attribute for member in members})
-    if compiled is None:
-        return None
-    fields, text = compiled
-    return len(fields), operator.attrgetter(*fields) if fields else None, text
-
-
-def _render(template: _Template, wire: Any) -> str | None:
-    count, getter, text = template
-    if getter is None:
-        return text.format()
-    return _format(text, getter(wire) if count > 1 else (getter(wire),))
-
-
-def _format(text: str, values: Sequence[Any]) -> str | None:
-    # The catalog's contract: a template renders only when every member it
-    # names is present; otherwise the problem has no template detail.
-    if None in values:
-        return None
-    try:
-        return text.format(*values)
-    except (ValueError, TypeError):  # a format spec that does not fit this value
-        return None
-
-
-def render_template(template: str, members: Mapping[str, Any]) -> str | None:
-    """Render a `detail` template over member values keyed by wire name (the loader's check)."""
-    compiled = _compile_template(template, _Identity())
-    if compiled is None:
-        return None
-    fields, text = compiled
-    return _format(text, [members.get(field) for field in fields])
-
-
-class _Identity(dict[str, str]):
-    """Every name maps to itself: the loader's templates name members by their wire names."""
-
-    def __missing__(self, key: str) -> str:
-        return key

@@ -14,7 +14,8 @@ import re
 from functools import lru_cache
 
 from problemdetails._problem import Problem
-from problemdetails._wire import encode_json, encode_xml, utf8
+from problemdetails._wire import encode_json, utf8
+from problemdetails._xml import encode_xml
 
 __all__ = ["HTML_MEDIA_TYPE", "asks_for_problem_json", "choose_media_type", "json_document", "render"]
 

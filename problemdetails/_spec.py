@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from problemdetails._member_types import MemberType, parse_type
+from problemdetails._member_types import ListOf, MemberType, Scalar, parse_type
 
 __all__ = [
     "NCNAME",
@@ -27,6 +27,8 @@ __all__ = [
     "Retry",
     "class_name",
     "default_retry",
+    "takes_framework_errors",
+    "unfillable",
 ]
 
 Retry = Literal["never", "after-change", "backoff", "after-delay"]
@@ -182,3 +184,14 @@ def default_retry(status: int) -> Retry:
     if status in (410, 501, 505):
         return "never"
     return "after-change" if status < 500 else "backoff"
+
+
+def unfillable(spec: ProblemSpec) -> list[str]:
+    """The required members a framework error cannot fill: all but a list of validation items (`list[error]`)."""
+    error_list = ListOf(Scalar("error"))
+    return [member.name for member in spec.members if member.required and member.parsed != error_list]
+
+
+def takes_framework_errors(spec: ProblemSpec) -> bool:
+    """A root problem, not retired, that a status alone can build: what a framework error may become unnamed."""
+    return spec.extends is None and spec.deprecated is None and not unfillable(spec)

@@ -32,10 +32,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_types",
         "_yaml",
     ),
-    # What a catalog is, and how one is read from YAML.
-    "catalog model": ("_spec",),
+    # What a catalog is, how one is read from YAML, and its `detail` templates.
+    "catalog model": ("_loader", "_spec", "_templates"),
     # The raisable problems, the loaded catalog that hands them out, and their wire forms.
-    "classes and wire": ("_catalog", "_problem", "_profiles", "_wire"),
+    "classes and wire": ("_catalog", "_problem", "_profiles", "_wire", "_xml"),
     # The decision and the answer, sans-IO.
     "responder": ("_decider", "_logging", "_request", "_responder", "_response", "_telemetry"),
     # Beside the responder: what is generated from the catalog, the doc site, the client.

@@ -355,7 +355,8 @@ def _member(name: str) -> st.SearchStrategy[Any]:
 )
 def test_construction_without_validation_is_what_validation_gives(write: WriteCatalog, members: dict[str, Any]) -> None:
     """The unvalidated path is taken only for values validation keeps as they are: same result, or the same error."""
-    from problemdetails._problem import _convert, _member_values, _render
+    from problemdetails._problem import _convert, _member_values
+    from problemdetails._templates import render
     from problemdetails._wire import encode_wire
 
     cls = Catalog.load(write(SCALARS))["scalars"]
@@ -367,7 +368,7 @@ def test_construction_without_validation_is_what_validation_gives(write: WriteCa
         values = {**_member_values(cls, dict(members)), "type": cls.type, "title": cls.title, "status": cls.status}
         wire = _convert(cls.__name__, {**values, "code": cls.code}, cls.__problemdetails__.wire, members)
         assert cls.__problemdetails__.template is not None
-        wire.detail = _render(cls.__problemdetails__.template, wire)
+        wire.detail = render(cls.__problemdetails__.template, wire)
         validated: Any = encode_wire(wire)
     except TypeError as error:
         validated = str(error)

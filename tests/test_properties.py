@@ -32,7 +32,7 @@ from problemdetails import (
 from problemdetails._grammar import REQUEST_ID_PATTERN
 from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
 from problemdetails._spec import STANDARD_MEMBERS, attribute_name
-from problemdetails._wire import _MAX_XML_ELEMENTS, _decode_flat_xml, _decode_xml_tree, _flat_template, _xml_document
+from problemdetails._xml import _MAX_XML_ELEMENTS, _decode_flat_xml, _decode_xml_tree, _flat_template, _xml_document
 from tests.conftest import BUNDLED
 
 # RFC 9457 Appendix A, verbatim apart from the line wrapping of descriptions.
@@ -272,7 +272,7 @@ def test_xml_fast_path_taken_for_what_the_encoder_writes(monkeypatch: pytest.Mon
     huge = head + b"<x>1</x>" * (_MAX_XML_ELEMENTS + 1) + b"</problem>" + tail
     with pytest.raises(DecodeError, match="more than"):
         decode_xml(huge, catalog=STANDARD)
-    monkeypatch.setattr("problemdetails._wire._FLAT_XML", None)  # declined before the match is even tried
+    monkeypatch.setattr("problemdetails._xml._FLAT_XML", None)  # declined before the match is even tried
     assert _decode_flat_xml(huge, STANDARD) is None
 
 
