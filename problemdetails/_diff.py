@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from problemdetails._catalog import Catalog
-from problemdetails._member_types import MemberType, Nullable
+from problemdetails._member_types import MemberType, Nullable, must_be_present
 from problemdetails._spec import MemberSpec, ProblemSpec
 
 __all__ = ["Change", "diff_catalogs"]
@@ -170,4 +170,4 @@ def _bare(member_type: MemberType) -> MemberType:
 
 
 def _required(member: MemberSpec) -> bool:
-    return member.required and not member.parsed.nullable()
+    return must_be_present(member.required, member.parsed)

@@ -4,8 +4,9 @@ A catalog declares extension members with types such as `int`, `list[error]`,
 `dict[str, int]`, `enum[zones, records]` or `uri | None`. `parse_type` turns
 that text into a tree of `MemberType` nodes; each node knows its runtime
 annotation (what msgspec validates and converts against) and its Python source
-spelling (what the generated module writes). Later targets (JSON Schema,
-TypeScript) walk the same tree.
+spelling (what the generated module writes). The other targets (JSON Schema and
+OpenAPI, TypeScript, problem+xml) walk the same tree, and read what each scalar
+is for them from one table, `SCALARS`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 import json
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -21,6 +23,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 __all__ = [
+    "SCALARS",
     "DictOf",
     "EnumOf",
     "ErrorItem",
@@ -28,8 +31,10 @@ __all__ = [
     "MemberType",
     "Nullable",
     "Scalar",
+    "ScalarFacts",
     "TypeSyntaxError",
     "is_uri_reference",
+    "must_be_present",
     "parse_type",
 ]
 
@@ -116,10 +121,10 @@ class Scalar(MemberType):
     name: str  # str int float bool uri datetime error
 
     def annotation(self) -> Any:
-        return _SCALARS[self.name][0]
+        return SCALARS[self.name].annotation
 
     def source(self) -> str:
-        return _SCALARS[self.name][1]
+        return SCALARS[self.name].python
 
     def __str__(self) -> str:
         return self.name
@@ -185,14 +190,52 @@ class Nullable(MemberType):
         return f"{self.inner} | None"
 
 
-_SCALARS: dict[str, tuple[Any, str]] = {
-    "str": (str, "str"),
-    "int": (WireInt, "int"),
-    "float": (FiniteFloat, "float"),
-    "bool": (bool, "bool"),
-    "uri": (Uri, "str"),
-    "datetime": (AwareDatetime, "_dt.datetime"),
-    "error": (ErrorItem, "_pd.ErrorItem"),
+def must_be_present(required: bool, member_type: MemberType) -> bool:
+    """Whether every body of its problem type carries a member: required, and not `T | None`.
+
+    No member is ever sent as null, so a required `T | None` member is left out
+    when it is None: schemas, decoders and client types must not insist on it.
+    """
+    return required and not member_type.nullable()
+
+
+@dataclass(frozen=True)
+class ScalarFacts:
+    """What one scalar member type is in each target the catalog is written to."""
+
+    annotation: Any  # at run time: what msgspec validates and converts against
+    python: str  # in the generated module (`datetime as _dt`, `problemdetails as _pd`)
+    typescript: str  # in the generated TypeScript
+    json_schema: Mapping[str, Any]  # in the published JSON Schemas and OpenAPI
+    # How problem+xml writes a value with `%s`, when it writes it as `_xml_element` does:
+    # as text (escaped if needs be), as a number (digits, a float's repr), or not at all.
+    xml: Literal["text", "number"] | None
+
+
+# One `error` item (`ErrorItem`) in JSON Schema.
+_ERROR_ITEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One failed check: `pointer` for a body field, `parameter` and `in` for the rest.",
+    "properties": {
+        "detail": {"type": "string"},
+        "pointer": {"type": "string", "pattern": "^#(?:/[^/]*)*$"},
+        "parameter": {"type": "string"},
+        "in": {"enum": ["query", "path", "header", "cookie"]},
+        "code": {"type": "string"},
+    },
+    "required": ["detail"],
+}
+
+# The scalar member types, and what each is in every target: the one table the
+# generators (Python, TypeScript, JSON Schema and OpenAPI) and the encoders share.
+SCALARS: dict[str, ScalarFacts] = {
+    "str": ScalarFacts(str, "str", "string", {"type": "string"}, "text"),
+    "int": ScalarFacts(WireInt, "int", "number", {"type": "integer"}, "number"),
+    "float": ScalarFacts(FiniteFloat, "float", "number", {"type": "number"}, "number"),
+    "bool": ScalarFacts(bool, "bool", "boolean", {"type": "boolean"}, None),
+    "uri": ScalarFacts(Uri, "str", "string", {"type": "string", "format": "uri-reference"}, "text"),
+    "datetime": ScalarFacts(AwareDatetime, "_dt.datetime", "string", {"type": "string", "format": "date-time"}, "text"),
+    "error": ScalarFacts(ErrorItem, "_pd.ErrorItem", "ErrorItem", _ERROR_ITEM_SCHEMA, None),
 }
 
 _WORD = re.compile(r"[A-Za-z0-9_.:+-]+")
@@ -271,7 +314,7 @@ class _Parser:
         self.index += 1
         if word == "None" and allow_none:
             return None
-        if word in _SCALARS:
+        if word in SCALARS:
             return Scalar(word)
         if word == "list":
             self._take("[")
@@ -290,7 +333,7 @@ class _Parser:
             return DictOf(value)
         if word == "enum":
             return self.enum()
-        known = ", ".join([*_SCALARS, "list[T]", "dict[str, T]", "enum[...]"])
+        known = ", ".join([*SCALARS, "list[T]", "dict[str, T]", "enum[...]"])
         raise TypeSyntaxError(f"unknown type {word!r} (known: {known})", offset)
 
     def enum(self) -> MemberType:

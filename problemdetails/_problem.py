@@ -29,7 +29,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import msgspec
 
 from problemdetails._grammar import REQUEST_ID_PATTERN, is_request_id
-from problemdetails._member_types import MemberType, is_uri_reference
+from problemdetails._member_types import MemberType, is_uri_reference, must_be_present
 from problemdetails._spec import NCNAME, RESERVED_NAMES, STANDARD_MEMBERS, ProblemSpec, default_retry
 from problemdetails._status import status_phrase
 from problemdetails._templates import Template, class_template, render
@@ -56,7 +56,7 @@ class _GenericWire(msgspec.Struct, kw_only=True, omit_defaults=True):
 class _Member:
     """A member as the class uses it: wire name, Python name, parsed type."""
 
-    __slots__ = ("annotation", "attribute", "name", "required", "type")
+    __slots__ = ("annotation", "attribute", "must_be_present", "name", "required", "type")
 
     def __init__(self, name: str, attribute: str, type: MemberType, required: bool) -> None:
         self.name = name
@@ -66,6 +66,7 @@ class _Member:
         self.type = type
         self.annotation = type.annotation()
         self.required = required
+        self.must_be_present = must_be_present(required, type)
 
 
 class ClassData:

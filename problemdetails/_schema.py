@@ -15,35 +15,12 @@ from __future__ import annotations
 from typing import Any
 
 from problemdetails._grammar import REQUEST_ID_MAX_LENGTH, REQUEST_ID_PATTERN, TRACE_ID_PATTERN
-from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
+from problemdetails._member_types import SCALARS, DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar, must_be_present
 from problemdetails._spec import ProblemSpec
 
 __all__ = ["DIALECT", "member_schema", "problem_schema", "request_id_schema"]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-
-_ERROR_ITEM: dict[str, Any] = {
-    "type": "object",
-    "description": "One failed check: `pointer` for a body field, `parameter` and `in` for the rest.",
-    "properties": {
-        "detail": {"type": "string"},
-        "pointer": {"type": "string", "pattern": "^#(?:/[^/]*)*$"},
-        "parameter": {"type": "string"},
-        "in": {"enum": ["query", "path", "header", "cookie"]},
-        "code": {"type": "string"},
-    },
-    "required": ["detail"],
-}
-
-_SCALARS: dict[str, dict[str, Any]] = {
-    "str": {"type": "string"},
-    "int": {"type": "integer"},
-    "float": {"type": "number"},
-    "bool": {"type": "boolean"},
-    "uri": {"type": "string", "format": "uri-reference"},
-    "datetime": {"type": "string", "format": "date-time"},
-    "error": _ERROR_ITEM,
-}
 
 
 def request_id_schema(description: str) -> dict[str, Any]:
@@ -75,7 +52,7 @@ def member_schema(member_type: MemberType) -> dict[str, Any]:
     if isinstance(member_type, EnumOf):
         return {"type": "string", "enum": list(member_type.values)}
     assert isinstance(member_type, Scalar)
-    return dict(_SCALARS[member_type.name])
+    return dict(SCALARS[member_type.name].json_schema)
 
 
 def problem_schema(spec: ProblemSpec) -> dict[str, Any]:
@@ -100,7 +77,7 @@ def problem_schema(spec: ProblemSpec) -> dict[str, Any]:
         if member.description:
             schema["description"] = member.description
         properties[member.name] = schema
-        if member.required and not member.parsed.nullable():
+        if must_be_present(member.required, member.parsed):
             required.append(member.name)
     schema = {"title": spec.title, "type": "object", "properties": properties, "required": required}
     if spec.summary:

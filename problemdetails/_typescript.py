@@ -11,20 +11,10 @@ from __future__ import annotations
 import json
 
 from problemdetails._catalog import Catalog
-from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
+from problemdetails._member_types import SCALARS, DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar, must_be_present
 from problemdetails._spec import ProblemSpec
 
 __all__ = ["generate_typescript"]
-
-_SCALARS = {
-    "str": "string",
-    "int": "number",
-    "float": "number",
-    "bool": "boolean",
-    "uri": "string",
-    "datetime": "string",
-    "error": "ErrorItem",
-}
 
 
 def _ts_type(member_type: MemberType) -> str:
@@ -38,7 +28,7 @@ def _ts_type(member_type: MemberType) -> str:
     if isinstance(member_type, EnumOf):
         return " | ".join(json.dumps(value) for value in member_type.values)
     assert isinstance(member_type, Scalar)
-    return _SCALARS[member_type.name]
+    return SCALARS[member_type.name].typescript
 
 
 def _shape(member_type: MemberType) -> object:
@@ -67,7 +57,7 @@ def _interface(spec: ProblemSpec) -> list[str]:
     lines.append(f"  status: {spec.status};")
     lines.append(f"  code: {json.dumps(spec.slug)};")
     for member in spec.members:
-        optional = "" if member.required and not member.parsed.nullable() else "?"
+        optional = "" if must_be_present(member.required, member.parsed) else "?"
         if member.description:
             lines.append(f"  /** {_comment(member.description)} */")
         lines.append(f"  {json.dumps(member.name)}{optional}: {_ts_type(member.parsed)};")
@@ -262,7 +252,7 @@ def generate_typescript(catalog: Catalog) -> str:
             "title": spec.title,
             "status": spec.status,
             "members": {
-                member.name: [_shape(member.parsed), member.required and not member.parsed.nullable()]
+                member.name: [_shape(member.parsed), must_be_present(member.required, member.parsed)]
                 for member in spec.members
             },
         }

@@ -148,9 +148,7 @@ class _Typed:
         self.cls = cls
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(cls.__problemdetails__.wire)
         # Required members that may not be null: absent, they send a body to the lenient path.
-        self.required = tuple(
-            member.attribute for member in cls.__problemdetails__.required if not member.type.nullable()
-        )
+        self.required = tuple(member.attribute for member in cls.__problemdetails__.members if member.must_be_present)
 
     def decode(self, body: bytes | str) -> Problem | None:
         try:
@@ -257,7 +255,7 @@ def build(
                     continue
                 except Mismatch:
                     pass  # RFC 9457 §3.1: a member of the wrong type is ignored
-            if member.required and not member.type.nullable():
+            if member.must_be_present:
                 fits = False  # a required `T | None` member left out is None
         if fits:
             extensions = {name: value for name, value in document.items() if name not in taken | members.keys()}

@@ -18,7 +18,7 @@ from xml.parsers import expat
 import msgspec
 
 from problemdetails._exceptions import DecodeError
-from problemdetails._member_types import DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
+from problemdetails._member_types import SCALARS, DictOf, EnumOf, ListOf, MemberType, Nullable, Scalar
 from problemdetails._problem import Problem, _Member
 from problemdetails._spec import STANDARD_MEMBERS
 from problemdetails._wire import Mismatch, build, typed_by_type
@@ -98,9 +98,13 @@ def _xml_document(body: dict[str, Any]) -> bytes:
 
 _XML_HEAD = f'<?xml version="1.0" encoding="UTF-8"?>\n<problem xmlns="{XML_NAMESPACE}">'
 _XML_TAIL = "</problem>\n"
-# Member types whose builtins `%s` writes as `_xml_element` does: text, and numbers (digits, a float's repr).
-_TEXT_SCALARS = ("str", "uri", "datetime")
-_NUMBER_SCALARS = ("int", "float")
+
+
+def _written_as(kind: MemberType) -> str | None:
+    """How `%s` writes a value of this type as `_xml_element` does: "text", "number", or None when it does not."""
+    if isinstance(kind, EnumOf):
+        return "text"
+    return SCALARS[kind.name].xml if isinstance(kind, Scalar) else None
 
 
 @functools.lru_cache(maxsize=1024)  # a class sends few combinations of members
@@ -119,9 +123,10 @@ def _flat_template(declared: tuple[_Member, ...], names: tuple[str, ...]) -> tup
             kind = member.type
             if isinstance(kind, Nullable) and not member.required:  # sent only when it is not None
                 kind = kind.inner
-            is_text = isinstance(kind, EnumOf) or (isinstance(kind, Scalar) and kind.name in _TEXT_SCALARS)
-            if not is_text and not (isinstance(kind, Scalar) and kind.name in _NUMBER_SCALARS):
+            written = _written_as(kind)
+            if written is None:
                 return None
+            is_text = written == "text"
         if not _is_element_name(name):
             return None
         if is_text:
