@@ -247,42 +247,96 @@ def _read_struct(
             # A misspelt key is reported once, not again as the key it meant being missing.
             failed.update(get_close_matches(key, list(fields), n=1, cutoff=0.6))
             continue
-        value = value_node.plain()
-        if (
-            isinstance(value_node, YScalar)
-            and value_node.plain_style
-            and value is not None
-            and not isinstance(value, str)
-            and str in _flat_types(spec.type)
-        ):
-            value = value_node.raw  # `version: 1.10` and `title: 404` mean the text as written
+        value = _as_written(value_node, spec.type)
         try:
             values[key] = msgspec.convert(value, spec.type)
         except msgspec.ValidationError as error:
-            choices = [arg for arg in _flat_types(spec.type) if isinstance(arg, str)]
-            if choices:
-                hint = _did_you_mean(str(value), choices) if isinstance(value, str) else ""
-                message = f"{key} must be one of {', '.join(choices)}, not {value!r}{hint}"
-            else:
-                message = f"{key}: {_explain(error)}"
-            findings.error(path, _locate(value_node, error), f"{where}: {message}")
+            findings.error(path, _locate(value_node, error), f"{where}: {_unfit(key, value, spec.type, error)}")
             failed.add(key)
     complete = True
     for spec in fields.values():
         if spec.name in values:
             continue
-        if spec.required:
-            if spec.name not in failed:
-                findings.error(path, node.mark, f"{where} is missing required key {spec.name!r}")
-            complete = False
-            if partial:
-                values[spec.name] = None
-                failed.add(spec.name)
-        elif spec.default_factory is not msgspec.NODEFAULT:
-            values[spec.name] = spec.default_factory()
-        else:
-            values[spec.name] = spec.default
+        if not spec.required:
+            values[spec.name] = spec.default if spec.default_factory is msgspec.NODEFAULT else spec.default_factory()
+            continue
+        if spec.name not in failed:
+            findings.error(path, node.mark, f"{where} is missing required key {spec.name!r}")
+        complete = False
+        if partial:
+            values[spec.name] = None
+            failed.add(spec.name)
     return values if complete or partial else None
+
+
+def _as_written(node: YNode, annotation: Any) -> Any:
+    """A YAML value as the field takes it: a plain scalar that a text field takes is the text as written."""
+    value = node.plain()
+    if (
+        isinstance(node, YScalar)
+        and node.plain_style
+        and value is not None
+        and not isinstance(value, str)
+        and str in _flat_types(annotation)
+    ):
+        return node.raw  # `version: 1.10` and `title: 404` mean the text as written
+    return value
+
+
+def _unfit(key: str, value: Any, annotation: Any, error: msgspec.ValidationError) -> str:
+    """What is wrong with a key's value: not one of a Literal's choices, or msgspec's reason in plain words."""
+    choices = [arg for arg in _flat_types(annotation) if isinstance(arg, str)]
+    if not choices:
+        return f"{key}: {_explain(error)}"
+    hint = _did_you_mean(str(value), choices) if isinstance(value, str) else ""
+    return f"{key} must be one of {', '.join(choices)}, not {value!r}{hint}"
+
+
+def _refused_base_uri(base: str) -> str | None:
+    """Why `base` cannot be a catalog's `base_uri`, or None when it can."""
+    # RFC 9457 §3.1.1: "it is RECOMMENDED that absolute URIs be used in 'type'"
+    absolute = URI_SCHEME.match(base) and URI_REFERENCE_RE.match(base)
+    if not absolute or (base.lower().startswith(("http:", "https:")) and "//" not in base):
+        return f"base_uri must be an absolute URI (RFC 9457 §3.1.1), not {base!r}"
+    if not base.lower().startswith(TYPE_SCHEMES):
+        return (
+            f"base_uri must be an http(s) URL, or a tag: or urn: name, not {base!r} "
+            "(the HTML error page and the doc site link type URIs: another scheme could run script when clicked)"
+        )
+    if base[-1] not in "/#:=":
+        return (
+            f"base_uri must end with '/', '#', ':' or '=' so that base_uri + slug reads right "
+            f"(this one gives {base + 'conflict'!r})"
+        )
+    return None
+
+
+def _refused_member_name(name: str) -> str | None:
+    """Why `name` cannot be a member's name (to follow "problem 'x': member 'y'"), or None when it can."""
+    if name in STANDARD_MEMBERS:
+        return f" collides with the standard member {name!r}"
+    if name in RESERVED_NAMES:
+        return f": {RESERVED_NAMES[name]}"
+    if not name.isascii() and NCNAME.match(name):
+        # XML parsers disagree on which non-ASCII letters XML 1.0 allows in names
+        # (expat follows the 4th edition), and Python folds NFKC-equal ones together.
+        return " is not ASCII: problem+xml and Python names need ASCII member names"
+    if not NCNAME.match(name):
+        # RFC 9457 §3.2: "To be used in the XML format ... they will need to
+        # conform to the Name rule in Section 2.3 of [XML]."
+        return " is not an XML name (RFC 9457 §3.2), so it cannot be sent as problem+xml"
+    return None
+
+
+def _member_name_advice(name: str) -> str | None:
+    """What RFC 9457 §4 advises against in a usable member name, if anything."""
+    # RFC 9457 §4: names "SHOULD start with a letter (ALPHA) and SHOULD comprise
+    # characters from ALPHA, DIGIT, and '_' ... and they SHOULD be three characters or longer."
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+        return " should start with a letter and use only letters, digits and '_' (RFC 9457 §4)"
+    if len(name) < 3:
+        return " should be three characters or longer (RFC 9457 §4)"
+    return None
 
 
 def _flat_types(annotation: Any) -> list[Any]:
@@ -418,29 +472,9 @@ class Loader:
         def where(key: str) -> Mark:
             return node.entries[key][1].mark if key in node.entries else node.mark
 
-        base = values["base_uri"]
-        # RFC 9457 §3.1.1: "it is RECOMMENDED that absolute URIs be used in 'type'"
-        absolute = URI_SCHEME.match(base) and URI_REFERENCE_RE.match(base)
-        if not absolute or (base.lower().startswith(("http:", "https:")) and "//" not in base):
-            self.findings.error(
-                path, where("base_uri"), f"base_uri must be an absolute URI (RFC 9457 §3.1.1), not {base!r}"
-            )
-            ok = False
-        elif not base.lower().startswith(TYPE_SCHEMES):
-            self.findings.error(
-                path,
-                where("base_uri"),
-                f"base_uri must be an http(s) URL, or a tag: or urn: name, not {base!r} "
-                "(the HTML error page and the doc site link type URIs: another scheme could run script when clicked)",
-            )
-            ok = False
-        elif base[-1] not in "/#:=":
-            self.findings.error(
-                path,
-                where("base_uri"),
-                f"base_uri must end with '/', '#', ':' or '=' so that base_uri + slug reads right "
-                f"(this one gives {base + 'conflict'!r})",
-            )
+        refused = _refused_base_uri(values["base_uri"])
+        if refused is not None:
+            self.findings.error(path, where("base_uri"), refused)
             ok = False
         if not LANGUAGE_TAG.match(values["language"]):
             self.findings.error(
@@ -465,6 +499,12 @@ class Loader:
 
     def check_framework_errors(self, info: CatalogInfo, specs: Mapping[str, ProblemSpec]) -> None:
         """The slug each framework error status takes is explicit and can be built from a status alone."""
+        self.check_named_framework_errors(info, specs)
+        shared = self.warn_shared_statuses(info, specs)
+        self.warn_undeclared_errors(info, specs, shared)
+
+    def check_named_framework_errors(self, info: CatalogInfo, specs: Mapping[str, ProblemSpec]) -> None:
+        """Each slug the header's `framework_errors` names exists, has that status, and a status alone builds it."""
         assert self.header is not None
         path, node = self.header[0], self.header[1]
         field = node.entries.get("framework_errors")
@@ -485,6 +525,9 @@ class Loader:
                     mark,
                     f"{where} requires members ({', '.join(required)}) that a framework error cannot fill",
                 )
+
+    def warn_shared_statuses(self, info: CatalogInfo, specs: Mapping[str, ProblemSpec]) -> dict[int, list[str]]:
+        """Root problems a framework error could become, by status; a status the header leaves to a choice is warned."""
         shared: dict[int, list[str]] = {}
         for slug, spec in sorted(specs.items()):
             if spec.status not in info.framework_errors and takes_framework_errors(spec):
@@ -498,6 +541,12 @@ class Loader:
                     f"root problems {', '.join(map(repr, slugs))} all have status {status}; framework errors "
                     f"of that status take {slugs[0]!r}: name the one you mean in the header's framework_errors",
                 )
+        return shared
+
+    def warn_undeclared_errors(
+        self, info: CatalogInfo, specs: Mapping[str, ProblemSpec], shared: dict[int, list[str]]
+    ) -> None:
+        """The problem validation failures land on declares `errors`, or a warning says they go out undeclared."""
         # DESIGN.md "Frameworks": validation items are never lost; when the problem a validation
         # failure lands on declares no `errors`, they go out as `errors` all the same, and check says so.
         for status in _VALIDATION_STATUSES:
@@ -574,63 +623,39 @@ class Loader:
         assert isinstance(node, YMap)  # _EntryIn.members is a dict
         for name, (mark, member_node) in node.entries.items():
             where = f"problem {slug!r}: member {name!r}"
-            if name in STANDARD_MEMBERS:
-                self.findings.error(path, mark, f"{where} collides with the standard member {name!r}")
+            refused = _refused_member_name(name)
+            if refused is not None:
+                self.findings.error(path, mark, where + refused)
                 entry.broken.add(name)
                 continue
-            if name in RESERVED_NAMES:
-                self.findings.error(path, mark, f"{where}: {RESERVED_NAMES[name]}")
+            advice = _member_name_advice(name)
+            if advice is not None:
+                self.findings.warning(path, mark, where + advice)
+            member = self.read_member(entry, name, member_node, where)
+            if member is None:
                 entry.broken.add(name)
-                continue
-            if not name.isascii() and NCNAME.match(name):
-                # XML parsers disagree on which non-ASCII letters XML 1.0 allows in names
-                # (expat follows the 4th edition), and Python folds NFKC-equal ones together.
-                self.findings.error(
-                    path, mark, f"{where} is not ASCII: problem+xml and Python names need ASCII member names"
-                )
-                entry.broken.add(name)
-                continue
-            if not NCNAME.match(name):
-                # RFC 9457 §3.2: "To be used in the XML format ... they will need to
-                # conform to the Name rule in Section 2.3 of [XML]."
-                self.findings.error(
-                    path, mark, f"{where} is not an XML name (RFC 9457 §3.2), so it cannot be sent as problem+xml"
-                )
-                entry.broken.add(name)
-                continue
-            # RFC 9457 §4: names "SHOULD start with a letter (ALPHA) and SHOULD comprise
-            # characters from ALPHA, DIGIT, and '_' ... and they SHOULD be three characters or longer."
-            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
-                self.findings.warning(
-                    path, mark, f"{where} should start with a letter and use only letters, digits and '_' (RFC 9457 §4)"
-                )
-            elif len(name) < 3:
-                self.findings.warning(path, mark, f"{where} should be three characters or longer (RFC 9457 §4)")
-            if isinstance(member_node, YScalar) and isinstance(member_node.value, str):
-                declared: dict[str, Any] | None = {"type": member_node.value, "description": "", "required": None}
             else:
-                declared = _read_struct(member_node, _MemberIn, where, path, self.findings)
-            if declared is None:
-                entry.broken.add(name)
-                continue
-            type_node = member_node.entries["type"][1] if isinstance(member_node, YMap) else member_node
-            try:
-                parsed = parse_type(declared["type"])
-            except TypeSyntaxError as error:
-                column = type_node.mark.column + error.offset + (0 if getattr(type_node, "plain_style", True) else 1)
-                self.findings.error(path, Mark(type_node.mark.line, column), f"{where}: {error}")
-                entry.broken.add(name)
-                continue
-            required = declared["required"] if declared["required"] is not None else not parsed.nullable()
-            entry.members.append(
-                MemberSpec(
-                    name=name,
-                    type=str(parsed),
-                    description=declared["description"],
-                    required=required,
-                    declared_by=slug,
-                )
-            )
+                entry.members.append(member)
+
+    def read_member(self, entry: _Entry, name: str, node: YNode, where: str) -> MemberSpec | None:
+        """One member's declaration: a type alone, or `{type, description, required}`; None when it is broken."""
+        if isinstance(node, YScalar) and isinstance(node.value, str):
+            declared: dict[str, Any] | None = {"type": node.value, "description": "", "required": None}
+        else:
+            declared = _read_struct(node, _MemberIn, where, entry.path, self.findings)
+        if declared is None:
+            return None
+        type_node = node.entries["type"][1] if isinstance(node, YMap) else node
+        try:
+            parsed = parse_type(declared["type"])
+        except TypeSyntaxError as error:
+            column = type_node.mark.column + error.offset + (0 if getattr(type_node, "plain_style", True) else 1)
+            self.findings.error(entry.path, Mark(type_node.mark.line, column), f"{where}: {error}")
+            return None
+        required = declared["required"] if declared["required"] is not None else not parsed.nullable()
+        return MemberSpec(
+            name=name, type=str(parsed), description=declared["description"], required=required, declared_by=entry.slug
+        )
 
     # -- the whole catalog: extends, inheritance, templates, examples ---------------
 
@@ -654,21 +679,35 @@ class Loader:
                     entry.path, entry.mark, f"slug {slug!r} and {class_names[name]!r} both become class {name}"
                 )
             class_names[name] = slug
-            parent_slug = entry.values["extends"]
-            parent = specs.get(parent_slug) if parent_slug is not None else None
-            if parent_slug is not None:
-                if parent is None or self.entries[parent_slug].open:
-                    entry.open = True
-                else:
-                    # A member the parent's own check refused is reported there, not again in each child.
-                    entry.broken |= self.entries[parent_slug].broken
-            status_known = parent_slug not in unknown_status
+            parent = self.parent_of(entry, specs)
+            status_known = entry.values["extends"] not in unknown_status
             spec = self.build_spec(entry, parent, info, parent_status_known=status_known)
             if spec is not None:
                 specs[slug] = spec
                 if spec.status == _UNKNOWN_STATUS:
                     unknown_status.add(slug)
         specs = {slug: spec for slug, spec in specs.items() if slug not in unknown_status}
+        self.check_replacements(order)
+        self.check_aliases()
+        if info is not None:
+            self.check_framework_errors(info, specs)
+        return [specs[slug] for slug in sorted(specs)]
+
+    def parent_of(self, entry: _Entry, specs: Mapping[str, ProblemSpec]) -> ProblemSpec | None:
+        """The parent's spec, when it was built; a child of an unknown or open parent is open itself."""
+        parent_slug = entry.values["extends"]
+        if parent_slug is None:
+            return None
+        parent = specs.get(parent_slug)
+        if parent is None or self.entries[parent_slug].open:
+            entry.open = True
+        else:
+            # A member the parent's own check refused is reported there, not again in each child.
+            entry.broken |= self.entries[parent_slug].broken
+        return parent
+
+    def check_replacements(self, order: list[str]) -> None:
+        """A retired problem's `replaced_by` names another slug of the catalog."""
         for slug in order:
             entry = self.entries[slug]
             deprecated = entry.values["deprecated"]
@@ -680,10 +719,6 @@ class Loader:
                     entry.node.entries["deprecated"][1].mark,
                     f"problem {slug!r}: replaced_by {replacement!r} is not another slug of the catalog{hint}",
                 )
-        self.check_aliases()
-        if info is not None:
-            self.check_framework_errors(info, specs)
-        return [specs[slug] for slug in sorted(specs)]
 
     def check_aliases(self) -> None:
         """Aliases are former slugs: slug syntax, and none may name a current slug or another alias."""
@@ -745,48 +780,9 @@ class Loader:
         that its children are checked; a problem whose status is missing (and
         reported) gets `_UNKNOWN_STATUS` for the same reason.
         """
-        values, path, slug = entry.values, entry.path, entry.slug
-        status = values["status"] if values["status"] is not None else (parent.status if parent else None)
-        if parent is not None and not parent_status_known and values["status"] is None:
-            status = None  # the parent's own status is missing: nothing to inherit
-        if status is None and values["extends"] is None and "status" not in entry.failed:
-            self.findings.error(
-                path,
-                entry.mark,
-                f"problem {slug!r} is missing required key 'status' (only a child inherits its parent's)",
-            )
-        if parent is not None and parent_status_known and status is not None and status // 100 != parent.status // 100:
-            self.findings.error(
-                path,
-                self.value_mark(entry, "status"),
-                f"problem {slug!r} has status {status} but extends {parent.slug!r} ({parent.status}): "
-                "a child must stay in its parent's status class, "
-                "or `except` on the parent would catch the wrong errors",
-            )
-        members = list(parent.members) if parent else []
-        inherited = {member.name: member.declared_by for member in members}
-        attributes = {member.attribute: member.name for member in members}
-        for member in entry.members:
-            members_node = entry.node.entries["members"][1]
-            assert isinstance(members_node, YMap)
-            where = members_node.entries[member.name][0]
-            if member.name in inherited:
-                self.findings.error(
-                    path,
-                    where,
-                    f"problem {slug!r}: member {member.name!r} is already declared by {inherited[member.name]!r}",
-                )
-                continue
-            if member.attribute in attributes:
-                self.findings.error(
-                    path,
-                    where,
-                    f"problem {slug!r}: members {member.name!r} and {attributes[member.attribute]!r} "
-                    f"both become Python attribute {member.attribute!r}",
-                )
-                continue
-            attributes[member.attribute] = member.name
-            members.append(member)
+        values, slug = entry.values, entry.slug
+        status = self.status_of(entry, parent, parent_status_known=parent_status_known)
+        members = self.merge_members(entry, parent)
         template = values["detail"] if values["detail"] is not None else (parent.detail if parent else None)
         if values["detail"] is not None:
             self.check_template(entry, values["detail"], {member.name for member in members})
@@ -817,6 +813,57 @@ class Loader:
             deprecated=deprecated,
             aliases=tuple(values["aliases"]),
         )
+
+    def status_of(self, entry: _Entry, parent: ProblemSpec | None, *, parent_status_known: bool) -> int | None:
+        """The problem's status, its own or inherited (None when neither is known), checked against its parent's."""
+        values, path, slug = entry.values, entry.path, entry.slug
+        status = values["status"] if values["status"] is not None else (parent.status if parent else None)
+        if parent is not None and not parent_status_known and values["status"] is None:
+            status = None  # the parent's own status is missing: nothing to inherit
+        if status is None and values["extends"] is None and "status" not in entry.failed:
+            self.findings.error(
+                path,
+                entry.mark,
+                f"problem {slug!r} is missing required key 'status' (only a child inherits its parent's)",
+            )
+        if parent is not None and parent_status_known and status is not None and status // 100 != parent.status // 100:
+            self.findings.error(
+                path,
+                self.value_mark(entry, "status"),
+                f"problem {slug!r} has status {status} but extends {parent.slug!r} ({parent.status}): "
+                "a child must stay in its parent's status class, "
+                "or `except` on the parent would catch the wrong errors",
+            )
+        return status
+
+    def merge_members(self, entry: _Entry, parent: ProblemSpec | None) -> list[MemberSpec]:
+        """The parent's members, then the problem's own: a name (or Python attribute) taken twice is reported."""
+        path, slug = entry.path, entry.slug
+        members = list(parent.members) if parent else []
+        inherited = {member.name: member.declared_by for member in members}
+        attributes = {member.attribute: member.name for member in members}
+        for member in entry.members:
+            members_node = entry.node.entries["members"][1]
+            assert isinstance(members_node, YMap)
+            where = members_node.entries[member.name][0]
+            if member.name in inherited:
+                self.findings.error(
+                    path,
+                    where,
+                    f"problem {slug!r}: member {member.name!r} is already declared by {inherited[member.name]!r}",
+                )
+                continue
+            if member.attribute in attributes:
+                self.findings.error(
+                    path,
+                    where,
+                    f"problem {slug!r}: members {member.name!r} and {attributes[member.attribute]!r} "
+                    f"both become Python attribute {member.attribute!r}",
+                )
+                continue
+            attributes[member.attribute] = member.name
+            members.append(member)
+        return members
 
     def check_template(self, entry: _Entry, template: str, names: set[str]) -> None:
         mark = self.value_mark(entry, "detail")
@@ -884,44 +931,58 @@ class Loader:
                 self.findings.error(
                     entry.path, node.entries["instance"][1].mark, f"{where}: instance must be a URI reference"
                 )
-            converted: dict[str, Any] = {}
-            for name, value in values["members"].items():
-                member_nodes = node.entries["members"][1]
-                assert isinstance(member_nodes, YMap)  # values["members"] came from a mapping
-                key_mark, value_node = member_nodes.entries[name]
-                if name in entry.broken or (name not in by_name and entry.open):
-                    continue
-                if name not in by_name:
-                    self.findings.error(
-                        entry.path, key_mark, f"{where}: unknown member {name!r}{_did_you_mean(name, by_name)}"
-                    )
-                    continue
-                member = by_name[name]
-                try:
-                    # The converted value (a datetime for `datetime`), as the template sees it at run time.
-                    converted[name] = msgspec.convert(value, member.parsed.annotation())
-                except msgspec.ValidationError as error:
-                    self.findings.error(
-                        entry.path,
-                        _locate(value_node, error),
-                        f"{where}: member {name!r} does not fit {member.type}: {_explain(error)}",
-                    )
-                    continue
+            converted = self.example_members(entry, node, where, values["members"], by_name)
             for member in members:
                 if member.required and member.name not in values["members"]:
                     self.findings.error(entry.path, node.mark, f"{where} lacks required member {member.name!r}")
-            # An unbounded template (reported where it is declared, maybe on a parent)
-            # is never rendered: one example would allocate what its width asks for.
-            if template is not None and values["detail"] is None and renders_bounded(template):
-                named = template_fields(template)
-                if named is not None and named <= converted.keys() and render_template(template, converted) is None:
-                    self.findings.error(
-                        entry.path,
-                        node.mark,
-                        f"{where}: the detail template cannot render these member values (check its format specs)",
-                    )
+            if values["detail"] is None and template is not None:
+                self.check_example_detail(entry, node, where, template, converted)
             examples.append(Example(detail=values["detail"], instance=values["instance"], members=values["members"]))
         return examples
+
+    def example_members(
+        self, entry: _Entry, node: YMap, where: str, given: dict[str, Any], by_name: dict[str, MemberSpec]
+    ) -> dict[str, Any]:
+        """An example's member values, converted as the class converts them; an unknown or unfit one is reported."""
+        converted: dict[str, Any] = {}
+        for name, value in given.items():
+            member_nodes = node.entries["members"][1]
+            assert isinstance(member_nodes, YMap)  # `given` came from a mapping
+            key_mark, value_node = member_nodes.entries[name]
+            if name in entry.broken or (name not in by_name and entry.open):
+                continue
+            if name not in by_name:
+                self.findings.error(
+                    entry.path, key_mark, f"{where}: unknown member {name!r}{_did_you_mean(name, by_name)}"
+                )
+                continue
+            member = by_name[name]
+            try:
+                # The converted value (a datetime for `datetime`), as the template sees it at run time.
+                converted[name] = msgspec.convert(value, member.parsed.annotation())
+            except msgspec.ValidationError as error:
+                self.findings.error(
+                    entry.path,
+                    _locate(value_node, error),
+                    f"{where}: member {name!r} does not fit {member.type}: {_explain(error)}",
+                )
+        return converted
+
+    def check_example_detail(
+        self, entry: _Entry, node: YMap, where: str, template: str, converted: dict[str, Any]
+    ) -> None:
+        """An example without its own `detail` must render the template, when it gives every member it names."""
+        # An unbounded template (reported where it is declared, maybe on a parent)
+        # is never rendered: one example would allocate what its width asks for.
+        if not renders_bounded(template):
+            return
+        named = template_fields(template)
+        if named is not None and named <= converted.keys() and render_template(template, converted) is None:
+            self.findings.error(
+                entry.path,
+                node.mark,
+                f"{where}: the detail template cannot render these member values (check its format specs)",
+            )
 
 
 def _item_mark(node: YMap, key: str, index: int) -> Mark:
