@@ -120,11 +120,9 @@ def _class(spec: ProblemSpec, catalog: Catalog) -> list[str]:
     return lines
 
 
-def generate_python(catalog: Catalog) -> str:
-    """The source of a typed module for `catalog`: classes, `CATALOG`, `__all__`."""
-    specs = _ordered(catalog)
+def _imports(specs: list[ProblemSpec]) -> list[str]:
+    """The module's imports: only what its classes use."""
     sources = " ".join(member.parsed.source() for spec in specs for member in spec.members)
-    version = f" (version {catalog.version})" if catalog.version else ""
     imports = ["from __future__ import annotations", ""]
     if "_dt." in sources:
         imports.append("import datetime as _dt")
@@ -149,6 +147,14 @@ def generate_python(catalog: Catalog) -> str:
             "    else:",
             "        from typing_extensions import override as _override",
         ]
+    return imports
+
+
+def generate_python(catalog: Catalog) -> str:
+    """The source of a typed module for `catalog`: classes, `CATALOG`, `__all__`."""
+    specs = _ordered(catalog)
+    version = f" (version {catalog.version})" if catalog.version else ""
+    imports = _imports(specs)
     names = ["CATALOG", *sorted(spec.class_name for spec in specs)]
     lines = [
         _docstring(

@@ -23,8 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from problemdetails._catalog import Catalog
+from problemdetails._loader import Source
 from problemdetails._member_types import MemberType, Nullable, must_be_present
 from problemdetails._spec import MemberSpec, ProblemSpec
+from problemdetails._yaml import Mark
 
 __all__ = ["Change", "diff_catalogs"]
 
@@ -97,13 +99,7 @@ def _located(change: Change, old: Catalog, new: Catalog) -> Change:
         source = new._sources.get(new.aliases[change.slug])
         mark = source.aliases.get(change.slug) if source is not None else None
     elif change.member is not None:
-        # Where the member is declared: this problem, or the ancestor it inherits it from.
-        declared = {member.name: member.declared_by for member in new.problems[change.slug].members}
-        source = new._sources.get(declared.get(change.member, change.slug))
-        mark = source.members.get(change.member) if source is not None else None
-        if source is None or mark is None:  # removed: the problem's `members`, or the problem
-            source = new._sources.get(change.slug)
-            mark = source.keys.get("members") if source is not None else None
+        source, mark = _member_place(change.slug, change.member, new)
     else:
         source = new._sources.get(change.slug)  # "" is the header
         mark = source.keys.get(change.key) if source is not None and change.key is not None else None
@@ -113,7 +109,24 @@ def _located(change: Change, old: Catalog, new: Catalog) -> Change:
     return replace(change, path=source.path, line=line, column=column)
 
 
+def _member_place(slug: str, member: str, new: Catalog) -> tuple[Source | None, Mark | None]:
+    """Where a member is declared: this problem, or the ancestor it inherits it from; once removed, `members`."""
+    declared = {spec_member.name: spec_member.declared_by for spec_member in new.problems[slug].members}
+    source = new._sources.get(declared.get(member, slug))
+    mark = source.members.get(member) if source is not None else None
+    if source is None or mark is None:  # removed: the problem's `members`, or the problem
+        source = new._sources.get(slug)
+        mark = source.keys.get("members") if source is not None else None
+    return source, mark
+
+
 def _problem_changes(old: ProblemSpec, new: ProblemSpec) -> list[Change]:
+    members = _member_changes(old.slug, {m.name: m for m in old.members}, {m.name: m for m in new.members})
+    return [*_identity_changes(old, new), *members, *_text_changes(old, new)]
+
+
+def _identity_changes(old: ProblemSpec, new: ProblemSpec) -> list[Change]:
+    """What the problem type is: its status, its parent, whether it is retired."""
     slug = old.slug
     changes: list[Change] = []
     if old.status != new.status:
@@ -127,7 +140,13 @@ def _problem_changes(old: ProblemSpec, new: ProblemSpec) -> list[Change]:
         instead = f", replaced by {new.deprecated.replaced_by}" if new.deprecated.replaced_by else ""
         message = f"{slug}: deprecated since {new.deprecated.since}{instead}"
         changes.append(Change("deprecated", slug, False, message, key="deprecated"))
-    changes += _member_changes(slug, {m.name: m for m in old.members}, {m.name: m for m in new.members})
+    return changes
+
+
+def _text_changes(old: ProblemSpec, new: ProblemSpec) -> list[Change]:
+    """What the problem tells people and clients: its texts, retry advice and headers (none of it breaks)."""
+    slug = old.slug
+    changes: list[Change] = []
     for field in ("title", "summary", "description", "resolution", "detail"):
         if getattr(old, field) != getattr(new, field):
             changes.append(Change("text-changed", slug, False, f"{slug}: {field} edited", key=field))

@@ -100,20 +100,25 @@ def problem_responses(*classes: type[Problem]) -> dict[int | str, dict[str, Any]
         if len(group) == 1:
             responses[status] = {"$ref": f"#/components/responses/{group[0].__name__}"}
             continue
-        parts = [problem_response(cls, f"#/components/schemas/{cls.__name__}") for cls in group]
-        refs = [part["content"][JSON_MEDIA_TYPE]["schema"] for part in parts]
-        media: dict[str, Any] = {"schema": refs[0] if len(refs) == 1 else {"oneOf": refs}}
-        examples = {
-            name: example
-            for part in parts
-            for name, example in part["content"][JSON_MEDIA_TYPE].get("examples", {}).items()
-        }
-        if examples:
-            media["examples"] = examples
-        headers = {name: header for part in parts for name, header in part["headers"].items()}
-        description = " or ".join(part["description"] for part in parts)
-        responses[status] = {"description": description, "headers": headers, "content": {JSON_MEDIA_TYPE: media}}
+        responses[status] = _shared_response(group)
     return responses
+
+
+def _shared_response(group: list[type[Problem]]) -> dict[str, Any]:
+    """The response of a status several problems share: a `oneOf` of their schemas, their examples and headers."""
+    parts = [problem_response(cls, f"#/components/schemas/{cls.__name__}") for cls in group]
+    refs = [part["content"][JSON_MEDIA_TYPE]["schema"] for part in parts]
+    media: dict[str, Any] = {"schema": {"oneOf": refs}}
+    examples = {
+        name: example
+        for part in parts
+        for name, example in part["content"][JSON_MEDIA_TYPE].get("examples", {}).items()
+    }
+    if examples:
+        media["examples"] = examples
+    headers = {name: header for part in parts for name, header in part["headers"].items()}
+    description = " or ".join(part["description"] for part in parts)
+    return {"description": description, "headers": headers, "content": {JSON_MEDIA_TYPE: media}}
 
 
 def add_problem_components(document: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
@@ -138,22 +143,31 @@ def add_problem_components(document: dict[str, Any], catalog: Catalog) -> dict[s
     }
     for path in document.get("paths", {}).values():
         for method, operation in path.items():
-            if method not in _METHODS:  # a path item also holds `parameters`, `summary`, `servers`...
-                continue
-            # Status keys are strings in OpenAPI; YAML docstrings (Starlette) give ints.
-            responses = operation["responses"] = {
-                str(key): value for key, value in operation.get("responses", {}).items()
-            }
-            for key, value in responses.items():
-                if isinstance(value, dict) and "$ref" in value:
-                    # FastAPI adds `description` and an empty `content` to every extra response.
-                    responses[key] = {"$ref": value["$ref"]}
-            if "422" in responses and 422 in extra:
-                responses["422"] = extra[422]  # the catalog's problem, not FastAPI's {"detail": [...]}
-            if "requestBody" in operation and 400 in extra:
-                responses.setdefault("400", extra[400])  # FastAPI: "There was an error parsing the body"
-            if 500 in extra:
-                responses.setdefault("500", extra[500])
+            if method in _METHODS:  # a path item also holds `parameters`, `summary`, `servers`...
+                _add_problem_responses(operation, extra)
+    _drop_unused(document, ours)
+    return document
+
+
+def _add_problem_responses(operation: dict[str, Any], extra: dict[int, dict[str, str]]) -> None:
+    """One operation's responses, with the catalog's 422, 400 (a body to parse) and 500 where they apply."""
+    # Status keys are strings in OpenAPI; YAML docstrings (Starlette) give ints.
+    responses = operation["responses"] = {str(key): value for key, value in operation.get("responses", {}).items()}
+    for key, value in responses.items():
+        if isinstance(value, dict) and "$ref" in value:
+            # FastAPI adds `description` and an empty `content` to every extra response.
+            responses[key] = {"$ref": value["$ref"]}
+    if "422" in responses and 422 in extra:
+        responses["422"] = extra[422]  # the catalog's problem, not FastAPI's {"detail": [...]}
+    if "requestBody" in operation and 400 in extra:
+        responses.setdefault("400", extra[400])  # FastAPI: "There was an error parsing the body"
+    if 500 in extra:
+        responses.setdefault("500", extra[500])
+
+
+def _drop_unused(document: dict[str, Any], ours: dict[str, Any]) -> None:
+    """Remove the components no operation refers to: FastAPI's validation schemas, and the catalog's own."""
+    components = document["components"]
     referenced = msgspec.json.encode(document.get("paths", {}))
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's, now unreferenced
         if unused not in ours["schemas"] and f"#/components/schemas/{unused}".encode() not in referenced:
@@ -166,7 +180,6 @@ def add_problem_components(document: dict[str, Any], catalog: Catalog) -> dict[s
     for name in ours["schemas"]:
         if f"#/components/schemas/{name}".encode() not in referenced:
             del components["schemas"][name]
-    return document
 
 
 def document_problems(app: Any, catalog: Catalog) -> None:

@@ -118,21 +118,26 @@ def _read(text: str, loader_class: type[yaml.SafeLoader]) -> YNode | None:
             raise _TooLarge(f"YAML nests deeper than {_MAX_DEPTH} levels", Mark(1, 1)) from None
         return None if root is None else _convert(loader, root, depth=0, budget=[_MAX_NODES], merged={})
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
-        message = " ".join(part for part in (error.context, error.problem) if part)
-        if (error.context or "").startswith("while parsing a flow") and (error.problem or "").endswith("got '['"):
-            # `members: {ids: list[int]}`: in `{ }` or `[ ]` a bracket starts a list, and the
-            # file cannot be read past it: the one finding says how to write it instead.
-            message += " (inside { } or [ ], quote a value that holds brackets or commas, such as a member type: "
-            message += "'list[int]')"
-        raise YamlError(f"invalid YAML: {message}", where) from None
+        raise _invalid(error) from None
     except yaml.YAMLError as error:  # e.g. a second document in the stream
         raise YamlError(f"invalid YAML: {error}", Mark(1, 1)) from None
     finally:
         loader.dispose()
         if collecting:
             gc.enable()
+
+
+def _invalid(error: yaml.MarkedYAMLError) -> YamlError:
+    """PyYAML's error, at its place, in a catalog author's words."""
+    mark = error.problem_mark or error.context_mark
+    where = Mark(mark.line + 1, mark.column + 1) if mark else Mark(1, 1)
+    message = " ".join(part for part in (error.context, error.problem) if part)
+    if (error.context or "").startswith("while parsing a flow") and (error.problem or "").endswith("got '['"):
+        # `members: {ids: list[int]}`: in `{ }` or `[ ]` a bracket starts a list, and the
+        # file cannot be read past it: the one finding says how to write it instead.
+        message += " (inside { } or [ ], quote a value that holds brackets or commas, such as a member type: "
+        message += "'list[int]')"
+    return YamlError(f"invalid YAML: {message}", where)
 
 
 # libyaml's parser when PyYAML has it: several times faster, with the same marks.
@@ -157,13 +162,7 @@ def _convert(
             f"YAML has more than {_MAX_NODES:,} nodes, aliases expanded: no catalog is that large", _mark(node)
         )
     if isinstance(node, yaml.ScalarNode):
-        if node.tag == _STR:  # most scalars: the text is the value
-            return YScalar(_mark(node), node.value, node.value, not node.style)
-        try:
-            value = loader.construct_object(node, deep=True)
-        except ValueError:  # e.g. `2024-13-45` looks like a timestamp but is no date
-            value = node.value
-        return YScalar(_mark(node), value, node.value, not node.style)  # libyaml says "", PyYAML None
+        return _scalar(loader, node)
     if isinstance(node, yaml.SequenceNode):
         return YSeq(_mark(node), [_convert(loader, item, depth + 1, budget, merged) for item in node.value])
     assert isinstance(node, yaml.MappingNode)
@@ -177,6 +176,16 @@ def _convert(
             raise YamlError(f"duplicate key {key!r} (first at line {first.line})", _mark(key_node))
         result.entries[key] = (_mark(key_node), _convert(loader, value_node, depth + 1, budget, merged))
     return result
+
+
+def _scalar(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> YScalar:
+    if node.tag == _STR:  # most scalars: the text is the value
+        return YScalar(_mark(node), node.value, node.value, not node.style)
+    try:
+        value = loader.construct_object(node, deep=True)
+    except ValueError:  # e.g. `2024-13-45` looks like a timestamp but is no date
+        value = node.value
+    return YScalar(_mark(node), value, node.value, not node.style)  # libyaml says "", PyYAML None
 
 
 _MERGE = "tag:yaml.org,2002:merge"
@@ -235,12 +244,8 @@ def _pairs(node: yaml.MappingNode, depth: int, merged: dict[int, list[Any]]) -> 
     own = [(key, value) for key, value in node.value if key.tag != _MERGE]
     pairs: list[Any] = []
     for key, value in node.value:
-        if key.tag != _MERGE:
-            continue
-        for source in value.value if isinstance(value, yaml.SequenceNode) else [value]:
-            if not isinstance(source, yaml.MappingNode):
-                raise YamlError("a merge key `<<` takes a mapping or a list of mappings", _mark(source))
-            pairs += _pairs(source, depth + 1, merged)
+        if key.tag == _MERGE:
+            pairs += _merged(value, depth, merged)
     seen = {key.value for key, _ in own if isinstance(key, yaml.ScalarNode)}
     result = []
     for key, value in pairs:
@@ -249,3 +254,13 @@ def _pairs(node: yaml.MappingNode, depth: int, merged: dict[int, list[Any]]) -> 
             result.append((key, value))
     merged[id(node)] = result = result + own
     return result
+
+
+def _merged(value: yaml.Node, depth: int, merged: dict[int, list[Any]]) -> list[Any]:
+    """The pairs a merge key `<<` brings in: of one mapping, or of each of a list of them, in order."""
+    pairs: list[Any] = []
+    for source in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+        if not isinstance(source, yaml.MappingNode):
+            raise YamlError("a merge key `<<` takes a mapping or a list of mappings", _mark(source))
+        pairs += _pairs(source, depth + 1, merged)
+    return pairs
