@@ -106,20 +106,23 @@ def _build_site(args: argparse.Namespace) -> int:
         workers = args.jobs or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
         files = render_site(catalog, theme=Path(args.theme) if args.theme else None, workers=workers or 1)
         if args.check:
-            current = read_site(out) if out.is_dir() else {}
-            if current != files:
-                changed = sorted(name for name in files.keys() | current.keys() if files.get(name) != current.get(name))
-                print(
-                    f"{out} is stale ({len(changed)} file(s) differ, first {changed[0]}): rebuild it", file=sys.stderr
-                )
-                return 1
-            print(f"{out} is up to date")
-            return 0
+            return _check_site(files, out)
         write_site(files, out)
     except SiteError as error:
         print(error, file=sys.stderr)
         return 1
     print(f"wrote {out}/ ({len(catalog)} problem pages, {len(files)} files)")
+    return 0
+
+
+def _check_site(files: dict[str, bytes], out: Path) -> int:
+    """`build --check`: 0 when the site in `out` is the one just rendered, else 1 and what differs."""
+    current = read_site(out) if out.is_dir() else {}
+    if current != files:
+        changed = sorted(name for name in files.keys() | current.keys() if files.get(name) != current.get(name))
+        print(f"{out} is stale ({len(changed)} file(s) differ, first {changed[0]}): rebuild it", file=sys.stderr)
+        return 1
+    print(f"{out} is up to date")
     return 0
 
 
@@ -198,17 +201,22 @@ def _diff(args: argparse.Namespace) -> int:
     if old is None or new is None:
         return 2
     changes = diff_catalogs(old, new)
+    _print_changes(changes, args.format, args.new)
+    return 1 if any(change.breaking for change in changes) and not args.allow_breaking else 0
+
+
+def _print_changes(changes: list[Change], format: str, new: str) -> None:
+    """The changes as `diff --format` asks: text (the default), JSON, or GitHub Actions annotations."""
     breaking = [change for change in changes if change.breaking]
-    if args.format == "json":
+    if format == "json":
         print(json.dumps({"breaking": len(breaking), "changes": [change.to_dict() for change in changes]}, indent=2))
-    elif args.format == "github":  # workflow commands: annotations on the run and the pull request
+    elif format == "github":  # workflow commands: annotations on the run and the pull request
         for change in changes:
-            print(_annotation(change, args.new))
+            print(_annotation(change, new))
     else:
         for change in changes:
             print(f"{'BREAKING' if change.breaking else 'ok      '}  {change.message}")
         print(f"{len(changes)} change(s), {len(breaking)} breaking")
-    return 1 if breaking and not args.allow_breaking else 0
 
 
 def _positive(text: str) -> int:

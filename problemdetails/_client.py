@@ -87,13 +87,8 @@ def decode(
         status = int(response.status_code)
         headers = response.headers
         body = response.content
-        try:
-            request = response.request
-        except (AttributeError, RuntimeError):  # httpx raises RuntimeError for a response built by hand
-            request = None
-        if request is not None:
-            url = url or str(request.url)
-            method = method or request.method
+        request_url, request_method = _request_of(response)
+        url, method = url or request_url, method or request_method
     if status < 400:
         raise DecodeError(f"status {status} is not an error response")
     lowered = {str(name).lower(): str(value) for name, value in (headers or {}).items()}
@@ -106,6 +101,15 @@ def decode(
         status=status, headers=lowered, url=url, method=method, retry_after=retry_after, response=raw
     )
     return problem
+
+
+def _request_of(response: Any) -> tuple[str | None, str | None]:
+    """The URL and method of the request a response answers, when it knows them."""
+    try:
+        request = response.request
+    except (AttributeError, RuntimeError):  # httpx raises RuntimeError for a response built by hand
+        return None, None
+    return (str(request.url), request.method) if request is not None else (None, None)
 
 
 def _read(
@@ -312,10 +316,7 @@ class RetryPolicy:
     retry_non_idempotent: bool = False
 
     def delay(self, problem: Problem, attempt: int, *, method: str | None = None) -> float | None:
-        if attempt < 1 or attempt > self.attempts:
-            return None
-        method = method or (problem.received.method if problem.received is not None else None)
-        if method is not None and method.upper() not in IDEMPOTENT and not self.retry_non_idempotent:
+        if not self._may_retry(problem, attempt, method):
             return None
         advice = problem.spec.retry if problem.spec is not None else default_retry(problem.status)
         if advice in ("never", "after-change"):
@@ -327,3 +328,10 @@ class RetryPolicy:
             if asked is not None:
                 return float(asked) if asked <= self.max_delay else None
         return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+    def _may_retry(self, problem: Problem, attempt: int, method: str | None) -> bool:
+        """Within the attempts, and a method that may be sent again (as received, unless `method` says)."""
+        if attempt < 1 or attempt > self.attempts:
+            return False
+        method = method or (problem.received.method if problem.received is not None else None)
+        return method is None or method.upper() in IDEMPOTENT or self.retry_non_idempotent

@@ -73,7 +73,7 @@ class ClassData:
     """What a problem class compiles from its spec, once, under `cls.__problemdetails__`.
 
     Built here and nowhere else: when a class is bound to a spec (`Problem.__init_subclass__`),
-    or with no spec for the generic `Problem`. Raising, encoding and answering read it.
+    and once, by `generic()`, for the generic `Problem`. Raising, encoding and answering read it.
     """
 
     __slots__ = (
@@ -101,17 +101,15 @@ class ClassData:
     # §15.5.6). Always true for a generic problem: any status is possible.
     sets_headers: bool
 
-    def __init__(self, spec: ProblemSpec | None) -> None:
-        if spec is None:  # the generic problem: any status, members travel as extensions
-            self.wire, self.members, self.renamed, self.attributes, self.required = (
-                _GenericWire,
-                (),
-                {},
-                frozenset(),
-                (),
-            )
-            self.fixed, self.prototype, self.template, self.sets_headers = {}, None, None, True
-            return
+    @classmethod
+    def generic(cls) -> ClassData:
+        """The generic problem's: any status, and members travel as extensions."""
+        data = cls.__new__(cls)
+        data.wire, data.members, data.renamed, data.attributes, data.required = _GenericWire, (), {}, frozenset(), ()
+        data.fixed, data.prototype, data.template, data.sets_headers = {}, None, None, True
+        return data
+
+    def __init__(self, spec: ProblemSpec) -> None:
         members = tuple(
             _Member(member.name, member.attribute, member.parsed, member.required) for member in spec.members
         )
@@ -171,7 +169,7 @@ class Problem(Exception):
 
     spec: ClassVar[ProblemSpec | None] = None
     # What the class compiles from its spec once, read on every raise and response.
-    __problemdetails__: ClassVar[ClassData] = ClassData(None)
+    __problemdetails__: ClassVar[ClassData] = ClassData.generic()
 
     # The problem type: class attributes on a catalogued class, instance
     # attributes on a generic problem.

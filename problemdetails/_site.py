@@ -172,10 +172,7 @@ def render_site(catalog: Catalog, *, theme: Path | None = None, workers: int = 1
     when a worker dies.
     """
     built = _theme(theme.resolve() if theme is not None else None)
-    children: dict[str, list[ProblemSpec]] = {}
-    for spec in catalog.problems.values():
-        if spec.extends is not None:
-            children.setdefault(spec.extends, []).append(spec)
+    children = _children(catalog)
     files: dict[str, bytes] = {}
     files.update({f"assets/{name}": data for name, data in built.assets.items()})
     pages = [_page(catalog, spec, children.get(spec.slug, [])) for spec in catalog.problems.values()]
@@ -201,6 +198,22 @@ def render_site(catalog: Catalog, *, theme: Path | None = None, workers: int = 1
     files["index.html"] = _html_text(index)
     files["retry.html"] = _html_text(retry)
     files.update({f"{alias}/index.html": _html_text(page) for alias, page in renamed.items()})
+    files.update(_data_files(catalog))
+    return _with_marker(files)
+
+
+def _children(catalog: Catalog) -> dict[str, list[ProblemSpec]]:
+    """Each parent's slug, and the problems that extend it (a page lists them)."""
+    children: dict[str, list[ProblemSpec]] = {}
+    for spec in catalog.problems.values():
+        if spec.extends is not None:
+            children.setdefault(spec.extends, []).append(spec)
+    return children
+
+
+def _data_files(catalog: Catalog) -> dict[str, bytes]:
+    """The files for machines: each problem's JSON Schema, `catalog.json` and `openapi.json`."""
+    files: dict[str, bytes] = {}
     for slug, spec in catalog.problems.items():
         # JSON Schema 2020-12 §8.2.1: an `$id` carries no fragment (a `base_uri` ending in "#" makes one).
         identity = {"$id": f"{spec.type}/schema.json"} if "#" not in spec.type else {}
@@ -208,7 +221,7 @@ def render_site(catalog: Catalog, *, theme: Path | None = None, workers: int = 1
         files[f"{slug}/schema.json"] = pretty_json(schema)
     files["catalog.json"] = catalog.to_json() + b"\n"
     files["openapi.json"] = pretty_json(openapi_document(catalog))
-    return _with_marker(files)
+    return files
 
 
 # Below this many pages, forking costs more than it saves (measured with `make bench`'s catalogs).
