@@ -223,6 +223,29 @@ def build(
     convert: Callable[[_Member, Any], Any],
     base_url: str | None = None,
 ) -> Problem:
+    """The problem a decoded document is: the catalog's class when its members fit, else a generic problem."""
+    standard = _standard(document)
+    taken = set(standard)  # members read from the body; the rest stay in `extensions`
+    if base_url is not None:
+        _resolve_type(standard, base_url)
+    if status is not None:
+        standard["status"] = status  # the HTTP status is authoritative (RFC 9457 §3.1.2)
+    cls = _lookup(catalog, standard)
+    if cls is not None:
+        members = _typed_members(cls, document, convert)
+        if members is not None:
+            extensions = {name: value for name, value in document.items() if name not in taken | members.keys()}
+            return cls._from_wire(standard, members, extensions)
+    if "status" not in standard:
+        if cls is None:
+            raise DecodeError("the problem carries no status, and none was given")
+        standard["status"] = cls.status
+    extensions = {name: value for name, value in document.items() if name not in taken}
+    return Problem._from_wire(standard, {}, extensions)
+
+
+def _standard(document: dict[str, Any]) -> dict[str, Any]:
+    """The standard members of a document (and `code`, `request_id`, `trace_id`) that have their types."""
     standard: dict[str, Any] = {}
     for name in ("type", "title", "detail", "instance", "code", "request_id", "trace_id"):
         if isinstance(value := document.get(name), str):
@@ -235,37 +258,34 @@ def build(
     body_status = document.get("status")
     if isinstance(body_status, int) and not isinstance(body_status, bool) and 100 <= body_status <= 599:
         standard["status"] = body_status
-    taken = set(standard)  # members read from the body; the rest stay in `extensions`
-    if base_url is not None and "type" in standard and not _SCHEME.match(standard["type"]):
-        # RFC 9457 §3.1.1: a relative type "is resolved relative to the document's base URI".
+    return standard
+
+
+def _resolve_type(standard: dict[str, Any], base_url: str) -> None:
+    """RFC 9457 §3.1.1: a relative type "is resolved relative to the document's base URI"."""
+    if "type" in standard and not _SCHEME.match(standard["type"]):
         try:
             standard["type"] = urljoin(base_url, standard["type"])
         except ValueError:  # `//[abc]/x`: an authority that is no host; §3.1 ignores a member of the wrong type
             del standard["type"]
-    if status is not None:
-        standard["status"] = status  # the HTTP status is authoritative (RFC 9457 §3.1.2)
-    cls = _lookup(catalog, standard)
-    if cls is not None:
-        members: dict[str, Any] = {}
-        fits = True
-        for member in cls.__problemdetails__.members:
-            if member.name in document:
-                try:
-                    members[member.name] = convert(member, document[member.name])
-                    continue
-                except Mismatch:
-                    pass  # RFC 9457 §3.1: a member of the wrong type is ignored
-            if member.must_be_present:
-                fits = False  # a required `T | None` member left out is None
-        if fits:
-            extensions = {name: value for name, value in document.items() if name not in taken | members.keys()}
-            return cls._from_wire(standard, members, extensions)
-    if "status" not in standard:
-        if cls is None:
-            raise DecodeError("the problem carries no status, and none was given")
-        standard["status"] = cls.status
-    extensions = {name: value for name, value in document.items() if name not in taken}
-    return Problem._from_wire(standard, {}, extensions)
+
+
+def _typed_members(
+    cls: type[Problem], document: dict[str, Any], convert: Callable[[_Member, Any], Any]
+) -> dict[str, Any] | None:
+    """The class's members in a document, converted; None when one that must be present is missing or unfit."""
+    members: dict[str, Any] = {}
+    fits = True
+    for member in cls.__problemdetails__.members:
+        if member.name in document:
+            try:
+                members[member.name] = convert(member, document[member.name])
+                continue
+            except Mismatch:
+                pass  # RFC 9457 §3.1: a member of the wrong type is ignored
+        if member.must_be_present:
+            fits = False  # a required `T | None` member left out is None
+    return members if fits else None
 
 
 def _same_type(type_uri: str, cls: type[Problem]) -> bool:

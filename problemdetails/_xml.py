@@ -259,17 +259,28 @@ def _xml_shape(element: _Element, type: MemberType | None) -> Any:
     children = [child for child in element.children if child.namespace == XML_NAMESPACE]
     if element.key is not None and len(children) == 1 and children[0].name == "_" and children[0].key is None:
         return _xml_shape(children[0], type)  # `<_ key="..."><_>text</_></_>`: a keyed scalar
+    return _inferred_shape(element, children) if type is None else _typed_shape(element, children, type)
+
+
+_ERROR = Scalar("error")  # a validation item: an object of its own keys
+
+
+def _typed_shape(element: _Element, children: list[_Element], type: MemberType) -> Any:
+    """Builtins for an element of a known member type; `Mismatch` when the element has another shape."""
     if isinstance(type, ListOf):
         if any(child.name != "i" for child in children):
             raise Mismatch
         return [_xml_shape(child, type.item) for child in children]
-    if isinstance(type, DictOf) or (isinstance(type, Scalar) and type.name == "error"):
+    if isinstance(type, DictOf) or type == _ERROR:
         value_type = type.value if isinstance(type, DictOf) else None
         return {child.member: _xml_shape(child, value_type) for child in children}
-    if type is not None:  # a scalar or enum: text only
-        if children:
-            raise Mismatch
-        return "".join(element.text)
+    if children:  # a scalar or enum: text only
+        raise Mismatch
+    return "".join(element.text)
+
+
+def _inferred_shape(element: _Element, children: list[_Element]) -> Any:
+    """Builtins for an element of no known type: its text, a list of `<i>` items, or an object."""
     if not children:
         return "".join(element.text)
     if all(child.name == "i" and child.key is None for child in children):
