@@ -292,6 +292,22 @@ def _unfit(key: str, value: Any, annotation: Any, error: msgspec.ValidationError
     return f"{key} must be one of {', '.join(choices)}, not {value!r}{hint}"
 
 
+def _field_findings(name: str, spec: str | None, names: set[str], entry: _Entry) -> list[str]:
+    """What is wrong with one `{name:spec}` field of a problem's detail template (to follow "detail template")."""
+    found: list[str] = []
+    if name == "" or name.isdigit():
+        found.append(f"field {{{name}}} must name a member, like {{limit}}")
+    elif name not in names and name not in entry.broken and not entry.open:
+        known = ", ".join(sorted(names)) or "none"
+        found.append(f"names unknown member {name!r}{_did_you_mean(name, sorted(names))}; members: {known}")
+    if spec and "{" in spec:
+        found.append("format specs cannot nest fields")
+    elif spec and too_wide(spec):
+        # `{limit:>2000000000}` would allocate gigabytes on every raise.
+        found.append(f"field {{{name}:{spec}}}: widths and precisions are at most {MAX_WIDTH}")
+    return found
+
+
 def _refused_base_uri(base: str) -> str | None:
     """Why `base` cannot be a catalog's `base_uri`, or None when it can."""
     # RFC 9457 §3.1.1: "it is RECOMMENDED that absolute URIs be used in 'type'"
@@ -877,34 +893,9 @@ class Loader:
             )
             return
         for _, name, spec, _ in parsed:
-            if name is None:
-                continue
-            if name == "" or name.isdigit():
-                self.findings.error(
-                    entry.path,
-                    mark,
-                    f"problem {entry.slug!r}: detail template field {{{name}}} must name a member, like {{limit}}",
-                )
-            elif name not in names and name not in entry.broken and not entry.open:
-                known = ", ".join(sorted(names)) or "none"
-                self.findings.error(
-                    entry.path,
-                    mark,
-                    f"problem {entry.slug!r}: detail template names unknown member {name!r}"
-                    f"{_did_you_mean(name, sorted(names))}; members: {known}",
-                )
-            if spec and "{" in spec:
-                self.findings.error(
-                    entry.path, mark, f"problem {entry.slug!r}: detail template format specs cannot nest fields"
-                )
-            elif spec and too_wide(spec):
-                # `{limit:>2000000000}` would allocate gigabytes on every raise.
-                self.findings.error(
-                    entry.path,
-                    mark,
-                    f"problem {entry.slug!r}: detail template field {{{name}:{spec}}}: widths and precisions "
-                    f"are at most {MAX_WIDTH}",
-                )
+            if name is not None:
+                for message in _field_findings(name, spec, names, entry):
+                    self.findings.error(entry.path, mark, f"problem {entry.slug!r}: detail template {message}")
 
     def read_deprecated(self, entry: _Entry) -> Deprecation | None:
         if entry.values["deprecated"] is None:

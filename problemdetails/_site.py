@@ -514,6 +514,18 @@ def _swap(fresh: Path, out: Path) -> None:
             signal.raise_signal(caught)
 
 
+def _listed_file(folder: Path, root: Path, name: str) -> bytes:
+    """A file the marker lists, read only when a build could have written it there."""
+    path = folder / name
+    if not name or any(part in ("", ".", "..") or part.startswith(".") for part in name.split("/")):
+        raise SiteError(f"{folder}: {MARKER} lists {name!r}, which no build writes")
+    if not path.resolve().is_relative_to(root):
+        raise SiteError(f"{path}: a symlink that leaves the site folder; refusing to serve it")
+    if not path.is_file():
+        raise SiteError(f"{path}: listed in {MARKER} but missing: rebuild the site")
+    return path.read_bytes()
+
+
 def read_site(folder: Path) -> dict[str, bytes]:
     """The files a build wrote to `folder` (its marker lists them), by relative path.
 
@@ -532,15 +544,7 @@ def read_site(folder: Path) -> dict[str, bytes]:
     root = folder.resolve()
     files: dict[str, bytes] = {}
     for name in names:
-        path = folder / name
-        if name == MARKER:
-            continue
-        if not name or any(part in ("", ".", "..") or part.startswith(".") for part in name.split("/")):
-            raise SiteError(f"{folder}: {MARKER} lists {name!r}, which no build writes")
-        if not path.resolve().is_relative_to(root):
-            raise SiteError(f"{path}: a symlink that leaves the site folder; refusing to serve it")
-        if not path.is_file():
-            raise SiteError(f"{path}: listed in {MARKER} but missing: rebuild the site")
-        files[name] = path.read_bytes()
+        if name != MARKER:
+            files[name] = _listed_file(folder, root, name)
     files[MARKER] = text
     return dict(sorted(files.items()))
