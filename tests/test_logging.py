@@ -1,7 +1,7 @@
 """The records' text: tracebacks in Python's layout, and one logged value never more than one line.
 
 The records' fields are in `test_observability.py`; forging through the
-request path is in `test_middleware_hostile.py`.
+request path is in `test_asgi_hostile.py`.
 """
 
 from __future__ import annotations

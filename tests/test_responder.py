@@ -1090,7 +1090,7 @@ def test_public_answer_decides_logs_and_empties_head(caplog: pytest.LogCaptureFi
 
 
 def test_the_sans_io_responder_leaves_no_reference_cycle() -> None:
-    # As a middleware's requests do not (tests/test_middleware.py): with the collector off, the
+    # As a middleware's requests do not (tests/test_asgi.py): with the collector off, the
     # request's state is freed once the caller drops the request.
     responder = PublicResponder(CATALOG)
     headers = [("Accept", "application/json"), ("traceparent", "00-" + "a" * 32 + "-" + "b" * 16 + "-01")]

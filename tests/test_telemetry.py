@@ -171,7 +171,7 @@ def tornado_get(make: Callable[[], Any]) -> Get:
     from opentelemetry import propagate
     from tornado import web
 
-    from tests.test_install_tornado import Client
+    from tests.test_tornado import Client
 
     tracer = trace.get_tracer("tests")
     original = web.RequestHandler._execute

@@ -461,7 +461,7 @@ def main(framework: str, event_level: str | None = None) -> None:
             return runner.run(fetch(path))
     elif framework == "tornado":  # Tornado's own test case (its server on 127.0.0.1 and its client)
         from examples.frameworks.tornado_app import make_app
-        from tests.test_install_tornado import Client
+        from tests.test_tornado import Client
 
         tornado_client = Client(make_app())
 

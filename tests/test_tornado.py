@@ -306,7 +306,7 @@ def test_the_mixin_without_install_says_what_to_call(bundled: Catalog) -> None:
 
 
 def test_an_error_response_leaves_no_reference_cycle(bundled: Catalog) -> None:
-    # As the other layers' (tests/test_middleware.py): with the collector off, a request's exchange is freed
+    # As the other layers' (tests/test_asgi.py): with the collector off, a request's exchange is freed
     # once Tornado is done with the request.
     exchanges: list[weakref.ref[Any]] = []
 

@@ -277,7 +277,7 @@ def test_a_sub_application_with_its_own_layer_answers_once(bundled: Catalog, cap
 
 
 def test_an_error_response_leaves_no_reference_cycle(bundled: Catalog) -> None:
-    # As the ASGI and WSGI layers' (tests/test_middleware.py): with the collector off, a request's
+    # As the ASGI and WSGI layers' (tests/test_asgi.py): with the collector off, a request's
     # exchange is freed once aiohttp is done with the request.
     exchanges: list[weakref.ref[Any]] = []
 
