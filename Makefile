@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-dev
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install test check demo bench bench-instructions bench-e2e soak format clean
+.PHONY: install test check docs demo bench bench-instructions bench-e2e soak format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ $(DEMO_STAMP): pyproject.toml examples/demo/requirements.txt
 	$(PYTHON) -m venv $(DEMO_VENV)
 	$(DEMO_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e . -r examples/demo/requirements.txt
 	touch $(DEMO_STAMP)
+
+# The user guide (docs/), strict: a broken link or anchor fails. Not `--quiet`: mkdocs counts
+# the warnings that strict mode fails on only when it logs them.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/docs
 
 # Builds the doc site from catalog/ (type URIs pointing at the demo), then serves
 # the demo API with the middleware mounting the site under /errors/.

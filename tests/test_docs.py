@@ -1,4 +1,4 @@
-"""The README's examples are executed: the first example a user copies is the first integration test."""
+"""Every example of the README and the guide (docs/) is executed: the first example a user copies is the first test."""
 
 from __future__ import annotations
 
@@ -12,17 +12,20 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 import types
 import unittest
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import problemdetails
-from problemdetails import Catalog
+from problemdetails import Catalog, CatalogError
 from problemdetails._cli import main
 from tests.asgi import call
 from tests.conftest import BUNDLED, ROOT
@@ -30,11 +33,47 @@ from tests.environments import environment
 from tests.wsgi import serve
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-BLOCKS = [(match["lang"], match["body"]) for match in re.finditer(r"```(?P<lang>\w*)\n(?P<body>.*?)```", README, re.S)]
+# The README, then the guide's chapters: every code block of each is executed below.
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+# A block the preceding line marks so is a fragment: it shows a shape, and is not run on its own.
+FRAGMENT = "<!-- fragment -->"
 
 
-def blocks(lang: str) -> list[str]:
-    return [body for block_lang, body in BLOCKS if block_lang == lang]
+@dataclass(frozen=True)
+class Block:
+    """A fenced code block of the README or the guide: its page, the line of its fence, its language."""
+
+    page: str
+    line: int
+    lang: str
+    body: str
+    fragment: bool
+
+    def __str__(self) -> str:
+        return f"{self.page}:{self.line}"
+
+
+def read_blocks(path: Path) -> list[Block]:
+    text = path.read_text(encoding="utf-8")
+    found = []
+    for match in re.finditer(r"^```(?P<lang>\w*)\n(?P<body>.*?)^```", text, re.S | re.M):
+        before = text[: match.start()].rstrip("\n")
+        line = before.count("\n") + 2 if before else 1
+        fragment = before.rpartition("\n")[2] == FRAGMENT
+        found.append(Block(str(path.relative_to(ROOT)), line, match["lang"], match["body"], fragment))
+    return found
+
+
+BLOCKS = [block for page in PAGES for block in read_blocks(page)]
+
+
+def blocks(lang: str, page: str | None = None) -> list[str]:
+    """The bodies of the blocks in `lang`, of one page or of all of them (the README first)."""
+    return [block.body for block in BLOCKS if block.lang == lang and page in (None, block.page)]
+
+
+def page_text(page: str) -> str:
+    return (ROOT / page).read_text(encoding="utf-8")
 
 
 def written_files(folder: Path) -> list[str]:
@@ -61,7 +100,7 @@ def working_directory(path: Path) -> Iterator[None]:
 
 
 def test_readme_first_example_serves_the_exact_body(tmp_path: Path) -> None:
-    first = blocks("python")[0]
+    first = blocks("python", "README.md")[0]
     loaded = re.search(r'Catalog\.load\("([^"]+)"\)', first)
     assert loaded is not None
     assert loaded[1] in written_files(tmp_path)  # the YAML block above it, under the path it loads
@@ -72,7 +111,7 @@ def test_readme_first_example_serves_the_exact_body(tmp_path: Path) -> None:
     exchange = call(namespace["app"], "POST", "/v1/zones")
     assert exchange.status == 402
     assert exchange.headers["content-type"] == "application/problem+json"
-    shown = json.loads(blocks("json")[0])
+    shown = json.loads(blocks("json", "README.md")[0])
     assert re.fullmatch("[0-9a-f]{32}", exchange.json()["request_id"])
     assert exchange.json() == {**shown, "request_id": exchange.json()["request_id"]}
     assert list(exchange.json()) == list(shown)  # the member order shown is the real one
@@ -120,25 +159,36 @@ def logging_restored() -> Iterator[None]:
         root.handlers[:], root.level = handlers, level
 
 
-def run_block(index: int) -> dict[str, Any]:
-    block = blocks("python")[index]
+PYTHON = [block for block in BLOCKS if block.lang == "python"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the examples run, as a user's project would: the bundled catalog/ and the guide's YAML files."""
+    folder = tmp_path_factory.mktemp("guide")
+    shutil.copytree(BUNDLED, folder / "catalog")
+    written_files(folder)
+    return folder
+
+
+def run_block(block: Block, folder: Path = ROOT) -> dict[str, Any]:
     # A real module: frameworks such as Litestar resolve annotations through it.
-    module = types.ModuleType(f"readme_example_{index}")
+    module = types.ModuleType("example_" + re.sub(r"\W", "_", str(block)))
     sys.modules[module.__name__] = module
     namespace: dict[str, Any] = module.__dict__
     # Its source where `inspect.getsource` finds it (Sanic reads a route handler's to pick its error format).
-    filename = f"README.md, example {index}"
-    linecache.cache[filename] = (len(block), None, block.splitlines(keepends=True), filename)
-    with working_directory(ROOT):  # the later examples use the bundled catalog/
-        exec(compile(block, filename, "exec"), namespace)
+    filename = str(block)
+    linecache.cache[filename] = (len(block.body), None, block.body.splitlines(keepends=True), filename)
+    with working_directory(folder):  # the examples load catalog/ and the guide's YAML files from there
+        exec(compile(block.body, filename, "exec"), namespace)
     return namespace
 
 
-@pytest.mark.parametrize("index", range(1, len(blocks("python"))))
-def test_readme_python_examples_run(index: int) -> None:
-    block = blocks("python")[index]
+# The README's first example has a test of its own, above.
+@pytest.mark.parametrize("block", PYTHON[1:], ids=str)
+def test_examples_run(block: Block, folder: Path) -> None:
     with logging_restored():
-        namespace = run_block(index)
+        namespace = run_block(block, folder)
         for name, function in list(namespace.items()):
             if name.startswith("test_") and callable(function):
                 function()  # an example written as a test is run as one
@@ -151,7 +201,7 @@ def test_readme_python_examples_run(index: int) -> None:
                 unittest.defaultTestLoader.loadTestsFromTestCase(function).run(result)
                 assert result.testsRun
                 assert result.wasSuccessful(), (result.errors, result.failures)
-    expected = [value for marker, value in EXPECTED.items() if marker in block and value is not None]
+    expected = [value for marker, value in EXPECTED.items() if marker in block.body and value is not None]
     enrich = namespace.get("enrich")
     if enrich is not None:  # the enrichment example: its members and headers arrive
         exchange = call(namespace["app"], "GET", "/nowhere", {"x-tenant": "acme"})
@@ -159,11 +209,11 @@ def test_readme_python_examples_run(index: int) -> None:
             "acme",
             '<https://status.example.com>; rel="help"',
         )
-    if "app" in namespace and not any(own in block for own in ("from aiohttp import", "from sanic import")):
+    if "app" in namespace and not any(own in block.body for own in ("from aiohttp import", "from sanic import")):
         # (aiohttp's and Sanic's examples are tests of their own, run above)
         (request,) = expected  # every app example is exercised
         method, path, body, status, code = request
-        if "WSGIProblemMiddleware" in block:
+        if "WSGIProblemMiddleware" in block.body:
             served = serve(namespace["app"], method, path, {"Content-Type": "application/json"}, body)
             assert (served.code, served.json()["code"]) == (status, code)
             return
@@ -171,26 +221,120 @@ def test_readme_python_examples_run(index: int) -> None:
         assert (exchange.status, exchange.json()["code"]) == (status, code)
 
 
-def test_readme_check_output_is_real(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (shown,) = [body for body in blocks("text") if body.startswith("$ problemdetails check")]
-    command, *expected = shown.strip().splitlines()
-    assert command.split()[-1] in written_files(tmp_path)
-    with working_directory(tmp_path):
-        status = main(command.split()[2:])
-    assert status == 1
-    assert capsys.readouterr().err.splitlines() == expected
+SHOWN = [block for block in BLOCKS if block.lang == "text" and block.body.startswith("$ problemdetails ")]
+COMMANDS = [
+    (block, line)
+    for block in BLOCKS
+    if block.lang == "sh"
+    for line in block.body.splitlines()
+    if line.startswith("problemdetails ")
+]
+# What the guide says each shown command exits with.
+SHOWN_STATUS = {"check": 1, "diff": 1}
+
+
+@pytest.mark.parametrize("block", SHOWN, ids=str)
+def test_shown_output_is_real(block: Block, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A `$ problemdetails ...` block prints, in the folder of the guide's files, exactly what it shows."""
+    command, *expected = block.body.strip().splitlines()
+    arguments = shlex.split(command)[2:]
+    assert all((folder / argument).exists() for argument in arguments if argument.endswith(".yaml"))
+    with working_directory(folder):
+        status = main(arguments)
+    assert status == SHOWN_STATUS[arguments[0]]
+    printed = capsys.readouterr()
+    assert (printed.out + printed.err).splitlines() == expected
+
+
+@pytest.fixture(scope="module")
+def repository(folder: Path) -> Path:
+    """The guide's folder as a git repository whose `main` holds its catalog/ (for `diff main:catalog/ ...`)."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env.update(GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
+    for command in (["init", "-q", "-b", "main"], ["add", "catalog"], ["commit", "-q", "-m", "catalog"]):
+        subprocess.run(["git", *command], cwd=folder, env=env, check=True, capture_output=True, timeout=60)
+    return folder
+
+
+@pytest.mark.parametrize(("block", "line"), COMMANDS, ids=[f"{block}: {line}" for block, line in COMMANDS])
+def test_shell_lines_run(block: Block, line: str, repository: Path, tmp_path: Path) -> None:
+    """Each `problemdetails ...` line of a shell block, run in a copy of the guide's folder as the guide says."""
+    work = tmp_path / "project"
+    shutil.copytree(repository, work, symlinks=True)
+    arguments = shlex.split(line, comments=True)
+    if arguments[1] == "serve":  # a server: it answers, then stops on SIGTERM as the guide says
+        serve_until_it_answers(arguments, work)
+        return
+    with working_directory(work):
+        if "--check" in arguments:  # it checks what the same line without it writes
+            assert main([argument for argument in arguments[1:] if argument != "--check"]) == 0
+        assert main(arguments[1:]) == 0, line
+
+
+def serve_until_it_answers(arguments: list[str], folder: Path) -> None:
+    import httpx
+
+    port = arguments[arguments.index("--port") + 1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "problemdetails", *arguments[1:]],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(200):  # up to 20 s
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/conflict/", timeout=1)
+                break
+            except httpx.TransportError:
+                if server.poll() is not None:
+                    raise AssertionError(server.communicate()[1]) from None
+                time.sleep(0.1)
+        else:
+            raise AssertionError("problemdetails serve did not answer")
+        assert response.status_code == 200
+        assert "Conflict" in response.text
+    finally:
+        server.terminate()
+        printed = server.communicate(timeout=30)[1]
+    assert server.returncode == 0, printed
+
+
+@pytest.mark.parametrize("block", [block for block in BLOCKS if block.lang == "yaml"], ids=str)
+def test_yaml_blocks_load_as_catalogs(block: Block, tmp_path: Path) -> None:
+    """Each YAML block is a catalog that loads, but for a fragment (marked) and a file whose findings are shown."""
+    document = yaml.safe_load(block.body)
+    assert isinstance(document, dict)
+    assert "catalog" in document
+    first = block.body.splitlines()[0]
+    if any(shown.body.startswith(f"$ problemdetails check {first[2:]}\n") for shown in SHOWN):
+        with pytest.raises(CatalogError):  # its findings are checked above, as shown
+            Catalog.load(written(tmp_path, block))
+    elif block.fragment:
+        with pytest.raises(CatalogError):  # a shape: a catalog on its own it is not (else it needs no mark)
+            Catalog.load(written(tmp_path, block))
+    else:
+        assert len(Catalog.load(written(tmp_path, block))) >= 1
+
+
+def written(folder: Path, block: Block) -> Path:
+    path = folder / "catalog.yaml"
+    path.write_text(block.body, encoding="utf-8")
+    return path
 
 
 def install_section() -> str:
-    """What a user reads to install the package: the README above its first section, and its `Installing` section."""
-    return README[: README.index("\n## ")] + section("Installing")
+    """What a user reads to install the package: the README above its first section, and the guide's `Installing`."""
+    return README[: README.index("\n## ")] + page_text("docs/installing.md")
 
 
 def install_commands() -> list[list[str]]:
     """The `pip` commands of the install section's shell block, as argument lists (`a && b` is two)."""
-    block = re.findall(r"```sh\n(.*?)```", install_section(), re.S)[0]
+    shown = [block for block in re.findall(r"```sh\n(.*?)```", install_section(), re.S) if "pip install" in block]
+    assert len(shown) == 2  # the README's and the guide's
     commands: list[list[str]] = []
-    for line in block.splitlines():
+    for line in "\n".join(shown).splitlines():
         command: list[str] = []
         for word in [*shlex.split(line, comments=True), "&&"]:
             if word != "&&":
@@ -198,7 +342,7 @@ def install_commands() -> list[list[str]]:
             elif command:
                 commands.append(command)
                 command = []
-    return commands
+    return [list(command) for command in dict.fromkeys(map(tuple, commands))]
 
 
 # What a copy of the clone leaves out: environments, caches and build output, none of which a clone has.
@@ -284,10 +428,11 @@ def test_readme_install_section_tells_the_other_problemdetails_apart(clash: str,
     assert re.fullmatch(expected, error), error
 
 
-def section(title: str) -> str:
-    """The README's `## title...` section, up to the next one."""
-    start = README.index(f"\n## {title}")
-    return README[start : README.index("\n## ", start + 1)]
+def section(page: str, title: str) -> str:
+    """The `## title...` section of a page of the guide, up to the next one."""
+    text = page_text(page) + "\n## "
+    start = text.index(f"\n## {title}")
+    return text[start : text.index("\n## ", start + 1)]
 
 
 # The README's plugin section, run as a user runs it: the example as a test file beside the bundled
@@ -295,7 +440,7 @@ def section(title: str) -> str:
 # in place of `httpx2` it fails: Starlette's TestClient (1.2 on) warns that `httpx` is deprecated.
 @pytest.mark.parametrize("client", ["as the README says", "httpx"])
 def test_readme_pytest_plugin_example_runs_warning_free(client: str, tmp_path: Path) -> None:
-    plugin = section("Keeping tests and catalog in step")
+    plugin = section("docs/contracts.md", "Keeping tests and catalog in step")
     (example,) = re.findall(r"```python\n(.*?)```", plugin, re.S)
     (command,) = [
         shlex.split(line, comments=True)
@@ -349,7 +494,7 @@ def test_readme_sentry_an_exception_mapped_to_a_5xx_is_one_event(framework: str)
     Mapped to a 4xx slug, an exception is no event (tests/test_sentry.py); mapped to a
     5xx one, it is one: its ERROR record's, carrying the exception, tagged like a crash.
     """
-    sentry = section("In production").split("### Sentry", 1)[1].split("\n### ", 1)[0]
+    sentry = section("docs/production.md", "Sentry")
     assert "an exception mapped to a 5xx slug" in sentry
     run = subprocess.run(
         [sys.executable, "-c", MAPPED_TO_A_5XX, framework], cwd=ROOT, capture_output=True, text=True, timeout=120
@@ -362,10 +507,11 @@ def test_readme_sentry_an_exception_mapped_to_a_5xx_is_one_event(framework: str)
 
 
 def test_readme_lists_the_two_setup_commands() -> None:
-    setup = README.index("## Set up")
-    assert README.index("make demo") > setup
-    assert README.index("make test") > setup
-    assert setup < README.index("## The catalog")
+    """Right after the first example: the two commands a fresh machine needs, and no other."""
+    assert re.findall(r"^## (.+)$", README, re.M)[0] == "Set up"
+    setup = README[README.index("## Set up") :].split("\n## ", 1)[0]
+    (shown,) = re.findall(r"```sh\n(.*?)```", setup, re.S)
+    assert [shlex.split(line, comments=True) for line in shown.splitlines()] == [["make", "demo"], ["make", "test"]]
 
 
 def test_readme_django_lines_are_the_tested_projects() -> None:
@@ -386,7 +532,7 @@ def test_readme_json_logs_carry_the_fields(marker: str, bundled: Any, monkeypatc
 
     from problemdetails import ProblemMiddleware
 
-    (index,) = [i for i, body in enumerate(blocks("python")) if marker in body]
+    (block,) = [block for block in PYTHON if marker in block.body]
     stderr = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stderr)  # where the examples' StreamHandler writes
 
@@ -396,7 +542,7 @@ def test_readme_json_logs_carry_the_fields(marker: str, bundled: Any, monkeypatc
 
     app = ProblemMiddleware(Starlette(routes=[Route("/zones/z1", view)]), catalog=bundled)
     with logging_restored():
-        run_block(index)
+        run_block(block)
         assert call(app, path="/zones/z1", headers={"X-Request-ID": "log-1"}).status == 404
     lines = [json.loads(line) for line in stderr.getvalue().splitlines()]
     own = next(line for line in lines if line.get("event", line.get("message")) == "looking it up")
@@ -412,11 +558,10 @@ def test_readme_stack_we_do_not_ship_serves_problems_from_the_responder() -> Non
 
     import httpx
 
-    (index,) = [i for i, body in enumerate(blocks("python")) if "BaseHTTPRequestHandler" in body]
-    block = blocks("python")[index]
-    assert len(block.splitlines()) < 30  # DESIGN: "in under 30 lines"
+    (block,) = [block for block in PYTHON if "BaseHTTPRequestHandler" in block.body]
+    assert len(block.body.splitlines()) < 30  # DESIGN: "in under 30 lines"
     with logging_restored():
-        namespace = run_block(index)
+        namespace = run_block(block)
         server = ThreadingHTTPServer(("127.0.0.1", 0), namespace["Handler"])
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -435,3 +580,50 @@ def test_readme_stack_we_do_not_ship_serves_problems_from_the_responder() -> Non
             server.shutdown()
             server.server_close()
             thread.join(timeout=10)
+
+
+def test_guide_builds_strict(tmp_path: Path) -> None:
+    """`make docs`'s build: mkdocs-material, strict, so a broken link or anchor in docs/ fails it."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert config["strict"] is True
+    assert set(config["validation"].values()) == {"warn"}  # each a warning, and strict fails on warnings
+    pages = {str(page.relative_to(ROOT / "docs")) for page in ROOT.joinpath("docs").rglob("*.md")}
+    assert pages == set(nav_pages(config["nav"]))  # every chapter is in the navigation
+    built = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert built.returncode == 0, built.stderr
+    assert "WARNING" not in built.stderr
+    assert (tmp_path / "site" / "frameworks" / "tornado" / "index.html").is_file()
+
+
+def nav_pages(nav: Any) -> Iterator[str]:
+    if isinstance(nav, str):
+        yield nav
+    elif isinstance(nav, list):
+        for item in nav:
+            yield from nav_pages(item)
+    elif isinstance(nav, dict):
+        for item in nav.values():
+            yield from nav_pages(item)
+
+
+def test_readme_links_resolve() -> None:
+    """The README's relative links (mkdocs does not build it): each file exists, each anchor is a heading there."""
+    from markdown.extensions.toc import slugify
+
+    links = re.findall(r"\]\(([^)#\s]+)(?:#([^)\s]+))?\)", README)
+    assert len(links) > 20
+    for target, anchor in links:
+        if "://" in target:
+            continue
+        path = ROOT / target
+        assert path.exists(), target
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), re.M)
+            assert anchor in {slugify(heading, "-") for heading in headings}, f"{target}#{anchor}"

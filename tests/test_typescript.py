@@ -165,9 +165,9 @@ def test_node_parses_what_python_encodes(generated: Path) -> None:
     assert not_object == {"status": 500, "type": "about:blank", "title": ""}
 
 
-def test_readme_typescript_example_compiles(generated: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    (example,) = re.findall(r"```ts\n(.*?)```", readme, re.S)
+def test_guide_typescript_example_compiles(generated: Path) -> None:
+    clients = (ROOT / "docs" / "clients.md").read_text()
+    (example,) = re.findall(r"```ts\n(.*?)```", clients, re.S)
     (generated / "readme.ts").write_text(example)
     options = [*STRICT, "--noEmit", "--target", "es2020", "--lib", "es2020,dom", "--module", "commonjs"]
     result = subprocess.run(

@@ -63,7 +63,7 @@ async def stream(request: Request) -> Response:
 
 
 class Gateway:
-    """A pure ASGI middleware of the app's own (`BaseHTTPMiddleware` would complete a failed stream: see the README)."""
+    """A pure ASGI middleware of the app's own (`BaseHTTPMiddleware` would complete a failed stream: see the guide)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

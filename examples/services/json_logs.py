@@ -1,6 +1,6 @@
 """JSON log lines with the fields an operator filters on: what both services log with.
 
-The README's "In production" section shows the same formatter.
+The guide's "In production" chapter shows the same formatter.
 """
 
 from __future__ import annotations
