@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 __all__ = [
+    "LANGUAGE_HEADER_LIMIT",
     "MAX_DELAY_SECONDS",
     "REQUEST_ID_MAX_LENGTH",
     "REQUEST_ID_PATTERN",
@@ -27,6 +28,7 @@ __all__ = [
     "is_request_id",
     "is_request_id_text",
     "json_pointer",
+    "language_ranges",
     "loggable",
     "traceparent_trace_id",
 ]
@@ -43,6 +45,16 @@ _FIELD_VALUE = re.compile(rb"[\x20-\x7e\x80-\xff\t]*")
 _HTTP_DATE = re.compile(r"[A-Za-z]{3,9},? [0-9A-Za-z :\-]+(GMT|[0-9]{4})")
 # RFC 9110 §10.2.3: delay-seconds = 1*DIGIT (a leading "-" is read as zero here).
 _DELAY = re.compile(r"-?[0-9]+")
+
+# RFC 9110 §12.5.4: Accept-Language = #( language-range [ weight ] ), where RFC 4647 §2.1:
+#   language-range = (1*8ALPHA *("-" 1*8alphanum)) / "*"; and RFC 9110 §12.4.2:
+#   weight = OWS ";" OWS "q=" qvalue; qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ).
+_LANGUAGE_ITEM = re.compile(
+    r"\s*(?P<range>[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*"
+    r"(?:;\s*[qQ]=(?P<q>0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?))?\s*"
+)
+# A header longer than any browser sends is read this far: the negotiation costs the same whatever comes.
+LANGUAGE_HEADER_LIMIT = 1024
 
 # The `X-Request-ID` a client may send and have echoed: what the schemas and
 # OpenAPI publish as the header's and the member's `pattern` and `maxLength`.
@@ -210,3 +222,18 @@ def json_pointer(path: Iterable[object]) -> str:
     # RFC 6901 §3 escapes, then §6's URI fragment form (as in RFC 9457 §3's example).
     segments = (str(part).replace("~", "~0").replace("/", "~1") for part in path)
     return "#" + "".join("/" + quote(segment, safe="!$&'()*+,;=:@-._~") for segment in segments)
+
+
+def language_ranges(value: str) -> list[tuple[str, float]]:
+    """The well-formed language ranges of an `Accept-Language` value, lowercased, with their q-values.
+
+    A malformed item is skipped, not the whole header (RFC 9110 §5.6.1 lists
+    are read leniently); a `q` of 0 is kept: it says "not this one".
+    """
+    ranges = []
+    for item in value[:LANGUAGE_HEADER_LIMIT].split(","):
+        match = _LANGUAGE_ITEM.fullmatch(item)
+        if match is not None:
+            quality = match["q"]
+            ranges.append((match["range"].lower(), 1.0 if quality is None else float(quality)))
+    return ranges

@@ -13,11 +13,19 @@ import json
 import re
 from functools import lru_cache
 
+from problemdetails._grammar import LANGUAGE_HEADER_LIMIT, language_ranges
 from problemdetails._problem import Problem
 from problemdetails._wire import encode_json, utf8
 from problemdetails._xml import encode_xml
 
-__all__ = ["HTML_MEDIA_TYPE", "asks_for_problem_json", "choose_media_type", "json_document", "render"]
+__all__ = [
+    "HTML_MEDIA_TYPE",
+    "asks_for_problem_json",
+    "choose_language",
+    "choose_media_type",
+    "json_document",
+    "render",
+]
 
 HTML_MEDIA_TYPE = "text/html; charset=utf-8"
 
@@ -56,6 +64,39 @@ def choose_media_type(accept: bytes) -> str:
 def asks_for_problem_json(accept: bytes) -> bool:
     """True when `Accept` names `application/problem+json` (with q > 0): a client that knows RFC 9457."""
     return any(media == "application/problem+json" and quality > 0 for media, quality in _media_ranges(accept))
+
+
+def choose_language(accept_language: bytes, languages: tuple[str, ...]) -> str:
+    """The language of `languages` (the catalog's, default first) to answer an `Accept-Language` value in.
+
+    RFC 9110 §12.5.4 with RFC 4647 §3.4 "Lookup": the ranges by q-value, highest
+    first (in header order on a tie); each range, then each shorter prefix of it
+    (`fr-CA` -> `fr`), against the languages; `*` is the default. Ranges with
+    q=0 rule their languages out. Nothing matches: the default. Never a 406
+    for an error, and never an exception, whatever the header.
+    """
+    # Cached per header value, read so far only: the cache's memory has a bound, whatever clients send.
+    return _lookup(accept_language[:LANGUAGE_HEADER_LIMIT], languages)
+
+
+@lru_cache(maxsize=1024)
+def _lookup(accept_language: bytes, languages: tuple[str, ...]) -> str:
+    default = languages[0]
+    if not accept_language or len(languages) == 1:
+        return default
+    available = {language.lower(): language for language in languages}
+    ranges = language_ranges(accept_language.decode("latin-1"))
+    refused = {tag for tag, quality in ranges if quality == 0}
+    for tag, _ in sorted((entry for entry in ranges if entry[1] > 0), key=lambda entry: -entry[1]):
+        if tag == "*":
+            return next((language for language in languages if language.lower() not in refused), default)
+        while tag:
+            if tag in available and tag not in refused:
+                return available[tag]
+            tag = tag.rpartition("-")[0]
+            if tag[-2:-1] == "-":  # RFC 4647 §3.4: a single-character subtag (`x-`, an extension) goes too
+                tag = tag[:-2]
+    return default
 
 
 def _media_ranges(accept: bytes) -> list[tuple[str, float]]:
