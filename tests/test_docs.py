@@ -147,6 +147,9 @@ EXPECTED = {
     "enrich=enrich": ("GET", "/nowhere", b"", 404, "not-found"),
 }
 
+# The examples whose `app` is a WSGI app, served as one.
+WSGI = ("WSGIProblemMiddleware(", "from flask import", "import falcon\n")
+
 
 @contextmanager
 def logging_restored() -> Iterator[None]:
@@ -176,6 +179,7 @@ def run_block(block: Block, folder: Path = ROOT) -> dict[str, Any]:
     module = types.ModuleType("example_" + re.sub(r"\W", "_", str(block)))
     sys.modules[module.__name__] = module
     namespace: dict[str, Any] = module.__dict__
+    module.__file__ = str(folder / "example.py")  # `Path(__file__).parent` is the folder, as in a project
     # Its source where `inspect.getsource` finds it (Sanic reads a route handler's to pick its error format).
     filename = str(block)
     linecache.cache[filename] = (len(block.body), None, block.body.splitlines(keepends=True), filename)
@@ -213,7 +217,7 @@ def test_examples_run(block: Block, folder: Path) -> None:
         # (aiohttp's and Sanic's examples are tests of their own, run above)
         (request,) = expected  # every app example is exercised
         method, path, body, status, code = request
-        if "WSGIProblemMiddleware" in block.body:
+        if any(marker in block.body for marker in WSGI):
             served = serve(namespace["app"], method, path, {"Content-Type": "application/json"}, body)
             assert (served.code, served.json()["code"]) == (status, code)
             return
@@ -627,3 +631,23 @@ def test_readme_links_resolve() -> None:
         if anchor:
             headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), re.M)
             assert anchor in {slugify(heading, "-") for heading in headings}, f"{target}#{anchor}"
+
+
+def test_framework_pages_install_what_the_suite_tests_with() -> None:
+    """Each framework page's `pip install` line names packages the suite runs its examples with (the dev extra)."""
+    import tomllib
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    tested = {Requirement(line).name.lower() for line in project["project"]["optional-dependencies"]["dev"]}
+    pages = sorted((ROOT / "docs" / "frameworks").glob("*.md"))
+    named = 0
+    for page in pages:
+        for block in read_blocks(page):
+            for line in block.body.splitlines() if block.lang == "sh" else []:
+                words = shlex.split(line, comments=True)
+                assert words[:2] == ["pip", "install"], f"{block}: {line}"
+                names = {Requirement(word).name.lower() for word in words[2:]}
+                assert names <= tested, f"{block}: {names - tested} not in the dev extra"
+                named += len(names)
+    assert named >= 10
