@@ -43,7 +43,10 @@ class _Watch:
 
     def __init__(self) -> None:
         self.violations: list[str] = []
-        self.produced: dict[int, tuple[Catalog, set[str]]] = {}
+        # Per catalog, the slugs produced. Catalogs that are equal count as one: each test module,
+        # or app, may load the same catalog files for itself.
+        self.produced: list[tuple[Catalog, set[str]]] = []
+        self._produced_by_id: dict[int, tuple[Catalog, set[str]]] = {}  # holds each catalog: ids stay unique
         self._validators: dict[tuple[int, str], Any] = {}
         self.schemas = True  # false when jsonschema is missing: the start-up warning said so
 
@@ -57,10 +60,22 @@ class _Watch:
         if code not in catalog:
             self.violations.append(f"{status} response with code {code!r}, which is not in catalog {catalog.name!r}")
             return
-        self.produced.setdefault(id(catalog), (catalog, set()))[1].add(code)
+        self._seen(catalog).add(code)
         errors = _schema_errors(self._validator(catalog, code), document) if self.schemas else []
         if errors:
             self.violations.append(f"{status} {code!r} response does not fit its schema: {'; '.join(errors)}")
+
+    def _seen(self, catalog: Catalog) -> set[str]:
+        """The slugs produced for `catalog`, or for a catalog equal to it seen before."""
+        known = self._produced_by_id.get(id(catalog))
+        if known is not None:
+            return known[1]
+        seen = next((slugs for equal, slugs in self.produced if equal == catalog), None)
+        if seen is None:
+            seen = set()
+            self.produced.append((catalog, seen))
+        self._produced_by_id[id(catalog)] = catalog, seen
+        return seen
 
     def _validator(self, catalog: Catalog, code: str) -> Any:
         key = (id(catalog), code)
@@ -137,7 +152,7 @@ def _missing(watch: _Watch) -> list[tuple[Catalog, list[str]]]:
     """Per catalog, the slugs no test produced; retired slugs (`deprecated:`) are not expected to be."""
     return [
         (catalog, sorted(slug for slug in set(catalog) - seen if catalog.problems[slug].deprecated is None))
-        for catalog, seen in watch.produced.values()
+        for catalog, seen in watch.produced
     ]
 
 

@@ -71,6 +71,33 @@ def test_slug_coverage_report_and_fail_mode(pytester: pytest.Pytester) -> None:
     assert failing.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_slug_coverage_counts_a_catalog_loaded_per_module_once(pytester: pytest.Pytester) -> None:
+    """Found by a new user: test modules that each load the catalog got a report each, of one slug each."""
+    suite = SUITE.replace("def test_made_up_code", "def skipped_made_up_code")
+    pytester.makepyfile(test_one=suite, test_two=suite.replace("def test_", "def test_two_"))
+    pytester.makepyfile(
+        test_three=f"""
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+from problemdetails import Catalog, ProblemMiddleware
+
+catalog = Catalog.load({str(BUNDLED)!r})
+
+async def conflict(scope, receive, send):
+    raise catalog["conflict"]()
+
+def test_conflict():
+    assert TestClient(ProblemMiddleware(conflict, catalog=catalog)).get("/").status_code == 409
+"""
+    )
+    result = pytester.runpytest("-p", "problemdetails.pytest", "--problem-coverage=report")
+    result.assert_outcomes(passed=5)
+    report = result.stdout.str().split("problem coverage", 1)[1]
+    assert report.count("live slugs produced by the tests") == 1
+    assert "Standard problems: 2 of 19 live slugs produced by the tests" in report  # gone and conflict
+    assert "never produced: conflict" not in report
+
+
 def test_slug_coverage_does_not_expect_retired_slugs(pytester: pytest.Pytester) -> None:
     pytester.makefile(
         ".yaml",
