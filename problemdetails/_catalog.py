@@ -19,7 +19,7 @@ import msgspec
 from problemdetails._exceptions import CatalogError, Finding, UnknownSlugError
 from problemdetails._loader import TYPE_SCHEMES, URI_REFERENCE_RE, URI_SCHEME, Loader, PathArg, Source, source
 from problemdetails._problem import Problem, runtime_class
-from problemdetails._spec import CatalogInfo, ProblemSpec, takes_framework_errors
+from problemdetails._spec import CatalogInfo, ProblemSpec, Translation, takes_framework_errors
 from problemdetails._templates import MAX_WIDTH, renders_bounded
 
 __all__ = ["Catalog"]
@@ -41,8 +41,21 @@ class Catalog:
     non-fatal findings of loading.
     """
 
-    def __init__(self, info: CatalogInfo, specs: Sequence[ProblemSpec], *, warnings: Sequence[Finding] = ()) -> None:
+    def __init__(
+        self,
+        info: CatalogInfo,
+        specs: Sequence[ProblemSpec],
+        *,
+        warnings: Sequence[Finding] = (),
+        translations: Sequence[Translation] = (),
+    ) -> None:
         self.info = info
+        # The catalog's texts in more languages, by language (the default's are the problems' own).
+        self.translations: Mapping[str, Translation] = types.MappingProxyType(
+            {translation.language: translation for translation in sorted(translations, key=lambda t: t.language)}
+        )
+        # The languages a response may be in: the default first (`choose_language` falls back to it).
+        self.languages: tuple[str, ...] = (info.language, *self.translations)
         self.problems: Mapping[str, ProblemSpec] = types.MappingProxyType(
             {spec.slug: spec for spec in sorted(specs, key=lambda s: s.slug)}
         )
@@ -74,7 +87,7 @@ class Catalog:
         findings = sorted(loader.findings.items, key=lambda f: (f.path, f.line or 0, f.column or 0))
         if loaded is None or (strict and findings):
             raise CatalogError(findings)
-        catalog = cls(loaded[0], loaded[1], warnings=findings)
+        catalog = cls(loaded[0], loaded[1], warnings=findings, translations=list(loader.translated.values()))
         catalog._sources = {slug: source(entry.path, entry.mark, entry.node) for slug, entry in loader.entries.items()}
         if loader.header is not None:
             path, node, _ = loader.header
@@ -89,7 +102,9 @@ class Catalog:
 
     def to_json(self) -> bytes:
         """The catalog as canonical JSON: sorted, no timestamps, byte-identical for the same catalog."""
-        document = {"format": 1, "catalog": self.info, "problems": list(self.problems.values())}
+        document: dict[str, Any] = {"format": 1, "catalog": self.info, "problems": list(self.problems.values())}
+        if self.translations:  # left out when there are none: the same bytes as before translations existed
+            document["translations"] = list(self.translations.values())
         return msgspec.json.format(msgspec.json.encode(document), indent=1)
 
     @classmethod
@@ -105,7 +120,14 @@ class Catalog:
                     f"problem {spec.slug!r}: detail template {spec.detail!r} does not parse or has a width or "
                     f"precision above {MAX_WIDTH}"
                 )
-        return cls(document.catalog, document.problems)
+        for translation in document.translations:
+            for slug, translated in translation.problems.items():
+                if translated.detail is not None and not renders_bounded(translated.detail):
+                    raise ValueError(
+                        f"translation {translation.language!r} of {slug!r}: detail template {translated.detail!r} "
+                        f"does not parse or has a width or precision above {MAX_WIDTH}"
+                    )
+        return cls(document.catalog, document.problems, translations=document.translations)
 
     def rebased(self, base_uri: str) -> Catalog:
         """The same catalog with another `base_uri`, so type URIs follow it.
@@ -128,9 +150,32 @@ class Catalog:
             )
         info = msgspec.structs.replace(self.info, base_uri=base_uri)
         specs = [msgspec.structs.replace(spec, type=base_uri + spec.slug) for spec in self.problems.values()]
-        rebased = Catalog(info, specs, warnings=self.warnings)
+        rebased = Catalog(info, specs, warnings=self.warnings, translations=list(self.translations.values()))
         rebased.origin = self.origin or self
         return rebased
+
+    def localized(self, problem: Problem, language: str) -> Problem:
+        """`problem` in one of the catalog's `languages`: its title and its catalog `detail`, translated.
+
+        What the translation leaves out stays in the default language; a problem
+        this catalog does not know (a generic one, another catalog's) stays as it
+        is, and so do `type`, `code`, the members and a `detail` the app passed.
+        """
+        translation = self.translations.get(language)
+        code = problem.code
+        spec = self.problems.get(code) if code is not None else None
+        if (
+            translation is None
+            or code is None
+            or spec is None
+            or problem.spec is None
+            or problem.spec.type != spec.type
+        ):
+            return problem
+        translated = translation.problems.get(code)
+        if translated is None:
+            return problem
+        return problem._in_language(translated.title, translated.detail)
 
     # -- problem classes ---------------------------------------------------------
 
@@ -233,7 +278,11 @@ class Catalog:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Catalog):
             return NotImplemented
-        return self.info == other.info and dict(self.problems) == dict(other.problems)
+        return (
+            self.info == other.info
+            and dict(self.problems) == dict(other.problems)
+            and dict(self.translations) == dict(other.translations)
+        )
 
     __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
@@ -246,3 +295,4 @@ class _Document(msgspec.Struct):
     format: int
     catalog: CatalogInfo
     problems: list[ProblemSpec]
+    translations: list[Translation] = []

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 __all__ = [
     "LANGUAGE_HEADER_LIMIT",
+    "LANGUAGE_TAG",
     "MAX_DELAY_SECONDS",
     "REQUEST_ID_MAX_LENGTH",
     "REQUEST_ID_PATTERN",
@@ -46,6 +47,9 @@ _HTTP_DATE = re.compile(r"[A-Za-z]{3,9},? [0-9A-Za-z :\-]+(GMT|[0-9]{4})")
 # RFC 9110 §10.2.3: delay-seconds = 1*DIGIT (a leading "-" is read as zero here).
 _DELAY = re.compile(r"-?[0-9]+")
 
+# RFC 5646 §2.1 (BCP 47), loosely: a language subtag, then subtags of letters and digits
+# (`fr`, `pt-BR`, `zh-Hant-TW`, `de-CH-1996`); a catalog's and each translation's `language`.
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 # RFC 9110 §12.5.4: Accept-Language = #( language-range [ weight ] ), where RFC 4647 §2.1:
 #   language-range = (1*8ALPHA *("-" 1*8alphanum)) / "*"; and RFC 9110 §12.4.2:
 #   weight = OWS ";" OWS "q=" qvalue; qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ).

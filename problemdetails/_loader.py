@@ -9,21 +9,19 @@ DESIGN.md elsewhere.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import string
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any
 
 import msgspec
 
-from problemdetails._exceptions import Finding
+from problemdetails._grammar import LANGUAGE_TAG
 from problemdetails._member_types import URI_REFERENCE, TypeSyntaxError, is_uri_reference, parse_type
+from problemdetails._shapes import Findings, byte_mark, did_you_mean, explain, locate, read_struct
 from problemdetails._spec import (
     NCNAME,
     RESERVED_NAMES,
@@ -34,12 +32,14 @@ from problemdetails._spec import (
     MemberSpec,
     ProblemSpec,
     Retry,
+    Translation,
     class_name,
     default_retry,
     takes_framework_errors,
     unfillable,
 )
 from problemdetails._templates import MAX_WIDTH, render_template, renders_bounded, template_fields, too_wide
+from problemdetails._translations import TranslationReader
 from problemdetails._yaml import Mark, YamlError, YMap, YNode, YScalar, YSeq, read_yaml
 
 __all__ = ["TYPE_SCHEMES", "URI_REFERENCE_RE", "URI_SCHEME", "Loader", "PathArg", "Source", "source"]
@@ -57,12 +57,13 @@ URI_REFERENCE_RE = re.compile(URI_REFERENCE)
 TYPE_SCHEMES = ("http:", "https:", "tag:", "urn:")
 # The statuses framework validation errors are sent with: 422 (FastAPI, Django Ninja, Starlette
 # apps), 400 (DRF, Litestar, Falcon). Their items go out as `errors` (RFC 9457 §3's example member).
+# The keys a catalog file may have at its top.
+_TOP_LEVEL = ("catalog", "problems", "translations")
 _VALIDATION_STATUSES = (400, 422)
 # The status a problem is built with while its missing status is reported: its children are still checked.
 _UNKNOWN_STATUS = 0
 # C0 controls other than tab and line breaks, DEL, and lone surrogates.
 _UNCARRIED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 
 
 # The YAML shapes, as msgspec Structs: their fields are the allowed keys, and
@@ -155,143 +156,6 @@ def source(path: str, mark: Mark, node: YMap) -> Source:
     )
 
 
-class _Findings:
-    def __init__(self) -> None:
-        self.items: list[Finding] = []
-
-    def error(self, path: str, mark: Mark, message: str) -> None:
-        self.items.append(Finding(path=path, line=mark.line, column=mark.column, message=message))
-
-    def warning(self, path: str, mark: Mark, message: str) -> None:
-        self.items.append(Finding(path=path, line=mark.line, column=mark.column, message=message, severity="warning"))
-
-    def file_error(self, path: str, message: str) -> None:
-        """A finding about a path as a whole: no line or column to point at, so none is made up."""
-        self.items.append(Finding(path=path, line=None, column=None, message=message))
-
-    def has_errors(self) -> bool:
-        return any(item.severity == "error" for item in self.items)
-
-
-def _byte_mark(data: bytes, offset: int) -> Mark:
-    """The line and column (in characters, as an editor counts them) of a byte offset."""
-    start = data.rfind(b"\n", 0, offset) + 1
-    return Mark(data.count(b"\n", 0, offset) + 1, len(data[start:offset].decode("utf-8", "replace")) + 1)
-
-
-def _did_you_mean(word: str, choices: Sequence[str] | Mapping[str, Any]) -> str:
-    match = get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
-def _locate(node: YNode, error: msgspec.ValidationError) -> Mark:
-    """The mark of the part of `node` that msgspec's `- at `$...`` path names."""
-    found = re.search(r"- at `\$(.*)`$", str(error))
-    if found is None:
-        return node.mark
-    for step in re.findall(r"\[(\d+|\.\.\.)\]|\.([^.\[]+)", found.group(1)):
-        index, key = step
-        if isinstance(node, YSeq) and index.isdigit() and int(index) < len(node.items):
-            node = node.items[int(index)]
-        elif isinstance(node, YMap) and key in node.entries:
-            node = node.entries[key][1]
-        else:
-            break
-    return node.mark
-
-
-def _explain(error: msgspec.ValidationError) -> str:
-    text = re.sub(r" - at `\$.*`$", "", str(error))
-    # msgspec speaks JSON; a catalog author reads YAML.
-    text = text.replace("`object`", "a mapping").replace("`array`", "a list")
-    return text[:1].lower() + text[1:]
-
-
-@functools.cache
-def _fields(shape: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
-    # msgspec resolves the (string) annotations on every call: once per shape is enough.
-    return {item.name: item for item in msgspec.structs.fields(shape)}
-
-
-def _read_struct(
-    node: YNode,
-    shape: type[msgspec.Struct],
-    where: str,
-    path: str,
-    findings: _Findings,
-    failed: set[str] | None = None,
-    *,
-    partial: bool = False,
-) -> dict[str, Any] | None:
-    """Check a YAML mapping against a Struct shape, one key at a time.
-
-    Unknown keys and bad optional values are reported and then left out (the
-    default stands in), so later checks still run on the rest; `failed` gets
-    the keys whose values were bad. Returns None when a required key is
-    missing or bad, unless `partial`: then such a key is None and in `failed`
-    (reported once), and the caller goes on checking the rest.
-    """
-    if not isinstance(node, YMap):
-        findings.error(path, node.mark, f"{where} must be a mapping, not {node.kind()}")
-        return None
-    fields = _fields(shape)
-    failed = failed if failed is not None else set()
-    values: dict[str, Any] = {}
-    for key, (key_mark, value_node) in node.entries.items():
-        spec = fields.get(key)
-        if spec is None:
-            known = ", ".join(fields)
-            findings.error(
-                path, key_mark, f"unknown key {key!r} in {where}{_did_you_mean(key, fields)}; known: {known}"
-            )
-            # A misspelt key is reported once, not again as the key it meant being missing.
-            failed.update(get_close_matches(key, list(fields), n=1, cutoff=0.6))
-            continue
-        value = _as_written(value_node, spec.type)
-        try:
-            values[key] = msgspec.convert(value, spec.type)
-        except msgspec.ValidationError as error:
-            findings.error(path, _locate(value_node, error), f"{where}: {_unfit(key, value, spec.type, error)}")
-            failed.add(key)
-    complete = True
-    for spec in fields.values():
-        if spec.name in values:
-            continue
-        if not spec.required:
-            values[spec.name] = spec.default if spec.default_factory is msgspec.NODEFAULT else spec.default_factory()
-            continue
-        if spec.name not in failed:
-            findings.error(path, node.mark, f"{where} is missing required key {spec.name!r}")
-        complete = False
-        if partial:
-            values[spec.name] = None
-            failed.add(spec.name)
-    return values if complete or partial else None
-
-
-def _as_written(node: YNode, annotation: Any) -> Any:
-    """A YAML value as the field takes it: a plain scalar that a text field takes is the text as written."""
-    value = node.plain()
-    if (
-        isinstance(node, YScalar)
-        and node.plain_style
-        and value is not None
-        and not isinstance(value, str)
-        and str in _flat_types(annotation)
-    ):
-        return node.raw  # `version: 1.10` and `title: 404` mean the text as written
-    return value
-
-
-def _unfit(key: str, value: Any, annotation: Any, error: msgspec.ValidationError) -> str:
-    """What is wrong with a key's value: not one of a Literal's choices, or msgspec's reason in plain words."""
-    choices = [arg for arg in _flat_types(annotation) if isinstance(arg, str)]
-    if not choices:
-        return f"{key}: {_explain(error)}"
-    hint = _did_you_mean(str(value), choices) if isinstance(value, str) else ""
-    return f"{key} must be one of {', '.join(choices)}, not {value!r}{hint}"
-
-
 def _field_findings(name: str, spec: str | None, names: set[str], entry: _Entry) -> list[str]:
     """What is wrong with one `{name:spec}` field of a problem's detail template (to follow "detail template")."""
     found: list[str] = []
@@ -299,7 +163,7 @@ def _field_findings(name: str, spec: str | None, names: set[str], entry: _Entry)
         found.append(f"field {{{name}}} must name a member, like {{limit}}")
     elif name not in names and name not in entry.broken and not entry.open:
         known = ", ".join(sorted(names)) or "none"
-        found.append(f"names unknown member {name!r}{_did_you_mean(name, sorted(names))}; members: {known}")
+        found.append(f"names unknown member {name!r}{did_you_mean(name, sorted(names))}; members: {known}")
     if spec and "{" in spec:
         found.append("format specs cannot nest fields")
     elif spec and too_wide(spec):
@@ -355,17 +219,7 @@ def _member_name_advice(name: str) -> str | None:
     return None
 
 
-def _flat_types(annotation: Any) -> list[Any]:
-    """The alternatives of a union / the values of a Literal, flattened."""
-    if get_origin(annotation) in (types.UnionType, Literal) or str(get_origin(annotation)) == "typing.Union":
-        flat: list[Any] = []
-        for arg in get_args(annotation):
-            flat.extend(_flat_types(arg) if get_origin(arg) else [arg])
-        return flat
-    return [annotation]
-
-
-def _files(paths: Sequence[PathArg], findings: _Findings) -> list[Path]:
+def _files(paths: Sequence[PathArg], findings: Findings) -> list[Path]:
     files: list[Path] = []
     for given in paths:
         path = Path(given)
@@ -385,9 +239,11 @@ def _files(paths: Sequence[PathArg], findings: _Findings) -> list[Path]:
 
 class Loader:
     def __init__(self) -> None:
-        self.findings = _Findings()
+        self.findings = Findings()
         self.header: tuple[str, YMap, dict[str, Any]] | None = None
         self.entries: dict[str, _Entry] = {}
+        self.translations = TranslationReader(self.findings)
+        self.translated: dict[str, Translation] = {}  # by language, once loaded
 
     def load(self, paths: Sequence[PathArg]) -> tuple[CatalogInfo, list[ProblemSpec]] | None:
         for path in _files(paths, self.findings):
@@ -399,6 +255,8 @@ class Loader:
         # still checked through, so one run reports everything.
         info = self.check_header() if self.header is not None else None
         specs = self.resolve(info)
+        if info is not None:
+            self.translated = self.translations.check(info, {spec.slug: spec for spec in specs})
         if self.findings.has_errors() or info is None:
             return None
         return info, specs
@@ -408,7 +266,7 @@ class Loader:
         try:
             text = file.read_text(encoding="utf-8")
         except UnicodeDecodeError as error:  # `start` is the offset in the file: it is decoded whole
-            mark = _byte_mark(file.read_bytes(), error.start)
+            mark = byte_mark(file.read_bytes(), error.start)
             self.findings.error(path, mark, f"not UTF-8 text ({error.reason} at byte {error.start})")
             return
         except OSError as error:
@@ -433,9 +291,11 @@ class Loader:
                 self.read_header(path, node)
             elif key == "problems":
                 self.read_problems(path, node)
+            elif key == "translations":
+                self.translations.read(path, node)
             else:
-                message = f"unknown top-level key {key!r}{_did_you_mean(key, ['catalog', 'problems'])}"
-                self.findings.error(path, mark, message + "; known: catalog, problems")
+                message = f"unknown top-level key {key!r}{did_you_mean(key, _TOP_LEVEL)}"
+                self.findings.error(path, mark, message + "; known: " + ", ".join(_TOP_LEVEL))
 
     def check_text(self, path: str, node: YNode) -> None:
         """Every string of the file (keys too) must be text every output can carry.
@@ -462,7 +322,7 @@ class Loader:
                     self.findings.error(path, mark, f"U+{ord(bad[0]):04X} is {kind}, which no output can carry")
 
     def read_header(self, path: str, node: YNode) -> None:
-        values = _read_struct(node, _HeaderIn, "catalog header", path, self.findings)
+        values = read_struct(node, _HeaderIn, "catalog header", path, self.findings)
         if values is None or not isinstance(node, YMap):
             return
         if self.header is None:
@@ -529,7 +389,7 @@ class Loader:
             spec = specs.get(slug)
             where = f"framework_errors: {status}: {slug!r}"
             if spec is None:
-                hint = _did_you_mean(slug, specs) if slug not in self.entries else " (it has errors of its own)"
+                hint = did_you_mean(slug, specs) if slug not in self.entries else " (it has errors of its own)"
                 self.findings.error(path, mark, f"{where} is not a slug of the catalog{hint}")
             elif spec.status != status:
                 self.findings.error(path, mark, f"{where} has status {spec.status}, not {status}")
@@ -601,7 +461,7 @@ class Loader:
             failed: set[str] = set()
             # Partial: a problem missing its title (or with `titel:`) is still checked
             # through and through, and its children still find their parent.
-            values = _read_struct(entry_node, _EntryIn, f"problem {slug!r}", path, self.findings, failed, partial=True)
+            values = read_struct(entry_node, _EntryIn, f"problem {slug!r}", path, self.findings, failed, partial=True)
             if values is not None and isinstance(entry_node, YMap):
                 values["title"] = values["title"] or ""
                 self.entries[slug] = _Entry(slug, path, mark, entry_node, values, failed)
@@ -658,7 +518,7 @@ class Loader:
         if isinstance(node, YScalar) and isinstance(node.value, str):
             declared: dict[str, Any] | None = {"type": node.value, "description": "", "required": None}
         else:
-            declared = _read_struct(node, _MemberIn, where, entry.path, self.findings)
+            declared = read_struct(node, _MemberIn, where, entry.path, self.findings)
         if declared is None:
             return None
         type_node = node.entries["type"][1] if isinstance(node, YMap) else node
@@ -729,7 +589,7 @@ class Loader:
             deprecated = entry.values["deprecated"]
             replacement = deprecated.get("replaced_by") if deprecated is not None else None
             if replacement is not None and (replacement == slug or replacement not in self.entries):
-                hint = " (it is this problem)" if replacement == slug else _did_you_mean(replacement, self.entries)
+                hint = " (it is this problem)" if replacement == slug else did_you_mean(replacement, self.entries)
                 self.findings.error(
                     entry.path,
                     entry.node.entries["deprecated"][1].mark,
@@ -774,7 +634,7 @@ class Loader:
                     self.findings.error(
                         entry.path,
                         self.value_mark(entry, "extends"),
-                        f"problem {slug!r} extends unknown slug {parent!r}{_did_you_mean(parent, others)}",
+                        f"problem {slug!r} extends unknown slug {parent!r}{did_you_mean(parent, others)}",
                     )
                     ok = False
                 else:
@@ -901,7 +761,7 @@ class Loader:
         if entry.values["deprecated"] is None:
             return None
         node = entry.node.entries["deprecated"][1]
-        values = _read_struct(node, _DeprecatedIn, f"problem {entry.slug!r}: deprecated", entry.path, self.findings)
+        values = read_struct(node, _DeprecatedIn, f"problem {entry.slug!r}: deprecated", entry.path, self.findings)
         return Deprecation(**values) if values is not None else None
 
     def read_examples(self, entry: _Entry, members: list[MemberSpec], template: str | None) -> list[Example]:
@@ -913,7 +773,7 @@ class Loader:
         examples: list[Example] = []
         for index, node in enumerate(seq.items):
             where = f"problem {entry.slug!r}: example {index + 1}"
-            values = _read_struct(node, _ExampleIn, where, entry.path, self.findings)
+            values = read_struct(node, _ExampleIn, where, entry.path, self.findings)
             if values is None:
                 continue
             assert isinstance(node, YMap)
@@ -944,7 +804,7 @@ class Loader:
                 continue
             if name not in by_name:
                 self.findings.error(
-                    entry.path, key_mark, f"{where}: unknown member {name!r}{_did_you_mean(name, by_name)}"
+                    entry.path, key_mark, f"{where}: unknown member {name!r}{did_you_mean(name, by_name)}"
                 )
                 continue
             member = by_name[name]
@@ -954,8 +814,8 @@ class Loader:
             except msgspec.ValidationError as error:
                 self.findings.error(
                     entry.path,
-                    _locate(value_node, error),
-                    f"{where}: member {name!r} does not fit {member.type}: {_explain(error)}",
+                    locate(value_node, error),
+                    f"{where}: member {name!r} does not fit {member.type}: {explain(error)}",
                 )
         return converted
 

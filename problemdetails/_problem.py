@@ -15,6 +15,7 @@ member attributes read straight from the Struct.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 import operator
 import re
@@ -124,6 +125,15 @@ class ClassData:
         self.prototype = self.wire(**self.fixed)
         names = {member.name: member.attribute for member in members}
         self.template = class_template(spec.detail, names) if spec.detail is not None else None
+
+
+@functools.lru_cache(maxsize=4096)  # one per class and language in use
+def _translated_template(cls: type[Problem], detail: str) -> Template:
+    """A class's `detail` template in another language, compiled as its own is (the same placeholders)."""
+    names = {member.name: member.attribute for member in cls.__problemdetails__.members}
+    compiled = class_template(detail, names)
+    assert compiled is not None  # the loader checked it parses, with the default language's placeholders
+    return compiled
 
 
 class Received(msgspec.Struct, frozen=True, kw_only=True):
@@ -316,6 +326,31 @@ class Problem(Exception):
         clone._wire = msgspec.structs.replace(self._wire, instance=instance, request_id=request_id, trace_id=trace_id)
         clone.headers, clone.extensions = self.headers, self.extensions
         Exception.__init__(clone, *self.args)
+        return clone
+
+    def _in_language(self, title: str | None, detail: str | None) -> Problem:
+        """A copy for a response in another language: its title, and the catalog's `detail` template, translated.
+
+        A `detail` the app passed is its own and stays as it is; only a detail the
+        catalog's template rendered is rendered again from the translated one
+        (`detail`, with the same placeholders). None leaves a text as it is.
+        """
+        compiled, wire = self.__problemdetails__, self._wire
+        changes: dict[str, Any] = {}
+        if title is not None:
+            changes["title"] = title
+        # Only the catalog's text is translated: a detail the app passed differs from the template's.
+        templated = detail is not None and compiled.template is not None and wire.detail is not None
+        if templated and wire.detail == render(compiled.template, wire):  # type: ignore[arg-type]
+            translated = render(_translated_template(type(self), detail), wire)  # type: ignore[arg-type]
+            if translated is not None:
+                changes["detail"] = translated
+        if not changes:
+            return self
+        clone = self._occurrence(instance=wire.instance, request_id=wire.request_id, trace_id=wire.trace_id)
+        clone._wire = msgspec.structs.replace(clone._wire, **changes)
+        if title is not None:
+            clone.title = title  # over the class's own (`Conflict.title`), for the pages and profiles that read it
         return clone
 
     def _rebound(self, cls: builtins.type[Problem]) -> Problem:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
-from problemdetails._context import recording_span, span_trace_id
+from problemdetails._context import header, recording_span, span_trace_id
 from problemdetails._exchange import EXCHANGE, Exchange
 from problemdetails._grammar import is_request_id, traceparent_trace_id
 from problemdetails._logging import where
@@ -59,7 +59,8 @@ class Request:
     (`Responder.answer`); the middlewares build theirs from the ASGI scope or
     WSGI environ. `headers` are (name, value) pairs, `str` or `bytes`. The
     request id is `request_id` when given, else the request's valid
-    `X-Request-ID`, else a new one; `Accept` picks the representation and
+    `X-Request-ID`, else a new one; `Accept` picks the representation,
+    `Accept-Language` the language (for a catalog with translations), and
     `traceparent` gives problems their `trace_id`.
 
     ```python
@@ -67,7 +68,17 @@ class Request:
     ```
     """
 
-    __slots__ = ("_trace_id", "_traceparent", "accept", "exchange", "method", "native", "path", "request_id")
+    __slots__ = (
+        "_accept_language",
+        "_trace_id",
+        "_traceparent",
+        "accept",
+        "exchange",
+        "method",
+        "native",
+        "path",
+        "request_id",
+    )
 
     method: str
     path: str
@@ -101,6 +112,7 @@ class Request:
         self.method, self.path, self.accept, self.request_id, self.native = method, path, accept, request_id, native
         self._traceparent = traceparents[0].decode("latin-1") if len(traceparents) == 1 else None
         self._trace_id: str | bool | None = False  # not looked up yet
+        self._accept_language: str | None = None
         # Its own state, as a middleware's request has; not pointing back at the request (which holds `native`):
         # no reference cycle per error (`Exchange.release`).
         exchange = self.exchange = native[EXCHANGE] = Exchange()
@@ -120,7 +132,16 @@ class Request:
         request = cls.__new__(cls)
         request.method, request.path, request.accept, request.request_id = method, path, accept, request_id
         request.native, request._traceparent, request.exchange, request._trace_id = native, traceparent, None, False
+        request._accept_language = None
         return request
+
+    @property
+    def accept_language(self) -> str:
+        """The request's `Accept-Language` (its field lines joined), read when a catalog with translations asks."""
+        found = self._accept_language
+        if found is None:
+            found = self._accept_language = header(self.native, "accept-language", combined=True) or ""
+        return found
 
     @property
     def logged(self) -> str:

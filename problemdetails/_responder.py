@@ -29,7 +29,7 @@ from problemdetails._member_types import is_uri_reference
 from problemdetails._problem import Problem
 from problemdetails._profiles import WireProfile
 from problemdetails._request import Request, request_path, same_origin
-from problemdetails._response import asks_for_problem_json, choose_media_type, render
+from problemdetails._response import asks_for_problem_json, choose_language, choose_media_type, render
 from problemdetails._wire import encode_wire
 
 __all__ = [
@@ -70,6 +70,8 @@ DROPPED = frozenset(
     }
 )
 PROBLEM_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"), (b"vary", b"Accept"))
+# The same for a catalog with translations, whose problems are in the language the request asks for.
+_TRANSLATED_HEADERS = (*PROBLEM_HEADERS[:2], (b"vary", b"Accept, Accept-Language"))
 _ENCODING = frozenset({b"accept-encoding"})
 
 
@@ -176,6 +178,9 @@ class Responder(Decider):
         # module's) go out with this catalog's type URIs: original type -> rebased type.
         origin = catalog.origin
         self._rebased = {origin.problems[slug].type: catalog[slug] for slug in catalog} if origin else {}
+        # A catalog with translations answers in the language the request asks for, and says so:
+        # RFC 9110 §12.5.5, the representation varies on `Accept-Language` too.
+        self._pinned = PROBLEM_HEADERS if len(catalog.languages) == 1 else _TRANSLATED_HEADERS
 
     # -- one call per transport event ------------------------------------------------
 
@@ -225,7 +230,9 @@ class Responder(Decider):
             body = encode_wire(msgspec.structs.replace(fallback._wire, request_id=request.request_id))
             headers = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(body))]
             request_id = (b"x-request-id", request.request_id.encode())
-            answer = Answer(500, [*headers, *PROBLEM_HEADERS, request_id], body)
+            answer = Answer(
+                500, [*headers, *self._pinned, *self._content_language(self.catalog.language), request_id], body
+            )
         for observer in OBSERVERS:
             observer(self.catalog, answer[0], answer[1][0][1], answer[2])
         return answer
@@ -243,6 +250,11 @@ class Responder(Decider):
         accept = request.accept
         kind = choose_media_type(accept)
         request_id, trace_id = request.request_id, request.trace_id
+        language = self.catalog.language
+        if self._pinned is not PROBLEM_HEADERS:  # translations: the request's language
+            language = choose_language(request.accept_language, self.catalog.languages)
+            if language != self.catalog.language:
+                problem = self.catalog.localized(problem, language)
         if self.enrich is not None:
             occurrence = problem._occurrence(instance=instance, request_id=request_id, trace_id=trace_id)
             problem = self._enriched(occurrence, request)
@@ -255,15 +267,17 @@ class Responder(Decider):
             body, media_type = encode_wire(wire), b"application/problem+json"
         else:
             problem = problem._occurrence(instance=instance, request_id=request_id, trace_id=trace_id)
-            body, media_type = render(problem, kind, language=self.catalog.language)
+            body, media_type = render(problem, kind, language=language)
         headers = [
             (b"content-type", media_type),
             (b"content-length", b"%d" % len(body)),
-            *PROBLEM_HEADERS,
+            *self._pinned,
             (b"x-request-id", request_id.encode()),
         ]
+        if self._pinned is not PROBLEM_HEADERS:
+            headers += self._content_language(language)
         if kept or problem.headers or problem.__problemdetails__.sets_headers:
-            extra, vary = self._extra_headers(request, problem, kept)
+            extra, vary = self._extra_headers(request, problem, kept, self._pinned[-1][1])
             if vary is not None:
                 headers = [(name, vary if name == b"vary" else value) for name, value in headers]
             headers += extra
@@ -307,10 +321,10 @@ class Responder(Decider):
         return None
 
     def _extra_headers(
-        self, request: Request, problem: Problem, kept: Sequence[tuple[bytes, bytes]]
+        self, request: Request, problem: Problem, kept: Sequence[tuple[bytes, bytes]], vary: bytes
     ) -> tuple[list[tuple[bytes, bytes]], bytes | None]:
         """The headers a problem response carries beyond its own (kept from the app, the problem's, the RFCs'),
-        and its `Vary` when what it keeps varies on more than Accept.
+        and its `Vary` when what it keeps varies on more than the response's own `vary`.
 
         The middleware owns framing and the headers it pins (`Content-Length`,
         `Transfer-Encoding`, `Content-Type`, `X-Request-ID`...): a second one
@@ -350,7 +364,11 @@ class Responder(Decider):
             headers[b"retry-after"] = [retry_after]
         extra = [(name, value) for name, values in headers.items() for value in values]
         # The replaced page's `Accept-Encoding` went with its encoded body: this one is not encoded.
-        return extra, merged_vary([b"Accept", *varies], _ENCODING) if varies else None
+        return extra, merged_vary([vary, *varies], _ENCODING) if varies else None
+
+    def _content_language(self, language: str) -> list[tuple[bytes, bytes]]:
+        """`Content-Language` (RFC 9110 §8.5) for a catalog with translations: the language of the text."""
+        return [] if self._pinned is PROBLEM_HEADERS else [(b"content-language", language.encode())]
 
 
 def _retry_after(problem: Problem, given: bytes | None) -> bytes | None:

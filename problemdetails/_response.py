@@ -66,7 +66,7 @@ def asks_for_problem_json(accept: bytes) -> bool:
     return any(media == "application/problem+json" and quality > 0 for media, quality in _media_ranges(accept))
 
 
-def choose_language(accept_language: bytes, languages: tuple[str, ...]) -> str:
+def choose_language(accept_language: str, languages: tuple[str, ...]) -> str:
     """The language of `languages` (the catalog's, default first) to answer an `Accept-Language` value in.
 
     RFC 9110 §12.5.4 with RFC 4647 §3.4 "Lookup": the ranges by q-value, highest
@@ -80,12 +80,12 @@ def choose_language(accept_language: bytes, languages: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _lookup(accept_language: bytes, languages: tuple[str, ...]) -> str:
+def _lookup(accept_language: str, languages: tuple[str, ...]) -> str:
     default = languages[0]
     if not accept_language or len(languages) == 1:
         return default
     available = {language.lower(): language for language in languages}
-    ranges = language_ranges(accept_language.decode("latin-1"))
+    ranges = language_ranges(accept_language)
     refused = {tag for tag, quality in ranges if quality == 0}
     for tag, _ in sorted((entry for entry in ranges if entry[1] > 0), key=lambda entry: -entry[1]):
         if tag == "*":

@@ -25,6 +25,9 @@ __all__ = [
     "MemberSpec",
     "ProblemSpec",
     "Retry",
+    "TranslatedMember",
+    "TranslatedProblem",
+    "Translation",
     "class_name",
     "default_retry",
     "takes_framework_errors",
@@ -153,6 +156,39 @@ class ProblemSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     @property
     def class_name(self) -> str:
         return class_name(self.slug)
+
+
+class TranslatedMember(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A member's text in another language."""
+
+    description: str | None = None
+
+
+class TranslatedProblem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A problem's texts in another language; what is left out stays in the catalog's own language.
+
+    `detail` is the catalog's `detail` template translated: the same placeholders.
+    Never translated: the slug (`code`), the type URI, member names and values.
+    """
+
+    title: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    resolution: str | None = None
+    detail: str | None = None
+    members: dict[str, TranslatedMember] = {}
+
+
+class Translation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A catalog's texts in one more language (a BCP 47 tag), from its `translations:` files.
+
+    `validation` holds messages for validation items by their `code` (pydantic's
+    `missing`, DRF's `required`), templates over the framework's parameters.
+    """
+
+    language: str
+    problems: dict[str, TranslatedProblem] = {}
+    validation: dict[str, str] = {}
 
 
 def class_name(slug: str) -> str:

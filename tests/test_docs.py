@@ -170,6 +170,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the examples run, as a user's project would: the bundled catalog/ and the guide's YAML files."""
     folder = tmp_path_factory.mktemp("guide")
     shutil.copytree(BUNDLED, folder / "catalog")
+    shutil.copytree(ROOT / "tests" / "data" / "translations", folder / "tests" / "data" / "translations")
     written_files(folder)
     return folder
 
@@ -310,8 +311,12 @@ def test_yaml_blocks_load_as_catalogs(block: Block, tmp_path: Path) -> None:
     """Each YAML block is a catalog that loads, but for a fragment (marked) and a file whose findings are shown."""
     document = yaml.safe_load(block.body)
     assert isinstance(document, dict)
-    assert "catalog" in document
     first = block.body.splitlines()[0]
+    if "translations" in document:  # a translation: it loads beside the catalog it translates, the bundled one
+        translated = Catalog.load([BUNDLED, written(tmp_path, block)])
+        assert document["translations"]["language"] in translated.translations
+        return
+    assert "catalog" in document
     if any(shown.body.startswith(f"$ problemdetails check {first[2:]}\n") for shown in SHOWN):
         with pytest.raises(CatalogError):  # its findings are checked above, as shown
             Catalog.load(written(tmp_path, block))

@@ -32,8 +32,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_types",
         "_yaml",
     ),
-    # What a catalog is, how one is read from YAML, and its `detail` templates.
-    "catalog model": ("_loader", "_spec", "_templates"),
+    # What a catalog is, how one (and its translations) is read from YAML, and its `detail` templates.
+    "catalog model": ("_loader", "_shapes", "_spec", "_templates", "_translations"),
     # The raisable problems, the loaded catalog that hands them out, and their wire forms.
     "classes and wire": ("_catalog", "_problem", "_profiles", "_wire", "_xml"),
     # The decision and the answer, sans-IO.

@@ -225,7 +225,10 @@ ERROR_CASES = [
     ),
     pytest.param(
         "problem:\n  a: {status: 409, title: A}\n",
-        ["5:1: error: unknown top-level key 'problem' (did you mean 'problems'?); known: catalog, problems"],
+        [
+            "5:1: error: unknown top-level key 'problem' (did you mean 'problems'?); "
+            "known: catalog, problems, translations"
+        ],
         id="top-level-key",
     ),
     pytest.param(
