@@ -181,6 +181,7 @@ class Responder(Decider):
         # A catalog with translations answers in the language the request asks for, and says so:
         # RFC 9110 §12.5.5, the representation varies on `Accept-Language` too.
         self._pinned = PROBLEM_HEADERS if len(catalog.languages) == 1 else _TRANSLATED_HEADERS
+        self._language = catalog.language  # the default
 
     # -- one call per transport event ------------------------------------------------
 
@@ -250,10 +251,10 @@ class Responder(Decider):
         accept = request.accept
         kind = choose_media_type(accept)
         request_id, trace_id = request.request_id, request.trace_id
-        language = self.catalog.language
+        language = self._language
         if self._pinned is not PROBLEM_HEADERS:  # translations: the request's language
             language = choose_language(request.accept_language, self.catalog.languages)
-            if language != self.catalog.language:
+            if language != self._language:
                 problem = self.catalog.localized(problem, language)
         if self.enrich is not None:
             occurrence = problem._occurrence(instance=instance, request_id=request_id, trace_id=trace_id)
