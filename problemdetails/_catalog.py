@@ -161,7 +161,7 @@ class Catalog:
         this catalog does not know (a generic one, another catalog's) stays as it
         is, and so do `type`, `code`, the members and a `detail` the app passed.
         """
-        translation = self.translations.get(language)
+        translation = self.translations.get(language)  # None for the default language
         code = problem.code
         spec = self.problems.get(code) if code is not None else None
         if (

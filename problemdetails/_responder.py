@@ -180,8 +180,19 @@ class Responder(Decider):
         self._rebased = {origin.problems[slug].type: catalog[slug] for slug in catalog} if origin else {}
         # A catalog with translations answers in the language the request asks for, and says so:
         # RFC 9110 §12.5.5, the representation varies on `Accept-Language` too.
-        self._pinned = PROBLEM_HEADERS if len(catalog.languages) == 1 else _TRANSLATED_HEADERS
         self._language = catalog.language  # the default
+        self._translated = len(catalog.languages) > 1
+        # The headers each language's problem responses pin (`Content-Language`, RFC 9110 §8.5, when there are
+        # translations; a catalog without sends neither it nor `Accept-Language` in `Vary`).
+        self._pinned: dict[str, tuple[tuple[bytes, bytes], ...]] = (
+            {
+                language: (*_TRANSLATED_HEADERS, (b"content-language", language.encode()))
+                for language in catalog.languages
+            }
+            if self._translated
+            else {self._language: PROBLEM_HEADERS}
+        )
+        self._vary = self._pinned[self._language][2][1]
 
     # -- one call per transport event ------------------------------------------------
 
@@ -231,9 +242,7 @@ class Responder(Decider):
             body = encode_wire(msgspec.structs.replace(fallback._wire, request_id=request.request_id))
             headers = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(body))]
             request_id = (b"x-request-id", request.request_id.encode())
-            answer = Answer(
-                500, [*headers, *self._pinned, *self._content_language(self.catalog.language), request_id], body
-            )
+            answer = Answer(500, [*headers, *self._pinned[self._language], request_id], body)
         for observer in OBSERVERS:
             observer(self.catalog, answer[0], answer[1][0][1], answer[2])
         return answer
@@ -252,10 +261,9 @@ class Responder(Decider):
         kind = choose_media_type(accept)
         request_id, trace_id = request.request_id, request.trace_id
         language = self._language
-        if self._pinned is not PROBLEM_HEADERS:  # translations: the request's language
+        if self._translated:  # the language the request asks for
             language = choose_language(request.accept_language, self.catalog.languages)
-            if language != self._language:
-                problem = self.catalog.localized(problem, language)
+            problem = self.catalog.localized(problem, language)
         if self.enrich is not None:
             occurrence = problem._occurrence(instance=instance, request_id=request_id, trace_id=trace_id)
             problem = self._enriched(occurrence, request)
@@ -272,13 +280,11 @@ class Responder(Decider):
         headers = [
             (b"content-type", media_type),
             (b"content-length", b"%d" % len(body)),
-            *self._pinned,
+            *self._pinned[language],
             (b"x-request-id", request_id.encode()),
         ]
-        if self._pinned is not PROBLEM_HEADERS:
-            headers += self._content_language(language)
         if kept or problem.headers or problem.__problemdetails__.sets_headers:
-            extra, vary = self._extra_headers(request, problem, kept, self._pinned[-1][1])
+            extra, vary = self._extra_headers(request, problem, kept, self._vary)
             if vary is not None:
                 headers = [(name, vary if name == b"vary" else value) for name, value in headers]
             headers += extra
@@ -366,10 +372,6 @@ class Responder(Decider):
         extra = [(name, value) for name, values in headers.items() for value in values]
         # The replaced page's `Accept-Encoding` went with its encoded body: this one is not encoded.
         return extra, merged_vary([vary, *varies], _ENCODING) if varies else None
-
-    def _content_language(self, language: str) -> list[tuple[bytes, bytes]]:
-        """`Content-Language` (RFC 9110 §8.5) for a catalog with translations: the language of the text."""
-        return [] if self._pinned is PROBLEM_HEADERS else [(b"content-language", language.encode())]
 
 
 def _retry_after(problem: Problem, given: bytes | None) -> bytes | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 
 from problemdetails._grammar import LANGUAGE_HEADER_LIMIT, language_ranges
@@ -75,28 +76,34 @@ def choose_language(accept_language: str, languages: tuple[str, ...]) -> str:
     q=0 rule their languages out. Nothing matches: the default. Never a 406
     for an error, and never an exception, whatever the header.
     """
+    if len(languages) == 1 or not accept_language:
+        return languages[0]
     # Cached per header value, read so far only: the cache's memory has a bound, whatever clients send.
     return _lookup(accept_language[:LANGUAGE_HEADER_LIMIT], languages)
 
 
 @lru_cache(maxsize=1024)
 def _lookup(accept_language: str, languages: tuple[str, ...]) -> str:
-    default = languages[0]
-    if not accept_language or len(languages) == 1:
-        return default
-    available = {language.lower(): language for language in languages}
     ranges = language_ranges(accept_language)
     refused = {tag for tag, quality in ranges if quality == 0}
-    for tag, _ in sorted((entry for entry in ranges if entry[1] > 0), key=lambda entry: -entry[1]):
-        if tag == "*":
-            return next((language for language in languages if language.lower() not in refused), default)
-        while tag:
-            if tag in available and tag not in refused:
-                return available[tag]
-            tag = tag.rpartition("-")[0]
-            if tag[-2:-1] == "-":  # RFC 4647 §3.4: a single-character subtag (`x-`, an extension) goes too
-                tag = tag[:-2]
-    return default
+    # Lowercase tag -> the catalog's spelling, the default first, but for those refused.
+    available = {language.lower(): language for language in languages if language.lower() not in refused}
+    for tag, _ in sorted([entry for entry in ranges if entry[1] > 0], key=lambda entry: -entry[1]):
+        found = next(iter(available.values()), None) if tag == "*" else _looked_up(tag, available)
+        if found is not None:
+            return found
+    return languages[0]
+
+
+def _looked_up(tag: str, available: Mapping[str, str]) -> str | None:
+    """RFC 4647 §3.4: the range, then each shorter prefix of it (`fr-CA` -> `fr`), among the languages."""
+    while tag:
+        if tag in available:
+            return available[tag]
+        tag = tag.rpartition("-")[0]
+        if tag[-2:-1] == "-":  # a single-character subtag (`x-`, an extension) goes with the one after it
+            tag = tag[:-2]
+    return None
 
 
 def _media_ranges(accept: bytes) -> list[tuple[str, float]]:

@@ -58,7 +58,7 @@ class _TranslatedMemberIn(msgspec.Struct):
 
 
 # The texts of a problem a translation carries, checked for what each language left out.
-_TEXTS = ("title", "summary", "description", "resolution", "detail")
+_TEXTS = ("title", "summary", "description", "resolution", "detail")  # `detail` last
 
 
 class TranslationReader:
@@ -117,19 +117,9 @@ class TranslationReader:
         self, language: _Language, path: str, slug: str, mark: Mark, node: YNode, specs: Mapping[str, ProblemSpec]
     ) -> None:
         where = f"translation {language.tag!r}"
-        spec = specs.get(slug)
-        if spec is None:
-            self.findings.error(path, mark, f"{where}: unknown problem {slug!r}{did_you_mean(slug, specs)}")
-            return
-        if slug in language.places:
-            first_path, first = language.places[slug]
-            self.findings.error(
-                path, mark, f"{where}: problem {slug!r} is translated twice (first at {first_path}:{first.line})"
-            )
-            return
-        language.places[slug] = (path, mark)
-        values = read_struct(node, _TranslatedIn, f"{where} of problem {slug!r}", path, self.findings)
-        if values is None or not isinstance(node, YMap):
+        spec = self._translatable(language, path, slug, mark, specs)
+        values = read_struct(node, _TranslatedIn, f"{where} of problem {slug!r}", path, self.findings) if spec else None
+        if spec is None or values is None or not isinstance(node, YMap):
             return
         detail = values["detail"]
         if detail is not None and not self._detail_fits(path, node.entries["detail"][1].mark, where, spec, detail):
@@ -137,8 +127,25 @@ class TranslationReader:
         members = {}
         if values["members"] and isinstance(node.entries["members"][1], YMap):
             members = self._members(path, where, spec, node.entries["members"][1])
-        texts = {name: values[name] for name in _TEXTS if name != "detail"}
+        texts = {name: values[name] for name in _TEXTS[:-1]}  # all but `detail`, checked above
         language.problems[slug] = TranslatedProblem(**texts, detail=detail, members=members)
+
+    def _translatable(
+        self, language: _Language, path: str, slug: str, mark: Mark, specs: Mapping[str, ProblemSpec]
+    ) -> ProblemSpec | None:
+        """The problem `slug` names, translated here first; None after an error (unknown, or translated twice)."""
+        where = f"translation {language.tag!r}"
+        spec = specs.get(slug)
+        if spec is None:
+            self.findings.error(path, mark, f"{where}: unknown problem {slug!r}{did_you_mean(slug, specs)}")
+            return None
+        if slug in language.places:
+            first_path, first = language.places[slug]
+            message = f"{where}: problem {slug!r} is translated twice (first at {first_path}:{first.line})"
+            self.findings.error(path, mark, message)
+            return None
+        language.places[slug] = (path, mark)
+        return spec
 
     def _detail_fits(self, path: str, mark: Mark, where: str, spec: ProblemSpec, detail: str) -> bool:
         """A translated `detail` template has the default language's placeholders, and renders bounded."""
@@ -196,12 +203,7 @@ class TranslationReader:
                     language.mark,
                     f"translation {language.tag!r} has no {text} for {_listed(missing)}",
                 )
-        descriptions = [
-            f"{slug}.{member.name}"
-            for slug, spec in specs.items()
-            for member in spec.members
-            if member.description and _member_description(language.problems.get(slug), member.name) is None
-        ]
+        descriptions = _missing_descriptions(language, specs)
         if descriptions:
             message = f"translation {language.tag!r} has no description for members {_listed(descriptions)}"
             self.findings.warning(language.path, language.mark, message)
@@ -215,6 +217,16 @@ class _Language:
         self.problems: dict[str, TranslatedProblem] = {}
         self.places: dict[str, tuple[str, Mark]] = {}
         self.validation: dict[str, str] = {}
+
+
+def _missing_descriptions(language: _Language, specs: Mapping[str, ProblemSpec]) -> list[str]:
+    """The members (`slug.member`) whose description the default language has and the language has not."""
+    return [
+        f"{slug}.{member.name}"
+        for slug, spec in specs.items()
+        for member in spec.members
+        if member.description and _member_description(language.problems.get(slug), member.name) is None
+    ]
 
 
 def _member_description(problem: TranslatedProblem | None, name: str) -> str | None:
