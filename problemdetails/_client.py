@@ -20,7 +20,7 @@ import msgspec
 
 from problemdetails._context import current_request_id, header, serving
 from problemdetails._exceptions import DecodeError
-from problemdetails._grammar import delay_seconds, forwarded_traceparent, forwarded_tracestate
+from problemdetails._grammar import LANGUAGE_TAG, delay_seconds, forwarded_traceparent, forwarded_tracestate
 from problemdetails._problem import Problem, Received
 from problemdetails._spec import default_retry
 from problemdetails._wire import JSON_MEDIA_TYPE, decode_json
@@ -98,9 +98,21 @@ def decode(
         problem.request_id = lowered["x-request-id"]
     retry_after = parse_retry_after(lowered["retry-after"]) if "retry-after" in lowered else None
     problem.received = Received(
-        status=status, headers=lowered, url=url, method=method, retry_after=retry_after, response=raw
+        status=status,
+        headers=lowered,
+        url=url,
+        method=method,
+        retry_after=retry_after,
+        response=raw,
+        language=_content_language(lowered.get("content-language", "")),
     )
     return problem
+
+
+def _content_language(value: str) -> str | None:
+    """The first language tag of a `Content-Language` (RFC 9110 §8.5: a list of them), if it is one."""
+    first = value.partition(",")[0].strip()
+    return first if LANGUAGE_TAG.match(first) else None
 
 
 def _request_of(response: Any) -> tuple[str | None, str | None]:

@@ -145,6 +145,7 @@ class Received(msgspec.Struct, frozen=True, kw_only=True):
     method: str | None = None
     retry_after: float | None = None  # seconds, from the Retry-After header
     response: Any = None  # the original response object (e.g. an httpx.Response)
+    language: str | None = None  # the language of its text, from Content-Language (its first tag)
 
 
 _P = TypeVar("_P", bound="Problem")

@@ -300,3 +300,16 @@ def test_a_known_code_with_an_unrelated_type_stays_generic() -> None:
     body = b'{"type": "https://other.example/not-conflict", "status": 409, "title": "x", "code": "conflict"}'
     problem = decode(409, {"content-type": "application/problem+json"}, body, catalog=CATALOG)
     assert type(problem) is Problem
+
+
+@pytest.mark.parametrize(
+    ("sent", "language"),
+    [("fr", "fr"), ("de-CH, en", "de-CH"), ("", None), ("fr_FR", None), ("x" * 30, None)],
+)
+def test_decode_exposes_the_language_of_the_response(sent: str, language: str | None) -> None:
+    """A catalog with translations answers in the language asked for, and says which (`Content-Language`)."""
+    headers = {"content-type": "application/problem+json", "content-language": sent}
+    body = '{"title": "Supprimée", "status": 410, "code": "gone"}'.encode()
+    problem = decode(410, headers, body, catalog=CATALOG)
+    assert problem.received is not None
+    assert problem.received.language == language
