@@ -58,8 +58,9 @@ def test_raised_problem_becomes_its_response(bundled: Catalog) -> None:
     assert (headers["cache-control"], headers["x-content-type-options"], headers["vary"]) == (
         "no-store",
         "nosniff",
-        "Accept",
+        "Accept, Accept-Language",  # the bundled catalog has translations: its language is negotiated
     )
+    assert headers["content-language"] == "en"
     body = exchange.json()
     assert body == {
         "type": "https://errors.example.com/conflict",

@@ -170,7 +170,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the examples run, as a user's project would: the bundled catalog/ and the guide's YAML files."""
     folder = tmp_path_factory.mktemp("guide")
     shutil.copytree(BUNDLED, folder / "catalog")
-    shutil.copytree(ROOT / "tests" / "data" / "translations", folder / "tests" / "data" / "translations")
     written_files(folder)
     return folder
 
@@ -312,8 +311,8 @@ def test_yaml_blocks_load_as_catalogs(block: Block, tmp_path: Path) -> None:
     document = yaml.safe_load(block.body)
     assert isinstance(document, dict)
     first = block.body.splitlines()[0]
-    if "translations" in document:  # a translation: it loads beside the catalog it translates, the bundled one
-        translated = Catalog.load([BUNDLED, written(tmp_path, block)])
+    if "translations" in document:  # a translation: it loads beside the bundled catalog's problems (not its own)
+        translated = Catalog.load([*sorted(BUNDLED.glob("*.yaml")), written(tmp_path, block)])
         assert document["translations"]["language"] in translated.translations
         return
     assert "catalog" in document

@@ -464,4 +464,7 @@ def test_a_hooks_problem_keeps_what_the_frameworks_cors_varies_on(bundled: Catal
         exchange = call(ProblemMiddleware(framework, catalog=bundled), path="/conflict")
         status, headers = exchange.status, exchange.headers
     assert (status, headers["content-type"]) == (409, "application/problem+json")
-    assert (headers["access-control-allow-origin"], headers["vary"]) == ("https://app.example", "Accept, Origin")
+    assert (headers["access-control-allow-origin"], headers["vary"]) == (
+        "https://app.example",
+        "Accept, Accept-Language, Origin",
+    )

@@ -128,7 +128,16 @@ JSON = "application/problem+json"
 XML = "application/problem+xml"
 HTML = "text/html; charset=utf-8"
 ABSENT = object()  # an expected member that must not be sent
-PINNED = {"content-type", "content-length", "cache-control", "x-content-type-options", "vary", "x-request-id"}
+# The bundled catalog has translations: its problem responses say their language, and vary on the request's.
+PINNED = {
+    "content-type",
+    "content-length",
+    "cache-control",
+    "x-content-type-options",
+    "vary",
+    "x-request-id",
+    "content-language",
+}
 
 
 def check(
@@ -142,7 +151,7 @@ def check(
 ) -> None:
     """`answer` is exactly this problem response.
 
-    `headers` are the headers beyond the pinned six, with their values. The
+    `headers` are the headers beyond the pinned seven, with their values. The
     body has exactly the expected members: `members` (a value, a predicate,
     or ABSENT), and what every problem has (`status`, `request_id`, `instance`
     = the path, `type` and `title` = the catalog's for `code`).
@@ -154,7 +163,8 @@ def check(
     assert (answer.status, sorted(sent)) == (status, sorted(PINNED | set(headers)))
     assert sent["content-type"] == media
     assert sent["content-length"] == str(len(answer.body))
-    assert (sent["cache-control"], sent["x-content-type-options"], sent["vary"]) == ("no-store", "nosniff", "Accept")
+    assert (sent["cache-control"], sent["x-content-type-options"]) == ("no-store", "nosniff")
+    assert (sent["vary"], sent["content-language"]) == ("Accept, Accept-Language", "en")
     assert sent["x-request-id"] == REQUEST_ID
     assert {name: sent[name] for name in headers} == dict(headers)
 
@@ -822,7 +832,7 @@ def test_responder_keeps_what_a_kept_header_varies_on() -> None:
     # origin, so a shared cache that is not told it varies on Origin serves it to other origins (RFC 9110 §12.5.5).
     page = Page(403, [TEXT, (b"access-control-allow-origin", b"https://app.example"), (b"vary", b"Origin")])
     vary = dict(respond(make_responder(), page).headers)["vary"]
-    assert {token.strip().lower() for token in vary.split(",")} == {"accept", "origin"}
+    assert {token.strip().lower() for token in vary.split(",")} == {"accept", "accept-language", "origin"}
 
 
 def test_responder_reads_a_rendered_page_in_its_charset() -> None:

@@ -13,9 +13,6 @@ from tests.asgi import call
 from tests.conftest import BUNDLED, HEADER, WriteCatalog
 from tests.wsgi import serve
 
-# The bundled catalog's French and German, written for it (not machine-literal).
-TRANSLATIONS = Path(__file__).parent / "data" / "translations"
-
 PROBLEMS = """\
 problems:
   quota-exceeded:
@@ -148,7 +145,7 @@ def test_missing_translations_are_warnings_per_language_and_text(write: WriteCat
 
 
 def test_the_bundled_catalog_is_translated_into_french_and_german_completely() -> None:
-    catalog = Catalog.load([BUNDLED, TRANSLATIONS], strict=True)
+    catalog = Catalog.load(BUNDLED, strict=True)
     assert catalog.languages == ("en", "de", "fr")
     for language in ("de", "fr"):
         assert set(catalog.translations[language].problems) == set(catalog)
@@ -247,7 +244,7 @@ def test_any_accept_language_answers(sent: str) -> None:
     assert exchange.headers["content-language"] in ("en", "de", "fr")
 
 
-_BUNDLED = Catalog.load([BUNDLED, TRANSLATIONS])
+_BUNDLED = Catalog.load(BUNDLED)
 
 
 async def _nothing(scope: dict[str, object], receive: object, send: object) -> None:

@@ -544,6 +544,404 @@ CATALOG = _pd.Catalog.from_json(
     "   ],\n"
     '   "since": "1.0.0"\n'
     "  }\n"
+    " ],\n"
+    ' "translations": [\n'
+    "  {\n"
+    '   "language": "de",\n'
+    '   "problems": {\n'
+    '    "bad-request": {\n'
+    '     "title": "Fehlerhafte Anfrage",\n'
+    '     "summary": "Die Anfrage ist fehlerhaft, und kein genaueres Problem trifft zu.",\n'
+    '     "description": "Der allgemeine Fall für Fehler des Clients, die zu keinem genaueren\\nProblem passen: ein Pfad- oder Query-Parameter, der sich nicht lesen\\nlässt, ein Header mit falscher Syntax, ein Body, der nicht den\\nangegebenen Medientyp hat.\\n\\nWenn der Server sagen kann, welche Eingaben falsch waren, listet\\n`errors` sie auf, jede mit einem `pointer` in den Body\\n(`#/profile/color`) oder mit `parameter` und dem Ort, an dem er\\ngesendet wurde (`in: query`).\\n",\n'
+    '     "resolution": "Lesen Sie `detail` und `errors`, korrigieren Sie die Anfrage und senden\\nSie sie erneut. Unverändert wiederholt scheitert sie genauso. Erklärt\\n`detail` den Fehler nicht, melden Sie ihn mit der Request-ID: ein\\nunklares `bad-request` ist eine Lücke im Katalog und sollte einen\\neigenen Code bekommen.\\n",\n'
+    '     "members": {\n'
+    '      "errors": {\n'
+    '       "description": "Die einzelnen fehlerhaften Eingaben, sofern der Server sie benennen kann."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "unauthorized": {\n'
+    '     "title": "Nicht authentifiziert",\n'
+    '     "summary": "Zugangsdaten fehlen, sind fehlerhaft, abgelaufen oder widerrufen.",\n'
+    '     "description": "Die Anfrage enthielt keine Zugangsdaten oder solche, die der Server\\nnicht akzeptiert: ein fehlender `Authorization`-Header, ein fehlerhaftes\\noder abgeschnittenes Token, ein abgelaufener oder widerrufener\\nSchlüssel, ein Token eines anderen Ausstellers.\\n\\nJede `401`-Antwort enthält einen `WWW-Authenticate`-Header, der das zu\\nverwendende Verfahren nennt (RFC 9110 §11.6.1).\\n",\n'
+    '     "resolution": "Prüfen Sie den `Authorization`-Header: das Präfix des Verfahrens,\\nüberzählige Leerzeichen oder einen Zeilenumbruch, einen abgeschnittenen\\nSchlüssel. Erneuern Sie ein abgelaufenes Token oder erzeugen Sie einen\\nneuen Schlüssel und versuchen Sie es dann erneut. Wiederholen Sie die\\nAnfrage nicht mit denselben Zugangsdaten.\\n"\n'
+    "    },\n"
+    '    "quota-exceeded": {\n'
+    '     "title": "Kontingent überschritten",\n'
+    '     "summary": "Das Kontingent Ihres Tarifs für diese Ressource ist aufgebraucht.",\n'
+    '     "description": "Die Ressource anzulegen oder die Anfrage zu bedienen, würde eine Grenze\\ndes Tarifs überschreiten: die Höchstzahl an Zonen, an Einträgen pro\\nZone oder ein monatliches Anfragelimit. `limit` ist die Grenze,\\n`current` der Verbrauch beim Eingang der Anfrage.\\n",\n'
+    '     "resolution": "Entfernen Sie Ressourcen, die Sie nicht mehr brauchen, warten Sie bei\\nmonatlichen Limits auf den nächsten Abrechnungszeitraum oder wechseln\\nSie in einen größeren Tarif. Ohne eine dieser Änderungen scheitert ein\\nneuer Versuch genauso.\\n",\n'
+    '     "detail": "{current} von {limit} {resource} verbraucht",\n'
+    '     "members": {\n'
+    '      "limit": {\n'
+    '       "description": "Die Grenze des Tarifs für diese Ressource."\n'
+    "      },\n"
+    '      "current": {\n'
+    '       "description": "Der Verbrauch beim Eingang der Anfrage."\n'
+    "      },\n"
+    '      "resource": {\n'
+    '       "description": "Was gezählt wird, etwa `zones` oder `queries`."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "forbidden": {\n'
+    '     "title": "Zugriff verweigert",\n'
+    '     "summary": "Sie sind angemeldet, dürfen dies aber nicht tun.",\n'
+    '     "description": "Die Zugangsdaten sind gültig, aber die Aktion ist mit ihnen nicht\\nerlaubt. Häufige Ursachen:\\n\\n- **Rolle**: Die Rolle des Aufrufers erlaubt die Aktion nicht (nur\\n  Eigentümer können zum Beispiel einen Workspace löschen).\\n- **Scope**: Dem API-Schlüssel fehlt der Scope, den der Endpunkt\\n  verlangt.\\n- **Frische Anmeldung**: Zerstörende Aktionen verlangen eine kürzlich\\n  erfolgte Anmeldung.\\n- **Netzwerk**: Der Schlüssel ist auf bestimmte IP-Adressen beschränkt,\\n  und die Anfrage kam von außerhalb.\\n\\nGenauere Probleme erweitern dieses: Ein Client, der `forbidden`\\nbehandelt, behandelt auch sie.\\n",\n'
+    '     "resolution": "Prüfen Sie die tatsächlichen Rechte des Schlüssels oder Benutzers,\\nverwenden Sie einen Schlüssel mit dem nötigen Scope oder bitten Sie\\neinen Eigentümer, Ihnen die Rolle zu geben. Mit denselben Zugangsdaten\\nwird ein neuer Versuch nicht gelingen.\\n"\n'
+    "    },\n"
+    '    "not-found": {\n'
+    '     "title": "Nicht gefunden",\n'
+    '     "summary": "Die Ressource existiert nicht oder ist für Sie nicht sichtbar.",\n'
+    '     "description": "Unter dieser URL gibt es für diesen Aufrufer keine Ressource.\\n„Existiert nicht“ und „existiert in einem anderen Workspace“ sehen mit\\nAbsicht gleich aus: Der Server bestätigt nie, dass eine ID jemand\\nanderem gehört, daher verrät das Ausprobieren von IDs nichts.\\n\\nEine Ressource, die existierte und gelöscht wurde, antwortet mit\\n`gone`, wenn der Server sich an sie erinnert.\\n",\n'
+    '     "resolution": "Prüfen Sie ID und Pfad, und ob die Zugangsdaten zu dem Workspace\\ngehören, dem die Ressource gehört. Dieselbe Anfrage zu wiederholen,\\nhilft nicht.\\n"\n'
+    "    },\n"
+    '    "method-not-allowed": {\n'
+    '     "title": "Methode nicht erlaubt",\n'
+    '     "summary": "Die Ressource existiert, unterstützt diese HTTP-Methode aber nicht.",\n'
+    '     "description": "Die URL stimmt, die Methode nicht: ein `DELETE` auf eine Sammlung, ein\\n`PUT`, wo es nur `PATCH` gibt. Der `Allow`-Header listet die Methoden\\nauf, die die Ressource unterstützt (RFC 9110 §15.5.6 verlangt ihn).\\n",\n'
+    '     "resolution": "Verwenden Sie eine der Methoden aus dem `Allow`-Header. Mit derselben\\nMethode wird ein neuer Versuch nicht gelingen.\\n",\n'
+    '     "members": {\n'
+    '      "allowed": {\n'
+    '       "description": "Die Methoden, die die Ressource unterstützt, wie in `Allow`."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "not-acceptable": {\n'
+    '     "title": "Nicht annehmbar",\n'
+    '     "summary": "Der Server kann keine Darstellung liefern, die Ihr Accept-Header zulässt.",\n'
+    '     "description": "Die Inhaltsaushandlung ist für eine erfolgreiche Antwort gescheitert:\\nDer `Accept`-Header schließt jeden Medientyp aus, den die Ressource\\nanbietet. (Fehlerantworten werden so nie verweigert: Sie fallen auf\\n`application/problem+json` zurück.)\\n",\n'
+    '     "resolution": "Akzeptieren Sie einen der Medientypen aus `available`, oder lassen Sie\\nden `Accept`-Header weg, um die Standarddarstellung zu erhalten.\\n",\n'
+    '     "members": {\n'
+    '      "available": {\n'
+    '       "description": "Die Medientypen, die die Ressource liefern kann."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "conflict": {\n'
+    '     "title": "Konflikt",\n'
+    '     "summary": "Die Anfrage steht im Widerspruch zum aktuellen Zustand der Ressource.",\n'
+    '     "description": "Die Anfrage ist korrekt aufgebaut, würde aber eine Regel verletzen, die\\nvom aktuellen Zustand der Ressource abhängt. Häufige Fälle:\\n\\n- **Exklusivität**: ein Eintrag, wo schon ein CNAME existiert, oder ein\\n  CNAME, wo es andere Einträge gibt (RFC 1034 §3.6.2).\\n- **Eindeutigkeit**: Eine Ressource mit demselben eindeutigen Schlüssel\\n  existiert bereits.\\n- **Abhängigkeiten**: etwas löschen, auf das andere noch verweisen\\n  (erst die Einträge löschen, dann die Zone).\\n- **Versionen**: ein veraltetes `If-Match` oder Versionsfeld.\\n\\n`conflicts` listet die IDs der Ressourcen auf, mit denen die Anfrage\\nkollidiert.\\n",\n'
+    '     "resolution": "Lesen Sie den aktuellen Zustand neu, lösen Sie den Konflikt (die\\nkollidierenden Ressourcen entfernen oder ändern, oder Ihre Änderung auf\\ndie neue Version aufsetzen) und versuchen Sie es einmal erneut.\\nUnverändert scheitert die Anfrage genauso.\\n",\n'
+    '     "members": {\n'
+    '      "conflicts": {\n'
+    '       "description": "Die IDs der vorhandenen Ressourcen, mit denen die Anfrage kollidiert."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "gone": {\n'
+    '     "title": "Entfernt",\n'
+    '     "summary": "Die Ressource wurde gelöscht und kommt nicht wieder.",\n'
+    '     "description": "Die Ressource existierte und wurde gelöscht (oder ist abgelaufen: eine\\nEinladung, ein Download-Link, eine Upload-Sitzung). Das Problem ist\\nvon `not-found` getrennt, damit die Wiederholungslogik „gab es nie“\\nvon „gibt es nicht mehr“ unterscheiden kann: Ein wiederholtes Löschen\\nmit einer veralteten ID landet hier.\\n",\n'
+    '     "resolution": "Behandeln Sie die Ressource als gelöscht: Verwerfen Sie Ihren Verweis,\\nstellen Sie sie wieder her, wenn die API das anbietet, oder legen Sie\\neine neue an. Nie wiederholen.\\n"\n'
+    "    },\n"
+    '    "payload-too-large": {\n'
+    '     "title": "Inhalt zu groß",\n'
+    '     "summary": "Der Body der Anfrage ist größer, als der Server annimmt.",\n'
+    '     "description": "Der Body überschreitet eine Größengrenze: eine Grenze pro Anfrage oder\\neine Grenze pro Datei im Tarif des Kontos. `max_bytes` ist die Grenze,\\ndie galt. (RFC 9110 §15.5.14 hat diesen Status in „Content Too Large“\\numbenannt.)\\n",\n'
+    '     "resolution": "Senden Sie einen kleineren Body: Teilen Sie den Stapel auf,\\nkomprimieren Sie ihn, wo die API das annimmt, oder verwenden Sie für\\ngroße Dateien die fortsetzbare Upload-API.\\n",\n'
+    '     "detail": "Der Body der Anfrage überschreitet die Grenze von {max_bytes} Bytes.",\n'
+    '     "members": {\n'
+    '      "max_bytes": {\n'
+    '       "description": "Die Grenze, die galt, in Bytes."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "unsupported-media-type": {\n'
+    '     "title": "Nicht unterstützter Medientyp",\n'
+    '     "summary": "Der Body der Anfrage hat ein Format, das dieser Endpunkt nicht annimmt.",\n'
+    '     "description": "Der `Content-Type` der Anfrage (oder ihr `Content-Encoding`) gehört\\nnicht zu denen, die der Endpunkt annimmt: Formulardaten an einen\\nJSON-Endpunkt oder ein fehlender `Content-Type`-Header.\\n",\n'
+    '     "resolution": "Senden Sie den Body in einem der Medientypen aus `supported`, mit\\npassendem `Content-Type`-Header.\\n",\n'
+    '     "members": {\n'
+    '      "supported": {\n'
+    '       "description": "Die Medientypen, die der Endpunkt annimmt."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "unprocessable": {\n'
+    '     "title": "Inhalt nicht verarbeitbar",\n'
+    '     "summary": "Der Body ließ sich lesen, sein Inhalt ist aber ungültig.",\n'
+    '     "description": "Der Body der Anfrage ist syntaktisch in Ordnung (er ließ sich als JSON\\nlesen), besteht aber die Validierung nicht: ein fehlendes Feld, ein\\nWert außerhalb des Bereichs, ein SRV-Eintrag ohne Port, ein\\nCAA-Eintrag mit unbekanntem Tag.\\n\\n`errors` listet jeden Fehler auf, nicht nur den ersten. Felder des\\nBodys tragen einen `pointer` in JSON-Pointer-Form (`#/profile/color`,\\nwie in RFC 9457 §3); Query-, Pfad-, Header- und Cookie-Eingaben\\ntragen `parameter` und `in`.\\n",\n'
+    '     "resolution": "Korrigieren Sie jede in `errors` aufgeführte Eingabe und senden Sie\\ndie Anfrage erneut. Zeigen Sie das `detail` jedes Eintrags neben dem\\nFeld an, auf das er verweist.\\n",\n'
+    '     "members": {\n'
+    '      "errors": {\n'
+    '       "description": "Alle gefundenen Validierungsfehler."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "rate-limited": {\n'
+    '     "title": "Zu viele Anfragen",\n'
+    '     "summary": "Sie haben zu viele Anfragen gesendet; warten Sie, bevor Sie weitere senden.",\n'
+    '     "description": "Ein Ratenlimit wurde erreicht: pro Zugangsdaten, pro Mandant oder pro\\nQuell-IP bei Endpunkten ohne Anmeldung wie dem Login. Der\\n`Retry-After`-Header sagt, wie lange zu warten ist, in Sekunden oder\\nals HTTP-Datum; `retry_after` wiederholt es in Sekunden für Clients,\\ndie nur den Body lesen.\\n",\n'
+    '     "resolution": "Warten Sie mindestens so lange, wie `Retry-After` angibt, und\\nversuchen Sie es dann erneut. Nicht früher: Das verlängert nur das\\nLimit. Bei dauerhaft hohem Verkehr drosseln Sie die Anfragen oder\\nverteilen Sie sie zeitlich.\\n",\n'
+    '     "detail": "Ratenlimit überschritten; erneut versuchen in {retry_after} Sekunden.",\n'
+    '     "members": {\n'
+    '      "retry_after": {\n'
+    '       "description": "Sekunden bis zum nächsten Versuch (wie in Retry-After)."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "internal": {\n'
+    '     "title": "Interner Serverfehler",\n'
+    '     "summary": "Auf dem Server ist etwas schiefgegangen; an Ihrer Anfrage liegt es nicht.",\n'
+    '     "description": "Der Server geriet beim Bearbeiten der Anfrage in einen unerwarteten\\nZustand oder ist abgestürzt. Einzelheiten des Fehlers werden nicht\\ngesendet (sie würden einem Angreifer mehr helfen als Ihnen; RFC 9457\\n§5), aber die Antwort enthält eine `request_id`, mit der sich die\\ngenaue Log-Zeile finden lässt.\\n",\n'
+    '     "resolution": "Versuchen Sie es mit wachsendem Abstand erneut: Manche dieser Fehler\\nsind vorübergehend. Hält der Fehler an, wenden Sie sich mit der\\n`request_id` und der ungefähren Uhrzeit an den Support. Wiederholen\\nSie nicht-idempotente Anfragen nur mit einem Idempotenzschlüssel.\\n"\n'
+    "    },\n"
+    '    "not-implemented": {\n'
+    '     "title": "Nicht implementiert",\n'
+    '     "summary": "Der Server unterstützt die Funktion nicht, die diese Anfrage braucht.",\n'
+    '     "description": "Der Endpunkt oder die Funktion steht in der API-Beschreibung, ist aber\\nauf diesem Server oder in dieser Version nicht implementiert: eine\\nMethode, die einer späteren Version vorbehalten ist, eine optionale\\nFähigkeit, die diese Installation weglässt, oder eine\\nProtokollerweiterung, die der Server nicht spricht. Anders als bei\\n`method-not-allowed` unterstützt keine Ressource dieses Servers sie.\\n",\n'
+    '     "resolution": "Nicht wiederholen. Prüfen Sie die API-Version und die Funktionsliste\\ndieser Installation.\\n"\n'
+    "    },\n"
+    '    "bad-gateway": {\n'
+    '     "title": "Fehlerhaftes Gateway",\n'
+    '     "summary": "Ein Dienst, von dem diese API abhängt, hat einen Fehler gemeldet.",\n'
+    '     "description": "Der Server ist auf einen anderen Dienst angewiesen (einen\\nZahlungsanbieter, eine Zertifizierungsstelle, einen E-Mail- oder\\nSpeicherdienst), und dieser Dienst hat mit einem Fehler geantwortet\\noder war nicht erreichbar.\\n",\n'
+    '     "resolution": "Versuchen Sie es mit exponentiell wachsendem, zufällig gestreutem\\nAbstand erneut: Das ist meist vorübergehend. Hält es an, wenden Sie\\nsich mit der `request_id` an den Support.\\n"\n'
+    "    },\n"
+    '    "unavailable": {\n'
+    '     "title": "Dienst nicht verfügbar",\n'
+    '     "summary": "Der Dienst oder diese Funktion ist vorübergehend nicht verfügbar.",\n'
+    '     "description": "Der Server kann die Anfrage gerade nicht bearbeiten: Wartung,\\nÜberlastung, eine Abhängigkeit, die außer Betrieb genommen wird, oder\\neine Funktion, die auf dieser Instanz noch nicht eingerichtet ist. Weiß\\nder Server, wie lange es dauert, sagt es `Retry-After`.\\n",\n'
+    '     "resolution": "Warten Sie so lange, wie `Retry-After` angibt (oder mit exponentiell\\nwachsendem Abstand, wenn er fehlt), und versuchen Sie es dann erneut.\\nDauert es länger als einige Minuten, sehen Sie auf der Statusseite\\nnach.\\n",\n'
+    '     "members": {\n'
+    '      "retry_after": {\n'
+    '       "description": "Sekunden bis zum nächsten Versuch (wie in Retry-After)."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "gateway-timeout": {\n'
+    '     "title": "Gateway-Zeitüberschreitung",\n'
+    '     "summary": "Ein Dienst, von dem diese API abhängt, hat nicht rechtzeitig geantwortet.",\n'
+    '     "description": "Ein vorgelagerter Dienst (ein DNS-Backend, ein Identitätsanbieter, ein\\nObjektspeicher) war zu langsam, und der Server hat aufgehört zu warten.\\nDer Vorgang kann dort stattgefunden haben oder nicht: Ein Schreibzugriff\\nmit Zeitüberschreitung kann trotzdem ausgeführt worden sein.\\n",\n'
+    '     "resolution": "Versuchen Sie es mit wachsendem Abstand erneut. Prüfen Sie bei\\nSchreibzugriffen zuerst den Zustand der Ressource (oder verwenden Sie\\neinen Idempotenzschlüssel), damit der neue Versuch eine Änderung nicht\\nzweimal ausführt.\\n"\n'
+    "    },\n"
+    '    "insufficient-storage": {\n'
+    '     "title": "Speicherplatz nicht ausreichend",\n'
+    '     "summary": "Dies zu speichern würde ein Speicherkontingent überschreiten.",\n'
+    '     "description": "Die Anfrage braucht mehr Speicher, als das Kontingent erlaubt, auf\\neiner der Ebenen, auf denen Kontingente gelten (Freigabe, Benutzer,\\nGruppe, Mandant oder Partner). `quota_bytes` und `used_bytes` zeigen,\\nwie nah das Kontingent ist.\\n",\n'
+    '     "resolution": "Geben Sie Speicher frei (Dateien löschen oder archivieren, den\\nPapierkorb leeren) oder erhöhen Sie das Kontingent und versuchen Sie es\\ndann erneut.\\n",\n'
+    '     "members": {\n'
+    '      "quota_bytes": {\n'
+    '       "description": "Das Kontingent, das galt, in Bytes."\n'
+    "      },\n"
+    '      "used_bytes": {\n'
+    '       "description": "Der beim Eingang der Anfrage belegte Speicher, in Bytes."\n'
+    "      }\n"
+    "     }\n"
+    "    }\n"
+    "   },\n"
+    '   "validation": {\n'
+    '    "missing": "Dieses Feld ist erforderlich.",\n'
+    '    "required": "Dieses Feld ist erforderlich.",\n'
+    '    "string_too_short": "Mindestens {min_length} Zeichen.",\n'
+    '    "string_too_long": "Höchstens {max_length} Zeichen.",\n'
+    '    "greater_than": "Muss größer als {gt} sein.",\n'
+    '    "greater_than_equal": "Muss größer oder gleich {ge} sein.",\n'
+    '    "less_than": "Muss kleiner als {lt} sein.",\n'
+    '    "less_than_equal": "Muss kleiner oder gleich {le} sein.",\n'
+    '    "int_parsing": "Muss eine ganze Zahl sein.",\n'
+    '    "json_invalid": "Der Body ist kein gültiges JSON."\n'
+    "   }\n"
+    "  },\n"
+    "  {\n"
+    '   "language": "fr",\n'
+    '   "problems": {\n'
+    '    "bad-request": {\n'
+    '     "title": "Requête incorrecte",\n'
+    '     "summary": "La requête est mal formée, et aucun problème plus précis ne s\'applique.",\n'
+    '     "description": "Le cas général des erreurs du client qu\'aucun problème plus précis ne\\ndécrit : un paramètre de chemin ou de requête illisible, un en-tête à\\nla syntaxe erronée, un corps qui n\'est pas du type de média annoncé.\\n\\nQuand le serveur sait quelles entrées étaient fausses, `errors` les\\nénumère, chacune avec un `pointer` vers le corps (`#/profile/color`)\\nou un `parameter` et l\'endroit où il a été envoyé (`in: query`).\\n",\n'
+    '     "resolution": "Lisez `detail` et `errors`, corrigez la requête et renvoyez-la. La même\\nrequête renvoyée telle quelle échouera de la même façon. Si `detail`\\nn\'explique pas l\'erreur, signalez-la avec l\'identifiant de la requête :\\nun `bad-request` trop vague est un manque du catalogue, qui mérite son\\npropre code.\\n",\n'
+    '     "members": {\n'
+    '      "errors": {\n'
+    '       "description": "Les entrées fautives, quand le serveur peut les désigner."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "unauthorized": {\n'
+    '     "title": "Non authentifié",\n'
+    '     "summary": "Les identifiants sont absents, mal formés, expirés ou révoqués.",\n'
+    '     "description": "La requête ne portait pas d\'identifiants, ou des identifiants que le\\nserveur refuse : en-tête `Authorization` absent, jeton mal formé ou\\ntronqué, clé expirée ou révoquée, jeton d\'un autre émetteur.\\n\\nChaque réponse `401` porte un en-tête `WWW-Authenticate` qui nomme le\\nschéma à utiliser (RFC 9110 §11.6.1).\\n",\n'
+    '     "resolution": "Vérifiez l\'en-tête `Authorization` : le préfixe du schéma, un espace ou\\nun saut de ligne en trop, une clé tronquée. Renouvelez le jeton expiré\\nou créez une nouvelle clé, puis réessayez. Ne réessayez pas avec les\\nmêmes identifiants.\\n"\n'
+    "    },\n"
+    '    "quota-exceeded": {\n'
+    '     "title": "Quota dépassé",\n'
+    '     "summary": "Le quota de votre offre pour cette ressource est épuisé.",\n'
+    '     "description": "Créer la ressource, ou servir la requête, ferait dépasser au compte une\\nlimite de son offre : le nombre maximal de zones, d\'enregistrements par\\nzone, ou un plafond mensuel de requêtes. `limit` est le plafond et\\n`current` la consommation à l\'arrivée de la requête.\\n",\n'
+    '     "resolution": "Supprimez les ressources dont vous n\'avez plus besoin, attendez la\\nprochaine période de facturation pour les plafonds mensuels, ou passez\\nà une offre supérieure. Sans l\'un de ces changements, une nouvelle\\ntentative échouera de la même façon.\\n",\n'
+    '     "detail": "{current} {resource} utilisés sur {limit}",\n'
+    '     "members": {\n'
+    '      "limit": {\n'
+    '       "description": "Le plafond de l\'offre pour cette ressource."\n'
+    "      },\n"
+    '      "current": {\n'
+    '       "description": "La consommation à l\'arrivée de la requête."\n'
+    "      },\n"
+    '      "resource": {\n'
+    '       "description": "Ce qui est compté, par exemple `zones` ou `queries`."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "forbidden": {\n'
+    '     "title": "Accès interdit",\n'
+    '     "summary": "Vous êtes authentifié, mais pas autorisé à faire cela.",\n'
+    "     \"description\": \"Les identifiants sont valides, mais l'action ne leur est pas permise.\\nCauses fréquentes :\\n\\n- **Rôle** : le rôle de l'appelant ne permet pas l'action (seuls les\\n  propriétaires peuvent supprimer un espace de travail, par exemple).\\n- **Portée** : la clé d'API n'a pas la portée qu'exige le point d'accès.\\n- **Authentification récente** : les actions destructrices demandent\\n  une connexion récente.\\n- **Réseau** : la clé est limitée à certaines adresses IP et la requête\\n  venait d'ailleurs.\\n\\nDes problèmes plus précis étendent celui-ci : un client qui traite\\n`forbidden` les traite aussi.\\n\",\n"
+    '     "resolution": "Vérifiez les droits effectifs de la clé ou de l\'utilisateur, utilisez\\nune clé qui a la portée nécessaire, ou demandez à un propriétaire de\\nvous accorder le rôle. Réessayer avec les mêmes identifiants ne\\nréussira pas.\\n"\n'
+    "    },\n"
+    '    "not-found": {\n'
+    '     "title": "Introuvable",\n'
+    '     "summary": "La ressource n\'existe pas, ou ne vous est pas visible.",\n'
+    "     \"description\": \"Aucune ressource n'existe à cette URL pour cet appelant. « N'existe\\npas » et « existe dans un autre espace de travail » se ressemblent à\\ndessein : le serveur ne confirme jamais qu'un identifiant appartient à\\nquelqu'un d'autre, si bien que sonder des identifiants n'apprend rien.\\n\\nUne ressource qui a existé puis a été supprimée répond `gone` quand le\\nserveur s'en souvient.\\n\",\n"
+    '     "resolution": "Vérifiez l\'identifiant et le chemin, et que les identifiants de\\nconnexion appartiennent à l\'espace de travail propriétaire de la\\nressource. Renvoyer la même requête n\'y changera rien.\\n"\n'
+    "    },\n"
+    '    "method-not-allowed": {\n'
+    '     "title": "Méthode non autorisée",\n'
+    '     "summary": "La ressource existe, mais n\'accepte pas cette méthode HTTP.",\n'
+    '     "description": "L\'URL est juste, la méthode non : un `DELETE` sur une collection, un\\n`PUT` là où seul `PATCH` existe. L\'en-tête `Allow` énumère les méthodes\\nque la ressource accepte (la RFC 9110 §15.5.6 l\'exige).\\n",\n'
+    '     "resolution": "Utilisez l\'une des méthodes de l\'en-tête `Allow`. Réessayer avec la\\nmême méthode ne réussira pas.\\n",\n'
+    '     "members": {\n'
+    '      "allowed": {\n'
+    '       "description": "Les méthodes que la ressource accepte, comme dans `Allow`."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "not-acceptable": {\n'
+    '     "title": "Représentation non acceptable",\n'
+    '     "summary": "Le serveur ne peut produire aucune représentation que votre en-tête Accept admet.",\n'
+    '     "description": "La négociation de contenu a échoué pour une réponse réussie : l\'en-tête\\n`Accept` exclut tous les types de média que la ressource propose. (Les\\nréponses d\'erreur ne sont jamais refusées ainsi : elles se rabattent\\nsur `application/problem+json`.)\\n",\n'
+    '     "resolution": "Acceptez l\'un des types de média de `available`, ou retirez l\'en-tête\\n`Accept` pour recevoir la représentation par défaut.\\n",\n'
+    '     "members": {\n'
+    '      "available": {\n'
+    '       "description": "Les types de média que la ressource peut produire."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "conflict": {\n'
+    '     "title": "Conflit",\n'
+    '     "summary": "La requête entre en conflit avec l\'état actuel de la ressource.",\n'
+    "     \"description\": \"La requête est bien formée, mais l'appliquer enfreindrait une règle\\nliée à l'état actuel de la ressource. Cas fréquents :\\n\\n- **Exclusivité** : ajouter un enregistrement là où un CNAME existe\\n  déjà, ou un CNAME là où d'autres enregistrements existent\\n  (RFC 1034 §3.6.2).\\n- **Unicité** : une ressource de même clé unique existe déjà.\\n- **Dépendances** : supprimer ce à quoi d'autres ressources font encore\\n  référence (supprimez d'abord les enregistrements, puis la zone).\\n- **Versions** : un `If-Match` ou un champ de version périmé.\\n\\n`conflicts` énumère les identifiants des ressources en conflit avec la\\nrequête.\\n\",\n"
+    '     "resolution": "Relisez l\'état actuel, résolvez le conflit (supprimez ou modifiez les\\nressources en cause, ou reportez votre modification sur la nouvelle\\nversion) et réessayez une fois. Renvoyée telle quelle, la requête\\néchouera de la même façon.\\n",\n'
+    '     "members": {\n'
+    '      "conflicts": {\n'
+    '       "description": "Les identifiants des ressources existantes en conflit avec la requête."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "gone": {\n'
+    '     "title": "Supprimée",\n'
+    '     "summary": "La ressource a été supprimée et ne reviendra pas.",\n'
+    '     "description": "La ressource a existé et a été supprimée (ou a expiré : une invitation,\\nun lien de téléchargement, une session d\'envoi). Ce problème se\\ndistingue de `not-found` pour que la logique de nouvelle tentative\\nsache distinguer « n\'a jamais existé » de « n\'existe plus » : une\\nsuppression rejouée avec un identifiant périmé aboutit ici.\\n",\n'
+    '     "resolution": "Considérez la ressource comme supprimée : oubliez la référence,\\nrestaurez-la si l\'API le permet, ou créez-en une nouvelle. Ne\\nréessayez jamais.\\n"\n'
+    "    },\n"
+    '    "payload-too-large": {\n'
+    '     "title": "Contenu trop volumineux",\n'
+    '     "summary": "Le corps de la requête dépasse la taille que le serveur accepte.",\n'
+    '     "description": "Le corps dépasse une limite de taille : un plafond par requête, ou un\\nplafond par fichier de l\'offre du compte. `max_bytes` est la limite\\nappliquée. (La RFC 9110 §15.5.14 a renommé ce statut « Content Too\\nLarge ».)\\n",\n'
+    "     \"resolution\": \"Envoyez un corps plus petit : découpez le lot, compressez-le si l'API\\nl'accepte, ou utilisez l'API d'envoi reprenable pour les gros\\nfichiers.\\n\",\n"
+    '     "detail": "Le corps de la requête dépasse la limite de {max_bytes} octets.",\n'
+    '     "members": {\n'
+    '      "max_bytes": {\n'
+    '       "description": "La limite appliquée, en octets."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "unsupported-media-type": {\n'
+    '     "title": "Type de média non pris en charge",\n'
+    '     "summary": "Le corps de la requête est dans un format que ce point d\'accès n\'accepte pas.",\n'
+    '     "description": "Le `Content-Type` de la requête (ou son `Content-Encoding`) n\'est pas de\\nceux que le point d\'accès accepte : des données de formulaire envoyées\\nà un point d\'accès JSON, ou un en-tête `Content-Type` absent.\\n",\n'
+    '     "resolution": "Envoyez le corps dans l\'un des types de média de `supported`, avec\\nl\'en-tête `Content-Type` correspondant.\\n",\n'
+    '     "members": {\n'
+    '      "supported": {\n'
+    '       "description": "Les types de média que le point d\'accès accepte."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "unprocessable": {\n'
+    '     "title": "Contenu impossible à traiter",\n'
+    '     "summary": "Le corps a pu être lu, mais son contenu n\'est pas valide.",\n'
+    '     "description": "Le corps de la requête est syntaxiquement correct (il se lit comme du\\nJSON) mais échoue à la validation : un champ manquant, une valeur hors\\nlimites, un enregistrement SRV sans port, un enregistrement CAA à\\nl\'étiquette inconnue.\\n\\n`errors` énumère tous les échecs, pas seulement le premier. Les champs\\ndu corps portent un `pointer` au format JSON Pointer\\n(`#/profile/color`, comme dans la RFC 9457 §3) ; les entrées de\\nrequête, de chemin, d\'en-tête et de cookie portent `parameter` et\\n`in`.\\n",\n'
+    '     "resolution": "Corrigez chaque entrée énumérée dans `errors` et renvoyez la requête.\\nAffichez le `detail` de chaque élément à côté du champ qu\'il désigne.\\n",\n'
+    '     "members": {\n'
+    '      "errors": {\n'
+    '       "description": "Tous les échecs de validation constatés."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "rate-limited": {\n'
+    '     "title": "Trop de requêtes",\n'
+    '     "summary": "Vous avez envoyé trop de requêtes ; attendez avant d\'en envoyer d\'autres.",\n'
+    '     "description": "Une limite de débit est atteinte : par identifiant, par locataire, ou\\npar adresse IP d\'origine pour les points d\'accès sans authentification\\ncomme la connexion. L\'en-tête `Retry-After` indique combien de temps\\nattendre, en secondes ou sous forme de date HTTP ; `retry_after` le\\nrépète en secondes pour les clients qui ne lisent que le corps.\\n",\n'
+    '     "resolution": "Attendez au moins le délai qu\'indique `Retry-After`, puis réessayez.\\nNe réessayez pas plus tôt : cela ne fait que prolonger la limite. Pour\\nun trafic soutenu, ralentissez ou étalez les requêtes dans le temps.\\n",\n'
+    '     "detail": "Limite de débit atteinte ; réessayez dans {retry_after} secondes.",\n'
+    '     "members": {\n'
+    '      "retry_after": {\n'
+    '       "description": "Secondes à attendre avant de réessayer (comme dans Retry-After)."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "internal": {\n'
+    '     "title": "Erreur interne du serveur",\n'
+    '     "summary": "Quelque chose a échoué côté serveur ; votre requête n\'y est pour rien.",\n'
+    '     "description": "Le serveur a rencontré un état inattendu ou a planté en traitant la\\nrequête. Aucun détail de la panne n\'est envoyé (il aiderait un\\nattaquant plus que vous ; RFC 9457 §5), mais la réponse porte un\\n`request_id` qui retrouve la ligne de journal exacte.\\n",\n'
+    '     "resolution": "Réessayez avec un délai croissant : certaines de ces pannes sont\\npassagères. Si elle persiste, contactez le support avec le\\n`request_id` et l\'heure approximative. Ne réessayez pas une requête\\nnon idempotente sans clé d\'idempotence.\\n"\n'
+    "    },\n"
+    '    "not-implemented": {\n'
+    '     "title": "Non implémenté",\n'
+    '     "summary": "Le serveur ne prend pas en charge la fonctionnalité que demande cette requête.",\n'
+    '     "description": "Le point d\'accès ou la fonctionnalité figure dans la description de\\nl\'API mais n\'est pas implémenté sur ce serveur ou dans cette version :\\nune méthode réservée à une version ultérieure, une capacité optionnelle\\nque ce déploiement laisse de côté, ou une extension de protocole que le\\nserveur ne parle pas. Contrairement à `method-not-allowed`, aucune\\nressource de ce serveur ne la prend en charge.\\n",\n'
+    '     "resolution": "Ne réessayez pas. Vérifiez la version de l\'API et la liste des\\nfonctionnalités de ce déploiement.\\n"\n'
+    "    },\n"
+    '    "bad-gateway": {\n'
+    '     "title": "Mauvaise passerelle",\n'
+    '     "summary": "Un service dont dépend cette API a renvoyé une erreur.",\n'
+    '     "description": "Le serveur s\'appuie sur un autre service (un prestataire de paiement,\\nune autorité de certification, un service de courriel ou de stockage)\\net ce service a répondu par une erreur ou n\'a pas pu être joint.\\n",\n'
+    '     "resolution": "Réessayez avec un délai exponentiel et aléatoire : c\'est généralement\\npassager. Si cela persiste, contactez le support avec le `request_id`.\\n"\n'
+    "    },\n"
+    '    "unavailable": {\n'
+    '     "title": "Service indisponible",\n'
+    '     "summary": "Le service, ou cette fonctionnalité, est momentanément indisponible.",\n'
+    '     "description": "Le serveur ne peut pas traiter la requête pour l\'instant : maintenance,\\nsurcharge, dépendance en cours de retrait, ou fonctionnalité pas encore\\nconfigurée sur cette instance. Quand le serveur sait combien de temps\\ncela durera, `Retry-After` l\'indique.\\n",\n'
+    '     "resolution": "Attendez le délai qu\'indique `Retry-After` (ou espacez les tentatives\\nde façon exponentielle en son absence), puis réessayez. Si cela dure\\nplus de quelques minutes, consultez la page d\'état du service.\\n",\n'
+    '     "members": {\n'
+    '      "retry_after": {\n'
+    '       "description": "Secondes à attendre avant de réessayer (comme dans Retry-After)."\n'
+    "      }\n"
+    "     }\n"
+    "    },\n"
+    '    "gateway-timeout": {\n'
+    '     "title": "Délai de passerelle dépassé",\n'
+    '     "summary": "Un service dont dépend cette API n\'a pas répondu à temps.",\n'
+    "     \"description\": \"Un service en amont (un serveur DNS, un fournisseur d'identité, un\\nstockage d'objets) a été trop lent, et le serveur a cessé d'attendre.\\nL'opération a pu avoir lieu en amont, ou non : une écriture qui a\\nexpiré peut malgré tout avoir été appliquée.\\n\",\n"
+    "     \"resolution\": \"Réessayez avec un délai croissant. Pour une écriture, vérifiez d'abord\\nl'état de la ressource (ou utilisez une clé d'idempotence) afin que la\\nnouvelle tentative n'applique pas deux fois la modification.\\n\"\n"
+    "    },\n"
+    '    "insufficient-storage": {\n'
+    '     "title": "Espace de stockage insuffisant",\n'
+    '     "summary": "Stocker ceci dépasserait un quota de stockage.",\n'
+    "     \"description\": \"La requête demande plus d'espace que le quota n'en permet, à l'un des\\nniveaux où s'appliquent les quotas (partage, utilisateur, groupe,\\nlocataire ou partenaire). `quota_bytes` et `used_bytes` indiquent à\\nquel point le quota est proche.\\n\",\n"
+    '     "resolution": "Libérez de l\'espace (supprimez ou archivez des fichiers, videz la\\ncorbeille) ou augmentez le quota, puis réessayez.\\n",\n'
+    '     "members": {\n'
+    '      "quota_bytes": {\n'
+    '       "description": "Le quota appliqué, en octets."\n'
+    "      },\n"
+    '      "used_bytes": {\n'
+    '       "description": "L\'espace utilisé à l\'arrivée de la requête, en octets."\n'
+    "      }\n"
+    "     }\n"
+    "    }\n"
+    "   },\n"
+    '   "validation": {\n'
+    '    "missing": "Ce champ est obligatoire.",\n'
+    '    "required": "Ce champ est obligatoire.",\n'
+    '    "string_too_short": "Au moins {min_length} caractère(s).",\n'
+    '    "string_too_long": "Au plus {max_length} caractère(s).",\n'
+    '    "greater_than": "Doit être supérieur à {gt}.",\n'
+    '    "greater_than_equal": "Doit être supérieur ou égal à {ge}.",\n'
+    '    "less_than": "Doit être inférieur à {lt}.",\n'
+    '    "less_than_equal": "Doit être inférieur ou égal à {le}.",\n'
+    '    "int_parsing": "Doit être un nombre entier.",\n'
+    '    "json_invalid": "Le corps n\'est pas du JSON valide."\n'
+    "   }\n"
+    "  }\n"
     " ]\n"
     "}"
 )

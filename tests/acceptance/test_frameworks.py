@@ -421,7 +421,8 @@ def test_negotiation_gives_xml_and_html(served: tuple[App, Server]) -> None:
     page = httpx.get(server.base + "/conflict", headers={"Accept": "text/html"}, timeout=10)
     assert (page.status_code, page.headers["content-type"]) == (409, "text/html; charset=utf-8")
     assert '<script type="application/problem+json">' in page.text
-    assert page.headers["vary"] == "Accept"
+    assert page.headers["vary"] == "Accept, Accept-Language"  # the bundled catalog has translations
+    assert page.headers["content-language"] == "en"
 
 
 def test_head_gets_the_headers_and_no_body(served: tuple[App, Server]) -> None:
