@@ -164,6 +164,7 @@ class Catalog:
         translation = self.translations.get(language)  # None for the default language
         code = problem.code
         spec = self.problems.get(code) if code is not None else None
+        # Only this catalog's own problems: not a generic one, nor another catalog's of the same code.
         if (
             translation is None
             or code is None

@@ -118,12 +118,15 @@ class TranslationReader:
     ) -> None:
         where = f"translation {language.tag!r}"
         spec = self._translatable(language, path, slug, mark, specs)
-        values = read_struct(node, _TranslatedIn, f"{where} of problem {slug!r}", path, self.findings) if spec else None
+        failed: set[str] = set()  # reported as wrong here: not again as missing (`_warn_missing`)
+        values = read_struct(node, _TranslatedIn, f"{where} of problem {slug!r}", path, self.findings, failed)
         if spec is None or values is None or not isinstance(node, YMap):
             return
         detail = values["detail"]
         if detail is not None and not self._detail_fits(path, node.entries["detail"][1].mark, where, spec, detail):
             detail = None
+            failed.add("detail")
+        language.failed.update((slug, text) for text in failed)
         members = {}
         if values["members"] and isinstance(node.entries["members"][1], YMap):
             members = self._members(path, where, spec, node.entries["members"][1])
@@ -195,7 +198,9 @@ class TranslationReader:
             missing = [
                 slug
                 for slug, spec in specs.items()
-                if getattr(spec, text) and getattr(language.problems.get(slug), text, None) is None
+                if getattr(spec, text)
+                and getattr(language.problems.get(slug), text, None) is None
+                and (slug, text) not in language.failed
             ]
             if missing:
                 self.findings.warning(
@@ -217,6 +222,7 @@ class _Language:
         self.problems: dict[str, TranslatedProblem] = {}
         self.places: dict[str, tuple[str, Mark]] = {}
         self.validation: dict[str, str] = {}
+        self.failed: set[tuple[str, str]] = set()  # (slug, text) whose translation was an error
 
 
 def _missing_descriptions(language: _Language, specs: Mapping[str, ProblemSpec]) -> list[str]:

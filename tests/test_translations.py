@@ -110,6 +110,17 @@ def test_translation_mistakes_are_errors_where_they_stand(
     assert message in finding
 
 
+def test_a_wrong_translation_is_not_also_reported_missing(write: WriteCatalog) -> None:
+    """As the loader does for a misspelt key: one finding per mistake."""
+    write(HEADER + PROBLEMS, "errors.yaml")
+    entry = '    quota-exceeded: {title: [Quota], detail: "{current}"}\n    gone: {title: Supprimée}\n'
+    path = write("translations:\n  language: fr\n  problems:\n" + entry, "fr.yaml")
+    found = findings(path.parent)
+    assert [line.split(": ", 2)[1] for line in found].count("error") == 2  # the title's type, the placeholders
+    assert not [line for line in found if "has no title" in line or "has no detail" in line]
+    assert [line for line in found if "has no summary for quota-exceeded" in line]  # what is missing still is
+
+
 @pytest.mark.parametrize(
     ("language", "message"),
     [("fr_FR", "translation language 'fr_FR' is not a BCP 47 language tag"), ("EN", "the catalog's own language")],

@@ -425,6 +425,16 @@ def test_negotiation_gives_xml_and_html(served: tuple[App, Server]) -> None:
     assert page.headers["content-language"] == "en"
 
 
+def test_problems_come_in_the_language_asked_for(served: tuple[App, Server]) -> None:
+    """The bundled catalog's French and German, through every framework and server (the responder decides)."""
+    _, server = served
+    french = httpx.get(server.base + "/conflict", headers={"Accept-Language": "fr-CA, en;q=0.5"}, timeout=10)
+    assert (french.status_code, french.headers["content-language"], french.json()["title"]) == (409, "fr", "Conflit")
+    assert french.json()["code"] == "conflict"  # never translated
+    german = httpx.get(server.base + "/conflict", headers={"Accept-Language": "de"}, timeout=10)
+    assert (german.headers["content-language"], german.json()["title"]) == ("de", "Konflikt")
+
+
 def test_head_gets_the_headers_and_no_body(served: tuple[App, Server]) -> None:
     app, server = served
     head = httpx.head(server.base + "/conflict", timeout=10)
