@@ -155,28 +155,26 @@ class Catalog:
         return rebased
 
     def localized(self, problem: Problem, language: str) -> Problem:
-        """`problem` in one of the catalog's `languages`: its title and its catalog `detail`, translated.
+        """`problem` in one of the catalog's `languages`: its title, its catalog `detail` and its items, translated.
 
         What the translation leaves out stays in the default language; a problem
-        this catalog does not know (a generic one, another catalog's) stays as it
-        is, and so do `type`, `code`, the members and a `detail` the app passed.
+        this catalog does not know (a generic one, another catalog's) keeps its
+        title and detail, and so do `type`, `code`, the members and a `detail`
+        the app passed. Validation items (`errors`), whoever's problem they are
+        on, take the translation's `validation` message for their `code`.
         """
         translation = self.translations.get(language)  # None for the default language
+        if translation is None:
+            return problem
         code = problem.code
         spec = self.problems.get(code) if code is not None else None
-        # Only this catalog's own problems: not a generic one, nor another catalog's of the same code.
-        if (
-            translation is None
-            or code is None
-            or spec is None
-            or problem.spec is None
-            or problem.spec.type != spec.type
-        ):
+        # Title and detail only for this catalog's own problems: not a generic one, nor another catalog's.
+        own = spec is not None and problem.spec is not None and problem.spec.type == spec.type
+        translated = translation.problems.get(code) if own and code is not None else None
+        if translated is None and not translation.validation:
             return problem
-        translated = translation.problems.get(code)
-        if translated is None:
-            return problem
-        return problem._in_language(translated.title, translated.detail)
+        title, detail = (translated.title, translated.detail) if translated is not None else (None, None)
+        return problem._in_language(title, detail, translation.validation)
 
     # -- problem classes ---------------------------------------------------------
 

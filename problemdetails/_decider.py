@@ -36,7 +36,7 @@ from problemdetails._catalog import Catalog
 from problemdetails._context import recording_span
 from problemdetails._grammar import loggable
 from problemdetails._logging import EXCEPTION_GROUPS, log_exception, log_problem
-from problemdetails._member_types import ErrorItem, ListOf, Scalar
+from problemdetails._member_types import ErrorItem, is_error_list
 from problemdetails._problem import Problem
 from problemdetails._request import Request
 from problemdetails._response import json_document
@@ -48,7 +48,6 @@ __all__ = [
     "ExceptionMap",
     "FrameworkErrors",
     "client_detail",
-    "is_error_list",
     "problem_for_status",
     "raised_through",
 ]
@@ -380,11 +379,6 @@ def problem_for_status(
         # that the catalog should declare it.
         problem.extensions = {"errors": errors}
     return problem
-
-
-def is_error_list(member_type: object) -> bool:
-    """The member holds validation items (`list[error]`), which a framework error can fill."""
-    return isinstance(member_type, ListOf) and member_type.item == Scalar("error")
 
 
 def client_detail(status: int, detail: object) -> str | None:

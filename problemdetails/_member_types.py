@@ -30,9 +30,11 @@ __all__ = [
     "ListOf",
     "MemberType",
     "Nullable",
+    "ParamValue",
     "Scalar",
     "ScalarFacts",
     "TypeSyntaxError",
+    "is_error_list",
     "is_uri_reference",
     "must_be_present",
     "parse_type",
@@ -77,13 +79,19 @@ Uri = Annotated[str, msgspec.Meta(pattern=URI_REFERENCE)]
 AwareDatetime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 
 
+# A validation rule's parameter, as a framework states it (`{"min_length": 3}`): a JSON scalar.
+ParamValue = str | bool | WireInt | FiniteFloat
+
+
 class ErrorItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, rename={"in_": "in"}):
     """One item of a validation problem's `errors` list (the built-in `error` member type).
 
     Body fields are located with `pointer`, a JSON Pointer in URI-fragment form
     as in the RFC 9457 §3 example (`"#/profile/color"`); everything else with
     `parameter` and `in_` (`"query"`, `"path"`, `"header"` or `"cookie"`, sent
-    on the wire as `in`). `code` optionally names the failed rule.
+    on the wire as `in`). `code` optionally names the failed rule, and `params`
+    its parameters (`{"min_length": 3}`), so that a client can write its own
+    message and a translation can fill its template with them.
     """
 
     detail: str
@@ -91,6 +99,7 @@ class ErrorItem(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, r
     parameter: str | None = None
     in_: Literal["query", "path", "header", "cookie"] | None = None
     code: str | None = None
+    params: dict[str, ParamValue] | None = None
 
 
 class TypeSyntaxError(ValueError):
@@ -215,13 +224,17 @@ class ScalarFacts:
 # One `error` item (`ErrorItem`) in JSON Schema.
 _ERROR_ITEM_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "One failed check: `pointer` for a body field, `parameter` and `in` for the rest.",
+    "description": (
+        "One failed check: `pointer` for a body field, `parameter` and `in` for the rest;"
+        " `code` names its rule, `params` the rule's parameters."
+    ),
     "properties": {
         "detail": {"type": "string"},
         "pointer": {"type": "string", "pattern": "^#(?:/[^/]*)*$"},
         "parameter": {"type": "string"},
         "in": {"enum": ["query", "path", "header", "cookie"]},
         "code": {"type": "string"},
+        "params": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
     },
     "required": ["detail"],
 }
@@ -243,6 +256,11 @@ _TOKEN = re.compile(r"\s*(?:(?P<word>[A-Za-z0-9_.:+-]+)|(?P<quoted>\"[^\"]*\"|'[
 
 
 @lru_cache(maxsize=1024)  # catalogs repeat a few types many times; the results are immutable
+def is_error_list(member_type: object) -> bool:
+    """The member holds validation items (`list[error]`), which a framework error can fill."""
+    return isinstance(member_type, ListOf) and member_type.item == Scalar("error")
+
+
 def parse_type(text: str) -> MemberType:
     """Parse a member type such as `list[dict[str, int]] | None`.
 

@@ -30,10 +30,10 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import msgspec
 
 from problemdetails._grammar import REQUEST_ID_PATTERN, is_request_id
-from problemdetails._member_types import MemberType, is_uri_reference, must_be_present
+from problemdetails._member_types import ErrorItem, MemberType, is_error_list, is_uri_reference, must_be_present
 from problemdetails._spec import NCNAME, RESERVED_NAMES, STANDARD_MEMBERS, ProblemSpec, default_retry
 from problemdetails._status import status_phrase
-from problemdetails._templates import Template, class_template, render
+from problemdetails._templates import Template, class_template, render, render_template
 
 __all__ = ["ClassData", "Problem", "Received"]
 
@@ -134,6 +134,22 @@ def _translated_template(cls: type[Problem], detail: str) -> Template:
     compiled = class_template(detail, names)
     assert compiled is not None  # the loader checked it parses, with the default language's placeholders
     return compiled
+
+
+def _items_in_language(items: object, messages: Mapping[str, str]) -> list[ErrorItem] | None:
+    """Validation items with the messages their codes have in `messages`, or None when none of them changes."""
+    if not isinstance(items, list):
+        return None
+    translated: list[ErrorItem] = []
+    changed = False
+    for item in items:
+        message = messages.get(item.code) if isinstance(item, ErrorItem) and item.code is not None else None
+        text = render_template(message, item.params or {}) if message is not None else None
+        if text is not None:
+            item = msgspec.structs.replace(item, detail=text)
+            changed = True
+        translated.append(item)
+    return translated if changed else None
 
 
 class Received(msgspec.Struct, frozen=True, kw_only=True):
@@ -329,12 +345,15 @@ class Problem(Exception):
         Exception.__init__(clone, *self.args)
         return clone
 
-    def _in_language(self, title: str | None, detail: str | None) -> Problem:
-        """A copy for a response in another language: its title, and the catalog's `detail` template, translated.
+    def _in_language(self, title: str | None, detail: str | None, messages: Mapping[str, str]) -> Problem:
+        """A copy for a response in another language: its title, its catalog `detail` and its items, translated.
 
         A `detail` the app passed is its own and stays as it is; only a detail the
         catalog's template rendered is rendered again from the translated one
         (`detail`, with the same placeholders). None leaves a text as it is.
+        Validation items (`errors`) take the message `messages` has for their
+        `code`, filled with their `params`; an item whose code has none, or
+        whose params do not fill it, keeps the framework's text.
         """
         compiled, wire = self.__problemdetails__, self._wire
         changes: dict[str, Any] = {}
@@ -346,10 +365,21 @@ class Problem(Exception):
             translated = render(_translated_template(type(self), detail), wire)  # type: ignore[arg-type]
             if translated is not None:
                 changes["detail"] = translated
-        if not changes:
+        extensions = self.extensions
+        if messages:
+            for member in compiled.members:
+                if is_error_list(member.type):
+                    items = _items_in_language(getattr(wire, member.attribute), messages)
+                    if items is not None:
+                        changes[member.attribute] = items
+            items = _items_in_language(extensions.get("errors"), messages)
+            if items is not None:
+                extensions = {**extensions, "errors": items}
+        if not changes and extensions is self.extensions:
             return self
         clone = self._occurrence(instance=wire.instance, request_id=wire.request_id, trace_id=wire.trace_id)
         clone._wire = msgspec.structs.replace(clone._wire, **changes)
+        clone.extensions = extensions
         if title is not None:
             clone.title = title  # over the class's own (`Conflict.title`), for the pages and profiles that read it
         return clone

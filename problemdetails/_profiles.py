@@ -158,7 +158,10 @@ def _fastapi_item(item: dict[str, Any]) -> dict[str, Any]:
         location: list[str] = ["body", *(unquote(part).replace("~1", "/").replace("~0", "~") for part in parts)]
     else:
         location = [item.get("in", "body"), *([item["parameter"]] if "parameter" in item else [])]
-    return {"loc": location, "msg": item["detail"], "type": item.get("code", "value_error")}
+    fastapi = {"loc": location, "msg": item["detail"], "type": item.get("code", "value_error")}
+    if "params" in item:
+        fastapi["ctx"] = item["params"]
+    return fastapi
 
 
 def _error_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -171,4 +174,9 @@ def _error_item(item: dict[str, Any]) -> dict[str, Any]:
         result["parameter"], result["in"] = location[1], location[0]
     if isinstance(item.get("type"), str):
         result["code"] = item["type"]
+    context = item.get("ctx")
+    if isinstance(context, dict):  # pydantic's parameters of the rule; the JSON scalars among them are `params`
+        params = {name: value for name, value in context.items() if isinstance(value, (str, bool, float, int))}
+        if params:
+            result["params"] = params
     return result

@@ -197,6 +197,7 @@ def generate_typescript(catalog: Catalog) -> str:
         "  parameter?: string;",
         '  in?: "query" | "path" | "header" | "cookie";',
         "  code?: string;",
+        "  params?: Record<string, string | number | boolean>;",
         "}",
         "",
         "/** The RFC 9457 members every problem has; unknown extension members are allowed (§3.2). */",

@@ -20,7 +20,11 @@ over through `HandOver`, which the request's `Exchange` (`_exchange.py`) holds:
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
+import enum
 import logging
+import math
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -38,7 +42,7 @@ from problemdetails._decider import HELD_BODY_LIMIT, problem_for_status
 from problemdetails._docs_site import DocsSite
 from problemdetails._exchange import EXCHANGE, Exchange, exchange_of
 from problemdetails._grammar import json_pointer, loggable
-from problemdetails._member_types import ErrorItem
+from problemdetails._member_types import ErrorItem, ParamValue
 from problemdetails._problem import Problem
 from problemdetails._request import Request, request_of
 from problemdetails._responder import Answer, Responder
@@ -53,6 +57,8 @@ __all__ = [
     "error_items",
     "handover_of",
     "header_fields",
+    "item_params",
+    "jsonschema_item",
     "status_of",
     "text_request",
     "validation_problem",
@@ -307,10 +313,11 @@ LOCATIONS = frozenset({"query", "path", "header", "cookie"})
 
 
 def error_items(errors: Iterable[Mapping[str, Any]]) -> list[ErrorItem]:
-    """FastAPI / pydantic validation errors (`loc`, `msg`, `type`) as `errors` items.
+    """FastAPI / pydantic validation errors (`loc`, `msg`, `type`, `ctx`) as `errors` items.
 
     Body fields get a JSON Pointer (`#/profile/color`); query, path, header and
-    cookie inputs get `parameter` and `in`.
+    cookie inputs get `parameter` and `in`. pydantic's `type` is the item's
+    `code` and its `ctx` (`{"min_length": 3}`) its `params`.
     """
     items: list[ErrorItem] = []
     for error in errors:
@@ -318,12 +325,64 @@ def error_items(errors: Iterable[Mapping[str, Any]]) -> list[ErrorItem]:
         detail = str(error.get("msg") or "invalid")
         code = error.get("type")
         code = str(code) if code is not None else None
+        context = error.get("ctx")
+        params = item_params(context) if isinstance(context, Mapping) else None
         if location and location[0] in LOCATIONS and len(location) > 1:
-            items.append(ErrorItem(detail=detail, parameter=str(location[1]), in_=location[0], code=code))
+            items.append(
+                ErrorItem(detail=detail, parameter=str(location[1]), in_=location[0], code=code, params=params)
+            )
         else:
             path = location[1:] if location and location[0] == "body" else location
-            items.append(ErrorItem(detail=detail, pointer=json_pointer(path), code=code))
+            items.append(ErrorItem(detail=detail, pointer=json_pointer(path), code=code, params=params))
     return items
+
+
+def item_params(values: Mapping[str, object]) -> dict[str, ParamValue] | None:
+    """A validation rule's parameters as an item's `params`: the JSON scalars among them, None if there are none.
+
+    Limits come as numbers and strings (`min_length`, `ge`, `pattern`); a
+    `Decimal`, a date or an enum member is sent as its text. Anything else (the
+    exception a custom validator raised, whose message is the item's `detail`
+    already) is left out: it has no wire form a client could read.
+    """
+    params: dict[str, ParamValue] = {}
+    for name, value in values.items():
+        if isinstance(value, enum.Enum):
+            value = value.value
+        if isinstance(value, (decimal.Decimal, dt.timedelta)):
+            value = str(value)
+        elif isinstance(value, (dt.date, dt.time)):
+            value = value.isoformat()
+        if isinstance(value, (str, bool)) or _is_wire_number(value):
+            params[str(name)] = value  # type: ignore[assignment]
+    return params or None
+
+
+def jsonschema_item(error: Any) -> ErrorItem:
+    """A jsonschema `ValidationError` (Connexion's, Falcon's validators) as an `errors` item at the member it is about.
+
+    Its keyword is the `code` (`minLength`), and the keyword's value the
+    `params` when it is a scalar (`{"minLength": 3}`), not a schema or a list.
+    """
+    path = list(error.absolute_path)
+    if error.validator == "required" and isinstance(error.instance, Mapping):
+        # jsonschema reports a missing member at its parent: the item points at the member itself.
+        names = error.validator_value if isinstance(error.validator_value, (list, tuple)) else ()
+        missing = [str(name) for name in names if name not in error.instance]
+        if missing:
+            path.append(missing[0])
+    code = str(error.validator)
+    detail = str(error.message)[:1000]
+    return ErrorItem(
+        detail=detail, pointer=json_pointer(path), code=code, params=item_params({code: error.validator_value})
+    )
+
+
+def _is_wire_number(value: object) -> bool:
+    """A number JSON can carry as it is: a 64-bit int, or a finite float (RFC 8259 §6 has no NaN)."""
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def validation_problem(catalog: Catalog, errors: Sequence[Mapping[str, Any]]) -> Problem:

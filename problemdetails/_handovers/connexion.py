@@ -18,14 +18,13 @@ and so does a validator it gave for a media type.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from problemdetails._catalog import Catalog
 from problemdetails._decider import client_detail, problem_for_status
 from problemdetails._exchange import exchange_of
-from problemdetails._grammar import json_pointer
-from problemdetails._handovers.base import Framework, handover_of
+from problemdetails._handovers.base import Framework, handover_of, jsonschema_item
 from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
 
@@ -151,7 +150,7 @@ def _validator_map() -> dict[str, Any]:
         def _validate(self, body: Any) -> Any:
             if not self._nullable and body is None:
                 raise BadRequestProblem("Request body must not be empty")
-            items = [_body_item(error) for error in self._validator.iter_errors(body)]
+            items = [jsonschema_item(error) for error in self._validator.iter_errors(body)]
             if items:
                 raise Invalid(items)
             return body
@@ -178,21 +177,6 @@ def _validator_map() -> dict[str, Any]:
 
     body = MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": Body})
     return {"parameter": Parameters, "body": body}
-
-
-def _body_item(error: Any) -> ErrorItem:
-    """A JSON Schema failure as an `errors` item, pointing at the member it is about."""
-    path = list(error.absolute_path)
-    if error.validator == "required" and isinstance(error.instance, Mapping):
-        # jsonschema reports a missing member at its parent: the item points at the member itself.
-        missing = [name for name in _names(error.validator_value) if name not in error.instance]
-        if missing:
-            path.append(missing[0])
-    return ErrorItem(detail=str(error.message)[:1000], pointer=json_pointer(path), code=str(error.validator))
-
-
-def _names(value: Any) -> Iterable[str]:
-    return [str(name) for name in value] if isinstance(value, (list, tuple)) else []
 
 
 def _parameter_item(name: str, location: Location, error: str) -> ErrorItem:

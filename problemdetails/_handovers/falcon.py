@@ -32,8 +32,7 @@ from problemdetails._catalog import Catalog
 from problemdetails._context import serving
 from problemdetails._decider import client_detail, problem_for_status
 from problemdetails._exchange import Exchange, exchange_of
-from problemdetails._grammar import json_pointer
-from problemdetails._handovers.base import Framework, HandOver, handover_of, watched_async
+from problemdetails._handovers.base import Framework, HandOver, handover_of, jsonschema_item, watched_async
 from problemdetails._member_types import ErrorItem
 from problemdetails._problem import Problem
 from problemdetails._request import request_of
@@ -146,10 +145,9 @@ def _media_errors(exc: Exception) -> list[ErrorItem] | None:
     import falcon
 
     cause = exc.__cause__
-    path = getattr(cause, "absolute_path", None)
-    if not isinstance(exc, falcon.MediaValidationError) or path is None:
+    if not isinstance(exc, falcon.MediaValidationError) or getattr(cause, "absolute_path", None) is None:
         return None
-    return [ErrorItem(detail=str(getattr(cause, "message", exc.description)), pointer=json_pointer(path))]
+    return [jsonschema_item(cause)]
 
 
 class Falcon(Framework):

@@ -28,8 +28,16 @@ from problemdetails._catalog import Catalog
 from problemdetails._decider import client_detail, problem_for_status
 from problemdetails._exchange import exchange_of
 from problemdetails._grammar import json_pointer
-from problemdetails._handovers.base import LOCATIONS, Framework, HandOver, handover_of, status_of
-from problemdetails._member_types import ErrorItem
+from problemdetails._handovers.base import (
+    LOCATIONS,
+    Framework,
+    HandOver,
+    error_items,
+    handover_of,
+    item_params,
+    status_of,
+)
+from problemdetails._member_types import ErrorItem, ParamValue
 from problemdetails._problem import Problem
 from problemdetails._response import choose_media_type
 from problemdetails._types import ASGIApp, Message, Receive, Scope, Send
@@ -308,21 +316,74 @@ class _Around:
 
 
 def litestar_error_items(extra: object) -> list[ErrorItem] | None:
-    """Litestar's validation `extra` (`message`, `key`, `source`) as `errors` items, if it has that shape."""
-    if (
-        not isinstance(extra, list)
-        or not extra
-        or not all(isinstance(item, dict) and "message" in item for item in extra)
-    ):
+    """Litestar's validation `extra` as `errors` items, if it has a shape Litestar gives it.
+
+    Its signature model reports msgspec's messages (`message`, `key`, `source`);
+    a `PydanticDTO` reports pydantic's errors (`loc`, `msg`, `type`, `ctx`) as
+    they are.
+    """
+    if not isinstance(extra, list) or not extra or not all(isinstance(item, dict) for item in extra):
+        return None
+    if all("loc" in item and "msg" in item for item in extra):
+        return error_items(extra)
+    if not all("message" in item for item in extra):
         return None
     items: list[ErrorItem] = []
     for item in extra:
-        key, source = item.get("key"), item.get("source")
+        key, source, detail = item.get("key"), item.get("source"), str(item["message"])
+        code, params = _msgspec_rule(detail)
         if source in LOCATIONS and key is not None:
-            items.append(ErrorItem(detail=str(item["message"]), parameter=str(key), in_=source))
+            items.append(ErrorItem(detail=detail, parameter=str(key), in_=source, code=code, params=params))
         else:
-            items.append(ErrorItem(detail=str(item["message"]), pointer=json_pointer(_msgspec_path(key))))
+            pointer = json_pointer(_msgspec_path(key))
+            items.append(ErrorItem(detail=detail, pointer=pointer, code=code, params=params))
     return items
+
+
+# msgspec states a failed rule in prose only (`Expected `str` of length >= 3`): each of its
+# messages, read back as the rule's code and parameters. The codes are pydantic's, so one set of
+# translated messages serves FastAPI and Litestar alike.
+_NUMBER = r"(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
+_MSGSPEC_RULES: tuple[tuple[re.Pattern[str], str, str | None], ...] = (
+    (re.compile(rf"Expected `str` of length >= {_NUMBER}"), "string_too_short", "min_length"),
+    (re.compile(rf"Expected `str` of length <= {_NUMBER}"), "string_too_long", "max_length"),
+    (re.compile(rf"Expected `(?:array|object|bytes)` of length >= {_NUMBER}"), "too_short", "min_length"),
+    (re.compile(rf"Expected `(?:array|object|bytes)` of length <= {_NUMBER}"), "too_long", "max_length"),
+    (re.compile(rf"Expected `(?:int|float|decimal)` >= {_NUMBER}"), "greater_than_equal", "ge"),
+    (re.compile(rf"Expected `(?:int|float|decimal)` > {_NUMBER}"), "greater_than", "gt"),
+    (re.compile(rf"Expected `(?:int|float|decimal)` <= {_NUMBER}"), "less_than_equal", "le"),
+    (re.compile(rf"Expected `(?:int|float|decimal)` < {_NUMBER}"), "less_than", "lt"),
+    (re.compile(rf"Expected `(?:int|float|decimal)` that's a multiple of {_NUMBER}"), "multiple_of", "multiple_of"),
+    (re.compile(r"Expected `str` matching regex '(.*)'"), "string_pattern_mismatch", "pattern"),
+    (re.compile(r"Object missing required field `.*`"), "missing", None),
+    (re.compile(r"Object contains unknown field `.*`"), "extra_forbidden", None),
+    (re.compile(r"Invalid enum value .*"), "enum", None),
+)
+# `Expected `int`, got `str``: pydantic's `int_type`, `string_type`, ...
+_MSGSPEC_TYPE = re.compile(r"Expected `(\w+)(?: \| null)?`, got `\w+`")
+_TYPE_CODES = {"str": "string", "array": "list", "object": "dict"}
+
+
+def _msgspec_rule(message: str) -> tuple[str | None, dict[str, ParamValue] | None]:
+    """The code and parameters of the rule a msgspec message states, or (None, None) for prose it does not know."""
+    for pattern, code, param in _MSGSPEC_RULES:
+        match = pattern.fullmatch(message)
+        if match is not None:
+            if param is None:
+                return code, None
+            text = match.group(1)
+            return code, item_params({param: text if param == "pattern" else _number(text)})
+    match = _MSGSPEC_TYPE.fullmatch(message)
+    if match is not None:
+        return f"{_TYPE_CODES.get(match.group(1), match.group(1))}_type", None
+    return None, None
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def _msgspec_path(key: object) -> list[str]:
