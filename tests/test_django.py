@@ -36,6 +36,11 @@ from examples.frameworks import django_app
 from examples.frameworks.common import CATALOG, EXCEPTION_MAP, SECRET
 from problemdetails import ProblemMiddleware, WSGIProblemMiddleware, install
 from tests.asgi import call
+
+from rest_framework import serializers  # isort: skip  (after the example project configured Django)
+from rest_framework.request import Request as DRFRequest  # isort: skip
+from rest_framework.response import Response as DRFResponse  # isort: skip
+from rest_framework.views import APIView  # isort: skip
 from tests.conftest import free_port
 from tests.wsgi import serve
 
@@ -77,11 +82,30 @@ def seen(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ok": True})
 
 
+class LineSerializer(serializers.Serializer[Any]):
+    qty = serializers.IntegerField(min_value=1, max_value=99)
+    price = serializers.DecimalField(max_digits=5, decimal_places=2)
+
+
+class OrderSerializer(serializers.Serializer[Any]):
+    reference = serializers.CharField(min_length=3, max_length=8)
+    lines = LineSerializer(many=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=4), required=False)
+    note = serializers.CharField()
+
+
+class Orders(APIView):
+    def post(self, request: DRFRequest) -> DRFResponse:
+        OrderSerializer(data=request.data).is_valid(raise_exception=True)
+        return DRFResponse({"ok": True})
+
+
 urlpatterns = [
     *django_app.urlpatterns,
     path("orders/7", missing_order),
     path("lookup", lookup),
     path("seen", seen),
+    path("drf/orders", Orders.as_view()),
 ]
 
 
@@ -214,6 +238,38 @@ def test_the_request_id_is_current_inside_the_view(way: str) -> None:
 def test_drf_through_the_layer_inside(way: str) -> None:
     problem(fetch(way, "/drf/conflict"), 409, "conflict")
     problem(fetch(way, "/drf/crash"), 500, "internal")
+
+
+@pytest.mark.parametrize(
+    ("language", "messages"),
+    [
+        ("fr", ["Longueur minimale : 3.", "Doit être supérieur ou égal à 1.", "Au plus 2 chiffres après la virgule."]),
+        ("en", ["Ensure this field has at least 3 characters.", "Ensure this value is greater than or equal to 1."]),
+    ],
+)
+def test_drf_validation_items_carry_the_fields_limits_in_the_language_asked_for(
+    language: str, messages: list[str]
+) -> None:
+    """DRF keeps only a code; the limit it names is read off the serializer's field, nested or in a list."""
+    order = {"reference": "ab", "lines": [{"qty": 0, "price": "1.234"}], "tags": ["toolong"]}
+    with project([LAYER, GATEWAY], PROBLEMDETAILS=SETTING):
+        response = Client().post(
+            "/drf/orders", order, content_type="application/json", headers={"Accept-Language": language}
+        )
+    body = json.loads(response.content)
+    assert (response.status_code, body["code"], response["Content-Language"]) == (400, "bad-request", language)
+    items = {item["pointer"]: item for item in body["errors"]}
+    assert {pointer: (item["code"], item.get("params")) for pointer, item in items.items()} == {
+        "#/reference": ("min_length", {"min_length": 3}),
+        "#/lines/0/qty": ("min_value", {"min_value": 1}),
+        "#/lines/0/price": ("max_decimal_places", {"max_decimal_places": 2}),
+        "#/tags/0": ("max_length", {"max_length": 4}),  # the list's child field
+        "#/note": ("required", None),  # `required` is a flag of the field, not a limit
+    }
+    details = [item["detail"] for item in items.values()]
+    assert details[: len(messages)] == messages
+    if language == "fr":
+        assert details[3:] == ["Longueur maximale : 4.", "Ce champ est obligatoire."]
 
 
 @pytest.mark.parametrize("way", WAYS)

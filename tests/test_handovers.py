@@ -9,8 +9,12 @@ Starlette's `Allow` through Mounts and CORS, and what `integrate=False` leaves.
 from __future__ import annotations
 
 import asyncio
+import datetime
+import decimal
+import enum
 import importlib
 import logging
+import math
 from typing import Any
 
 import flask
@@ -34,6 +38,7 @@ from problemdetails import (
     starlette_exception_handlers,
 )
 from problemdetails._handovers import framework_of
+from problemdetails._handovers.base import item_params
 from problemdetails._handovers.drf import drf_error_items
 from tests.asgi import call
 from tests.conftest import HEADER
@@ -468,3 +473,34 @@ def test_a_hooks_problem_keeps_what_the_frameworks_cors_varies_on(bundled: Catal
         "https://app.example",
         "Accept, Accept-Language, Origin",
     )
+
+
+def test_item_params_keep_what_json_can_say() -> None:
+    """A rule's parameters as a client can read them: scalars kept, limits of other types as text, the rest dropped."""
+
+    class Size(enum.Enum):
+        SMALL = "s"
+
+    sent = {
+        "min_length": 3,
+        "ge": 0.5,
+        "strict": True,
+        "pattern": "^a$",
+        "max_digits": decimal.Decimal("1.50"),
+        "le": datetime.date(2026, 12, 31),
+        "expected": Size.SMALL,
+        "error": ValueError("a validator's own words"),
+        "huge": 2**64,
+        "nan": math.nan,
+        "choices": ["a", "b"],
+    }
+    assert item_params(sent) == {
+        "min_length": 3,
+        "ge": 0.5,
+        "strict": True,
+        "pattern": "^a$",
+        "max_digits": "1.50",
+        "le": "2026-12-31",
+        "expected": "s",
+    }
+    assert item_params({"error": ValueError("x")}) is None  # no params at all rather than an empty object

@@ -10,21 +10,25 @@ own test client, one dev server, debug mode and the cases of installing.
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+import msgspec
 import pytest
 from litestar import Controller, Litestar, MediaType, Request, Response, Router, get, route
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.testing import TestClient
+from msgspec import Meta
 
 import problemdetails
 from problemdetails import Catalog, ProblemMiddleware
+from problemdetails._handovers.litestar import litestar_error_items
 from problemdetails.litestar import ProblemDetailsPlugin
 from tests.conftest import problem, serve_with_uvicorn
 
@@ -366,3 +370,49 @@ def test_the_dev_server_serves_the_app_object(target: str) -> None:
     log = serve_with_uvicorn(f"examples.frameworks.litestar_app:{target}", check)
     assert "hunter2" in log  # the operator sees the crash, once
     assert log.count("Traceback") == 1, log
+
+
+class Profile(msgspec.Struct):
+    color: str
+
+
+class Color(enum.Enum):
+    GREEN = "green"
+
+
+@pytest.mark.parametrize(
+    ("annotation", "value", "code", "params"),
+    [
+        (Annotated[str, Meta(min_length=3)], "ab", "string_too_short", {"min_length": 3}),
+        (Annotated[str, Meta(max_length=2)], "abc", "string_too_long", {"max_length": 2}),
+        (Annotated[list[int], Meta(min_length=2)], [1], "too_short", {"min_length": 2}),
+        (Annotated[dict[str, int], Meta(max_length=0)], {"a": 1}, "too_long", {"max_length": 0}),
+        (Annotated[int, Meta(ge=1)], 0, "greater_than_equal", {"ge": 1}),
+        (Annotated[float, Meta(gt=0.5)], 0.1, "greater_than", {"gt": 0.5}),
+        (Annotated[float, Meta(le=1.5)], 2.0, "less_than_equal", {"le": 1.5}),
+        (Annotated[float, Meta(lt=-2.5)], 0.0, "less_than", {"lt": -2.5}),
+        (Annotated[int, Meta(multiple_of=5)], 3, "multiple_of", {"multiple_of": 5}),
+        (Annotated[str, Meta(pattern="^[a-z]+$")], "A", "string_pattern_mismatch", {"pattern": "^[a-z]+$"}),
+        (int, "x", "int_type", None),
+        (str | None, 5, "string_type", None),
+        (list[int], "x", "list_type", None),
+        (Profile, {}, "missing", None),
+        (Color, "pink", "enum", None),
+    ],
+)
+def test_msgspecs_messages_are_read_back_as_codes_and_params(
+    annotation: Any, value: object, code: str, params: dict[str, object] | None
+) -> None:
+    """msgspec states a rule in prose only; each message it writes is read back as pydantic's code for that rule."""
+    with pytest.raises(msgspec.ValidationError) as caught:
+        msgspec.convert(value, annotation)
+    message = str(caught.value).split(" - ", maxsplit=1)[0]  # as Litestar reports it, without the path
+    (item,) = litestar_error_items([{"message": message, "key": "field", "source": "body"}]) or []
+    assert (item.code, item.params, item.detail) == (code, params, message)
+
+
+def test_msgspec_prose_it_does_not_know_keeps_no_code() -> None:
+    (item,) = litestar_error_items([{"message": "Expected `str` of length >= 1e999", "key": "a.b"}]) or []
+    assert (item.code, item.params, item.pointer) == ("string_too_short", None, "#/a/b")  # no infinite limit sent
+    (item,) = litestar_error_items([{"message": "Something else went wrong", "key": "x", "source": "query"}]) or []
+    assert (item.code, item.params, item.parameter, item.in_) == (None, None, "x", "query")

@@ -13,7 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from problemdetails import Catalog, DetailProfile, EnvelopeProfile, Problem, ProblemMiddleware, WireProfile
+from problemdetails import (
+    Catalog,
+    DetailProfile,
+    EnvelopeProfile,
+    ErrorItem,
+    Problem,
+    ProblemMiddleware,
+    WireProfile,
+)
 from problemdetails.client import decode
 from tests.asgi import call
 from tests.test_properties import JSON_VALUES, PROPERTY
@@ -157,6 +165,27 @@ problems:
     }
     modern = post("/zones/1", body, accept="application/problem+json")
     assert modern.json()["code"] == "not-found"
+
+
+def test_fastapis_array_carries_item_params_as_ctx_and_back(bundled: Catalog) -> None:
+    """An old FastAPI client reads a rule's parameters where pydantic put them, `ctx`; decoding gives `params` back."""
+    item = ErrorItem(detail="Too short", pointer="#/name", code="string_too_short", params={"min_length": 3})
+    response = call(
+        ProblemMiddleware(raising(bundled["unprocessable"](errors=[item])), catalog=bundled, profile=DETAIL)
+    )
+    assert response.json() == {
+        "detail": [{"loc": ["body", "name"], "msg": "Too short", "type": "string_too_short", "ctx": {"min_length": 3}}]
+    }
+    decoded = decode(422, response.headers, response.body, catalog=bundled, profile=DETAIL)
+    assert decoded.members["errors"] == [item]
+    # pydantic's `ctx` may hold what JSON cannot say as a parameter (a validator's exception, as FastAPI encodes it).
+    sent = {"detail": [{"loc": ["body", "a"], "msg": "Bad", "type": "value_error", "ctx": {"error": {}, "limit": 2}}]}
+    decoded = decode(
+        422, {"content-type": "application/json"}, json.dumps(sent).encode(), catalog=bundled, profile=DETAIL
+    )
+    assert decoded.members["errors"] == [
+        ErrorItem(detail="Bad", pointer="#/a", code="value_error", params={"limit": 2})
+    ]
 
 
 def without_codes(members: dict[str, Any]) -> dict[str, Any]:

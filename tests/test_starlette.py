@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import BaseModel, Field
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -447,3 +448,49 @@ def test_a_crash_handler_answering_with_no_error_is_sent_and_the_crash_logged(
     assert f"request_id={response.headers['x-request-id']}" in record.getMessage()
     assert record.exc_info is not None
     assert "problem_status" not in record.__dict__
+
+
+class Line(BaseModel):
+    qty: int = Field(ge=1)
+    sku: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class Order(BaseModel):  # at module level: FastAPI resolves the view's annotations in the module's namespace
+    reference: str = Field(min_length=3)
+    lines: list[Line]
+    tags: list[str] = Field(max_length=1)
+
+
+def test_fastapi_validation_items_keep_pydantics_ctx_as_params_and_come_translated(bundled: Catalog) -> None:
+    """pydantic's `type` is the item's code and its `ctx` the `params`, which fill the translation's message."""
+    api = FastAPI()
+
+    @api.post("/orders")
+    async def order(body: Order) -> dict[str, bool]:
+        return {"ok": True}
+
+    problemdetails.install(api, catalog=bundled)
+    sent = {"reference": "ab", "lines": [{"qty": 0, "sku": "abc"}], "tags": ["a", "b"]}
+    with TestClient(api) as client:
+        english = client.post("/orders", json=sent).json()["errors"]
+        german = client.post("/orders", json=sent, headers={"Accept-Language": "de-AT"})
+    assert german.headers["content-language"] == "de"
+    items = [(item["pointer"], item["code"], item["params"], item["detail"]) for item in german.json()["errors"]]
+    assert items == [
+        ("#/reference", "string_too_short", {"min_length": 3}, "Mindestens 3 Zeichen."),
+        ("#/lines/0/qty", "greater_than_equal", {"ge": 1}, "Muss größer oder gleich 1 sein."),
+        (
+            "#/lines/0/sku",
+            "string_pattern_mismatch",
+            {"pattern": "^[A-Z]{3}$"},
+            "Muss dem Muster ^[A-Z]{3}$ entsprechen.",
+        ),
+        (
+            "#/tags",
+            "too_long",
+            {"field_type": "List", "max_length": 1, "actual_length": 2},
+            "Anzahl der Einträge: höchstens 1.",
+        ),
+    ]
+    assert english[0]["detail"] == "String should have at least 3 characters"  # the default language: pydantic's own
+    assert [item["params"] for item in english] == [item[2] for item in items]

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from problemdetails import Catalog, CatalogError, EnvelopeProfile, ProblemMiddleware, WSGIProblemMiddleware
+from problemdetails import (
+    Catalog,
+    CatalogError,
+    EnvelopeProfile,
+    ErrorItem,
+    Problem,
+    ProblemMiddleware,
+    WSGIProblemMiddleware,
+)
 from tests.asgi import call
 from tests.conftest import BUNDLED, HEADER, WriteCatalog
 from tests.wsgi import serve
@@ -263,3 +272,58 @@ async def _nothing(scope: dict[str, object], receive: object, send: object) -> N
 
 
 _BUNDLED_APP = ProblemMiddleware(_nothing, catalog=_BUNDLED)
+
+
+MESSAGES = """\
+  validation:
+    string_too_short: "Au moins {min_length} caractères."
+    missing: Obligatoire.
+"""
+
+
+@pytest.mark.parametrize(
+    ("item", "shown"),
+    [
+        (
+            ErrorItem(detail="too short", pointer="#/a", code="string_too_short", params={"min_length": 3}),
+            "Au moins 3 caractères.",
+        ),
+        (ErrorItem(detail="Field required", pointer="#/b", code="missing"), "Obligatoire."),
+        # Its params do not fill the message: the framework's text stays rather than a broken one.
+        (ErrorItem(detail="too short", pointer="#/a", code="string_too_short"), "too short"),
+        (ErrorItem(detail="no such rule", pointer="#/c", code="custom_rule"), "no such rule"),  # untranslated code
+        (ErrorItem(detail="no code at all", parameter="q", in_="query"), "no code at all"),
+    ],
+)
+@pytest.mark.parametrize("status", [422, 418])  # the catalog's problem (declaring `errors`), and `about:blank`
+def test_validation_items_take_the_message_for_their_code(
+    write: WriteCatalog, item: ErrorItem, shown: str, status: int
+) -> None:
+    write(HEADER + UNPROCESSABLE, "errors.yaml")
+    catalog = Catalog.load(write(FRENCH_ITEMS, "translations/fr.yaml").parent.parent)
+
+    async def raising(scope: dict[str, object], receive: object, send: object) -> None:
+        raise Problem(status=status, errors=[item]) if status == 418 else catalog["unprocessable"](errors=[item])
+
+    app = ProblemMiddleware(raising, catalog=catalog)
+    (french,) = call(app, headers={"accept-language": "fr"}).json()["errors"]
+    (english,) = call(app).json()["errors"]
+    assert french == {**msgspec.to_builtins(item), "detail": shown}  # only the detail, and only where it can
+    assert english == msgspec.to_builtins(item)  # the default language: as the framework said it
+
+
+UNPROCESSABLE = """\
+problems:
+  unprocessable:
+    status: 422
+    title: Unprocessable
+    members: {errors: {type: "list[error]"}}
+"""
+FRENCH_ITEMS = "translations:\n  language: fr\n  problems:\n    unprocessable: {title: Irrecevable}\n" + MESSAGES
+
+
+def test_a_validation_message_that_does_not_parse_is_an_error_where_it_stands(write: WriteCatalog) -> None:
+    write(HEADER + UNPROCESSABLE, "errors.yaml")
+    path = write(FRENCH_ITEMS + '    too_long: "Au plus {max_length caractères."\n', "translations/fr.yaml")
+    (finding,) = findings(path.parent.parent)
+    assert finding == f"{path}:8:15: error: translation 'fr': message for 'too_long' does not parse, or is too wide"

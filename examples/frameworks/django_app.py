@@ -47,7 +47,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.urls import path  # noqa: E402
 from django.views import View  # noqa: E402
 from django.views.decorators.http import require_GET  # noqa: E402
-from ninja import NinjaAPI, Router, Schema  # noqa: E402
+from ninja import Field, NinjaAPI, Router, Schema  # noqa: E402
 from ninja.errors import Throttled as NinjaThrottled  # noqa: E402
 from ninja.security import HttpBearer  # noqa: E402
 from rest_framework import serializers  # noqa: E402
@@ -194,7 +194,7 @@ class Profile(Schema):
 
 
 class Account(Schema):
-    name: str
+    name: str = Field(max_length=10)
     profile: Profile
 
 

@@ -67,7 +67,7 @@ ACCOUNT = {
     "type": "object",
     "required": ["name", "profile"],
     "properties": {
-        "name": {"type": "string"},
+        "name": {"type": "string", "maxLength": 10},
         "profile": {"type": "object", "properties": {"color": {"type": "string"}}},
     },
 }

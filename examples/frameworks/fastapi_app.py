@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from examples.frameworks.common import (
@@ -32,7 +32,7 @@ class Profile(BaseModel):
 
 
 class Account(BaseModel):
-    name: str
+    name: str = Field(max_length=10)
     profile: Profile
 
 

@@ -16,6 +16,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.params import Body
 from litestar.response import Stream
 from litestar.types import ASGIApp, Receive, Scope, Send
+from msgspec import Meta
 
 from examples.frameworks.common import (
     CATALOG,
@@ -38,7 +39,7 @@ class Profile:
 
 @dataclass
 class Account:
-    name: str
+    name: Annotated[str, Meta(max_length=10)]
     profile: Profile
 
 

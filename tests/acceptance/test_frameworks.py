@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from problemdetails import Catalog
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,7 @@ class App:
     xml_status: int = 409  # GET /conflict asking for XML: DRF refuses what its renderers cannot make (406)
 
 
+FRENCH, GERMAN = (Catalog.load(ROOT / "catalog").translations[language] for language in ("fr", "de"))
 ASGI_SERVERS = ("uvicorn", "hypercorn", "granian")
 WSGI_SERVERS = ("gunicorn", "waitress", "granian")
 APPS = [
@@ -338,6 +340,16 @@ def served(request: pytest.FixtureRequest, servers: dict[tuple[str, str], Server
     return app, servers[app.name, server]
 
 
+VALIDATING = [(app, server) for app, server in SERVED if app.validation is not None]
+
+
+@pytest.fixture(params=VALIDATING, ids=[f"{app.name}-{server}" for app, server in VALIDATING])
+def validating(request: pytest.FixtureRequest, servers: dict[tuple[str, str], Server]) -> tuple[App, Server]:
+    """An app with request validation of its framework's own, under one of its servers."""
+    app, server = request.param
+    return app, servers[app.name, server]
+
+
 def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """The response is a complete problem+json of `status` and `code`; its body."""
     assert response.status_code == status, response.text
@@ -496,13 +508,43 @@ def test_a_stream_failing_mid_body_is_truncated_and_logged(served: tuple[App, Se
     assert "req-stream-1" in log
 
 
-def test_validation_errors_point_at_the_fields(served: tuple[App, Server]) -> None:
-    app, server = served
-    if app.validation is None:
-        pytest.skip(f"{app.name} has no request validation of its own")
+def test_validation_errors_point_at_the_fields(validating: tuple[App, Server]) -> None:
+    app, server = validating
+    assert app.validation is not None
     status, code = app.validation
     response = httpx.post(server.base + "/validate", json={"name": 5, "profile": {"color": 1}}, timeout=10)
     body = problem(response, status, code)
     pointers = {item.get("pointer") for item in body["errors"]}
     # Litestar (msgspec) and Falcon (jsonschema) stop at the first failure; the others report every field.
     assert pointers & {"#/name", "#/profile/color"}, body["errors"]
+
+
+def test_validation_items_keep_the_rules_params(validating: tuple[App, Server]) -> None:
+    """Every example app caps `name` at 10 characters, each in its framework's way; the item says so as `params`."""
+    app, server = validating
+    assert app.validation is not None
+    document = {"name": "far-too-long-a-name", "profile": {"color": "red"}}
+    headers = {"Accept-Language": "de"}
+    response = httpx.post(server.base + "/validate", json=document, headers=headers, timeout=10)
+    (item,) = problem(response, *app.validation)["errors"]
+    assert item["pointer"] == "#/name"
+    assert list(item["params"].values()) == [10], item  # `max_length` (pydantic, DRF, msgspec) or `maxLength`
+    assert item["detail"] == GERMAN.validation[item["code"]].format(**item["params"])
+
+
+def test_validation_items_come_in_the_language_asked_for(validating: tuple[App, Server]) -> None:
+    """Each item's `code` picks the bundled French message, filled with its `params`; the rest is the framework's."""
+    app, server = validating
+    assert app.validation is not None
+    document = {"name": 5, "profile": {"color": 1}}
+    english = httpx.post(server.base + "/validate", json=document, timeout=10).json()["errors"]
+    response = httpx.post(server.base + "/validate", json=document, headers={"Accept-Language": "fr"}, timeout=10)
+    french = problem(response, *app.validation)["errors"]
+    assert response.headers["content-language"] == "fr"
+    assert [item["code"] for item in french] == [item["code"] for item in english]  # codes are never translated
+    messages = FRENCH.validation
+    translated = [item for item in french if item["code"] in messages]
+    assert translated, french  # every framework's failure here has a code the bundled French knows
+    for item, original in zip(french, english, strict=True):
+        expected = messages[item["code"]].format(**item.get("params", {})) if item in translated else original["detail"]
+        assert item["detail"] == expected
