@@ -36,11 +36,6 @@ from examples.frameworks import django_app
 from examples.frameworks.common import CATALOG, EXCEPTION_MAP, SECRET
 from problemdetails import ProblemMiddleware, WSGIProblemMiddleware, install
 from tests.asgi import call
-
-from rest_framework import serializers  # isort: skip  (after the example project configured Django)
-from rest_framework.request import Request as DRFRequest  # isort: skip
-from rest_framework.response import Response as DRFResponse  # isort: skip
-from rest_framework.views import APIView  # isort: skip
 from tests.conftest import free_port
 from tests.wsgi import serve
 
@@ -82,30 +77,11 @@ def seen(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"ok": True})
 
 
-class LineSerializer(serializers.Serializer[Any]):
-    qty = serializers.IntegerField(min_value=1, max_value=99)
-    price = serializers.DecimalField(max_digits=5, decimal_places=2)
-
-
-class OrderSerializer(serializers.Serializer[Any]):
-    reference = serializers.CharField(min_length=3, max_length=8)
-    lines = LineSerializer(many=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=4), required=False)
-    note = serializers.CharField()
-
-
-class Orders(APIView):
-    def post(self, request: DRFRequest) -> DRFResponse:
-        OrderSerializer(data=request.data).is_valid(raise_exception=True)
-        return DRFResponse({"ok": True})
-
-
 urlpatterns = [
     *django_app.urlpatterns,
     path("orders/7", missing_order),
     path("lookup", lookup),
     path("seen", seen),
-    path("drf/orders", Orders.as_view()),
 ]
 
 

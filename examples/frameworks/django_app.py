@@ -175,6 +175,25 @@ class DRFValidate(APIView):
         return Response({"ok": True})
 
 
+# Limits DRF formats into its messages and drops: the items carry them as `params`.
+class LineSerializer(serializers.Serializer[Any]):
+    qty = serializers.IntegerField(min_value=1, max_value=99)
+    price = serializers.DecimalField(max_digits=5, decimal_places=2)
+
+
+class OrderSerializer(serializers.Serializer[Any]):
+    reference = serializers.CharField(min_length=3, max_length=8)
+    lines = LineSerializer(many=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=4), required=False)
+    note = serializers.CharField()
+
+
+class DRFOrders(APIView):
+    def post(self, request: Request) -> Response:
+        OrderSerializer(data=request.data).is_valid(raise_exception=True)
+        return Response({"ok": True})
+
+
 class DRFPrivate(APIView):
     authentication_classes: ClassVar = [BasicAuthentication]
     permission_classes: ClassVar = [IsAuthenticated]
@@ -267,6 +286,7 @@ urlpatterns = [
     path("drf/mapped", DRFMapped.as_view()),
     path("drf/http-error", DRFThrottled.as_view()),
     path("drf/validate", DRFValidate.as_view()),
+    path("drf/orders", DRFOrders.as_view()),
     path("drf/private", DRFPrivate.as_view()),
     path("drf/stream", stream),
 ]
