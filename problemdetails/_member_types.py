@@ -234,7 +234,10 @@ _ERROR_ITEM_SCHEMA: dict[str, Any] = {
         "parameter": {"type": "string"},
         "in": {"enum": ["query", "path", "header", "cookie"]},
         "code": {"type": "string"},
-        "params": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+        "params": {
+            "type": "object",
+            "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]},
+        },
     },
     "required": ["detail"],
 }

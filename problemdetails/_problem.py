@@ -80,6 +80,7 @@ class ClassData:
     __slots__ = (
         "attributes",
         "fixed",
+        "item_lists",
         "members",
         "prototype",
         "renamed",
@@ -101,6 +102,7 @@ class ClassData:
     # catalog's, `WWW-Authenticate` on a 401 and `Allow` on a 405 (RFC 9110 §15.5.2,
     # §15.5.6). Always true for a generic problem: any status is possible.
     sets_headers: bool
+    item_lists: tuple[str, ...]  # the members that hold validation items (`list[error]`), by Python name
 
     @classmethod
     def generic(cls) -> ClassData:
@@ -108,6 +110,7 @@ class ClassData:
         data = cls.__new__(cls)
         data.wire, data.members, data.renamed, data.attributes, data.required = _GenericWire, (), {}, frozenset(), ()
         data.fixed, data.prototype, data.template, data.sets_headers = {}, None, None, True
+        data.item_lists = ()
         return data
 
     def __init__(self, spec: ProblemSpec) -> None:
@@ -117,6 +120,7 @@ class ClassData:
         self.members = members
         self.renamed = {m.attribute: m.name for m in members if m.attribute != m.name}
         self.attributes = frozenset(member.attribute for member in members)
+        self.item_lists = tuple(member.attribute for member in members if is_error_list(member.type))
         self.required = tuple(member for member in members if member.required)
         self.wire = _wire_struct(spec.class_name, members)
         self.sets_headers = bool(spec.headers) or spec.status in (401, 405)
@@ -367,11 +371,10 @@ class Problem(Exception):
                 changes["detail"] = translated
         extensions = self.extensions
         if messages:
-            for member in compiled.members:
-                if is_error_list(member.type):
-                    items = _items_in_language(getattr(wire, member.attribute), messages)
-                    if items is not None:
-                        changes[member.attribute] = items
+            for attribute in compiled.item_lists:
+                items = _items_in_language(getattr(wire, attribute), messages)
+                if items is not None:
+                    changes[attribute] = items
             items = _items_in_language(extensions.get("errors"), messages)
             if items is not None:
                 extensions = {**extensions, "errors": items}

@@ -158,10 +158,8 @@ def _fastapi_item(item: dict[str, Any]) -> dict[str, Any]:
         location: list[str] = ["body", *(unquote(part).replace("~1", "/").replace("~0", "~") for part in parts)]
     else:
         location = [item.get("in", "body"), *([item["parameter"]] if "parameter" in item else [])]
-    fastapi = {"loc": location, "msg": item["detail"], "type": item.get("code", "value_error")}
-    if "params" in item:
-        fastapi["ctx"] = item["params"]
-    return fastapi
+    # No `ctx`: the example APIs document FastAPI's array without it, and old clients read it so.
+    return {"loc": location, "msg": item["detail"], "type": item.get("code", "value_error")}
 
 
 def _error_item(item: dict[str, Any]) -> dict[str, Any]:
