@@ -224,7 +224,7 @@ class Imported:
     path: Path
     text: str
     created: bool  # a new file, where the catalog had none for the language
-    texts: int  # translated texts written
+    texts: int  # translated texts the file holds
     left_out: int  # units not taken: fuzzy, needing review, or empty
 
 
@@ -274,19 +274,30 @@ def import_texts(file: Path, catalog: Catalog, paths: Sequence[str]) -> tuple[Im
             findings.error(where, mark, f"{unit.context!r}: {refused}")
             continue
         taken[unit.context] = unit.target
+    if read.units and not lines:
+        findings.error(where, Mark(read.line, 1), "no unit names a text of this catalog: is it another catalog's?")
     if tag is None or findings.has_errors():
+        return None, findings.items
+    # A text the file has a unit for is that unit's (or none, when it is left out); any other keeps
+    # the translation it had (a file exported before the text was, say).
+    existing = catalog.translations.get(tag)
+    texts = [
+        (text, taken.get(context) if context in lines else _translated(existing, text))
+        for context, text in known.items()
+    ]
+    kept: list[tuple[_Text, str]] = [(text, value) for text, value in texts if value]
+    if not kept:
+        # A language with no text would still be offered: `Content-Language` on default-language words.
+        findings.error(where, Mark(read.line, 1), f"no unit is translated: {tag!r} would have no text at all")
         return None, findings.items
     target = _translation_file(catalog, tag, paths, where, findings)
     if target is None:
         return None, findings.items
     path, created = target
-    existing = catalog.translations.get(tag)
-    problems = _problems([(text, taken[context]) for context, text in known.items() if context in taken])
-    validation = dict(existing.validation) if existing is not None else {}  # the file's own, kept
-    validation.update((known[context].field, taken[context]) for context in taken if context.startswith(_VALIDATION))
+    validation = {text.field: value for text, value in kept if text.slug is None}
     comments = "" if created else _leading_comments(path.read_text(encoding="utf-8"))
-    written = comments + _yaml_text(tag, problems, dict(sorted(validation.items())))
-    return Imported(tag, path, written, created, len(taken), left_out), findings.items
+    written = comments + _yaml_text(tag, _problems(kept), dict(sorted(validation.items())))
+    return Imported(tag, path, written, created, len(kept), left_out), findings.items
 
 
 def _read(data: bytes, format: Format, where: str, findings: Findings) -> _Read | None:

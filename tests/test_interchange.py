@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -263,25 +264,69 @@ def test_round_trip_into_a_new_language_is_served(
 
 
 @pytest.mark.parametrize("format", ["po", "xliff"])
-def test_import_rewrites_the_languages_own_file_keeping_its_comments_and_messages(
+def test_import_rewrites_the_languages_own_file_keeping_its_comments(
     format: str, project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     file = tmp_path / f"fr{SUFFIX[format]}"
     file.write_bytes(export_texts(Catalog.load(project), "fr", format))  # type: ignore[arg-type]
-    translate(file, format, {"gone.title": "Disparu", "validation:missing": ""})
+    translate(file, format, {"gone.title": "Disparu", "quota-exceeded.detail": ""})
     status, printed, _ = run_import(capsys, file, project)
     french = project / "translations" / "fr.yaml"
     assert status == 0
-    assert printed.startswith(f"wrote {french} (fr: 3 text(s), 6 left out")
+    assert printed == f"wrote {french} (fr: 3 text(s), 6 left out (fuzzy, needing review, or empty))\n"
     text = french.read_text(encoding="utf-8")
     assert text.startswith("# Kept by the French team.\ntranslations:\n  language: fr\n")
     assert not list(french.parent.glob(".*.tmp"))  # the temporary file was renamed over it
     translation = Catalog.load(project).translations["fr"]
     assert translation.problems["gone"].title == "Disparu"
     assert translation.problems["quota-exceeded"].title == "Quota dépassé"
-    assert translation.validation == {"missing": "Ce champ est obligatoire."}  # an empty unit leaves it be
+    assert translation.problems["quota-exceeded"].detail is None  # emptied: no translation any more
+    assert translation.validation == {"missing": "Ce champ est obligatoire."}
     # Catalog order, as exported: quota-exceeded before gone.
     assert text.index("quota-exceeded:") < text.index("gone:")
+
+
+def test_import_keeps_the_translations_of_texts_the_file_has_no_unit_for(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A file made before the validation message was written, say: what it does not name stays.
+    store = pypo.pofile(export_texts(Catalog.load(project), "fr", "po"))
+    for unit in list(store.units):
+        if unit.getcontext() in ("validation:missing", "quota-exceeded.title"):
+            store.removeunit(unit)
+    file = tmp_path / "fr.po"
+    file.write_bytes(bytes(store))
+    assert run_import(capsys, file, project)[0] == 0
+    translation = Catalog.load(project).translations["fr"]
+    assert translation.problems["quota-exceeded"].title == "Quota dépassé"
+    assert translation.validation == {"missing": "Ce champ est obligatoire."}
+
+
+def test_import_refuses_a_file_with_nothing_translated(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "xx.po"
+    file.write_bytes(export_texts(Catalog.load(project), "xx", "po"))  # as exported: every target empty
+    status, _, error = run_import(capsys, file, project)
+    assert status == 1
+    assert error.splitlines()[0] == f"{file}:1:1: error: no unit is translated: 'xx' would have no text at all"
+    assert not (project / "translations" / "xx.yaml").exists()
+
+
+def test_import_refuses_a_file_of_another_catalog(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "fr.po"
+    file.write_bytes(export_texts(Catalog.load(BUNDLED), "fr", "po"))
+    for unit in (store := pypo.pofile(file.read_bytes())).units:
+        if unit.getcontext().startswith(("quota-exceeded.", "gone.", "validation:")):
+            unit.setcontext("x-" + unit.getcontext())
+    file.write_bytes(bytes(store))
+    before = (project / "translations" / "fr.yaml").read_bytes()
+    status, _, error = run_import(capsys, file, project)
+    assert status == 1
+    assert f"{file}:1:1: error: no unit names a text of this catalog: is it another catalog's?" in error.splitlines()
+    assert (project / "translations" / "fr.yaml").read_bytes() == before
 
 
 def test_import_writes_the_same_file_again(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -577,3 +622,25 @@ def test_written_yaml_is_plain_to_read(project: Path, tmp_path: Path, capsys: py
             missing: Xissing.
         """
     )
+
+
+def test_the_guides_excerpt_is_what_export_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    page = (BUNDLED.parent / "docs" / "languages.md").read_text(encoding="utf-8")
+    (excerpt,) = re.findall(r"^```po\n(.*?)^```", page, re.S | re.M)
+    status, printed, _ = export(capsys, "--format", "po", "de", str(BUNDLED))
+    assert status == 0
+    assert excerpt in printed
+
+
+@pytest.mark.parametrize(("language", "format"), [("fr", "po"), ("de", "xliff")])
+def test_the_bundled_translations_come_back_as_they_were(
+    language: str, format: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "catalog"
+    shutil.copytree(BUNDLED, folder)
+    file = tmp_path / f"{language}{SUFFIX[format]}"
+    assert export(capsys, "--format", format, language, str(folder), "--out", str(file))[0] == 0
+    status, printed, error = run_import(capsys, file, folder)
+    assert (status, error) == (0, "")
+    assert printed.startswith(f"wrote {folder / 'translations' / f'{language}.yaml'} ({language}: ")
+    assert Catalog.load(folder, strict=True).translations == Catalog.load(BUNDLED).translations
