@@ -10,11 +10,11 @@ Crowdin, Poedit and the like read and write these files; translate-toolkit (the
 
 `problemdetails i18n import` reads such a file back into the language's
 translation file. Units marked fuzzy or as needing review, and empty ones, are
-not translations and are left out; everything else is checked first, every
-finding at the unit's `file:line:col`, and nothing is written unless all of it
-fits: a context the catalog does not have, a `detail` whose placeholders differ
-from the default language's (the translation reader's own rule), a character no
-output can carry.
+not translations and are left out; a text the file has no unit for keeps its
+translation. Everything is checked first, every finding at the unit's
+`file:line:col`, and nothing is written unless all of it fits: a context the
+catalog does not have, a `detail` whose placeholders differ from the default
+language's (the translation reader's own rule), a character no output can carry.
 
 Validation messages (a translation's `validation:` key) have no default-language
 text: the item codes are the framework's. The codes some translation of the
@@ -76,7 +76,7 @@ class _Text:
     source: str
     note: str | None
     slug: str | None  # None for a validation message
-    field: str  # `title`..., a member's name (`members`), or a validation code
+    field: str  # `title`, ..., `detail`, `members.<name>`, or a validation code
 
 
 def _order(catalog: Catalog) -> list[str]:
@@ -113,11 +113,8 @@ def _note(spec: ProblemSpec, field: str) -> str | None:
     if field == "detail":
         fields = sorted(template_fields(spec.detail or "") or ())
         kept = ", ".join("{" + name + "}" for name in fields)
-        return (
-            "The problem's detail template: "
-            + (f"keep its placeholders {kept} (the problem's members fill them). " if kept else "")
-            + "Write a literal brace as {{ or }}."
-        )
+        said = [f"keep its placeholders {kept} (the problem's members fill them)"] if kept else []
+        return "The problem's detail template: " + "; ".join([*said, "write a literal brace as {{ or }}."])
     return "Markdown: keep its `code`, links and list markup." if field in _MARKDOWN else None
 
 
@@ -405,7 +402,8 @@ def _translation_file(
             return None
         others = sorted(key for key in root.entries if key != "translations") if isinstance(root, YMap) else []
         if others:
-            message = f"holds {', '.join(others)} beside `translations:`; move them to a file of their own to import"
+            held = ", ".join(f"`{key}:`" for key in others)
+            message = f"holds {held} beside `translations:`; move them to a file of their own to import"
             findings.file_error(str(path), message)
             return None
         return path, False

@@ -644,3 +644,22 @@ def test_the_bundled_translations_come_back_as_they_were(
     assert (status, error) == (0, "")
     assert printed.startswith(f"wrote {folder / 'translations' / f'{language}.yaml'} ({language}: ")
     assert Catalog.load(folder, strict=True).translations == Catalog.load(BUNDLED).translations
+
+
+def test_import_leaves_a_file_that_holds_more_than_translations_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    together = CATALOG + "translations:\n  language: fr\n  problems:\n    gone: {title: Disparu}\n"
+    (folder / "zones.yaml").write_text(together, encoding="utf-8")
+    file = tmp_path / "fr.po"
+    file.write_bytes(export_texts(Catalog.load(folder), "fr", "po"))
+    translate(file, "po", {"gone.title": "Parti"})
+    status, _, error = run_import(capsys, file, folder)
+    assert status == 1
+    assert error.splitlines()[0] == (
+        f"{folder / 'zones.yaml'}: error: holds `catalog:`, `problems:` beside `translations:`;"
+        " move them to a file of their own to import"
+    )
+    assert (folder / "zones.yaml").read_text(encoding="utf-8") == together
