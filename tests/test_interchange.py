@@ -663,3 +663,22 @@ def test_import_leaves_a_file_that_holds_more_than_translations_alone(
         " move them to a file of their own to import"
     )
     assert (folder / "zones.yaml").read_text(encoding="utf-8") == together
+
+
+def test_import_reports_a_unit_given_twice(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "xx.po"
+    file.write_bytes(export_texts(Catalog.load(project), "xx", "po"))
+    translate(file, "po", XX)
+    data = file.read_text(encoding="utf-8")
+    file.write_text(data + '\nmsgctxt "gone.title"\nmsgid "Gone"\nmsgstr "Xone again"\n', encoding="utf-8")
+    status, _, error = run_import(capsys, file, project)
+    first, again = unit_line(data.encode(), "po", "gone.title"), len(data.splitlines()) + 2
+    assert status == 1
+    assert error.splitlines()[0] == f"{file}:{again}:1: error: 'gone.title' is translated twice (first at line {first})"
+
+
+def test_import_of_a_missing_file_says_so(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "nowhere.po"
+    status, _, error = run_import(capsys, file, project)
+    assert status == 1
+    assert error.splitlines()[0] == f"{file}: error: cannot read: No such file or directory"
