@@ -72,6 +72,8 @@ class Catalog:
         self.origin: Catalog | None = None
         # Where each slug (and, under "", the header) is written, for a catalog loaded from YAML.
         self._sources: dict[str, Source] = {}
+        # The files each language's translations are written in, for a catalog loaded from YAML.
+        self._translation_files: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def load(cls, paths: PathArg | Sequence[PathArg], *, strict: bool = False) -> Catalog:
@@ -89,6 +91,7 @@ class Catalog:
             raise CatalogError(findings)
         catalog = cls(loaded[0], loaded[1], warnings=findings, translations=list(loader.translated.values()))
         catalog._sources = {slug: source(entry.path, entry.mark, entry.node) for slug, entry in loader.entries.items()}
+        catalog._translation_files = dict(loader.translations.files)
         if loader.header is not None:
             path, node, _ = loader.header
             catalog._sources[""] = source(path, node.mark, node)
@@ -97,6 +100,7 @@ class Catalog:
     def _relocate(self, where: Callable[[str], str]) -> None:
         """Name the files of the sources as `where` maps them: a copy read from git -> the repository's own."""
         self._sources = {slug: replace(source, path=where(source.path)) for slug, source in self._sources.items()}
+        self._translation_files = {tag: tuple(map(where, paths)) for tag, paths in self._translation_files.items()}
 
     # -- the serialized form: catalog.json and the generated module embed it ----
 

@@ -1,4 +1,4 @@
-"""The `problemdetails` command line: `check`, `gen`, `build`, `serve`, `openapi` and `diff`.
+"""The `problemdetails` command line: `check`, `gen`, `build`, `serve`, `openapi`, `diff` and `i18n`.
 
 Every command prints findings as `file:line:col: severity: message` on
 stderr, exits 1 when something is wrong, and writes nothing unless the whole
@@ -24,6 +24,7 @@ from problemdetails._codegen import generate_python
 from problemdetails._console import load_catalog
 from problemdetails._diff import Change, diff_catalogs
 from problemdetails._exceptions import SiteError
+from problemdetails._interchange import FORMATS, export_texts, import_texts
 from problemdetails._openapi import openapi_document, pretty_json
 from problemdetails._site import PARALLEL_PAGES, read_site, render_site, write_site
 from problemdetails._typescript import generate_typescript
@@ -31,13 +32,13 @@ from problemdetails._typescript import generate_typescript
 __all__ = ["main"]
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step, so readers never see half a file."""
+def write_atomically(path: Path, text: str | bytes) -> None:
+    """Replace `path` with `text` (UTF-8) in one step, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
-            file.write(text)
+        with os.fdopen(handle, "wb") as file:
+            file.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -219,6 +220,53 @@ def _print_changes(changes: list[Change], format: str, new: str) -> None:
         print(f"{len(changes)} change(s), {len(breaking)} breaking")
 
 
+def _i18n_export(args: argparse.Namespace) -> int:
+    # What a language leaves untranslated is why it is exported: `check` reports it, not this.
+    catalog = load_catalog(args.paths, show_warnings=False)
+    if catalog is None:
+        return 1
+    try:
+        data = export_texts(catalog, args.language, args.format)
+    except ImportError as error:  # translate-toolkit, the `i18n` extra
+        print(error, file=sys.stderr)
+        return 1
+    except ValueError as error:  # a language it cannot take (or a text XML cannot carry)
+        print(f"problemdetails i18n export: {error}", file=sys.stderr)
+        return 1
+    if args.out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return 0
+    write_atomically(Path(args.out), data)
+    print(f"wrote {args.out} ({args.format}, {catalog.language} -> {args.language})")
+    return 0
+
+
+def _i18n_import(args: argparse.Namespace) -> int:
+    catalog = load_catalog(args.paths, show_warnings=False)
+    if catalog is None:
+        return 1
+    try:
+        imported, findings = import_texts(Path(args.file), catalog, args.paths)
+    except ImportError as error:
+        print(error, file=sys.stderr)
+        return 1
+    for finding in findings:
+        print(finding, file=sys.stderr)
+    if imported is None:
+        errors = sum(1 for finding in findings if finding.severity == "error")
+        print(f"{args.file}: {errors} error(s); no translation file was written", file=sys.stderr)
+        return 1
+    write_atomically(imported.path, imported.text)
+    state = "new file; " if imported.created else ""
+    left = f", {imported.left_out} left out (fuzzy, needing review, or empty)" if imported.left_out else ""
+    print(f"wrote {imported.path} ({state}{imported.language}: {imported.texts} text(s){left})")
+    if imported.created and not any(Path(path).is_dir() for path in args.paths):
+        print(f"load {imported.path} with the catalog: it is in none of the paths given", file=sys.stderr)
+    return 0
+
+
 def _positive(text: str) -> int:
     if not (text.isascii() and text.isdigit() and int(text) >= 1):
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
@@ -278,6 +326,38 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=["text", "json", "github"], default="text", help="output format")
     diff.add_argument("--allow-breaking", action="store_true", help="report breaking changes but exit 0")
     diff.set_defaults(run=_diff)
+
+    i18n = commands.add_parser(
+        "i18n",
+        help="translators' tools: a catalog's texts out to PO or XLIFF, and the translations back in",
+        description="Run a catalog's translations through Weblate, Crowdin, Poedit or any tool that reads PO "
+        "or XLIFF (needs the i18n extra: pip install 'problemdetails[i18n]').",
+    )
+    tools = i18n.add_subparsers(dest="tool", required=True, metavar="TOOL")
+    export = tools.add_parser(
+        "export",
+        help="write the texts to translate into LANG, as PO or XLIFF",
+        description="One unit per text of every problem, in catalog order: the default language's text as "
+        "the source, the slug and field as the context (quota-exceeded.title), LANG's current "
+        "translation as the target. The same catalog gives the same bytes.",
+    )
+    export.add_argument("--format", choices=FORMATS, default="po", help="po (default) or xliff")
+    export.add_argument("language", metavar="LANG", help="the language to translate into, a BCP 47 tag (fr, pt-BR)")
+    export.add_argument("paths", nargs="+", metavar="CATALOG", help="catalog file or folder")
+    export.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
+    export.set_defaults(run=_i18n_export)
+    imports = tools.add_parser(
+        "import",
+        help="read a translated PO or XLIFF file back into its language's translation file",
+        description="The format comes from FILE's name (.po, .xlf, .xliff), the language from its header. "
+        "Fuzzy, needing-review and empty units are left out. Any error (an unknown context, a detail "
+        "template whose placeholders differ from the default language's) is printed at its "
+        "file:line:col and nothing is written. The language's translation file is replaced in one "
+        "step, or created as translations/LANG.yaml in the catalog's folder.",
+    )
+    imports.add_argument("file", metavar="FILE", help="the translated file (.po, .xlf or .xliff)")
+    imports.add_argument("paths", nargs="+", metavar="CATALOG", help="catalog file or folder")
+    imports.set_defaults(run=_i18n_import)
     return parser
 
 

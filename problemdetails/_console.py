@@ -20,8 +20,10 @@ def _report(findings: Sequence[Finding]) -> None:
         print(finding, file=sys.stderr)
 
 
-def load_catalog(paths: Sequence[str], *, strict: bool = False, base_url: str | None = None) -> Catalog | None:
-    """Load a catalog, reporting findings on stderr; None when it is broken."""
+def load_catalog(
+    paths: Sequence[str], *, strict: bool = False, base_url: str | None = None, show_warnings: bool = True
+) -> Catalog | None:
+    """Load a catalog, reporting findings on stderr (warnings unless `show_warnings=False`); None when broken."""
     try:
         catalog = Catalog.load(paths, strict=strict)
         if base_url is not None:
@@ -35,5 +37,6 @@ def load_catalog(paths: Sequence[str], *, strict: bool = False, base_url: str | 
     except ValueError as error:  # a bad --base-url
         print(f"--base-url: {error}", file=sys.stderr)
         return None
-    _report(catalog.warnings)
+    if show_warnings:
+        _report(catalog.warnings)
     return catalog

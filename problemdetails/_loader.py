@@ -42,7 +42,7 @@ from problemdetails._templates import MAX_WIDTH, render_template, renders_bounde
 from problemdetails._translations import TranslationReader
 from problemdetails._yaml import Mark, YamlError, YMap, YNode, YScalar, YSeq, read_yaml
 
-__all__ = ["TYPE_SCHEMES", "URI_REFERENCE_RE", "URI_SCHEME", "Loader", "PathArg", "Source", "source"]
+__all__ = ["TYPE_SCHEMES", "URI_REFERENCE_RE", "URI_SCHEME", "Loader", "PathArg", "Source", "source", "uncarried"]
 
 PathArg = str | os.PathLike[str]
 
@@ -154,6 +154,15 @@ def source(path: str, mark: Mark, node: YMap) -> Source:
             if isinstance(item, YScalar) and isinstance(item.value, str)
         },
     )
+
+
+def uncarried(text: str) -> str | None:
+    """Why `text` cannot be in a catalog (a character no output can carry), or None when it can."""
+    bad = _UNCARRIED.search(text)
+    if bad is None:
+        return None
+    kind = "a lone surrogate" if "\ud800" <= bad[0] <= "\udfff" else "a control character"
+    return f"U+{ord(bad[0]):04X} is {kind}, which no output can carry"
 
 
 def _field_findings(name: str, spec: str | None, names: set[str], entry: _Entry) -> list[str]:
@@ -316,10 +325,9 @@ class Loader:
                     texts.append((mark, key))
                     stack.append(child)
             for mark, text in texts:
-                bad = _UNCARRIED.search(text)
-                if bad is not None:
-                    kind = "a lone surrogate" if "\ud800" <= bad[0] <= "\udfff" else "a control character"
-                    self.findings.error(path, mark, f"U+{ord(bad[0]):04X} is {kind}, which no output can carry")
+                refused = uncarried(text)
+                if refused is not None:
+                    self.findings.error(path, mark, refused)
 
     def read_header(self, path: str, node: YNode) -> None:
         values = read_struct(node, _HeaderIn, "catalog header", path, self.findings)

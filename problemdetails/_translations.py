@@ -35,7 +35,7 @@ from problemdetails._spec import CatalogInfo, ProblemSpec, TranslatedMember, Tra
 from problemdetails._templates import renders_bounded, template_fields
 from problemdetails._yaml import Mark, YMap, YNode
 
-__all__ = ["TranslationReader"]
+__all__ = ["TranslationReader", "detail_refusal"]
 
 
 class _TranslationIn(msgspec.Struct):
@@ -67,6 +67,8 @@ class TranslationReader:
     def __init__(self, findings: Findings) -> None:
         self.findings = findings
         self.parts: list[tuple[str, YNode]] = []
+        # The files that hold each language's translations, by language, once checked.
+        self.files: dict[str, tuple[str, ...]] = {}
 
     def read(self, path: str, node: YNode) -> None:
         """A file's `translations:` value, kept for `check` (its problems are not all known yet)."""
@@ -79,6 +81,7 @@ class TranslationReader:
             self._part(path, node, info, specs, languages)
         for language in languages.values():
             self._warn_missing(language, specs)
+        self.files = {language.tag: tuple(dict.fromkeys(language.paths)) for language in languages.values()}
         return {
             language.tag: Translation(language=language.tag, problems=language.problems, validation=language.validation)
             for language in sorted(languages.values(), key=lambda language: language.tag)
@@ -105,6 +108,7 @@ class TranslationReader:
             self.findings.error(path, mark, f"translation into {tag!r}, the catalog's own language")
             return
         language = languages.setdefault(tag.lower(), _Language(tag, path, mark))
+        language.paths.append(path)
         problems = node.entries.get("problems")
         if problems is not None and isinstance(problems[1], YMap):
             for slug, (slug_mark, problem) in problems[1].entries.items():
@@ -151,23 +155,10 @@ class TranslationReader:
         return spec
 
     def _detail_fits(self, path: str, mark: Mark, where: str, spec: ProblemSpec, detail: str) -> bool:
-        """A translated `detail` template has the default language's placeholders, and renders bounded."""
-        if spec.detail is None:
-            self.findings.error(path, mark, f"{where}: problem {spec.slug!r} has no detail template to translate")
-            return False
-        if not renders_bounded(detail):
-            self.findings.error(path, mark, f"{where}: detail template {detail!r} does not parse, or is too wide")
-            return False
-        own, theirs = template_fields(spec.detail) or set(), template_fields(detail) or set()
-        if own != theirs:
-            missing, extra = sorted(own - theirs), sorted(theirs - own)
-            said = [f"lacks {', '.join(map(_placeholder, missing))}"] if missing else []
-            said += [f"has {', '.join(map(_placeholder, extra))} the default language's has not"] if extra else []
-            self.findings.error(
-                path, mark, f"{where}: detail template of {spec.slug!r} {' and '.join(said)} ({spec.detail!r})"
-            )
-            return False
-        return True
+        refused = detail_refusal(spec, detail)
+        if refused is not None:
+            self.findings.error(path, mark, f"{where}: {refused}")
+        return refused is None
 
     def _members(self, path: str, where: str, spec: ProblemSpec, node: YMap) -> dict[str, TranslatedMember]:
         names = {member.name for member in spec.members}
@@ -214,6 +205,25 @@ class TranslationReader:
             self.findings.warning(language.path, language.mark, message)
 
 
+def detail_refusal(spec: ProblemSpec, detail: str) -> str | None:
+    """Why `detail` cannot translate `spec`'s `detail` template, or None when it can.
+
+    It must have the default language's placeholders (a client's `current` must
+    fill the French text as it fills the English one), and render bounded.
+    """
+    if spec.detail is None:
+        return f"problem {spec.slug!r} has no detail template to translate"
+    if not renders_bounded(detail):
+        return f"detail template {detail!r} does not parse, or is too wide"
+    own, theirs = template_fields(spec.detail) or set(), template_fields(detail) or set()
+    if own == theirs:
+        return None
+    missing, extra = sorted(own - theirs), sorted(theirs - own)
+    said = [f"lacks {', '.join(map(_placeholder, missing))}"] if missing else []
+    said += [f"has {', '.join(map(_placeholder, extra))} the default language's has not"] if extra else []
+    return f"detail template of {spec.slug!r} {' and '.join(said)} ({spec.detail!r})"
+
+
 class _Language:
     """One language's translations as they are read, from however many files."""
 
@@ -223,6 +233,7 @@ class _Language:
         self.places: dict[str, tuple[str, Mark]] = {}
         self.validation: dict[str, str] = {}
         self.failed: set[tuple[str, str]] = set()  # (slug, text) whose translation was an error
+        self.paths: list[str] = []  # every file naming it
 
 
 def _missing_descriptions(language: _Language, specs: Mapping[str, ProblemSpec]) -> list[str]:

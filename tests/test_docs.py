@@ -272,7 +272,19 @@ def test_shell_lines_run(block: Block, line: str, repository: Path, tmp_path: Pa
     with working_directory(work):
         if "--check" in arguments:  # it checks what the same line without it writes
             assert main([argument for argument in arguments[1:] if argument != "--check"]) == 0
+        for earlier in written_before(block, line, arguments):  # (`i18n import de.po` reads what export wrote)
+            assert main(earlier[1:]) == 0, earlier
         assert main(arguments[1:]) == 0, line
+
+
+def written_before(block: Block, line: str, arguments: list[str]) -> list[list[str]]:
+    """The earlier lines of the block that write (`--out FILE`) a file this line reads: run first, in order."""
+    earlier = [shlex.split(other, comments=True) for other in block.body.split(line)[0].splitlines()]
+    return [
+        other
+        for other in earlier
+        if other[:1] == ["problemdetails"] and "--out" in other and other[other.index("--out") + 1] in arguments
+    ]
 
 
 def serve_until_it_answers(arguments: list[str], folder: Path) -> None:

@@ -39,7 +39,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     # The decision and the answer, sans-IO.
     "responder": ("_decider", "_logging", "_request", "_responder", "_response", "_telemetry"),
     # Beside the responder: what is generated from the catalog, the doc site, the client.
-    "generators": ("_codegen", "_diff", "_openapi", "_schema", "_typescript"),
+    "generators": ("_codegen", "_diff", "_interchange", "_openapi", "_schema", "_typescript"),
     "site": ("_site",),
     "client": ("_client", "client"),
     # What carries the responder's bytes: the ASGI and WSGI middlewares, the served doc site, and
