@@ -104,6 +104,10 @@ class TranslationReader:
         if tag.lower() == info.language.lower():
             self.findings.error(path, mark, f"translation into {tag!r}, the catalog's own language")
             return
+        clash = _folder_clash((tag, info.language) if not languages else (tag,), specs)
+        if clash is not None:
+            self.findings.error(path, mark, clash)
+            return
         language = languages.setdefault(tag.lower(), _Language(tag, path, mark))
         problems = node.entries.get("problems")
         if problems is not None and isinstance(problems[1], YMap):
@@ -212,6 +216,20 @@ class TranslationReader:
         if descriptions:
             message = f"translation {language.tag!r} has no description for members {_listed(descriptions)}"
             self.findings.warning(language.path, language.mark, message)
+
+
+def _folder_clash(languages: tuple[str, ...], specs: Mapping[str, ProblemSpec]) -> str | None:
+    """Why a language cannot have its doc-site folder (`fr/`): a slug or former slug of that name has its page there."""
+    pages = {name.lower(): slug for slug, spec in specs.items() for name in (slug, *spec.aliases)}
+    for language in languages:
+        slug = pages.get(language.lower())
+        if slug is not None:
+            named = f"problem {slug!r}" if slug == language.lower() else f"a former slug of {slug!r}"
+            return (
+                f"language {language!r} is also {named}: the doc site keeps each language's pages in a folder "
+                f"named after it ({language}/), where that page is; rename one"
+            )
+    return None
 
 
 class _Language:
