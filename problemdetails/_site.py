@@ -122,8 +122,10 @@ def searchable(text: str) -> str:
 
     The theme's script folds what is typed the same way, so `depasse` finds `Quota dépassé`.
     """
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    return "".join(char for char in decomposed if unicodedata.category(char) != "Mn")
+    text = text.lower()
+    if text.isascii():
+        return text
+    return "".join(char for char in unicodedata.normalize("NFD", text) if unicodedata.category(char) != "Mn")
 
 
 def default_theme() -> Path:
@@ -169,6 +171,19 @@ def _theme(folder: Path | None) -> _Theme:
 _TEXTS = ("title", "summary", "description", "resolution")
 
 
+_IN_PAGE_LANGUAGE = Markup("")  # an element in the page's own language says nothing more
+
+
+class _Langs(dict[str, Markup]):
+    """A page's ` lang="en"` attributes by text (`title`, `member:limit`): only those that fell back are in it."""
+
+    def __missing__(self, text: str) -> Markup:
+        return _IN_PAGE_LANGUAGE
+
+
+_NO_FALLBACK = _Langs()
+
+
 @dataclass(frozen=True)
 class _Tree:
     """One language's pages: the folder they are in ("" for the site root) and what they are written with.
@@ -190,9 +205,9 @@ class _Tree:
 
     def lang_of(self, slug: str, text: str) -> Markup:
         """` lang="en"` for an element whose text (`title`, `member:limit`) fell back to the default language."""
-        if text in self.fallback.get(slug, ()):
+        if self.fallback and text in self.fallback.get(slug, ()):
             return Markup(' lang="{}"').format(self.default)
-        return Markup("")
+        return _IN_PAGE_LANGUAGE
 
     def context(self, path: str) -> dict[str, Any]:
         """What every template sees on the page at `path` of this language (`gone/`, `retry.html`, "")."""
@@ -473,10 +488,8 @@ class _Page:
     python: str
     typescript: str
     search: str
-
-    def lang(self, text: str) -> Markup:
-        """` lang="en"` for an element of this page whose text (`title`, `member:limit`) is untranslated."""
-        return self.tree.lang_of(self.slug, text)
+    caption: Markup  # an example's: its status line and headers
+    lang: Mapping[str, Markup]  # ` lang="en"` on an element whose text is untranslated (`p.lang.title`)
 
 
 def _page(
@@ -502,7 +515,24 @@ def _page(
         python=_python_snippet(spec),
         typescript=_typescript_snippet(spec),
         search=searchable(" ".join((spec.slug, str(spec.status), spec.title, spec.summary))),
+        caption=_caption(tree, spec.status),
+        lang=_langs(tree, spec.slug),
     )
+
+
+def _caption(tree: _Tree, status: int) -> Markup:
+    """What an example's caption says: the status line, the media type and, with translations, the language."""
+    headers = Markup("<code>Content-Type: application/problem+json</code>")
+    if tree.languages:
+        headers += Markup(", <code>Content-Language: {}</code>").format(tree.language)
+    return fill(tree.ui.example_caption, status=status, phrase=status_phrase(status), content_type=headers)
+
+
+def _langs(tree: _Tree, slug: str) -> Mapping[str, Markup]:
+    fallback = tree.fallback.get(slug)
+    if not fallback:
+        return _NO_FALLBACK
+    return _Langs({text: tree.lang_of(slug, text) for text in fallback})
 
 
 def _meaning(ui: Words, header: str) -> str:

@@ -267,26 +267,23 @@ _GERMAN = {
 class Words:
     """The site's words in one language: `words.skip` in a template, `words["retry.never"]` in code.
 
-    Only the texts are attributes (no mapping methods that a key such as `copy`
-    would hide), and a key that is not there is an error, not a blank.
+    Each text is an attribute of its own (a template reads dozens per page), and
+    only the texts are: no mapping methods that a key such as `copy` would hide.
+    A key that is not there is an error, not a blank.
     """
 
-    __slots__ = ("_texts",)
-
     def __init__(self, texts: Mapping[str, str]) -> None:
-        self._texts = texts
+        self.__dict__.update(texts)
 
-    def __getattr__(self, key: str) -> str:
-        try:
-            return self._texts[key]
-        except KeyError:
-            raise AttributeError(key) from None
+    def __getattr__(self, key: str) -> str:  # only for a key that is not there: mypy and pyright see `str`
+        raise AttributeError(key)
 
     def __getitem__(self, key: str) -> str:
-        return self._texts[key]
+        text: str = self.__dict__[key]
+        return text
 
     def __contains__(self, key: object) -> bool:
-        return key in self._texts
+        return key in self.__dict__
 
 
 _WORDS = {
