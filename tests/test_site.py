@@ -24,7 +24,7 @@ import html5lib
 import httpx
 import jsonschema
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 from openapi_spec_validator import validate as validate_openapi
@@ -44,7 +44,7 @@ from problemdetails._site import (
 )
 from problemdetails._site_text import language_name, site_text
 from tests.conftest import BUNDLED, HEADER, ROOT, WriteCatalog
-from tests.test_properties import PROPERTY, catalogs, load, problem_for
+from tests.test_properties import CATALOG_TEXT, PROPERTY, catalogs, load, problem_for
 
 FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
@@ -157,6 +157,8 @@ def test_no_broken_internal_links(site: dict[str, bytes]) -> None:
 
 
 def test_pages_are_small_and_load_nothing_from_outside(site: dict[str, bytes]) -> None:
+    """Every page of the bundled catalog, in every language (the root's, `en/`, `de/` and `fr/`)."""
+    assert {language_of(name) for name in pages(site)} == {"en", "de", "fr"}
     for name, data in site.items():
         if name.endswith((".html", ".css", ".js")):
             assert len(data) < 50_000, name
@@ -526,8 +528,24 @@ problems:
 """
 
 
+HOSTILE_FRENCH = """\
+translations:
+  language: fr
+  problems:
+    evil:
+      title: '<script>alert("fr")</script>'
+      summary: '"onmouseover=alert(11) x="'
+      description: '<img src=x onerror=alert(12)> [clic](javascript:alert(13))'
+      members: {note: {description: '"><script>alert(14)</script>'}}
+"""
+SCRIPTS = ("../../assets/site.js", "../assets/site.js", "assets/site.js")
+
+
 def test_hostile_catalog_text_renders_inert(write: WriteCatalog) -> None:
-    files = render_site(Catalog.load(write(HOSTILE)))
+    """In every language: a translation's text is the catalog's, escaped the same."""
+    write(HOSTILE, "errors.yaml")
+    files = render_site(Catalog.load(write(HOSTILE_FRENCH, "fr.yaml").parent))
+    assert "fr/evil/index.html" in files
     for name, text in pages(files).items():
         assert_valid_html5(text)
         page = parse(text)
@@ -535,13 +553,14 @@ def test_hostile_catalog_text_renders_inert(write: WriteCatalog) -> None:
             assert not attribute.startswith("on"), (name, tag, attribute)
             assert tag not in ("img", "iframe"), (name, tag)
             if tag == "script":
-                assert (attribute, value) in (("src", "../assets/site.js"), ("src", "assets/site.js"), ("defer", None))
+                assert (attribute, value) in (*(("src", script) for script in SCRIPTS), ("defer", None))
             if attribute == "href":
                 assert not (value or "").lower().startswith("javascript:"), name
         assert text.count("<script") == 1, name
     # The text is still there for the reader, escaped.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in files["evil/index.html"].decode()
     assert "</code></pre><script>alert(8)" in example_bodies(files["evil/index.html"].decode())[0]
+    assert "<h1>&lt;script&gt;alert(&#34;fr&#34;)&lt;/script&gt;</h1>" in files["fr/evil/index.html"].decode()
 
 
 @PROPERTY
@@ -558,6 +577,30 @@ def test_generated_catalogs_build_valid_sites_whose_schemas_fit_what_is_sent(
     problem = problem_for(data, catalog, st.text(max_size=8))
     schema = json.loads(files[f"{problem.code}/schema.json"])
     jsonschema.Draft202012Validator(schema, format_checker=FORMATS).validate(json.loads(encode_json(problem)))
+
+
+@PROPERTY
+@given(document=catalogs(), data=st.data())
+def test_generated_translations_build_sites_whose_languages_all_link_up(
+    document: dict[str, Any], data: st.DataObject
+) -> None:
+    """Whatever a translation holds (some problems, some texts, any characters): every page of every
+    language is valid HTML5, names every language's version of itself and x-default, and every link resolves."""
+    language = data.draw(st.sampled_from(["fr", "de", "qaa", "pt-BR"]))  # `qaa`: one the site has no words for
+    assume(language.lower() not in document["problems"])
+    translated = data.draw(st.lists(st.sampled_from(sorted(document["problems"])), unique=True))
+    texts = st.dictionaries(st.sampled_from(["title", "summary", "description", "resolution"]), CATALOG_TEXT)
+    problems = {slug: data.draw(texts) for slug in translated}
+    catalog = load({**document, "translations": {"language": language, "problems": problems}})
+    assert catalog.languages == ("en", language)
+    files = render_site(catalog)
+    for name, text in pages(files).items():
+        assert_valid_html5(text)
+        named = {tag: resolve(name, href) for tag, href in ALTERNATE.findall(text)}
+        assert list(named) == ["en", language, "x-default"], name
+        assert all(target in files for target in named.values()), name
+    assert_links_resolve(files)
+    assert Catalog.from_json(files["catalog.json"]) == catalog
 
 
 # -- build: options, theme, safety --------------------------------------------
