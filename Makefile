@@ -81,7 +81,8 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/docs
 
 # Builds the doc site from catalog/ (type URIs pointing at the demo), then serves
-# the demo API with the middleware mounting the site under /errors/.
+# the demo API with the middleware mounting the site under /errors/, in English,
+# French and German: each browser gets the language it asks for.
 demo: $(DEMO_STAMP)
 	$(DEMO_VENV)/bin/python -m problemdetails build catalog/ --out $(DEMO_SITE) --base-url http://$(HOST):$(PORT)/errors/
 	DEMO_BASE_URI=http://$(HOST):$(PORT)/errors/ DEMO_SITE=$(DEMO_SITE) \

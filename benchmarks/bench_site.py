@@ -1,4 +1,4 @@
-"""Doc-site build time: load a catalog, render the site, write it; for 10 to 10,000 slugs.
+"""Doc-site build time: load a catalog, render the site, write it; for 10 to 10,000 slugs, and 1 to 9 languages.
 
 The catalogs are generated with what real entries carry: Markdown
 description and resolution, typed members, an example, a parent for some.
@@ -7,6 +7,10 @@ under 1 s on the benchmark machine. Each size is built as `problemdetails
 build` builds it: in-process, split into its parts, with the garbage
 collector paused and the pages of a large catalog rendered on every core
 as the command does; and as the command itself, a whole process.
+
+With translations, a build writes every language's pages in a folder of
+its own, and the default language's at the root too: its time must grow
+linearly with the languages, as it does with the slugs.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ def catalog_document(size: int) -> dict[str, object]:
     }
 
 
-def build_seconds(catalog_file: Path, out: Path) -> tuple[float, float]:
+def build_seconds(catalog_file: Path | list[Path], out: Path) -> tuple[float, float]:
     """One cold build into a fresh folder, as `problemdetails build` runs in CI: (load + render, write).
 
     The garbage of earlier builds (problem classes are cyclic) is collected
@@ -132,6 +136,66 @@ def run() -> tuple[list[str], list[str]]:
     return rows, verdicts
 
 
+# The languages a catalog of the language table is translated into, after its own English.
+TRANSLATED = ("fr", "de", "es", "it", "nl", "pt", "pl", "sv")
+LANGUAGE_COUNTS = (1, 2, 3, 5, 9)
+LANGUAGE_SLUGS = 500
+
+
+def translation_document(size: int, language: str) -> dict[str, object]:
+    """Every text of `catalog_document(size)` in `language` (made up, the same placeholders)."""
+    problems: dict[str, object] = {}
+    for number in range(size):
+        problems[f"problem-{number}"] = {
+            "title": f"Problème numéro {number} [{language}]",
+            "summary": f"Résumé du problème {number}, une ligne pour l'index [{language}].",
+            "description": f"Survient quand **la condition {number}** est vraie [{language}].\n\n- un `ETag` périmé\n",
+            "resolution": f"Relisez la ressource {number}, appliquez le changement et réessayez [{language}].",
+            "detail": f"{{limit{number}}} atteint [{language}]",
+            "members": {f"limit{number}": {"description": f"Le plafond [{language}]."}},
+        }
+    return {"translations": {"language": language, "problems": problems}}
+
+
+def run_languages() -> tuple[list[str], list[str]]:
+    """The same catalog of `LANGUAGE_SLUGS` slugs, built with 1 to 9 languages."""
+    rows = [
+        "",
+        f"{LANGUAGE_SLUGS:,} slugs, every text translated; in-process on {WORKERS} CPU(s) as `problemdetails build`",
+        "runs it. With more than one language, the pages are written once per language and once more at the",
+        "root (the default language, `x-default`): a page set each.",
+        "",
+        "| languages | page sets | build | per page set | per page set, relative to 2 languages | files |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    per_set: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        catalog_file = Path(folder) / "catalog.yaml"
+        catalog_file.write_text(yaml.safe_dump(catalog_document(LANGUAGE_SLUGS)))
+        for language in TRANSLATED:
+            translation = translation_document(LANGUAGE_SLUGS, language)
+            (Path(folder) / f"{language}.yaml").write_text(yaml.safe_dump(translation, allow_unicode=True))
+        for count in LANGUAGE_COUNTS:
+            paths = [catalog_file, *(Path(folder) / f"{language}.yaml" for language in TRANSLATED[: count - 1])]
+            runs = [build_seconds(paths, Path(folder) / f"site-{count}-{n}") for n in range(3)]
+            total = sum(min(runs, key=sum))
+            sets = count + 1 if count > 1 else 1
+            per_set[count] = total / sets
+            files = len(render_site(Catalog.load(paths)))
+            relative = f"{per_set[count] / per_set[2]:.2f}x" if count >= 2 else ""
+            rows.append(f"| {count} | {sets} | {total:.3f} s | {per_set[count]:.3f} s | {relative} | {files:,} |")
+            print(f"site languages {count}: {total:.3f} s", flush=True)
+    growth = per_set[LANGUAGE_COUNTS[-1]] / per_set[2]
+    verdicts = [
+        f"Time per page set with {LANGUAGE_COUNTS[-1]} languages is {growth:.2f}x the time per page set with 2: "
+        f"{'linear' if growth < 1.5 else 'NOT linear'} in the number of languages (1.00x is perfectly linear; "
+        "under 1.5x counts as linear)."
+    ]
+    return rows, verdicts
+
+
 if __name__ == "__main__":
     table, notes = run()
+    print("\n".join([*table, "", *notes]))
+    table, notes = run_languages()
     print("\n".join([*table, "", *notes]))

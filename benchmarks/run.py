@@ -91,6 +91,7 @@ def main() -> int:
     pyramid_rows, pyramid_verdicts = bench_pyramid.run()
     connexion_rows, connexion_verdicts = bench_connexion.run()
     site_rows, site_verdicts = bench_site.run()
+    languages_rows, languages_verdicts = bench_site.run_languages()
     memory_rows, memory_verdicts = bench_memory.run()
     text = "\n".join(
         [
@@ -211,6 +212,13 @@ def main() -> int:
             *site_rows,
             "",
             *[line for verdict in site_verdicts for line in (verdict, "")],
+            "## The doc site in more languages",
+            "",
+            "One generated catalog (as above) and its translations, built cold into a fresh folder with 1 to 9",
+            "languages. The best of three runs.",
+            *languages_rows,
+            "",
+            *[line for verdict in languages_verdicts for line in (verdict, "")],
             "## Memory",
             "",
             "What one error response allocates at its peak (`tracemalloc`, the median of 500 requests through",

@@ -20,7 +20,7 @@ from typing import cast
 import anyio.to_thread
 
 from problemdetails import _request_id, _telemetry
-from problemdetails._context import serving
+from problemdetails._context import header, serving
 from problemdetails._decider import HELD_BODY_LIMIT
 from problemdetails._exchange import EXCHANGE, Exchange
 from problemdetails._grammar import is_request_id
@@ -265,7 +265,8 @@ class ProblemMiddleware(Transport):
         if self.docs.files is None:
             # Rendering a large catalog takes a while: not on the event loop.
             await anyio.to_thread.run_sync(self.docs.render)
-        answer = self.docs.response(scope["path"][len(self.docs.path) :], scope.get("query_string", b""))
+        languages = header(scope, "accept-language", combined=True) or ""
+        answer = self.docs.response(scope["path"][len(self.docs.path) :], scope.get("query_string", b""), languages)
         if answer is None:
             return False
         status, headers, body = answer

@@ -112,7 +112,8 @@ def _build_site(args: argparse.Namespace) -> int:
     except SiteError as error:
         print(error, file=sys.stderr)
         return 1
-    print(f"wrote {out}/ ({len(catalog)} problem pages, {len(files)} files)")
+    languages = f" in {len(catalog.languages)} languages" if len(catalog.languages) > 1 else ""
+    print(f"wrote {out}/ ({len(catalog)} problem pages{languages}, {len(files)} files)")
     return 0
 
 

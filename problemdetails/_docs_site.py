@@ -2,6 +2,13 @@
 
 Sans-IO like the responder: `DocsSite.response()` decides the status, headers
 and body for a path under the mount; the ASGI and WSGI middlewares send them.
+
+With translations, the site's root pages answer in the language the request
+asks for (RFC 9110 §12.5.4 `Accept-Language`, the responder's RFC 4647 lookup):
+the default language's page itself, or a redirect to the same page in the
+language's folder (`fr/conflict/`), whose relative links only work from there.
+The pages in a language's folder are that language's whatever the request
+says, so a reader's choice in the language switcher sticks.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from problemdetails._catalog import Catalog
+from problemdetails._response import choose_language
 from problemdetails._site import read_site, render_site
 
 __all__ = ["DocsSite"]
@@ -26,6 +34,10 @@ _MEDIA_TYPES = {
     "ico": b"image/x-icon",
     "woff2": b"font/woff2",
 }
+
+# A negotiated answer differs with the request's languages: caches keep one per `Accept-Language`
+# (RFC 9110 §12.5.5), the redirects and the default language's page alike.
+_NEGOTIATED = (b"vary", b"Accept-Language")
 
 
 def _servable(site: dict[str, bytes]) -> dict[str, bytes]:
@@ -42,40 +54,83 @@ class DocsSite:
         self.catalog = catalog
         self.path = path
         # Immutable once built: rendered lazily (once, however many requests ask for it at first), then only read.
-        self.files: dict[str, bytes] | None = _servable(read_site(Path(folder))) if folder is not None else None
+        self.files: dict[str, bytes] | None = None
+        self.languages: tuple[str, ...] = ()  # the site's language folders, the default first; () without any
+        if folder is not None:
+            self._use(_servable(read_site(Path(folder))))
         self._lock = threading.Lock()
+
+    def _use(self, files: dict[str, bytes]) -> None:
+        # The languages whose folders the site has: a site built before a translation was added has none for it.
+        found = tuple(language for language in self.catalog.languages if f"{language}/index.html" in files)
+        self.languages = found if len(found) > 1 and found[0] == self.catalog.language else ()
+        self.files = files
 
     def render(self) -> dict[str, bytes]:
         """The site's files, rendered by the first caller that needs them; the others wait for it."""
         with self._lock:
             if self.files is None:
-                self.files = _servable(render_site(self.catalog))
+                self._use(_servable(render_site(self.catalog)))
+            assert self.files is not None
             return self.files
 
-    def response(self, name: str, query: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    def response(
+        self, name: str, query: bytes, accept_language: str = ""
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """The response for `name` (the path below the mount), or None when the site has no such file.
 
+        `accept_language` is the request's `Accept-Language` (its field lines joined):
+        a root page of a site with translations answers in the language it asks for.
         Call `render()` first (off the event loop) when `files` is None.
         """
         site = self.files if self.files is not None else self.render()
         file = name + "index.html" if name[-1:] in ("", "/") else name
         page = site.get(file)
+        path = name
+        if page is None:
+            if name + "/index.html" not in site:
+                return None  # the app may serve it; else it is a 404 problem like any other
+            # `base_uri + slug`: the page's folder without its slash, which its relative links need.
+            path, file = name + "/", name + "/index.html"
         headers = [(b"x-content-type-options", b"nosniff")]
-        if page is not None:
-            headers += [
-                (b"content-type", _MEDIA_TYPES.get(file.rpartition(".")[2], b"application/octet-stream")),
-                (b"content-length", b"%d" % len(page)),
-                (b"cache-control", b"public, max-age=300"),
-            ]
-            return 200, headers, page
-        if name + "/index.html" in site:
-            # `base_uri + slug` has no trailing slash; the page's relative links need one.
+        language = self._language(file, accept_language)
+        if language is not None:
+            headers.append(_NEGOTIATED)
+            if language != self.catalog.language and f"{language}/{file}" in site:
+                # From the request's own folder, so the relative reference keeps any mount or root_path.
+                location = "../" * name.count("/") + quote(f"{language}/{path}")
+                return 302, [*headers, *_redirect(location, query), (b"cache-control", b"public, max-age=300")], b""
+        if page is None:
             # A relative reference (RFC 9110 §10.2.2), so any mount or root_path is kept.
-            location = quote(name.rpartition("/")[2]).encode() + b"/" + (b"?" + query if query else b"")
-            headers += [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"location", location),
-                (b"content-length", b"0"),
-            ]
-            return 301, headers, b""
-        return None  # the app may serve it; else it is a 404 problem like any other
+            return 301, [*headers, *_redirect(quote(name.rpartition("/")[2]) + "/", query)], b""
+        kind = file.rpartition(".")[2]
+        headers += [
+            (b"content-type", _MEDIA_TYPES.get(kind, b"application/octet-stream")),
+            (b"content-length", b"%d" % len(page)),
+            (b"cache-control", b"public, max-age=300"),
+        ]
+        written_in = (language or self._folder_language(file)) if kind == "html" else None
+        if written_in is not None:  # RFC 9110 §8.5
+            headers.append((b"content-language", written_in.encode()))
+        return 200, headers, page
+
+    def _language(self, file: str, accept_language: str) -> str | None:
+        """The language a root page answers in, for `Accept-Language`; None for any other file, or one language."""
+        languages = self.languages
+        if not languages or not file.endswith(".html") or file.partition("/")[0] in languages:
+            return None
+        return choose_language(accept_language, languages)
+
+    def _folder_language(self, file: str) -> str | None:
+        """The language of a page in a language's folder (`fr/conflict/index.html`); None for another file."""
+        first, slash, _ = file.partition("/")
+        return first if slash and first in self.languages else None
+
+
+def _redirect(location: str, query: bytes) -> list[tuple[bytes, bytes]]:
+    """The headers of a redirect to `location` (relative), the request's query kept (`?q=` of the index)."""
+    return [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"location", location.encode() + (b"?" + query if query else b"")),
+        (b"content-length", b"0"),
+    ]

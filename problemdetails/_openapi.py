@@ -2,7 +2,11 @@
 
 Any OpenAPI 3.1 document can `$ref` them (`openapi.json#/components/responses/Conflict`).
 OpenAPI 3.1 schemas are JSON Schema 2020-12, so the schemas are the very
-objects `<slug>/schema.json` holds.
+objects `<slug>/schema.json` holds. A catalog's translations ride along as
+specification extensions (`x-` keys, which tools that do not know them
+ignore): the document's languages in `info.x-languages`, default first, and
+on each schema and response its texts in the other languages, under
+`x-translations`.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import msgspec
 from problemdetails._catalog import Catalog
 from problemdetails._problem import Problem
 from problemdetails._schema import problem_schema, request_id_schema
+from problemdetails._spec import ProblemSpec
 from problemdetails._wire import JSON_MEDIA_TYPE
 
 __all__ = [
@@ -61,15 +66,63 @@ def problem_response(cls: type[Problem], schema_ref: str) -> dict[str, Any]:
 
 
 def openapi_document(catalog: Catalog) -> dict[str, Any]:
-    """An OpenAPI 3.1 document holding only components: `schemas` and `responses`, by class name."""
+    """An OpenAPI 3.1 document holding only components: `schemas` and `responses`, by class name.
+
+    With translations, `info.x-languages` lists the catalog's languages (default
+    first), and each schema and response carries `x-translations`: per language,
+    the texts it has there, keyed as the object's own (`title`, `description`,
+    `properties.<member>.description`; a response's `description`).
+    """
     components_schemas: dict[str, Any] = {}
     responses: dict[str, Any] = {}
     for slug, spec in catalog.problems.items():
-        components_schemas[spec.class_name] = problem_schema(spec)
-        responses[spec.class_name] = problem_response(catalog[slug], f"#/components/schemas/{spec.class_name}")
+        schema = components_schemas[spec.class_name] = problem_schema(spec)
+        response = responses[spec.class_name] = problem_response(
+            catalog[slug], f"#/components/schemas/{spec.class_name}"
+        )
+        schema_texts, response_texts = _translated_texts(catalog, spec)
+        if schema_texts:
+            schema["x-translations"] = schema_texts
+        if response_texts:
+            response["x-translations"] = response_texts
     info: dict[str, Any] = {"title": catalog.name, "version": catalog.version or "0"}
+    if len(catalog.languages) > 1:
+        info["x-languages"] = list(catalog.languages)
     components = {"schemas": components_schemas, "responses": responses}
     return {"openapi": "3.1.0", "info": info, "paths": {}, "components": components}
+
+
+def _translated_texts(catalog: Catalog, spec: ProblemSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A problem's texts in each translation, as its schema's and its response's `x-translations`.
+
+    Only what a language translates is there; a client falls back to the object's own text.
+    """
+    schemas: dict[str, Any] = {}
+    responses: dict[str, Any] = {}
+    for language, translation in catalog.translations.items():
+        translated = translation.problems.get(spec.slug)
+        if translated is None:
+            continue
+        texts: dict[str, Any] = {}
+        if translated.title is not None:
+            texts["title"] = translated.title
+        if translated.summary is not None and spec.summary:
+            texts["description"] = translated.summary
+        descriptions = {name: member.description for name, member in translated.members.items()}
+        properties = {
+            member.name: {"description": description}
+            for member in spec.members  # in the schema's order
+            if (description := descriptions.get(member.name)) is not None
+        }
+        if properties:
+            texts["properties"] = properties
+        if texts:
+            schemas[language] = texts
+        if translated.title is not None or (translated.summary is not None and spec.summary):
+            title = translated.title if translated.title is not None else spec.title
+            summary = translated.summary if translated.summary is not None else spec.summary
+            responses[language] = {"description": f"{title}: {summary}" if summary else title}
+    return schemas, responses
 
 
 def pretty_json(document: Any) -> bytes:

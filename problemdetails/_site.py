@@ -13,9 +13,11 @@ Layout of a site (every link in it is relative, so it can live under any path):
     <slug>/index.html     the page `base_uri + slug` resolves to
     <slug>/schema.json    JSON Schema of the problem's body
     <alias>/index.html    a former slug (`aliases`): a page pointing, and redirecting, to the new one
-    catalog.json          the whole catalog (`Catalog.from_json` reads it back)
-    openapi.json          OpenAPI 3.1 components: a schema and a response per slug
+    catalog.json          the whole catalog, its translations too (`Catalog.from_json` reads it back)
+    openapi.json          OpenAPI 3.1 components: a schema and a response per slug (`x-translations`)
     assets/               the theme's static files
+    <lang>/...            with translations: each language's pages (the default's too), laid out as
+                          the root's; the root stays in the default language and is `x-default`
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import signal
 import sys
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -44,9 +47,11 @@ from markupsafe import Markup, escape
 
 from problemdetails._catalog import Catalog
 from problemdetails._exceptions import SiteError
-from problemdetails._openapi import HEADER_MEANINGS, openapi_document, pretty_json
+from problemdetails._openapi import openapi_document, pretty_json
+from problemdetails._problem import Problem
 from problemdetails._schema import DIALECT, problem_schema
-from problemdetails._spec import ProblemSpec
+from problemdetails._site_text import Words, language_name, site_text
+from problemdetails._spec import MemberSpec, ProblemSpec
 from problemdetails._status import status_phrase
 from problemdetails._wire import encode_json
 
@@ -60,19 +65,6 @@ _MARKER_HEADER = "a problemdetails doc site; `problemdetails build` replaces thi
 # Raw HTML in the catalog is escaped, never passed through; markdown-it also
 # refuses `javascript:`, `vbscript:`, `file:` and `data:` links.
 _markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
-
-RETRY_ADVICE = {
-    "never": ("Do not retry", "The same request will not succeed: do not send it again."),
-    "after-change": (
-        "Retry after a change",
-        "Retry only after changing the request, the credentials or the resource's state.",
-    ),
-    "backoff": (
-        "Retry with backoff",
-        "Retry with exponential backoff and jitter: the condition is usually transient.",
-    ),
-    "after-delay": ("Retry after the delay", "Retry after the time the `Retry-After` header gives, not before."),
-}
 
 # Code points HTML5 forbids in a document (controls other than whitespace, and
 # noncharacters, WHATWG HTML §13.2.3.5): catalog text carrying them is shown
@@ -120,9 +112,20 @@ def block_markdown(text: str) -> Markup:
     return Markup(_markdown.render(text))
 
 
-_RETRY_HTML = {retry: (words, inline_markdown(advice)) for retry, (words, advice) in RETRY_ADVICE.items()}
+def fill(text: str, **parts: object) -> Markup:
+    """A site text with `{placeholders}` (`ui.use_instead`), escaped, its parts put in: markup kept, text escaped."""
+    return Markup(escape(text)).format(**parts)
 
-_STATUS_CLASSES = {4: "Client errors", 5: "Server errors"}
+
+def searchable(text: str) -> str:
+    """What the index's filter matches typed words against: lowercase, accents dropped (`dépassé` -> `depasse`).
+
+    The theme's script folds what is typed the same way, so `depasse` finds `Quota dépassé`.
+    """
+    text = text.lower()
+    if text.isascii():
+        return text
+    return "".join(char for char in unicodedata.normalize("NFD", text) if unicodedata.category(char) != "Mn")
 
 
 def default_theme() -> Path:
@@ -152,6 +155,7 @@ def _theme(folder: Path | None) -> _Theme:
     )
     environment.filters["markdown"] = block_markdown
     environment.filters["inline_markdown"] = inline_markdown
+    environment.filters["fill"] = fill
     assets: dict[str, bytes] = {}
     for theme in reversed(folders):
         static = theme / "static"
@@ -161,9 +165,141 @@ def _theme(folder: Path | None) -> _Theme:
     return _Theme(environment, assets)
 
 
+# -- one language's pages --------------------------------------------------------
+
+# The texts of a problem a translation may carry, as the pages show them.
+_TEXTS = ("title", "summary", "description", "resolution")
+
+
+_IN_PAGE_LANGUAGE = Markup("")  # an element in the page's own language says nothing more
+
+
+class _Langs(dict[str, Markup]):
+    """A page's ` lang="en"` attributes by text (`title`, `member:limit`): only those that fell back are in it."""
+
+    def __missing__(self, text: str) -> Markup:
+        return _IN_PAGE_LANGUAGE
+
+
+_NO_FALLBACK = _Langs()
+
+
+@dataclass(frozen=True)
+class _Tree:
+    """One language's pages: the folder they are in ("" for the site root) and what they are written with.
+
+    `specs` are the catalog's problems with this language's texts; what the
+    translation leaves out stays in the default language, and `fallback` names
+    it (`title`, `member:limit`, by slug), so its element says so with `lang`
+    (WCAG 2.x 3.1.2, language of parts).
+    """
+
+    language: str
+    folder: str
+    default: str
+    languages: tuple[str, ...]  # every language of the site, for `hreflang`; empty for a catalog without any
+    ui: Words
+    specs: Mapping[str, ProblemSpec]
+    fallback: Mapping[str, frozenset[str]]
+    retry: Mapping[str, tuple[str, Markup]]
+
+    def lang_of(self, slug: str, text: str) -> Markup:
+        """` lang="en"` for an element whose text (`title`, `member:limit`) fell back to the default language."""
+        if self.fallback and text in self.fallback.get(slug, ()):
+            return Markup(' lang="{}"').format(self.default)
+        return _IN_PAGE_LANGUAGE
+
+    def context(self, path: str) -> dict[str, Any]:
+        """What every template sees on the page at `path` of this language (`gone/`, `retry.html`, "")."""
+        depth = path.count("/")
+        root = "../" * (depth + self.folder.count("/"))
+        # Each language's page at a fixed address, `<lang>/<path>` (the root's language too: under
+        # `docs_path` the root answers in the language asked for, and a choice must stick).
+        alternates = [
+            _Alternate(tag, language_name(tag), f"{root}{tag}/{path}", tag == self.language) for tag in self.languages
+        ]
+        return {
+            "root": root,
+            "home": "../" * depth,
+            "language": self.language,
+            "ui": self.ui,
+            "alternates": alternates,
+            "x_default": root + path or "./",
+            "lang_of": self.lang_of,
+        }
+
+
+@dataclass(frozen=True)
+class _Alternate:
+    """The same page in one language: its tag, its name in that language, the link, and whether it is this one."""
+
+    tag: str
+    name: str
+    href: str
+    current: bool
+
+
+def _trees(catalog: Catalog) -> list[_Tree]:
+    """The site's languages: the default at the root, then, with translations, every language in its folder."""
+    languages = catalog.languages if len(catalog.languages) > 1 else ()
+    trees = [_tree(catalog, catalog.language, "", languages)]
+    trees += [_tree(catalog, language, f"{language}/", languages) for language in languages]
+    return trees
+
+
+def _tree(catalog: Catalog, language: str, folder: str, languages: tuple[str, ...]) -> _Tree:
+    ui = site_text(language)
+    retry = {
+        retry: (ui[f"retry.{retry}"], inline_markdown(ui[f"retry.{retry}.advice"]))
+        for retry in ("never", "after-change", "backoff", "after-delay")
+    }
+    specs, fallback = _translated(catalog, language)
+    return _Tree(language, folder, catalog.language, languages, ui, specs, fallback, retry)
+
+
+def _translated(catalog: Catalog, language: str) -> tuple[Mapping[str, ProblemSpec], Mapping[str, frozenset[str]]]:
+    """The catalog's problems in `language`, and by slug the texts left in the default language."""
+    translation = catalog.translations.get(language)
+    if translation is None:  # the default language
+        return catalog.problems, {}
+    specs: dict[str, ProblemSpec] = {}
+    fallback: dict[str, frozenset[str]] = {}
+    for slug, spec in catalog.problems.items():
+        translated = translation.problems.get(slug)
+        texts: dict[str, Any] = {}
+        missing: set[str] = set()
+        for text in _TEXTS:
+            theirs = getattr(translated, text, None)
+            if theirs is not None:
+                texts[text] = theirs
+            elif getattr(spec, text):
+                missing.add(text)
+        members: list[MemberSpec] = []
+        for member in spec.members:
+            # A member's description: this problem's translation of it, else that of the problem declaring it.
+            found = [translation.problems.get(owner) for owner in (slug, member.declared_by)]
+            descriptions = [one.members[member.name].description for one in found if one and member.name in one.members]
+            description = next((text for text in descriptions if text is not None), None)
+            if description is not None:
+                member = msgspec.structs.replace(member, description=description)
+            elif member.description:
+                missing.add(f"member:{member.name}")
+            members.append(member)
+        specs[slug] = msgspec.structs.replace(spec, **texts, members=tuple(members))
+        if missing:
+            fallback[slug] = frozenset(missing)
+    return specs, fallback
+
+
+# -- rendering -------------------------------------------------------------------
+
+
 def render_site(catalog: Catalog, *, theme: Path | None = None, workers: int = 1) -> dict[str, bytes]:
     """Every file of the catalog's doc site, by relative path: deterministic, nothing written.
 
+    With translations, every language's pages are in a folder of its tag (the
+    default language's too, `en/`), and the root holds the default language's
+    again: the page a static host serves for `base_uri + slug`, and `x-default`.
     `workers` > 1 renders the problem pages of a large catalog in that many
     forked processes (the CLI's `build` does, in a process of its own; a server
     rendering its site keeps to one). The files are the same either way.
@@ -172,43 +308,53 @@ def render_site(catalog: Catalog, *, theme: Path | None = None, workers: int = 1
     when a worker dies.
     """
     built = _theme(theme.resolve() if theme is not None else None)
-    children = _children(catalog)
     files: dict[str, bytes] = {}
     files.update({f"assets/{name}": data for name, data in built.assets.items()})
-    pages = [_page(catalog, spec, children.get(spec.slug, [])) for spec in catalog.problems.values()]
+    trees = _trees(catalog)
+    examples = {slug: catalog[slug].examples() for slug in catalog.problems}
+    pages = {tree.folder: _tree_pages(catalog, tree, examples) for tree in trees}
     try:
-        files.update(_problem_pages(built, catalog, pages, workers))
-        groups = [
-            {"key": f"{key}xx", "title": f"{key}xx {_STATUS_CLASSES.get(key, 'Errors')}", "pages": members}
-            for key, members in sorted(_by_class(pages).items())
-        ]
-        index = built.environment.get_template("index.html").render(catalog=catalog, root="", groups=groups)
-        retry = built.environment.get_template("retry.html").render(catalog=catalog, root="", groups=groups)
-        renamed = {
-            alias: built.environment.get_template("alias.html").render(
-                catalog=catalog, root="../", alias=alias, spec=spec
-            )
-            for alias, spec in ((alias, catalog.problems[slug]) for alias, slug in catalog.aliases.items())
-        }
+        files.update(_problem_pages(built, catalog, [page for tree in trees for page in pages[tree.folder]], workers))
+        for tree in trees:
+            files.update(_tree_files(built, catalog, tree, pages[tree.folder]))
     except Exception as error:
         finding = _theme_error(error)
         if finding is None:
             raise
         raise finding from error
-    files["index.html"] = _html_text(index)
-    files["retry.html"] = _html_text(retry)
-    files.update({f"{alias}/index.html": _html_text(page) for alias, page in renamed.items()})
     files.update(_data_files(catalog))
     return _with_marker(files)
 
 
-def _children(catalog: Catalog) -> dict[str, list[ProblemSpec]]:
-    """Each parent's slug, and the problems that extend it (a page lists them)."""
+def _tree_pages(catalog: Catalog, tree: _Tree, examples: Mapping[str, list[Problem]]) -> list[_Page]:
     children: dict[str, list[ProblemSpec]] = {}
-    for spec in catalog.problems.values():
+    for spec in tree.specs.values():
         if spec.extends is not None:
             children.setdefault(spec.extends, []).append(spec)
-    return children
+    return [
+        _page(catalog, tree, spec, children.get(spec.slug, []), examples[spec.slug]) for spec in tree.specs.values()
+    ]
+
+
+def _tree_files(built: _Theme, catalog: Catalog, tree: _Tree, pages: list[_Page]) -> dict[str, bytes]:
+    """A language's index, retry table and renamed slugs' pages, by relative path."""
+    template = built.environment.get_template
+    classes = {4: tree.ui["client_errors"], 5: tree.ui["server_errors"]}
+    groups = [
+        {"key": f"{key}xx", "title": f"{key}xx {classes.get(key, tree.ui['errors'])}", "pages": members}
+        for key, members in sorted(_by_class(pages).items())
+    ]
+    top = {"catalog": catalog, "groups": groups}
+    files = {
+        f"{tree.folder}index.html": _html_text(template("index.html").render(**tree.context(""), **top)),
+        f"{tree.folder}retry.html": _html_text(template("retry.html").render(**tree.context("retry.html"), **top)),
+    }
+    for alias, slug in catalog.aliases.items():
+        page = template("alias.html").render(
+            **tree.context(f"{alias}/"), catalog=catalog, alias=alias, spec=tree.specs[slug]
+        )
+        files[f"{tree.folder}{alias}/index.html"] = _html_text(page)
+    return files
 
 
 def _data_files(catalog: Catalog) -> dict[str, bytes]:
@@ -269,7 +415,10 @@ def _pages_html(built: _Theme, catalog: Catalog, pages: list[_Page]) -> list[tup
     try:
         template = built.environment.get_template("problem.html")
         return [
-            (f"{page.slug}/index.html", _html_text(template.render(catalog=catalog, root="../", p=page)))
+            (
+                f"{page.tree.folder}{page.slug}/index.html",
+                _html_text(template.render(**page.tree.context(f"{page.slug}/"), catalog=catalog, p=page)),
+            )
             for page in pages
         ]
     except Exception as error:
@@ -325,8 +474,9 @@ def forget_themes() -> None:
 
 @dataclass(frozen=True)
 class _Page:
-    """What the page templates read about one problem type."""
+    """What the page templates read about one problem type, in one language (`spec` holds its texts)."""
 
+    tree: _Tree
     slug: str
     spec: ProblemSpec
     phrase: str
@@ -338,30 +488,59 @@ class _Page:
     python: str
     typescript: str
     search: str
+    caption: Markup  # an example's: its status line and headers
+    lang: Mapping[str, Markup]  # ` lang="en"` on an element whose text is untranslated (`p.lang.title`)
 
 
-def _page(catalog: Catalog, spec: ProblemSpec, children: list[ProblemSpec]) -> _Page:
+def _page(
+    catalog: Catalog, tree: _Tree, spec: ProblemSpec, children: list[ProblemSpec], examples: list[Problem]
+) -> _Page:
     ancestors: list[ProblemSpec] = []
     parent = spec.extends
     while parent is not None:
-        ancestors.insert(0, catalog.problems[parent])
-        parent = catalog.problems[parent].extends
-    examples = [
-        msgspec.json.format(encode_json(problem), indent=2).decode() for problem in catalog[spec.slug].examples()
-    ]
+        ancestors.insert(0, tree.specs[parent])
+        parent = tree.specs[parent].extends
+    if tree.language != catalog.language:  # what a client asking for this language receives
+        examples = [catalog.localized(problem, tree.language) for problem in examples]
     return _Page(
+        tree=tree,
         slug=spec.slug,
         spec=spec,
         phrase=status_phrase(spec.status),
-        retry=_RETRY_HTML[spec.retry],
-        headers=[(name, HEADER_MEANINGS.get(name.lower(), "")) for name in spec.headers],
-        examples=examples,
+        retry=tree.retry[spec.retry],
+        headers=[(name, _meaning(tree.ui, name)) for name in spec.headers],
+        examples=[msgspec.json.format(encode_json(problem), indent=2).decode() for problem in examples],
         ancestors=ancestors,
         children=children,
         python=_python_snippet(spec),
         typescript=_typescript_snippet(spec),
-        search=" ".join((spec.slug, str(spec.status), spec.title, spec.summary)).lower(),
+        search=searchable(" ".join((spec.slug, str(spec.status), spec.title, spec.summary))),
+        caption=_caption(tree, spec.status),
+        lang=_langs(tree, spec.slug),
     )
+
+
+def _caption(tree: _Tree, status: int) -> Markup:
+    """What an example's caption says: the status line, the media type and, with translations, the language."""
+    headers = Markup("<code>Content-Type: application/problem+json</code>")
+    if tree.languages:
+        headers += Markup(", <code>Content-Language: {}</code>").format(tree.language)
+    return fill(tree.ui.example_caption, status=status, phrase=status_phrase(status), content_type=headers)
+
+
+def _langs(tree: _Tree, slug: str) -> Mapping[str, Markup]:
+    fallback = tree.fallback.get(slug)
+    if not fallback:
+        return _NO_FALLBACK
+    return _Langs({text: tree.lang_of(slug, text) for text in fallback})
+
+
+def _meaning(ui: Words, header: str) -> str:
+    """Why a problem sets a well-known header, in the page's language; nothing for another header."""
+    try:
+        return ui[f"header.{header.lower()}"]
+    except KeyError:
+        return ""
 
 
 def _by_class(pages: list[_Page]) -> dict[int, list[_Page]]:

@@ -107,6 +107,10 @@ class TranslationReader:
         if tag.lower() == info.language.lower():
             self.findings.error(path, mark, f"translation into {tag!r}, the catalog's own language")
             return
+        clash = _folder_clash((tag, info.language) if not languages else (tag,), specs)
+        if clash is not None:
+            self.findings.error(path, mark, clash)
+            return
         language = languages.setdefault(tag.lower(), _Language(tag, path, mark))
         language.paths.append(path)
         problems = node.entries.get("problems")
@@ -222,6 +226,20 @@ def detail_refusal(spec: ProblemSpec, detail: str) -> str | None:
     said = [f"lacks {', '.join(map(_placeholder, missing))}"] if missing else []
     said += [f"has {', '.join(map(_placeholder, extra))} the default language's has not"] if extra else []
     return f"detail template of {spec.slug!r} {' and '.join(said)} ({spec.detail!r})"
+
+
+def _folder_clash(languages: tuple[str, ...], specs: Mapping[str, ProblemSpec]) -> str | None:
+    """Why a language cannot have its doc-site folder (`fr/`): a slug or former slug of that name has its page there."""
+    pages = {name.lower(): slug for slug, spec in specs.items() for name in (slug, *spec.aliases)}
+    for language in languages:
+        slug = pages.get(language.lower())
+        if slug is not None:
+            named = f"problem {slug!r}" if slug == language.lower() else f"a former slug of {slug!r}"
+            return (
+                f"language {language!r} is also {named}: the doc site keeps each language's pages in a folder "
+                f"named after it ({language}/), where that page is; rename one"
+            )
+    return None
 
 
 class _Language:

@@ -254,10 +254,11 @@ class WSGIProblemMiddleware(Transport):
         if docs is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
             path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
             if path.startswith(docs.path):
-                answer = docs.response(path[len(docs.path) :], environ.get("QUERY_STRING", "").encode("latin-1"))
+                query = environ.get("QUERY_STRING", "").encode("latin-1")
+                answer = docs.response(path[len(docs.path) :], query, environ.get("HTTP_ACCEPT_LANGUAGE", ""))
                 if answer is not None:
                     status, headers, body = answer
-                    line = "200 OK" if status == 200 else "301 Moved Permanently"
+                    line = f"{status} {status_phrase(status)}"
                     pairs = [(key.decode(), value.decode("latin-1")) for key, value in headers]
                     start_response(line, [*pairs, ("X-Request-ID", request_id)])
                     return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]

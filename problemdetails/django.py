@@ -137,7 +137,8 @@ class ProblemDetailsMiddleware(Transport):
         docs = self.docs
         if docs is None or request.method not in ("GET", "HEAD") or not request.path.startswith(docs.path):
             return None
-        answer = docs.response(request.path[len(docs.path) :], request.META.get("QUERY_STRING", "").encode("latin-1"))
+        query = request.META.get("QUERY_STRING", "").encode("latin-1")
+        answer = docs.response(request.path[len(docs.path) :], query, request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
         if answer is None:
             return None
         from django.http import HttpResponse

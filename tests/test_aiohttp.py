@@ -249,6 +249,8 @@ def test_options_reach_the_layer(bundled: Catalog) -> None:
             page = client.request("GET", "/errors/conflict/")
             assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
             assert page.headers["x-request-id"]
+            french = client.request("GET", "/errors/conflict/", {"Accept-Language": "fr"})  # the language asked for
+            assert (french.status_code, french.headers["location"]) == (302, "../fr/conflict/")
         finally:
             client.close()
 

@@ -677,6 +677,71 @@ def test_docs_dir_serves_a_built_site(write: Any, tmp_path: Path) -> None:
         ProblemMiddleware(app, catalog=catalog, docs_path="/docs/", docs_dir=tmp_path)
 
 
+def test_docs_path_answers_in_the_language_asked_for(bundled: Catalog) -> None:
+    """A root page negotiates (RFC 9110 §12.5.4): the default's page, or a redirect to the language's folder."""
+    app = ProblemMiddleware(raising(bundled["conflict"]()), catalog=bundled, docs_path="/errors/")
+    site = render_site(bundled)
+    english = call(app, path="/errors/conflict/")
+    assert (english.status, english.body) == (200, site["conflict/index.html"])
+    assert (english.headers["content-language"], english.headers["vary"]) == ("en", "Accept-Language")
+    french = call(app, path="/errors/conflict/", headers={"Accept-Language": "fr-CA, en;q=0.5"})
+    assert (french.status, french.headers["location"], french.headers["vary"]) == (
+        302,
+        "../fr/conflict/",  # relative, from the page's folder: any mount is kept
+        "Accept-Language",
+    )
+    assert french.body == b""
+    # `base_uri + slug` has no slash: one redirect, straight to the language's page.
+    german = call(app, path="/errors/conflict", headers={"Accept-Language": "de;q=0.9, fr;q=0.8"})
+    assert (german.status, german.headers["location"]) == (302, "de/conflict/")
+    english_slash = call(app, path="/errors/conflict", headers={"Accept-Language": "en-GB"})
+    assert (english_slash.status, english_slash.headers["location"], english_slash.headers["vary"]) == (
+        301,
+        "conflict/",
+        "Accept-Language",
+    )
+    index = asyncio.run(
+        call_async(app, {**request_scope("GET", "/errors/", {"Accept-Language": "fr"}), "query_string": b"q=quota"})
+    )
+    assert (index.status, index.headers["location"]) == (302, "fr/?q=quota")  # the index's filter kept
+    retry = call(app, path="/errors/retry.html", headers={"Accept-Language": "de"})
+    assert (retry.status, retry.headers["location"]) == (302, "de/retry.html")
+    # A language's folder is that language, whatever the request asks: the switcher's choice sticks.
+    chosen = call(app, path="/errors/en/conflict/", headers={"Accept-Language": "fr"})
+    assert (chosen.status, chosen.body, chosen.headers["content-language"]) == (
+        200,
+        site["en/conflict/index.html"],
+        "en",
+    )
+    assert "vary" not in chosen.headers
+    page = call(app, path="/errors/fr/conflict/")
+    assert (page.status, page.headers["content-language"]) == (200, "fr")
+    assert "<h1>Conflit</h1>" in page.body.decode()
+    # Files for machines do not vary: one of each, every language in it.
+    schema = call(app, path="/errors/conflict/schema.json", headers={"Accept-Language": "fr"})
+    assert schema.status == 200
+    assert "vary" not in schema.headers
+    assert "content-language" not in schema.headers
+    # Languages the site has not, or refused ones, get the default's page.
+    for sent in ("es", "fr;q=0, *;q=0.1", "*", "\x00garbage;q=x"):
+        assert call(app, path="/errors/conflict/", headers={"Accept-Language": sent}).status == 200, sent
+
+
+def test_docs_dir_built_without_a_language_serves_the_root(write: Any, tmp_path: Path) -> None:
+    """A site built before a translation was added has no folder for it: its root pages answer, as they are."""
+    write(HEADER + "problems:\n  gone: {status: 410, title: Gone}\n", "errors.yaml")
+    plain = Catalog.load(tmp_path / "errors.yaml")
+    write_site(render_site(plain), tmp_path / "site")
+    translated = Catalog.load(
+        write("translations:\n  language: fr\n  problems: {gone: {title: Partie}}\n", "fr.yaml").parent
+    )
+    app = ProblemMiddleware(raising(RuntimeError()), catalog=translated, docs_path="/docs/", docs_dir=tmp_path / "site")
+    page = call(app, path="/docs/gone/", headers={"Accept-Language": "fr"})
+    assert (page.status, page.body) == (200, render_site(plain)["gone/index.html"])
+    assert "vary" not in page.headers
+    assert "content-language" not in page.headers
+
+
 def test_starlette_exception_handlers_hand_problems_over(bundled: Catalog) -> None:
     from problemdetails import starlette_exception_handlers
 

@@ -299,6 +299,8 @@ def test_options_reach_the_layer(bundled: Catalog, clients: Callable[[Applicatio
     index = client.request("GET", "/errors/", {"X-Request-ID": "req-docs-1", "Accept": "text/html"})
     assert (index.status_code, index.headers["x-request-id"]) == (200, "req-docs-1")
     assert "conflict" in index.text
+    german = client.request("GET", "/errors/conflict/", {"Accept-Language": "de"})  # the language asked for
+    assert (german.status_code, german.headers["location"]) == (302, "../de/conflict/")
     assert problem(client.request("GET", "/errors/no-such-page"), 404, "not-found")
 
 

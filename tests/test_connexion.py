@@ -168,3 +168,5 @@ def test_options_reach_the_layer() -> None:
     assert "instance" not in problem(client.get("/conflict"), 409, "conflict")
     page = client.get("/errors/conflict/")
     assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
+    french = client.get("/errors/conflict/", headers={"Accept-Language": "fr"}, follow_redirects=False)
+    assert (french.status_code, french.headers["location"]) == (302, "../fr/conflict/")  # the language asked for

@@ -61,6 +61,11 @@ def test_demo_serves_the_site_it_renders_itself() -> None:
     page = client.get("/errors/gone/")
     assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
     assert "<h1>Gone</h1>" in page.text
+    # In English, French and German: each reader the language their browser asks for.
+    for language, title in (("de-DE", "Entfernt"), ("fr", "Supprimée"), ("en-GB", "Gone")):
+        localized = client.get("/errors/gone", headers={"Accept-Language": language})
+        assert localized.url.path == ("/errors/gone/" if language == "en-GB" else f"/errors/{language[:2]}/gone/")
+        assert f"<h1>{title}</h1>" in localized.text
     assert client.get("/errors/gone/schema.json").json()["properties"]["code"] == {
         "const": "gone",
         "description": "The problem's slug: what clients match on.",
@@ -130,6 +135,16 @@ def test_make_demo_sets_up_and_serves_in_its_own_small_environment(tmp_path: Pat
         assert (page.status_code, str(page.url)) == (200, f"{base}rate-limited/")
         assert "<h1>Too many requests</h1>" in page.text
         assert f"<code>{base}rate-limited</code>" in page.text
+        # ... in the reader's language: the demo serves its site in English, French and German.
+        for language, title in (("fr", "Trop de requêtes"), ("de", "Zu viele Anfragen")):
+            localized = httpx.get(
+                response.json()["type"], headers={"Accept-Language": language}, timeout=5, follow_redirects=True
+            )
+            assert (localized.status_code, str(localized.url)) == (200, f"{base}{language}/rate-limited/")
+            assert f"<h1>{title}</h1>" in localized.text
+            assert localized.headers["content-language"] == language
+        english = httpx.get(f"{base}en/rate-limited/", headers={"Accept-Language": "fr"}, timeout=5)
+        assert "<h1>Too many requests</h1>" in english.text  # a reader's choice of language stays
         stylesheet = httpx.get(f"{base}assets/site.css", timeout=5)
         assert stylesheet.headers["content-type"] == "text/css; charset=utf-8"
         assert stylesheet.content == (site / "assets" / "site.css").read_bytes()

@@ -370,6 +370,8 @@ def test_the_catalog_setting_takes_paths_and_options_take_effect() -> None:
         docs = client.get("/errors/")
         assert docs.status_code == 200
         assert "x-request-id" in docs.headers
+        french = client.get("/errors/conflict/", headers={"Accept-Language": "fr"})  # the language asked for
+        assert (french.status_code, french.headers["location"]) == (302, "../fr/conflict/")
 
 
 def test_runserver_serves_the_project_with_no_wsgi_edit(tmp_path: Path) -> None:

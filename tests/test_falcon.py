@@ -326,6 +326,8 @@ def test_options_reach_the_layer_before_a_route_matched(bundled: Catalog, interf
     index = client.simulate_get("/errors/", headers={"X-Request-ID": "req-docs-1"})
     assert (index.status_code, index.headers["x-request-id"]) == (200, "req-docs-1")
     assert "conflict" in index.text
+    french = client.simulate_get("/errors/conflict/", headers={"Accept-Language": "fr"})  # the language asked for
+    assert (french.status_code, french.headers["location"]) == (302, "../fr/conflict/")
     assert problem(client.simulate_get("/errors/no-such-page"), 404, "not-found")
 
 

@@ -40,7 +40,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "responder": ("_decider", "_logging", "_request", "_responder", "_response", "_telemetry"),
     # Beside the responder: what is generated from the catalog, the doc site, the client.
     "generators": ("_codegen", "_diff", "_interchange", "_openapi", "_schema", "_typescript"),
-    "site": ("_site",),
+    "site": ("_site", "_site_text"),
     "client": ("_client", "client"),
     # What carries the responder's bytes: the ASGI and WSGI middlewares, the served doc site, and
     # the framework hand-overs (the `_handovers/` family and the public framework modules).

@@ -350,6 +350,8 @@ def test_options_reach_the_layer_before_a_route_matched(bundled: Catalog, way: s
     index = client.get("/errors/", headers={"X-Request-ID": "req-docs-1"})
     assert (index.status_code, index.headers["x-request-id"]) == (200, "req-docs-1")
     assert "conflict" in index.text
+    french = client.get("/errors/conflict/", headers={"Accept-Language": "fr"}, follow_redirects=False)
+    assert (french.status_code, french.headers["location"]) == (302, "../fr/conflict/")  # the language asked for
     assert problem(client.get("/errors/no-such-page"), 404, "not-found")
 
 

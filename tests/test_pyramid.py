@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 from pyramid.config import Configurator
@@ -190,6 +191,12 @@ def test_settings_reach_the_layer(bundled: Catalog) -> None:
     page = request(app, "GET", "/errors/conflict/")
     assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
     assert page.headers["x-request-id"]
+    french = request(app, "GET", "/errors/conflict/", **{"Accept-Language": "fr"})  # the language asked for
+    # WebOb makes a relative `Location` absolute: the same page, in French.
+    assert (french.status_code, urljoin("http://localhost/errors/conflict/", french.headers["location"])) == (
+        302,
+        "http://localhost/errors/fr/conflict/",
+    )
 
 
 def test_the_include_needs_the_catalog_setting() -> None:

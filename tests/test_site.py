@@ -24,16 +24,27 @@ import html5lib
 import httpx
 import jsonschema
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 from openapi_spec_validator import validate as validate_openapi
 
 from problemdetails import Catalog, decode_json, encode_json
 from problemdetails._cli import main
 from problemdetails._exceptions import SiteError
-from problemdetails._site import MARKER, _markdown, block_markdown, read_site, render_site, write_site
+from problemdetails._site import (
+    MARKER,
+    _markdown,
+    block_markdown,
+    inline_markdown,
+    read_site,
+    render_site,
+    searchable,
+    write_site,
+)
+from problemdetails._site_text import language_name, site_text
 from tests.conftest import BUNDLED, HEADER, ROOT, WriteCatalog
-from tests.test_properties import PROPERTY, catalogs, load, problem_for
+from tests.test_properties import CATALOG_TEXT, PROPERTY, catalogs, load, problem_for
 
 FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
@@ -122,10 +133,18 @@ def test_page_examples_decode_to_the_catalog_examples(site: dict[str, bytes]) ->
         assert shown, slug  # the bundled catalog documents an example for every slug
 
 
+def language_of(name: str) -> str:
+    """The language of the bundled site's page `name`: its folder's, else (the root) the default."""
+    folder = name.partition("/")[0]
+    return folder if folder in ("en", "fr", "de") else "en"
+
+
 def test_pages_are_valid_html5_with_landmarks_and_ordered_headings(site: dict[str, bytes]) -> None:
     for name, text in pages(site).items():
         assert_valid_html5(text)
-        for landmark in ("<header", "<main", "<footer", '<nav aria-label="Site">', '<html lang="en">'):
+        language = language_of(name)
+        site_nav = f'<nav aria-label="{site_text(language).site}">'
+        for landmark in ("<header", "<main", "<footer", site_nav, f'<html lang="{language}">'):
             assert landmark in text, (name, landmark)
         levels = [int(level) for level in re.findall(r"<h([1-6])[ >]", text)]
         assert levels[0] == 1, name
@@ -138,6 +157,8 @@ def test_no_broken_internal_links(site: dict[str, bytes]) -> None:
 
 
 def test_pages_are_small_and_load_nothing_from_outside(site: dict[str, bytes]) -> None:
+    """Every page of the bundled catalog, in every language (the root's, `en/`, `de/` and `fr/`)."""
+    assert {language_of(name) for name in pages(site)} == {"en", "de", "fr"}
     for name, data in site.items():
         if name.endswith((".html", ".css", ".js")):
             assert len(data) < 50_000, name
@@ -244,6 +265,197 @@ def test_site_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path) -> No
     assert read_site(tmp_path / "1") == read_site(tmp_path / "2") == render_site(Catalog.load(BUNDLED))
 
 
+# -- languages -------------------------------------------------------------------
+
+LANGUAGES = ("en", "de", "fr")  # the bundled catalog's, the default first
+ALTERNATE = re.compile(r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)">')
+SWITCHER = re.compile(r'<nav class="languages" aria-label="([^"]+)">(.*?)</nav>', re.S)
+SWITCH = re.compile(r'<a href="([^"]+)" hreflang="([^"]+)" lang="([^"]+)"( aria-current="true")?>([^<]+)</a>')
+
+
+def resolve(name: str, href: str) -> str:
+    """The site file a link on page `name` leads to (`../fr/gone/` from `gone/index.html`: `fr/gone/index.html`)."""
+    path = unquote(urlsplit(urljoin(f"http://site/{name}", href)).path).removeprefix("/")
+    return path + "index.html" if path == "" or path.endswith("/") else path
+
+
+def test_every_language_has_the_roots_pages_in_the_same_layout(site: dict[str, bytes]) -> None:
+    root = {name for name in pages(site) if name.partition("/")[0] not in LANGUAGES}
+    assert len(root) == 19 + 2  # the problem pages, the index and the retry table
+    for language in LANGUAGES:
+        inside = {name.removeprefix(f"{language}/") for name in pages(site) if name.startswith(f"{language}/")}
+        assert inside == root, language
+    assert len(pages(site)) == len(root) * 4
+
+
+def test_every_page_names_each_language_and_x_default_and_each_one_exists(site: dict[str, bytes]) -> None:
+    """hreflang (HTML `link rel=alternate`): every page of a set names every page of it, itself and x-default too."""
+    for name, text in pages(site).items():
+        folder = name.partition("/")[0]
+        path = name.removeprefix(f"{folder}/") if folder in LANGUAGES else name
+        alternates = ALTERNATE.findall(text)
+        assert [tag for tag, _ in alternates] == [*LANGUAGES, "x-default"], name
+        named = {tag: resolve(name, href) for tag, href in alternates}
+        assert named == {**{language: f"{language}/{path}" for language in LANGUAGES}, "x-default": path}
+        for tag, target in named.items():
+            assert f'<html lang="{"en" if tag == "x-default" else tag}">' in site[target].decode(), (name, tag)
+            # Reciprocal: the page it names names the same set.
+            assert {other: resolve(target, href) for other, href in ALTERNATE.findall(site[target].decode())} == named
+
+
+def test_the_language_switcher_links_every_language_by_its_own_name(site: dict[str, bytes]) -> None:
+    for name, text in pages(site).items():
+        language = language_of(name)
+        ((label, switcher),) = SWITCHER.findall(text)
+        assert label == site_text(language).languages
+        links = SWITCH.findall(switcher)
+        assert [(tag, lang, shown) for _, tag, lang, _, shown in links] == [
+            ("en", "en", "English"),
+            ("de", "de", "Deutsch"),
+            ("fr", "fr", "Français"),
+        ]
+        assert [tag for _, tag, _, current, _ in links if current] == [language], name  # this page's language
+        # Each link leads to the page its `hreflang` alternate names: the same page, in that language.
+        assert [resolve(name, href) for href, *_ in links] == [resolve(name, h) for _, h in ALTERNATE.findall(text)][:3]
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_pages_in_a_language_carry_its_texts(site: dict[str, bytes], language: str) -> None:
+    catalog = Catalog.load(BUNDLED)
+    translation = catalog.translations[language]
+    words = site_text(language)
+    for slug in catalog:
+        page = site[f"{language}/{slug}/index.html"].decode()
+        translated = translation.problems[slug]
+        assert translated.title is not None
+        assert translated.summary is not None
+        assert f"<h1>{escape(translated.title)}</h1>" in page
+        assert f'<p class="lede">{escape(translated.summary)}</p>' in page
+        for member in translated.members.values():
+            assert member.description is not None
+            assert str(inline_markdown(member.description)) in page
+        assert f'<h2 id="_resolve">{escape(words.resolve)}</h2>' in page
+        # The examples are what a client asking for this language receives.
+        shown = [json.loads(body) for body in example_bodies(page)]
+        assert shown == [json.loads(encode_json(catalog.localized(p, language))) for p in catalog[slug].examples()]
+        assert [body["title"] for body in shown] == [translated.title] * len(shown)
+        # Nothing is left in English (the translations are complete), so nothing says it is.
+        assert ' lang="en"' not in page.replace('hreflang="en" lang="en"', "")
+    index = site[f"{language}/index.html"].decode()
+    assert f'<label for="_filter">{escape(words.filter_label)}</label>' in index
+    retry = site[f"{language}/retry.html"].decode()
+    assert f'<h1 id="_retry">{escape(words.retry_strategy)}</h1>' in retry
+
+
+def test_the_filter_index_is_in_each_language_without_accents(site: dict[str, bytes]) -> None:
+    """Each language's index filters on its own words; typed without accents, they still match."""
+    assert searchable("Quota DÉPASSÉ, Überschritten") == "quota depasse, uberschritten"
+    assert 'data-search="quota-exceeded 402 quota depasse ' in site["fr/index.html"].decode()
+    assert 'data-search="quota-exceeded 402 kontingent uberschritten ' in site["de/index.html"].decode()
+    assert 'data-search="quota-exceeded 402 quota exceeded ' in site["en/index.html"].decode()
+
+
+LEFT_IN_ENGLISH = (
+    HEADER
+    + """problems:
+  forbidden:
+    status: 403
+    title: Forbidden
+    summary: Not allowed.
+    description: Your key lacks the scope.
+    resolution: Ask an owner.
+    members: {scope: {type: str, description: The scope needed.}}
+  ip-not-allowed: {extends: forbidden, title: IP not allowed, summary: Not from there.}
+  gone: {status: 410, title: Gone, aliases: [deleted]}
+"""
+)
+FRENCH_IN_PART = """translations:
+  language: fr
+  problems:
+    forbidden:
+      title: Interdit
+      members: {scope: {description: La portée requise.}}
+    ip-not-allowed: {summary: Pas depuis là.}
+"""
+
+
+def test_untranslated_texts_stay_in_the_default_language_and_say_so(write: WriteCatalog) -> None:
+    """WCAG 2.x 3.1.2 (language of parts): what falls back to English is marked `lang="en"` on a French page."""
+    write(LEFT_IN_ENGLISH, "errors.yaml")
+    catalog = Catalog.load(write(FRENCH_IN_PART, "fr.yaml").parent)
+    files = render_site(catalog)
+    forbidden = files["fr/forbidden/index.html"].decode()
+    assert "<h1>Interdit</h1>" in forbidden
+    assert '<p class="lede" lang="en">Not allowed.</p>' in forbidden
+    assert '<div lang="en">\n<p>Your key lacks the scope.</p>\n\n</div>' in forbidden
+    assert '<div lang="en">\n<p>Ask an owner.</p>\n\n</div>' in forbidden
+    assert "<td>La portée requise.</td>" in forbidden
+    child = files["fr/ip-not-allowed/index.html"].decode()
+    assert '<h1 lang="en">IP not allowed</h1>' in child
+    assert '<p class="lede">Pas depuis là.</p>' in child
+    assert '&rsaquo; <a href="../forbidden/">Interdit</a>' in child  # the parent, in French
+    assert "<td>La portée requise.</td>" in child  # inherited: the parent's translation of it
+    index = files["fr/index.html"].decode()
+    assert '<a href="gone/" lang="en">Gone</a>' in index
+    assert '<a href="forbidden/">Interdit</a>' in index
+    assert '<p lang="en">Not allowed.</p>' in index
+    renamed = files["fr/deleted/index.html"].decode()
+    assert '<meta http-equiv="refresh" content="0; url=../gone/">' in renamed
+    assert "<h1><code>deleted</code> s&#39;appelle désormais <code>gone</code></h1>" in renamed
+    english = files["en/forbidden/index.html"].decode()
+    assert english.count(' lang="en"') == 2  # the page's own (`<html>`) and the switcher's link to English
+    for text in pages(files).values():
+        assert_valid_html5(text)
+    assert_links_resolve(files)
+
+
+def test_a_catalog_without_translations_has_one_language_and_no_switcher(write: WriteCatalog) -> None:
+    files = render_site(Catalog.load(write(FAMILY)))
+    assert not [name for name in files if name.startswith("en/")]
+    for text in pages(files).values():
+        assert '<html lang="en">' in text
+        assert "hreflang" not in text
+        assert 'class="languages"' not in text
+    assert "Content-Language" not in files["ip-not-allowed/index.html"].decode()
+
+
+def test_a_language_the_site_has_no_words_for_gets_english_ones(write: WriteCatalog) -> None:
+    write(HEADER + "problems:\n  gone: {status: 410, title: Gone}\n", "errors.yaml")
+    translation = write("translations:\n  language: pt-BR\n  problems: {gone: {title: Removido}}\n", "pt.yaml")
+    catalog = Catalog.load(translation.parent)
+    files = render_site(catalog)
+    page = files["pt-BR/gone/index.html"].decode()
+    assert '<html lang="pt-BR">' in page
+    assert "<h1>Removido</h1>" in page
+    assert '<h2 id="_retrying">Retrying</h2>' in page
+    assert '<a href="../../pt-BR/gone/" hreflang="pt-BR" lang="pt-BR" aria-current="true">Português (BR)</a>' in page
+    assert (site_text("fr-CA").skip, site_text("de-AT").skip, site_text("es").skip) == (
+        "Aller au contenu",
+        "Zum Inhalt springen",
+        "Skip to content",
+    )
+    assert (language_name("fr"), language_name("zh-Hant"), language_name("tlh")) == ("Français", "中文 (Hant)", "tlh")
+
+
+def test_machine_readable_files_carry_every_language(site: dict[str, bytes]) -> None:
+    """Once, at the root: catalog.json's `translations`, openapi.json's `x-translations`."""
+    assert [part["language"] for part in json.loads(site["catalog.json"])["translations"]] == ["de", "fr"]
+    assert not [name for name in site if name.endswith(".json") and name.partition("/")[0] in LANGUAGES]
+    document = json.loads(site["openapi.json"])
+    validate_openapi(document)
+    assert document["info"]["x-languages"] == list(LANGUAGES)
+    schema = document["components"]["schemas"]["QuotaExceeded"]
+    assert schema["x-translations"]["fr"]["title"] == "Quota dépassé"
+    assert schema["x-translations"]["de"]["properties"]["limit"] == {
+        "description": "Die Grenze des Tarifs für diese Ressource."
+    }
+    assert list(schema["x-translations"]["fr"]["properties"]) == ["limit", "current", "resource"]  # the schema's order
+    response = document["components"]["responses"]["QuotaExceeded"]
+    assert response["x-translations"]["fr"]["description"] == (
+        "Quota dépassé: Le quota de votre offre pour cette ressource est épuisé."
+    )
+
+
 # -- catalogs with more going on ----------------------------------------------
 
 FAMILY = (
@@ -316,8 +528,24 @@ problems:
 """
 
 
+HOSTILE_FRENCH = """\
+translations:
+  language: fr
+  problems:
+    evil:
+      title: '<script>alert("fr")</script>'
+      summary: '"onmouseover=alert(11) x="'
+      description: '<img src=x onerror=alert(12)> [clic](javascript:alert(13))'
+      members: {note: {description: '"><script>alert(14)</script>'}}
+"""
+SCRIPTS = ("../../assets/site.js", "../assets/site.js", "assets/site.js")
+
+
 def test_hostile_catalog_text_renders_inert(write: WriteCatalog) -> None:
-    files = render_site(Catalog.load(write(HOSTILE)))
+    """In every language: a translation's text is the catalog's, escaped the same."""
+    write(HOSTILE, "errors.yaml")
+    files = render_site(Catalog.load(write(HOSTILE_FRENCH, "fr.yaml").parent))
+    assert "fr/evil/index.html" in files
     for name, text in pages(files).items():
         assert_valid_html5(text)
         page = parse(text)
@@ -325,13 +553,14 @@ def test_hostile_catalog_text_renders_inert(write: WriteCatalog) -> None:
             assert not attribute.startswith("on"), (name, tag, attribute)
             assert tag not in ("img", "iframe"), (name, tag)
             if tag == "script":
-                assert (attribute, value) in (("src", "../assets/site.js"), ("src", "assets/site.js"), ("defer", None))
+                assert (attribute, value) in (*(("src", script) for script in SCRIPTS), ("defer", None))
             if attribute == "href":
                 assert not (value or "").lower().startswith("javascript:"), name
         assert text.count("<script") == 1, name
     # The text is still there for the reader, escaped.
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in files["evil/index.html"].decode()
     assert "</code></pre><script>alert(8)" in example_bodies(files["evil/index.html"].decode())[0]
+    assert "<h1>&lt;script&gt;alert(&#34;fr&#34;)&lt;/script&gt;</h1>" in files["fr/evil/index.html"].decode()
 
 
 @PROPERTY
@@ -350,13 +579,38 @@ def test_generated_catalogs_build_valid_sites_whose_schemas_fit_what_is_sent(
     jsonschema.Draft202012Validator(schema, format_checker=FORMATS).validate(json.loads(encode_json(problem)))
 
 
+@PROPERTY
+@given(document=catalogs(), data=st.data())
+def test_generated_translations_build_sites_whose_languages_all_link_up(
+    document: dict[str, Any], data: st.DataObject
+) -> None:
+    """Whatever a translation holds (some problems, some texts, any characters): every page of every
+    language is valid HTML5, names every language's version of itself and x-default, and every link resolves."""
+    language = data.draw(st.sampled_from(["fr", "de", "qaa", "pt-BR"]))  # `qaa`: one the site has no words for
+    assume(language.lower() not in document["problems"])
+    translated = data.draw(st.lists(st.sampled_from(sorted(document["problems"])), unique=True))
+    texts = st.dictionaries(st.sampled_from(["title", "summary", "description", "resolution"]), CATALOG_TEXT)
+    problems = {slug: data.draw(texts) for slug in translated}
+    catalog = load({**document, "translations": {"language": language, "problems": problems}})
+    assert catalog.languages == ("en", language)
+    files = render_site(catalog)
+    for name, text in pages(files).items():
+        assert_valid_html5(text)
+        named = {tag: resolve(name, href) for tag, href in ALTERNATE.findall(text)}
+        assert list(named) == ["en", language, "x-default"], name
+        assert all(target in files for target in named.values()), name
+    assert_links_resolve(files)
+    assert Catalog.from_json(files["catalog.json"]) == catalog
+
+
 # -- build: options, theme, safety --------------------------------------------
 
 
 def test_build_base_url_rebases_pages_and_schemas(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "site"
     assert main(["build", str(BUNDLED), "--out", str(out), "--base-url", "https://docs.example.org/errors/"]) == 0
-    assert capsys.readouterr().out == f"wrote {out}/ (19 problem pages, 45 files)\n"
+    # 19 pages, an index and a retry table at the root, and in en/, de/ and fr/; schemas, data, assets, marker.
+    assert capsys.readouterr().out == f"wrote {out}/ (19 problem pages in 3 languages, 108 files)\n"
     assert "<code>https://docs.example.org/errors/gone</code>" in (out / "gone" / "index.html").read_text()
     assert json.loads((out / "gone" / "schema.json").read_text())["properties"]["type"]["const"] == (
         "https://docs.example.org/errors/gone"
@@ -660,7 +914,9 @@ def test_a_large_catalog_renders_the_same_in_forked_workers(
         f"  p{number}: {{status: {400 + number % 100}, title: P{number}, description: '**{number}**'}}\n"
         for number in range(_site.PARALLEL_PAGES + 1)
     )
-    catalog = Catalog.load(write(HEADER + "problems:\n" + entries))
+    write(HEADER + "problems:\n" + entries)
+    french = "".join(f"    p{number}: {{title: P{number} en français}}\n" for number in range(0, 400, 7))
+    catalog = Catalog.load(write("translations:\n  language: fr\n  problems:\n" + french, "fr.yaml").parent)
     pools: list[int] = []
     real_pool = concurrent.futures.ProcessPoolExecutor
 
@@ -671,8 +927,10 @@ def test_a_large_catalog_renders_the_same_in_forked_workers(
     monkeypatch.setattr(_site, "ProcessPoolExecutor", pool)
     # The suite's own threads (servers, pools) would make the build keep to one process, as it should.
     monkeypatch.setattr(threading, "active_count", lambda: 1)
-    assert render_site(catalog, workers=2) == render_site(catalog)
+    forked = render_site(catalog, workers=2)
+    assert forked == render_site(catalog)
     assert pools == [2]  # the first build forked
+    assert "<h1>P7 en français</h1>" in forked["fr/p7/index.html"].decode()  # every language's pages, forked too
 
 
 # Characters that start or end Markdown syntax, whitespace of every kind, and plain letters.

@@ -298,6 +298,16 @@ def test_the_doc_site_is_served_under_docs_path(bundled: Catalog) -> None:
     assert (moved.code, moved.headers["location"]) == (301, "conflict/")
     assert serve(app, method="HEAD", path="/errors/conflict/").body == b""
     assert serve(app, path="/errors/.build").json()["code"] == "not-found"  # no dotfile is served
+    # A root page answers in the language asked for: a French browser is sent to the French page.
+    french = serve(app, path="/errors/conflict/", headers={"Accept-Language": "fr-CA"})
+    assert (french.status, french.headers["location"], french.headers["vary"]) == (
+        "302 Found",
+        "../fr/conflict/",
+        "Accept-Language",
+    )
+    page = serve(app, path="/errors/fr/conflict/")
+    assert (page.code, page.headers["content-language"]) == (200, "fr")
+    assert "<h1>Conflit</h1>" in page.body.decode()
 
 
 def test_a_write_the_server_failed_is_a_disconnect(bundled: Catalog, caplog: pytest.LogCaptureFixture) -> None:

@@ -8,6 +8,10 @@ middleware renders the same site from the catalog), then:
     curl -i -H 'Accept: application/problem+xml' http://127.0.0.1:8000/problems/unprocessable
     curl -i http://127.0.0.1:8000/no/such/page
     open http://127.0.0.1:8000/errors/quota-exceeded   (the problem's `type`)
+    curl -i -H 'Accept-Language: fr' http://127.0.0.1:8000/problems/quota-exceeded
+
+The catalog's French and German come along: problems and their pages are in
+the language the browser asks for, and each page links to the others.
 
 ProblemMiddleware turns the raised problems, and Starlette's own 404 and 405,
 into problem responses; each is one line of the `problemdetails` logger on the

@@ -38,6 +38,7 @@ from collections.abc import (
 from typing import Any, ClassVar
 
 from problemdetails._catalog import Catalog
+from problemdetails._context import header
 from problemdetails._decider import HELD_BODY_LIMIT, problem_for_status
 from problemdetails._docs_site import DocsSite
 from problemdetails._exchange import EXCHANGE, Exchange, exchange_of
@@ -223,7 +224,7 @@ def browser(native: MutableMapping[str, Any]) -> bool:
 
 def docs_answer(docs: DocsSite, native: MutableMapping[str, Any], path: str, query: bytes) -> Answer | None:
     """The doc site's file at `path` (under `docs.path`), with the request's `X-Request-ID`; None when there is none."""
-    found = docs.response(path[len(docs.path) :], query)
+    found = docs.response(path[len(docs.path) :], query, header(native, "accept-language", combined=True) or "")
     if found is None:
         return None
     status, headers, body = found

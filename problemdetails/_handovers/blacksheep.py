@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
-from problemdetails._context import serving
+from problemdetails._context import header, serving
 from problemdetails._decider import HELD_BODY_LIMIT, client_detail, problem_for_status
 from problemdetails._exchange import Exchange, exchange_of
 from problemdetails._handovers.base import Framework, HandOver, handover_of
@@ -183,7 +183,8 @@ class _Layer:
         path: str = scope.get("path", "")
         if docs is None or request.method not in ("GET", "HEAD") or not path.startswith(docs.path):
             return None
-        answer = docs.response(path[len(docs.path) :], scope.get("query_string", b""))
+        languages = header(scope, "accept-language", combined=True) or ""
+        answer = docs.response(path[len(docs.path) :], scope.get("query_string", b""), languages)
         if answer is None:
             return None
         from blacksheep import Content, Response

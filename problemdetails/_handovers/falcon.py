@@ -224,7 +224,8 @@ class _Layer:
         transport.enter(native).token = serving.set(native)
         docs = transport.docs
         if docs is not None and req.method in ("GET", "HEAD") and req.path.startswith(docs.path):
-            answer = docs.response(req.path[len(docs.path) :], req.query_string.encode("latin-1"))
+            languages = req.get_header("Accept-Language") or ""
+            answer = docs.response(req.path[len(docs.path) :], req.query_string.encode("latin-1"), languages)
             if answer is not None:
                 status, headers, body = answer
                 resp.status = status

@@ -9,9 +9,13 @@
     const count = document.getElementById("_filter-count");
     const items = Array.from(document.querySelectorAll("li[data-search]"));
     const groups = Array.from(document.querySelectorAll("section.group"));
+    // The page's own words for the count ("{shown} of {total} problem types"), in its language.
+    const counted = count.dataset.count || "{shown} of {total} problem types";
+    // Typed words are folded as the index was (lowercase, accents dropped): `depasse` finds `dépassé`.
+    const fold = (text) => text.toLowerCase().normalize("NFD").replace(/\p{Mn}/gu, "");
 
     const apply = () => {
-      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      const words = fold(input.value).split(/\s+/).filter(Boolean);
       let shown = 0;
       for (const item of items) {
         const search = item.dataset.search;
@@ -22,7 +26,9 @@
       for (const group of groups) {
         group.hidden = group.querySelector("li:not([hidden])") === null;
       }
-      count.textContent = words.length ? `${shown} of ${items.length} problem types` : "";
+      count.textContent = words.length
+        ? counted.replace("{shown}", String(shown)).replace("{total}", String(items.length))
+        : "";
       try {
         // Keep the filter in the address, so a filtered view can be shared.
         const url = new URL(window.location.href);
@@ -51,11 +57,11 @@
       const text = document.getElementById(button.dataset.copy).textContent;
       try {
         await navigator.clipboard.writeText(text);
-        button.textContent = "Copied";
+        button.textContent = button.dataset.copied || "Copied";
       } catch (error) {
         // No clipboard access (an insecure origin, a denied permission): select it instead.
         window.getSelection().selectAllChildren(document.getElementById(button.dataset.copy));
-        button.textContent = "Selected";
+        button.textContent = button.dataset.selected || "Selected";
       }
     });
   }

@@ -1,7 +1,9 @@
 """The doc site in a real headless browser: Debian's chromium, driven by Playwright.
 
 The bundled catalog's site is built by the CLI and served by a plain static
-file server on 127.0.0.1, as any static host would. Every test records the
+file server on 127.0.0.1, as any static host would; its pages in every language
+are checked as the default's are, and the language switcher and the middleware's
+`docs_path` negotiation are driven by the browser too. Every test records the
 browser's requests and console: nothing may leave the site, and nothing may
 log an error. Screenshots land in build/test-artifacts/screenshots/.
 axe-core checks every kind of page in the browser and the Nu HTML Checker (vnu)
@@ -17,12 +19,16 @@ import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
+from problemdetails import Catalog, WSGIProblemMiddleware
 from problemdetails._cli import main
 from tests.conftest import BUNDLED, ROOT
 from tests.test_site import HOSTILE
@@ -76,15 +82,30 @@ problems:
 """
 
 
+# FAMILY in French, in part: what is left out is in English on the French pages, marked `lang="en"`.
+FAMILY_FRENCH = """\
+translations:
+  language: fr
+  problems:
+    forbidden: {title: Interdit, summary: Non autorisé.}
+    ip-not-allowed:
+      title: IP non autorisée
+      description: Votre adresse n'est pas sur la liste d'accès de la zone.
+      members: {ip: {description: "L'`adresse` de l'appelant."}}
+"""
+
+
 @pytest.fixture(scope="module")
 def site_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sites `build` writes for the bundled catalog (docs/errors/), FAMILY and HOSTILE's text."""
+    """The sites `build` writes for the bundled catalog (docs/errors/), FAMILY (with some French) and HOSTILE's text."""
     root = tmp_path_factory.mktemp("browser")
     # Hosted under a sub-path, as on a real host: every link must be relative.
     assert main(["build", str(BUNDLED), "--out", str(root / "docs" / "errors")]) == 0
+    (root / "family-fr.yaml").write_text(FAMILY_FRENCH, encoding="utf-8")
     for name, text in (("family", FAMILY), ("hostile", HOSTILE)):
         (root / f"{name}.yaml").write_text(text, encoding="utf-8")
-        assert main(["build", str(root / f"{name}.yaml"), "--out", str(root / "docs" / name)]) == 0
+        more = [str(root / "family-fr.yaml")] if name == "family" else []
+        assert main(["build", str(root / f"{name}.yaml"), *more, "--out", str(root / "docs" / name)]) == 0
     return root
 
 
@@ -267,6 +288,7 @@ def test_keyboard_skip_link_focus_ring_anchor_and_copy(browser: Browser, site_ur
 AXE = ROOT / "tests" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 # Every kind of page: the index, the retry table, problems with members, validation items,
 # response headers, a parent, a child with several examples, a retired one.
+# In French and German too, and French left partly in English (FAMILY's).
 PAGES = [
     "errors/",
     "errors/quota-exceeded/",
@@ -274,10 +296,17 @@ PAGES = [
     "errors/retry.html",
     "errors/conflict/",
     "errors/rate-limited/",
+    "errors/fr/",
+    "errors/fr/quota-exceeded/",
+    "errors/fr/retry.html",
+    "errors/de/unprocessable/",
+    "errors/de/rate-limited/",
     "family/",
     "family/forbidden/",
     "family/ip-not-allowed/",
     "family/old-limit/",
+    "family/fr/ip-not-allowed/",
+    "family/fr/old-limit/",
 ]
 
 
@@ -335,6 +364,9 @@ def test_vnu_finds_nothing_on_any_page(site_root: Path, tmp_path: Path) -> None:
         pytest.fail(f"{VNU} is missing: `make test` installs it (npm ci --prefix tests/tools)")
     files = sorted(path for pattern in ("*.html", "*.css") for path in site_root.rglob(pattern))
     assert len([path for path in files if path.name == "index.html"]) >= 20 + 5 + 2  # with the alias page
+    for language in ("en", "de", "fr"):  # every language's pages
+        assert site_root / "docs" / "errors" / language / "quota-exceeded" / "index.html" in files
+    assert site_root / "docs" / "family" / "fr" / "ip-blocked" / "index.html" in files
     assert {site_root / "docs" / site / "assets" / "site.css" for site in ("errors", "family", "hostile")} <= set(files)
     assert (site_root / "docs" / "family" / "ip-blocked" / "index.html") in files
     canaries = [tmp_path / "canary.html", tmp_path / "canary.css"]
@@ -362,3 +394,115 @@ def test_vnu_finds_nothing_on_any_page(site_root: Path, tmp_path: Path) -> None:
         if message not in flagged
     ]
     assert found == []
+
+
+# -- languages -------------------------------------------------------------------
+
+
+def test_the_language_switcher_works_without_javascript_and_by_keyboard(browser: Browser, site_url: str) -> None:
+    watched = open_page(browser, 1280, javascript=False)
+    page = watched.page
+    page.goto(f"{site_url}quota-exceeded/")  # the root: English, and x-default
+    switcher = page.get_by_role("navigation", name="Languages")
+    assert switcher.get_by_role("link").all_text_contents() == ["English", "Deutsch", "Français"]
+    assert switcher.get_by_role("link", name="English").get_attribute("aria-current") == "true"
+    switcher.get_by_role("link", name="Français").click()
+    page.wait_for_url(f"{site_url}fr/quota-exceeded/")
+    assert page.evaluate("document.documentElement.lang") == "fr"
+    assert page.locator("h1").text_content() == "Quota dépassé"
+    french = page.get_by_role("navigation", name="Langues")  # its label in the page's language
+    assert french.get_by_role("link", name="Français").get_attribute("aria-current") == "true"
+    assert french.get_by_role("link", name="English").get_attribute("aria-current") is None
+    shot(page, "quota-exceeded-fr")
+    # By keyboard: the skip link, then English, then Deutsch.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Deutsch"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{site_url}de/quota-exceeded/")
+    assert page.locator("h1").text_content() == "Kontingent überschritten"
+    page.get_by_role("navigation", name="Sprachen").get_by_role("link", name="English").click()
+    page.wait_for_url(f"{site_url}en/quota-exceeded/")
+    assert page.locator("h1").text_content() == "Quota exceeded"
+    # Within a language, its links stay in it.
+    page.get_by_role("navigation", name="Site").get_by_role("link", name="Retry strategy").click()
+    page.wait_for_url(f"{site_url}en/retry.html")
+    watched.assert_clean(site_url)
+
+
+def test_the_french_index_filters_in_french_accents_or_not(browser: Browser, site_url: str) -> None:
+    watched = open_page(browser, 390)
+    page = watched.page
+    page.goto(f"{site_url}fr/")
+    search = page.get_by_label("Filtrer les types de problèmes")
+    search.fill("depasse 402")  # typed without its accents
+    assert page.locator("li[data-search]:not([hidden]) a").all_text_contents() == ["Quota dépassé"]
+    assert page.locator("#_filter-count").text_content() == "1 sur 19 types de problèmes"
+    search.press("Enter")
+    page.wait_for_url(f"{site_url}fr/quota-exceeded/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # the switcher wraps on a phone
+    button = page.locator("button.copy").first
+    assert button.text_content() == "Copier"
+    button.click()
+    expect(button).to_have_text(re.compile(r"^(Copié|Sélectionné)$"), timeout=5000)
+    shot(page, "quota-exceeded-fr-phone")
+    watched.assert_clean(site_url)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietWSGI(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _no_such_page(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b""]
+
+
+@pytest.fixture(scope="module")
+def service_url() -> Iterator[str]:
+    """A service whose middleware serves the bundled catalog's site under `docs_path`, on 127.0.0.1."""
+    catalog = Catalog.load(BUNDLED)
+    app = WSGIProblemMiddleware(_no_such_page, catalog=catalog, docs_path="/errors/")
+    server = make_server("127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietWSGI)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/errors/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_docs_path_opens_type_uris_in_the_browsers_language_and_keeps_a_choice(
+    browser: Browser, service_url: str
+) -> None:
+    """A French browser following a `type` URI reads French; choosing English in the switcher stays English."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    watched = Watched(context.new_page())
+    page = watched.page
+    page.goto(f"{service_url}quota-exceeded")  # `base_uri + slug`, as a problem's `type` carries it
+    assert page.url == f"{service_url}fr/quota-exceeded/"
+    assert page.locator("h1").text_content() == "Quota dépassé"
+    page.get_by_role("navigation", name="Langues").get_by_role("link", name="English").click()
+    page.wait_for_url(f"{service_url}en/quota-exceeded/")
+    assert page.locator("h1").text_content() == "Quota exceeded"
+    page.get_by_role("navigation", name="Site").get_by_role("link", name="Standard problems").click()
+    page.wait_for_url(f"{service_url}en/")  # still English: a language's folder does not negotiate
+    assert page.evaluate("document.documentElement.lang") == "en"
+    german = browser.new_context(locale="de-DE")
+    other = Watched(german.new_page())
+    other.page.goto(service_url)
+    assert other.page.url == f"{service_url}de/"
+    assert other.page.locator("h2").first.text_content() == "4xx Fehler des Clients"
+    english = browser.new_context(locale="en-US")
+    third = Watched(english.new_page())
+    third.page.goto(f"{service_url}conflict/")
+    assert third.page.url == f"{service_url}conflict/"  # the default language: the root page itself
+    assert third.page.locator("h1").text_content() == "Conflict"
+    for seen in (watched, other, third):
+        seen.assert_clean(service_url)
