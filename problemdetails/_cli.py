@@ -187,7 +187,7 @@ def _github_data(value: str) -> str:
 
 def _annotation(change: Change, fallback: str) -> str:
     """One change as a GitHub Actions annotation (`::error file=...,line=...,col=...::message`)."""
-    level = "error" if change.breaking else "notice"
+    level = "error" if change.breaking else "warning" if change.warning else "notice"
     title = "breaking change" if change.breaking else "compatible change"
     where = f"file={_github_property(change.path or fallback)}"
     if change.line is not None:
@@ -208,15 +208,19 @@ def _diff(args: argparse.Namespace) -> int:
 def _print_changes(changes: list[Change], format: str, new: str) -> None:
     """The changes as `diff --format` asks: text (the default), JSON, or GitHub Actions annotations."""
     breaking = [change for change in changes if change.breaking]
+    warnings = [change for change in changes if change.warning]
     if format == "json":
-        print(json.dumps({"breaking": len(breaking), "changes": [change.to_dict() for change in changes]}, indent=2))
+        counts = {"breaking": len(breaking), "warnings": len(warnings)}
+        print(json.dumps({**counts, "changes": [change.to_dict() for change in changes]}, indent=2))
     elif format == "github":  # workflow commands: annotations on the run and the pull request
         for change in changes:
             print(_annotation(change, new))
     else:
         for change in changes:
-            print(f"{'BREAKING' if change.breaking else 'ok      '}  {change.message}")
-        print(f"{len(changes)} change(s), {len(breaking)} breaking")
+            label = "BREAKING" if change.breaking else "warning " if change.warning else "ok      "
+            print(f"{label}  {change.message}")
+        warned = f", {len(warnings)} warning(s)" if warnings else ""  # said only when there are any
+        print(f"{len(changes)} change(s), {len(breaking)} breaking{warned}")
 
 
 def _positive(text: str) -> int:
