@@ -56,7 +56,10 @@ def _gen(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.paths)
     if catalog is None:
         return 1
-    source = generate_typescript(catalog) if args.lang == "ts" else generate_python(catalog)
+    if args.lang == "ts":
+        source = generate_typescript(catalog, translations=args.translations)
+    else:
+        source = generate_python(catalog)
     if args.out is None:
         sys.stdout.write(source)
         return 0
@@ -65,7 +68,8 @@ def _gen(args: argparse.Namespace) -> int:
         current = out.read_text(encoding="utf-8") if out.is_file() else None
         if current != source:
             state = "missing" if current is None else "stale"
-            command = f"problemdetails gen {' '.join(args.paths)} --lang {args.lang} --out {out}"
+            translations = " --translations" if args.translations else ""
+            command = f"problemdetails gen {' '.join(args.paths)} --lang {args.lang}{translations} --out {out}"
             print(f"{out} is {state}: run `{command}`", file=sys.stderr)
             return 1
         print(f"{out} is up to date")
@@ -244,6 +248,11 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("paths", nargs="+", metavar="PATH", help="catalog file or folder")
     gen.add_argument("--out", metavar="FILE", help="module to write (default: standard output)")
     gen.add_argument("--lang", choices=["python", "ts"], default="python", help="python (default) or ts")
+    gen.add_argument(
+        "--translations",
+        action="store_true",
+        help="ts: each problem's title in every language of the catalog (the Python module always has them)",
+    )
     gen.add_argument("--check", action="store_true", help="fail if FILE is missing or stale; write nothing")
     gen.set_defaults(run=_gen)
 
@@ -291,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "gen" and args.check and args.out is None:
         parser.error("gen --check needs --out FILE")
+    if args.command == "gen" and args.translations and args.lang != "ts":
+        parser.error("gen --translations is for --lang ts (the Python module carries the translations already)")
     status: int = args.run(args)
     return status
 
