@@ -17,7 +17,17 @@ from typing import Any, ClassVar
 import msgspec
 
 from problemdetails._exceptions import CatalogError, Finding, UnknownSlugError
-from problemdetails._loader import TYPE_SCHEMES, URI_REFERENCE_RE, URI_SCHEME, Loader, PathArg, Source, source
+from problemdetails._loader import (
+    TYPE_SCHEMES,
+    URI_REFERENCE_RE,
+    URI_SCHEME,
+    Loader,
+    PathArg,
+    Source,
+    TranslationSource,
+    source,
+    translation_sources,
+)
 from problemdetails._problem import Problem, runtime_class
 from problemdetails._spec import CatalogInfo, ProblemSpec, Translation, takes_framework_errors
 from problemdetails._templates import MAX_WIDTH, renders_bounded
@@ -74,6 +84,8 @@ class Catalog:
         self._sources: dict[str, Source] = {}
         # The files each language's translations are written in, for a catalog loaded from YAML.
         self._translation_files: dict[str, tuple[str, ...]] = {}
+        # Where each language's texts are written, by language (a key of `translations`).
+        self._translation_sources: dict[str, TranslationSource] = {}
 
     @classmethod
     def load(cls, paths: PathArg | Sequence[PathArg], *, strict: bool = False) -> Catalog:
@@ -95,12 +107,16 @@ class Catalog:
         if loader.header is not None:
             path, node, _ = loader.header
             catalog._sources[""] = source(path, node.mark, node)
+        catalog._translation_sources = translation_sources(loader.translations.parts)
         return catalog
 
     def _relocate(self, where: Callable[[str], str]) -> None:
         """Name the files of the sources as `where` maps them: a copy read from git -> the repository's own."""
         self._sources = {slug: replace(source, path=where(source.path)) for slug, source in self._sources.items()}
         self._translation_files = {tag: tuple(map(where, paths)) for tag, paths in self._translation_files.items()}
+        self._translation_sources = {
+            language: places.relocated(where) for language, places in self._translation_sources.items()
+        }
 
     # -- the serialized form: catalog.json and the generated module embed it ----
 

@@ -57,7 +57,10 @@ def _gen(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.paths)
     if catalog is None:
         return 1
-    source = generate_typescript(catalog) if args.lang == "ts" else generate_python(catalog)
+    if args.lang == "ts":
+        source = generate_typescript(catalog, translations=args.translations)
+    else:
+        source = generate_python(catalog)
     if args.out is None:
         sys.stdout.write(source)
         return 0
@@ -66,7 +69,8 @@ def _gen(args: argparse.Namespace) -> int:
         current = out.read_text(encoding="utf-8") if out.is_file() else None
         if current != source:
             state = "missing" if current is None else "stale"
-            command = f"problemdetails gen {' '.join(args.paths)} --lang {args.lang} --out {out}"
+            translations = " --translations" if args.translations else ""
+            command = f"problemdetails gen {' '.join(args.paths)} --lang {args.lang}{translations} --out {out}"
             print(f"{out} is {state}: run `{command}`", file=sys.stderr)
             return 1
         print(f"{out} is up to date")
@@ -189,7 +193,7 @@ def _github_data(value: str) -> str:
 
 def _annotation(change: Change, fallback: str) -> str:
     """One change as a GitHub Actions annotation (`::error file=...,line=...,col=...::message`)."""
-    level = "error" if change.breaking else "notice"
+    level = "error" if change.breaking else "warning" if change.warning else "notice"
     title = "breaking change" if change.breaking else "compatible change"
     where = f"file={_github_property(change.path or fallback)}"
     if change.line is not None:
@@ -210,15 +214,19 @@ def _diff(args: argparse.Namespace) -> int:
 def _print_changes(changes: list[Change], format: str, new: str) -> None:
     """The changes as `diff --format` asks: text (the default), JSON, or GitHub Actions annotations."""
     breaking = [change for change in changes if change.breaking]
+    warnings = [change for change in changes if change.warning]
     if format == "json":
-        print(json.dumps({"breaking": len(breaking), "changes": [change.to_dict() for change in changes]}, indent=2))
+        counts = {"breaking": len(breaking), "warnings": len(warnings)}
+        print(json.dumps({**counts, "changes": [change.to_dict() for change in changes]}, indent=2))
     elif format == "github":  # workflow commands: annotations on the run and the pull request
         for change in changes:
             print(_annotation(change, new))
     else:
         for change in changes:
-            print(f"{'BREAKING' if change.breaking else 'ok      '}  {change.message}")
-        print(f"{len(changes)} change(s), {len(breaking)} breaking")
+            label = "BREAKING" if change.breaking else "warning " if change.warning else "ok      "
+            print(f"{label}  {change.message}")
+        warned = f", {len(warnings)} warning(s)" if warnings else ""  # said only when there are any
+        print(f"{len(changes)} change(s), {len(breaking)} breaking{warned}")
 
 
 def _i18n_export(args: argparse.Namespace) -> int:
@@ -289,6 +297,11 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("paths", nargs="+", metavar="PATH", help="catalog file or folder")
     gen.add_argument("--out", metavar="FILE", help="module to write (default: standard output)")
     gen.add_argument("--lang", choices=["python", "ts"], default="python", help="python (default) or ts")
+    gen.add_argument(
+        "--translations",
+        action="store_true",
+        help="ts: each problem's title in every language of the catalog (the Python module always has them)",
+    )
     gen.add_argument("--check", action="store_true", help="fail if FILE is missing or stale; write nothing")
     gen.set_defaults(run=_gen)
 
@@ -368,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "gen" and args.check and args.out is None:
         parser.error("gen --check needs --out FILE")
+    if args.command == "gen" and args.translations and args.lang != "ts":
+        parser.error("gen --translations is for --lang ts (the Python module carries the translations already)")
     status: int = args.run(args)
     return status
 

@@ -15,7 +15,10 @@ written against the old catalog can stop working against the new one:
 - `base_uri` changed: every `type` URI changes.
 
 Everything else is *compatible*: a new slug, a new optional member, a member
-made optional, text edits, retry advice, headers, a deprecation.
+made optional, text edits, retry advice, headers, a deprecation, and what the
+translations say (a text translated, edited or no longer translated, a new
+language). A language removed is compatible too, but a *warning*: clients that
+asked for it now get another one, the default language when none is closer.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, replace
 from problemdetails._catalog import Catalog
 from problemdetails._loader import Source
 from problemdetails._member_types import MemberType, Nullable, must_be_present
-from problemdetails._spec import MemberSpec, ProblemSpec
+from problemdetails._spec import MemberSpec, ProblemSpec, TranslatedProblem, Translation
 from problemdetails._yaml import Mark
 
 __all__ = ["Change", "diff_catalogs"]
@@ -45,12 +48,16 @@ class Change:
     slug: str  # "" for catalog-wide changes
     breaking: bool
     message: str
+    # A compatible change clients may notice (a language removed): said so, never failing the run.
+    warning: bool = False
     path: str | None = None
     line: int | None = None
     column: int | None = None
-    # What the change is about, for `_located`: a key of the entry, or a member.
+    # What the change is about, for `_located`: a key of the entry, or a member; in `language`'s translation
+    # when there is one (there, `key` is a text of the entry, or a validation message's item code).
     key: str | None = None
     member: str | None = None
+    language: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """The change as `diff --format json` writes it: with `file`, `line` and `column` where known."""
@@ -59,6 +66,7 @@ class Change:
             "kind": self.kind,
             "slug": self.slug,
             "breaking": self.breaking,
+            "warning": self.warning,
             "message": self.message,
             **{key: value for key, value in where.items() if value is not None},
         }
@@ -86,12 +94,15 @@ def diff_catalogs(old: Catalog, new: Catalog) -> list[Change]:
         changes.append(Change("slug-added", slug, False, f"{slug}: added ({new.problems[slug].status})"))
     for slug in sorted(old.problems.keys() & new.problems.keys()):
         changes += _problem_changes(old.problems[slug], new.problems[slug])
+    changes += _translation_changes(old, new)
     changes = [_located(change, old, new) for change in changes]
-    return sorted(changes, key=lambda change: (not change.breaking, change.slug, change.kind))
+    return sorted(changes, key=lambda change: (not change.breaking, not change.warning, change.slug, change.kind))
 
 
 def _located(change: Change, old: Catalog, new: Catalog) -> Change:
     """`change` with the place it is written at, as precisely as the YAML says."""
+    if change.language is not None:
+        return _translation_located(change, old, new)
     if change.kind == "slug-removed":
         gone = old._sources.get(change.slug)
         return replace(change, path=gone.path) if gone is not None else change
@@ -190,3 +201,106 @@ def _bare(member_type: MemberType) -> MemberType:
 
 def _required(member: MemberSpec) -> bool:
     return must_be_present(member.required, member.parsed)
+
+
+# -- translations: what the catalog says in its other languages, never breaking -------
+
+
+def _translation_changes(old: Catalog, new: Catalog) -> list[Change]:
+    """Languages added and removed, and each text translated, edited or no longer translated.
+
+    The texts of the problems and members both catalogs have (an added slug's are
+    part of its being added, a removed member's of its removal); BCP 47 tags are
+    compared without case, as requests' are.
+    """
+    before = {language.lower(): translation for language, translation in old.translations.items()}
+    after = {language.lower(): translation for language, translation in new.translations.items()}
+    changes: list[Change] = []
+    for tag in sorted(before.keys() - after.keys()):
+        language = before[tag].language
+        message = (
+            f"{language}: language removed: clients asking for it get the closest language left, "
+            f"else the default ({new.language})"
+        )
+        changes.append(Change("language-removed", "", False, message, warning=True, language=language))
+    for tag in sorted(after.keys() - before.keys()):
+        language = after[tag].language
+        message = f"{language}: language added"
+        changes.append(Change("language-added", "", False, message, key="language", language=language))
+    members = {  # by slug, sorted
+        slug: sorted({m.name for m in old.problems[slug].members} & {m.name for m in new.problems[slug].members})
+        for slug in sorted(old.problems.keys() & new.problems.keys())
+    }
+    for tag in sorted(before.keys() & after.keys()):
+        changes += _language_changes(before[tag], after[tag], members)
+    return changes
+
+
+def _language_changes(old: Translation, new: Translation, members: dict[str, list[str]]) -> list[Change]:
+    language = new.language
+    changes: list[Change] = []
+    for slug, names in members.items():
+        was, now = old.problems.get(slug), new.problems.get(slug)
+        for text in ("title", "summary", "description", "resolution", "detail"):
+            what = (getattr(was, text, None), getattr(now, text, None))
+            changes += _translated(language, slug, text, *what, key=text)
+        for name in names:
+            what = (_description(was, name), _description(now, name))
+            changes += _translated(language, slug, f"description of member {name}", *what, member=name)
+    for code in sorted(old.validation.keys() | new.validation.keys()):
+        what = (old.validation.get(code), new.validation.get(code))
+        changes += _translated(language, "", f"validation message {code}", *what, key=code)
+    return changes
+
+
+def _translated(
+    language: str,
+    slug: str,
+    text: str,
+    old: str | None,
+    new: str | None,
+    *,
+    key: str | None = None,
+    member: str | None = None,
+) -> list[Change]:
+    """One translated text's change, if it changed: added, edited, or no longer translated."""
+    if old == new:
+        return []
+    about = f"{slug}: {language} {text}" if slug else f"{language} {text}"
+    if old is None:
+        kind, message = "translation-added", f"{about} translated"
+    elif new is None:
+        kind, message = "translation-removed", f"{about} no longer translated"
+    else:
+        kind, message = "translation-changed", f"{about} edited"
+    return [Change(kind, slug, False, message, key=key, member=member, language=language)]
+
+
+def _description(problem: TranslatedProblem | None, member: str) -> str | None:
+    translated = problem.members.get(member) if problem is not None else None
+    return translated.description if translated is not None else None
+
+
+def _translation_located(change: Change, old: Catalog, new: Catalog) -> Change:
+    """Where a translation's change is written in the new catalog; a removed language's, the file it was in."""
+    assert change.language is not None
+    if change.kind == "language-removed":
+        gone = old._translation_sources.get(change.language)
+        return replace(change, path=gone.language.path) if gone is not None else change
+    places = new._translation_sources.get(change.language)
+    if places is None:
+        return change
+    message = places.validation.get(change.key) if not change.slug and change.key is not None else None
+    if message is not None:  # a validation message
+        path, at = message
+        return replace(change, path=path, line=at.line, column=at.column)
+    entry = places.problems.get(change.slug)
+    mark: Mark | None
+    if entry is None:  # a language added, or a text no longer translated, entry and all: the language's `language`
+        entry, mark = places.language, places.language.keys.get("language")
+    elif change.member is not None:  # the member, else the entry's `members` (it was removed), else the entry
+        mark = entry.members.get(change.member) or entry.keys.get("members")
+    else:
+        mark = entry.keys.get(change.key) if change.key is not None else None
+    line, column = (mark.line, mark.column) if mark is not None else (entry.line, entry.column)
+    return replace(change, path=entry.path, line=line, column=column)

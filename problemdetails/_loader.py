@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 import string
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,18 @@ from problemdetails._templates import MAX_WIDTH, render_template, renders_bounde
 from problemdetails._translations import TranslationReader
 from problemdetails._yaml import Mark, YamlError, YMap, YNode, YScalar, YSeq, read_yaml
 
-__all__ = ["TYPE_SCHEMES", "URI_REFERENCE_RE", "URI_SCHEME", "Loader", "PathArg", "Source", "source", "uncarried"]
+__all__ = [
+    "TYPE_SCHEMES",
+    "URI_REFERENCE_RE",
+    "URI_SCHEME",
+    "Loader",
+    "PathArg",
+    "Source",
+    "TranslationSource",
+    "source",
+    "translation_sources",
+    "uncarried",
+]
 
 PathArg = str | os.PathLike[str]
 
@@ -163,6 +174,47 @@ def uncarried(text: str) -> str | None:
         return None
     kind = "a lone surrogate" if "\ud800" <= bad[0] <= "\udfff" else "a control character"
     return f"U+{ord(bad[0]):04X} is {kind}, which no output can carry"
+
+
+@dataclass(frozen=True)
+class TranslationSource:
+    """Where one language's translations are written, for `diff` as `Source` is for a problem."""
+
+    language: Source  # the `translations:` mapping of the first file naming the language
+    problems: Mapping[str, Source]  # each translated problem's entry, by slug
+    validation: Mapping[str, tuple[str, Mark]]  # each validation message's file and value, by item code
+
+    def relocated(self, where: Callable[[str], str]) -> TranslationSource:
+        """The same places in the files `where` maps these to (a copy read from git -> the repository's own)."""
+        return TranslationSource(
+            replace(self.language, path=where(self.language.path)),
+            {slug: replace(place, path=where(place.path)) for slug, place in self.problems.items()},
+            {code: (where(path), mark) for code, (path, mark) in self.validation.items()},
+        )
+
+
+def translation_sources(parts: Sequence[tuple[str, YNode]]) -> dict[str, TranslationSource]:
+    """Where each language's texts are written, by language as the catalog names it (its first spelling).
+
+    Read from a loaded catalog's `translations:` parts, so from well-formed ones; a
+    language spans any number of files, and the first place of a text is its place.
+    """
+    found: dict[str, tuple[Source, dict[str, Source], dict[str, tuple[str, Mark]]]] = {}
+    spelt: dict[str, str] = {}  # BCP 47 tags are case-insensitive: `fr-ca` is `fr-CA`
+    for path, node in parts:
+        language = node.entries.get("language") if isinstance(node, YMap) else None
+        if not isinstance(node, YMap) or language is None or not isinstance(language[1].plain(), str):
+            continue
+        tag = spelt.setdefault(str(language[1].plain()).lower(), str(language[1].plain()))
+        _, problems, validation = found.setdefault(tag, (source(path, language[0], node), {}, {}))
+        entries = node.entries.get("problems", (None, None))[1]
+        for slug, (mark, entry) in (entries.entries if isinstance(entries, YMap) else {}).items():
+            if isinstance(entry, YMap):
+                problems.setdefault(slug, source(path, mark, entry))
+        messages = node.entries.get("validation", (None, None))[1]
+        for code, (_, message) in (messages.entries if isinstance(messages, YMap) else {}).items():
+            validation.setdefault(code, (path, message.mark))
+    return {tag: TranslationSource(*places) for tag, places in found.items()}
 
 
 def _field_findings(name: str, spec: str | None, names: set[str], entry: _Entry) -> list[str]:

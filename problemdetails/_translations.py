@@ -135,9 +135,11 @@ class TranslationReader:
             detail = None
             failed.add("detail")
         language.failed.update((slug, text) for text in failed)
+        if "members" in failed:  # not a mapping: reported once, not again as each member's missing description
+            language.failed.update((f"{slug}.{member.name}", "description") for member in spec.members)
         members = {}
         if values["members"] and isinstance(node.entries["members"][1], YMap):
-            members = self._members(path, where, spec, node.entries["members"][1])
+            members = self._members(language, path, spec, node.entries["members"][1])
         texts = {name: values[name] for name in _TEXTS[:-1]}  # all but `detail`, checked above
         language.problems[slug] = TranslatedProblem(**texts, detail=detail, members=members)
 
@@ -164,7 +166,8 @@ class TranslationReader:
             self.findings.error(path, mark, f"{where}: {refused}")
         return refused is None
 
-    def _members(self, path: str, where: str, spec: ProblemSpec, node: YMap) -> dict[str, TranslatedMember]:
+    def _members(self, language: _Language, path: str, spec: ProblemSpec, node: YMap) -> dict[str, TranslatedMember]:
+        where = f"translation {language.tag!r}"
         names = {member.name for member in spec.members}
         members = {}
         for name, (mark, member) in node.entries.items():
@@ -172,7 +175,12 @@ class TranslationReader:
                 message = f"{where}: problem {spec.slug!r} has no member {name!r}{did_you_mean(name, sorted(names))}"
                 self.findings.error(path, mark, message)
                 continue
-            values = read_struct(member, _TranslatedMemberIn, f"{where} of member {name!r}", path, self.findings)
+            failed: set[str] = set()
+            values = read_struct(
+                member, _TranslatedMemberIn, f"{where} of member {name!r}", path, self.findings, failed
+            )
+            if values is None or "description" in failed:  # reported here: not again as missing
+                language.failed.add((f"{spec.slug}.{name}", "description"))
             if values is not None:
                 members[name] = TranslatedMember(description=values["description"])
         return members
@@ -250,7 +258,8 @@ class _Language:
         self.problems: dict[str, TranslatedProblem] = {}
         self.places: dict[str, tuple[str, Mark]] = {}
         self.validation: dict[str, str] = {}
-        self.failed: set[tuple[str, str]] = set()  # (slug, text) whose translation was an error
+        # (slug, text) and (slug.member, "description") whose translation was an error
+        self.failed: set[tuple[str, str]] = set()
         self.paths: list[str] = []  # every file naming it
 
 
@@ -260,7 +269,9 @@ def _missing_descriptions(language: _Language, specs: Mapping[str, ProblemSpec])
         f"{slug}.{member.name}"
         for slug, spec in specs.items()
         for member in spec.members
-        if member.description and _member_description(language.problems.get(slug), member.name) is None
+        if member.description
+        and _member_description(language.problems.get(slug), member.name) is None
+        and (f"{slug}.{member.name}", "description") not in language.failed
     ]
 
 

@@ -17,14 +17,19 @@ from problemdetails._diff import diff_catalogs
 from tests.conftest import BUNDLED, WriteCatalog
 
 Problems = dict[str, Any]
+Translations = dict[str, dict[str, Any]]  # each language's `translations:` mapping, by language
 
 
 def problems_of(folder: Path) -> dict[str, dict[str, Any]]:
     return {path.name: yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*.yaml"))}
 
 
-def mutated(tmp_path: Path, change: Callable[[dict[str, Any], Problems], None]) -> Path:
-    """A copy of the bundled catalog with `change(header, problems)` applied to it."""
+def mutated(
+    tmp_path: Path,
+    change: Callable[[dict[str, Any], Problems], None] = lambda header, problems: None,
+    translate: Callable[[Translations], None] = lambda translations: None,
+) -> Path:
+    """A copy of the bundled catalog with `change(header, problems)` and `translate(translations)` applied to it."""
     documents = problems_of(BUNDLED)
     merged: Problems = {slug: entry for document in documents.values() for slug, entry in document["problems"].items()}
     header = documents["client-errors.yaml"]["catalog"]
@@ -32,7 +37,32 @@ def mutated(tmp_path: Path, change: Callable[[dict[str, Any], Problems], None]) 
     folder = tmp_path / "new"
     folder.mkdir()
     (folder / "catalog.yaml").write_text(yaml.safe_dump({"catalog": header, "problems": merged}, allow_unicode=True))
+    translations = {
+        name[:-5]: document["translations"] for name, document in problems_of(BUNDLED / "translations").items()
+    }
+    for translation in translations.values():  # what is gone from the catalog is gone from its translations
+        translation["problems"] = {
+            slug: _without_gone_members(entry, slug, merged)
+            for slug, entry in translation["problems"].items()
+            if slug in merged
+        }
+    translate(translations)
+    (folder / "translations").mkdir()
+    for language, translation in translations.items():
+        text = yaml.safe_dump({"translations": translation}, allow_unicode=True)
+        (folder / "translations" / f"{language}.yaml").write_text(text)
     return folder
+
+
+def _without_gone_members(entry: dict[str, Any], slug: str, problems: Problems) -> dict[str, Any]:
+    members: set[str] = set()
+    ancestor: str | None = slug
+    while ancestor is not None:
+        members |= set(problems[ancestor].get("members", {}))
+        ancestor = problems[ancestor].get("extends")
+    if "members" in entry:
+        entry["members"] = {name: text for name, text in entry["members"].items() if name in members}
+    return entry
 
 
 def set_in(slug: str, *path: str, value: Any) -> Callable[[dict[str, Any], Problems], None]:
@@ -173,6 +203,169 @@ def test_an_inherited_members_change_points_at_the_ancestor_declaring_it(write: 
     ]
 
 
+def in_translation(language: str, *path: str, value: Any = None) -> Callable[[Translations], None]:
+    """Set the text at `path` in `language`'s translation to `value`; None deletes it."""
+
+    def translate(translations: Translations) -> None:
+        target = translations[language]
+        for key in path[:-1]:
+            target = target[key]
+        if value is None:
+            del target[path[-1]]
+        else:
+            target[path[-1]] = value
+
+    return translate
+
+
+def without_german(translations: Translations) -> None:
+    del translations["de"]
+
+
+def with_italian(translations: Translations) -> None:
+    translations["it"] = {"language": "it", "problems": {"gone": {"title": "Eliminato"}}}
+
+
+TRANSLATION_CASES = [
+    # (id, mutation, expected (kind, slug, breaking, warning), where it is written in the new catalog)
+    ("language removed", without_german, ("language-removed", "", False, True), None),
+    ("language added", with_italian, ("language-added", "", False, False), "it"),
+    (
+        "title edited",
+        in_translation("fr", "problems", "quota-exceeded", "title", value="Quota atteint"),
+        ("translation-changed", "quota-exceeded", False, False),
+        "Quota atteint",
+    ),
+    (
+        "detail no longer translated",
+        in_translation("fr", "problems", "quota-exceeded", "detail"),
+        ("translation-removed", "quota-exceeded", False, False),
+        "quota-exceeded:",  # the entry, which has no `detail` any more
+    ),
+    (
+        "member description edited",
+        in_translation("de", "problems", "quota-exceeded", "members", "limit", value={"description": "Das Limit."}),
+        ("translation-changed", "quota-exceeded", False, False),
+        "limit:",
+    ),
+    (
+        "member description no longer translated",
+        in_translation("de", "problems", "quota-exceeded", "members", "limit"),
+        ("translation-removed", "quota-exceeded", False, False),
+        "current:",  # the entry's `members`, which start with the next one
+    ),
+    (
+        "validation message translated",
+        in_translation("fr", "validation", "value_error", value="Valeur refusée."),
+        ("translation-added", "", False, False),
+        "Valeur refusée.",
+    ),
+    (
+        "validation message edited",
+        in_translation("de", "validation", "missing", value="Pflichtfeld."),
+        ("translation-changed", "", False, False),
+        "Pflichtfeld.",
+    ),
+    (
+        "validation message no longer translated",
+        in_translation("de", "validation", "missing"),
+        ("translation-removed", "", False, False),
+        "de",  # the language's declaration
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("translate", "expected", "at"),
+    [case[1:] for case in TRANSLATION_CASES],
+    ids=[case[0] for case in TRANSLATION_CASES],
+)
+def test_translation_changes_are_compatible_and_point_at_where_they_are_written(
+    tmp_path: Path, translate: Any, expected: tuple[str, str, bool, bool], at: str | None
+) -> None:
+    folder = mutated(tmp_path, translate=translate)
+    (change,) = diff_catalogs(Catalog.load(BUNDLED), Catalog.load(folder))
+    assert (change.kind, change.slug, change.breaking, change.warning) == expected
+    if at is None:  # a language removed: the file it was in, without a line
+        assert (change.path, change.line, change.column) == (str(BUNDLED / "translations" / "de.yaml"), None, None)
+        return
+    assert change.path is not None
+    assert Path(change.path).parent == folder / "translations"
+    assert change.line is not None
+    assert change.column is not None
+    line = Path(change.path).read_text().splitlines()[change.line - 1]
+    assert line[change.column - 1 :].startswith(at)
+
+
+def test_a_translation_change_names_the_language_and_the_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def translate(translations: Translations) -> None:
+        without_german(translations)
+        in_translation("fr", "problems", "quota-exceeded", "detail")(translations)
+        in_translation("fr", "problems", "conflict", "members", "conflicts", value={"description": "Les doublons."})(
+            translations
+        )
+
+    new = mutated(tmp_path, translate=translate)
+    assert main(["diff", str(BUNDLED), str(new)]) == 0  # a warning is not breaking
+    assert capsys.readouterr().out.splitlines() == [
+        "warning   de: language removed: clients asking for it get the closest language left, else the default (en)",
+        "ok        conflict: fr description of member conflicts edited",
+        "ok        quota-exceeded: fr detail no longer translated",
+        "3 change(s), 0 breaking, 1 warning(s)",
+    ]
+    assert main(["diff", str(new), str(BUNDLED)]) == 0  # the other way round
+    assert capsys.readouterr().out.splitlines() == [
+        "ok        de: language added",
+        "ok        conflict: fr description of member conflicts edited",
+        "ok        quota-exceeded: fr detail translated",
+        "3 change(s), 0 breaking",
+    ]
+    assert main(["diff", str(BUNDLED), str(new), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["breaking"], report["warnings"]) == (0, 1)
+    assert [(change["kind"], change["warning"]) for change in report["changes"]] == [
+        ("language-removed", True),
+        ("translation-changed", False),
+        ("translation-removed", False),
+    ]
+    assert main(["diff", str(BUNDLED), str(new), "--format", "github"]) == 0
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[0]
+        .startswith(
+            f"::warning file={BUNDLED / 'translations' / 'de.yaml'},title=compatible change::de: language removed"
+        )
+    )
+
+
+def test_a_problems_whole_translation_removed_is_each_of_its_texts(tmp_path: Path) -> None:
+    new = mutated(tmp_path, translate=in_translation("de", "problems", "gone"))
+    changes = diff_catalogs(Catalog.load(BUNDLED), Catalog.load(new))
+    assert {(change.kind, change.slug) for change in changes} == {("translation-removed", "gone")}
+    assert sorted(str(change.key) for change in changes) == ["description", "resolution", "summary", "title"]
+    # No entry to point at: the language's declaration.
+    assert {(change.path, change.line, change.column) for change in changes} == {
+        (str(new / "translations" / "de.yaml"), _line_of(new / "translations" / "de.yaml", "  language: de"), 13)
+    }
+
+
+def test_a_languages_tag_is_compared_without_case(tmp_path: Path) -> None:
+    """BCP 47 tags are case-insensitive, and so is `Accept-Language`: `FR` is `fr`."""
+    new = mutated(tmp_path, translate=in_translation("fr", "language", value="FR"))
+    assert diff_catalogs(Catalog.load(BUNDLED), Catalog.load(new)) == []
+
+
+def test_an_added_problems_translations_are_part_of_its_being_added(tmp_path: Path) -> None:
+    def translate(translations: Translations) -> None:
+        translations["fr"]["problems"]["zone-locked"] = {"title": "Zone verrouillée"}
+
+    new = mutated(tmp_path, add_slug, translate)
+    changes = diff_catalogs(Catalog.load(BUNDLED), Catalog.load(new))
+    assert [(change.kind, change.slug) for change in changes] == [("slug-added", "zone-locked")]
+
+
 def test_no_changes_and_the_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diff", str(BUNDLED), str(BUNDLED)]) == 0
     assert capsys.readouterr().out == "0 change(s), 0 breaking\n"
@@ -199,6 +392,7 @@ def test_json_and_github_formats(tmp_path: Path, capsys: pytest.CaptureFixture[s
         "kind": "slug-added",
         "slug": "zone-locked",
         "breaking": False,
+        "warning": False,
         "message": "",
         "file": str(new / "catalog.yaml"),
         "line": line,
@@ -298,6 +492,38 @@ def test_git_revisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
     assert capsys.readouterr().out.splitlines()[0] == "BREAKING  gone: status 410 -> 404"
     assert main(["diff", "nosuchrev:errors/", "errors/"]) == 2
     assert "nosuchrev:errors/: cannot read it from git:" in capsys.readouterr().err
+
+
+def test_git_revisions_bring_their_translations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both sides' translation files are read, the one from git too, and named as the repository has them."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "test@example.com")
+    git("config", "user.name", "Test")
+    (tmp_path / "errors" / "translations").mkdir(parents=True)
+    (tmp_path / "errors" / "catalog.yaml").write_text(
+        "catalog: {name: T, base_uri: 'https://e.example/'}\nproblems:\n  gone: {status: 410, title: Gone}\n"
+    )
+    french = tmp_path / "errors" / "translations" / "fr.yaml"
+    french.write_text("translations:\n  language: fr\n  problems:\n    gone: {title: Supprimé}\n")
+    german = tmp_path / "errors" / "translations" / "de.yaml"
+    german.write_text("translations:\n  language: de\n  problems:\n    gone: {title: Entfernt}\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "v1")
+    french.write_text(french.read_text().replace("Supprimé", "Disparu"))
+    german.unlink()
+    monkeypatch.chdir(tmp_path)
+    assert main(["diff", "main:errors/", "errors/", "--format", "github"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "::warning file=errors/translations/de.yaml,title=compatible change::de: language removed: clients asking "
+        "for it get the closest language left, else the default (en)",
+        "::notice file=errors/translations/fr.yaml,line=4,col=19,title=compatible change::gone: fr title edited",
+    ]
 
 
 def test_a_rename_with_an_alias_breaks_clients_built_from_the_old_catalog(tmp_path: Path) -> None:

@@ -131,6 +131,27 @@ def test_a_wrong_translation_is_not_also_reported_missing(write: WriteCatalog) -
 
 
 @pytest.mark.parametrize(
+    ("members", "where", "message"),
+    [
+        ("{limit: {description: [Le, plafond]}}", "6:38", "of member 'limit': description: expected `str | null`"),
+        ("{limit: {descripton: Le plafond.}}", "6:25", "unknown key 'descripton' in translation 'fr' of member"),
+        ("{limit: [Le plafond.]}", "6:24", "of member 'limit' must be a mapping, not list"),
+        ("[limit]", "6:16", "of problem 'quota-exceeded': members: expected a mapping, got a list"),
+    ],
+)
+def test_a_wrong_member_description_is_one_finding(write: WriteCatalog, members: str, where: str, message: str) -> None:
+    """Not also a warning that the member's description is missing."""
+    write(HEADER + PROBLEMS, "errors.yaml")
+    # Everything else translated: the member's description is the only mistake, and the only finding.
+    entry = f"    quota-exceeded:\n      title: Quota dépassé\n      members: {members}\n"
+    rest = '      summary: Épuisé.\n      detail: "{current} sur {limit}"\n    gone: {title: Supprimée}\n'
+    path = write("translations:\n  language: fr\n  problems:\n" + entry + rest, "fr.yaml")
+    (finding,) = findings(path.parent)
+    assert finding.startswith(f"{path}:{where}: error: ")
+    assert message in finding
+
+
+@pytest.mark.parametrize(
     ("language", "message"),
     [("fr_FR", "translation language 'fr_FR' is not a BCP 47 language tag"), ("EN", "the catalog's own language")],
 )

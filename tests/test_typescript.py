@@ -16,7 +16,8 @@ import pytest
 from problemdetails import Catalog, Problem, decode_json, encode_json
 from problemdetails._cli import main
 from problemdetails._site import render_site
-from tests.conftest import BUNDLED, ROOT
+from problemdetails._typescript import generate_typescript
+from tests.conftest import BUNDLED, HEADER, ROOT, WriteCatalog
 
 TSC = ROOT / "tests" / "typescript" / "node_modules" / ".bin" / "tsc"
 CATALOG = Catalog.load(BUNDLED)
@@ -165,13 +166,17 @@ def test_node_parses_what_python_encodes(generated: Path) -> None:
     assert not_object == {"status": 500, "type": "about:blank", "title": ""}
 
 
-def test_guide_typescript_example_compiles(generated: Path) -> None:
+@pytest.mark.parametrize("index", [0, 1])
+def test_guide_typescript_examples_compile(index: int, generated: Path, with_titles: Path) -> None:
+    """The guide's first example against the plain module, the second against the one `--translations` writes."""
     clients = (ROOT / "docs" / "clients.md").read_text()
-    (example,) = re.findall(r"```ts\n(.*?)```", clients, re.S)
-    (generated / "readme.ts").write_text(example)
+    examples = re.findall(r"```ts\n(.*?)```", clients, re.S)
+    assert len(examples) == 2
+    folder = [generated, with_titles][index]
+    (folder / f"guide_{index}.ts").write_text(examples[index])
     options = [*STRICT, "--noEmit", "--target", "es2020", "--lib", "es2020,dom", "--module", "commonjs"]
     result = subprocess.run(
-        [str(TSC), *options, str(generated / "problems.ts"), str(generated / "readme.ts")],
+        [str(TSC), *options, str(folder / "problems.ts"), str(folder / f"guide_{index}.ts")],
         capture_output=True,
         text=True,
         check=False,
@@ -256,3 +261,115 @@ def test_the_decoder_reads_aliases_types_and_foreign_bases_as_python_does(genera
     typed = Catalog.load(source)
     python = [decode_json(json.dumps({**body, "status": 400}), catalog=typed) for body in bodies]
     assert [problem.code if type(problem) is not Problem else f"generic:{problem.code}" for problem in python] == codes
+
+
+# -- `gen --lang ts --translations`: titles in every language ----------------------
+
+
+@pytest.fixture(scope="module")
+def with_titles(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not TSC.exists():
+        pytest.fail(f"{TSC} is missing: `make test` installs it (npm ci --prefix tests/typescript)")
+    folder = tmp_path_factory.mktemp("ts_titles")
+    out = folder / "problems.ts"
+    assert main(["gen", str(BUNDLED), "--lang", "ts", "--translations", "--out", str(out)]) == 0
+    return folder
+
+
+def test_titles_in_every_language_compile_and_are_the_responses(with_titles: Path) -> None:
+    (with_titles / "titles.ts").write_text(
+        textwrap.dedent(
+            """\
+            import { LANGUAGES, Language, Problem, TITLES, toProblem } from "./problems";
+
+            /** A problem's title for people who read `language`, whatever language the response came in. */
+            export function titleIn(problem: Problem, language: Language): string {
+              return problem.code === undefined ? problem.title : TITLES[problem.code][language];
+            }
+
+            export const french: string = TITLES.conflict.fr;
+            export const languages: readonly Language[] = LANGUAGES;
+            export const generic = titleIn({ type: "about:blank", title: "Teapot", status: 418 }, "de");
+            export const known = titleIn(toProblem(402, { code: "quota-exceeded", limit: 5, current: 5 }), "de");
+            """
+        )
+    )
+    compiled = tsc(with_titles, "problems.ts", "titles.ts", emit=True)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    (with_titles / "run.js").write_text(
+        "const { TITLES } = require('./js/problems.js');\n"
+        "const { french, languages, generic, known } = require('./js/titles.js');\n"
+        "process.stdout.write(JSON.stringify({ french, languages, generic, known, titles: TITLES }));\n"
+    )
+    node = shutil.which("node")
+    assert node is not None
+    ran = subprocess.run([node, "run.js"], cwd=with_titles, capture_output=True, text=True, check=True)
+    printed = json.loads(ran.stdout)
+    assert (printed["french"], printed["languages"]) == ("Conflit", ["en", "de", "fr"])
+    assert (printed["generic"], printed["known"]) == ("Teapot", "Kontingent überschritten")
+    # Each title is the one a response in that language carries.
+    for slug, spec in CATALOG.problems.items():
+        example = spec.examples[0].members if spec.examples else {}
+        cls = CATALOG[slug]
+        problem = cls(**{m.attribute: example[m.name] for m in cls.__problemdetails__.members if m.name in example})
+        localized = {language: CATALOG.localized(problem, language).title for language in CATALOG.languages}
+        assert printed["titles"][slug] == localized
+
+
+def test_titles_of_a_language_the_catalog_lacks_do_not_compile(with_titles: Path) -> None:
+    (with_titles / "wrong_language.ts").write_text(
+        'import { TITLES } from "./problems";\n\n'
+        "export const italian: string = TITLES.conflict.it;\n"
+        'export const unknown: string = TITLES["no-such-code"].fr;\n'
+    )
+    result = tsc(with_titles, "problems.ts", "wrong_language.ts")
+    errors = [line.split(": error ")[1].split(":")[0] for line in result.stdout.splitlines() if ": error " in line]
+    # no `it` in Record<Language, string>; no such key in Record<ProblemCode, ...>
+    assert errors == ["TS2339", "TS7053"], result.stdout
+
+
+def test_titles_are_added_only_when_asked_for(generated: Path, with_titles: Path) -> None:
+    """Without `--translations` the module is what it always was; with it, the same plus the titles."""
+    plain = (generated / "problems.ts").read_text()
+    titled = (with_titles / "problems.ts").read_text()
+    assert "LANGUAGES" not in plain
+    assert "TITLES" not in plain
+    added = titled[titled.index("/** The catalog's languages") : titled.index("interface Known {")]
+    assert titled.replace(added, "").replace("--lang ts --translations`", "--lang ts`") == plain
+    assert generate_typescript(Catalog.load(sorted(BUNDLED.rglob("*.yaml"), reverse=True)), translations=True) == titled
+
+
+def test_an_untranslated_title_is_the_default_languages(write: WriteCatalog, tmp_path: Path) -> None:
+    write(
+        HEADER + "problems:\n  gone: {status: 410, title: Gone}\n  conflict: {status: 409, title: Conflict}\n",
+        "errors.yaml",
+    )
+    folder = write(
+        "translations:\n  language: fr-CA\n  problems:\n    conflict: {title: Conflit}\n", "fr-CA.yaml"
+    ).parent
+    assert main(["gen", str(folder), "--lang", "ts", "--translations", "--out", str(tmp_path / "problems.ts")]) == 0
+    (tmp_path / "use.ts").write_text(
+        'import { TITLES } from "./problems";\n\n'
+        'export const titles: string[] = [TITLES.gone["fr-CA"], TITLES.conflict["fr-CA"]];\n'
+    )
+    compiled = tsc(tmp_path, "problems.ts", "use.ts", emit=True)
+    assert compiled.returncode == 0, compiled.stdout
+    node = shutil.which("node")
+    assert node is not None
+    script = "process.stdout.write(JSON.stringify(require('./js/use.js').titles))"
+    ran = subprocess.run([node, "-e", script], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert json.loads(ran.stdout) == ["Gone", "Conflit"]  # as a response in fr-CA would have them
+
+
+def test_gen_check_knows_the_titles_were_asked_for(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "problems.ts"
+    assert main(["gen", str(BUNDLED), "--lang", "ts", "--translations", "--out", str(out)]) == 0
+    assert main(["gen", str(BUNDLED), "--lang", "ts", "--translations", "--out", str(out), "--check"]) == 0
+    assert main(["gen", str(BUNDLED), "--lang", "ts", "--out", str(out), "--check"]) == 1  # not the same module
+    out.write_text("stale")
+    capsys.readouterr()
+    assert main(["gen", str(BUNDLED), "--lang", "ts", "--translations", "--out", str(out), "--check"]) == 1
+    assert f"--lang ts --translations --out {out}`" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["gen", str(BUNDLED), "--translations"])  # the Python module carries the translations already
+    assert "gen --translations is for --lang ts" in capsys.readouterr().err
