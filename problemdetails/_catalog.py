@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from problemdetails._exceptions import CatalogError, Finding, UnknownSlugError
+from problemdetails._grpc_codes import domain_of, grpc_code
 from problemdetails._loader import TYPE_SCHEMES, URI_REFERENCE_RE, URI_SCHEME, Loader, PathArg, Source, source
 from problemdetails._problem import Problem, runtime_class
 from problemdetails._spec import CatalogInfo, ProblemSpec, Translation, takes_framework_errors
@@ -258,6 +259,16 @@ class Catalog:
     @property
     def language(self) -> str:
         return self.info.language
+
+    @property
+    def domain(self) -> str:
+        """gRPC's `ErrorInfo.domain` for this catalog's problems: the header's `domain:`, else `base_uri`'s host."""
+        return domain_of(self.info.domain, self.info.base_uri)
+
+    def grpc_code(self, slug: str) -> str:
+        """The `google.rpc.Code` name a problem answers gRPC calls with: its `grpc:` key (inherited), else its status's."""
+        spec = self.problems[slug]
+        return grpc_code(spec.status, spec.grpc)
 
     @functools.cached_property
     def status_slugs(self) -> Mapping[int, str]:

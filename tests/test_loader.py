@@ -357,7 +357,7 @@ problems: {}
         f"{bad}:1:31: error: base_uri must be an absolute URI (RFC 9457 §3.1.1), not 'errors.example.com/'",
         f"{bad}:1:62: error: language must be a BCP 47 tag such as 'en' or 'pt-BR', not 'english!'",
         f"{bad}:1:74: error: unknown key 'colour' in catalog header; "
-        "known: name, base_uri, version, language, framework_errors",
+        "known: name, base_uri, version, language, framework_errors, domain",
     ]
     bad.write_text("catalog: {name: '', base_uri: errors.example.com/, language: 'english!'}\nproblems: {}\n")
     assert len(findings(bad)) == 3
