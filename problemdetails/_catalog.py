@@ -103,7 +103,10 @@ class Catalog:
 
     def to_json(self) -> bytes:
         """The catalog as canonical JSON: sorted, no timestamps, byte-identical for the same catalog."""
-        document: dict[str, Any] = {"format": 1, "catalog": self.info, "problems": list(self.problems.values())}
+        info: dict[str, Any] = msgspec.structs.asdict(self.info)
+        if info["domain"] is None:  # left out when not named: the same bytes as before gRPC existed
+            del info["domain"]
+        document: dict[str, Any] = {"format": 1, "catalog": info, "problems": list(self.problems.values())}
         if self.translations:  # left out when there are none: the same bytes as before translations existed
             document["translations"] = list(self.translations.values())
         return msgspec.json.format(msgspec.json.encode(document), indent=1)
@@ -266,7 +269,7 @@ class Catalog:
         return domain_of(self.info.domain, self.info.base_uri)
 
     def grpc_code(self, slug: str) -> str:
-        """The `google.rpc.Code` name a problem answers gRPC calls with: its `grpc:` key (inherited), else its status's."""
+        """The `google.rpc.Code` name a problem answers gRPC calls with: its `grpc:` (inherited), else its status's."""
         spec = self.problems[slug]
         return grpc_code(spec.status, spec.grpc)
 

@@ -7,9 +7,13 @@ Plain tables, with nothing of grpcio imported: the loader checks a catalog's
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-__all__ = ["CODES", "STATUS_OF_CODE", "code_for_status", "domain_of", "grpc_code", "reason", "valid_reason"]
+if TYPE_CHECKING:
+    from problemdetails._problem import Problem
+
+__all__ = ["CODES", "STATUS_OF_CODE", "code_for_status", "code_of", "domain_of", "grpc_code", "reason", "valid_reason"]
 
 # google/rpc/code.proto: every canonical code by name, with its number.
 CODES: dict[str, int] = {
@@ -79,6 +83,12 @@ def code_for_status(status: int) -> str:
 def grpc_code(status: int, named: str | None) -> str:
     """A problem's code: the one its catalog names (`grpc:`, inherited), else its status's."""
     return named or code_for_status(status)
+
+
+def code_of(problem: Problem) -> str:
+    """The code `problem` answers a gRPC call with: its catalog's (`grpc:`, inherited), else its status's."""
+    spec = problem.spec
+    return grpc_code(problem.status, spec.grpc if spec is not None else None)
 
 
 def reason(slug: str) -> str:

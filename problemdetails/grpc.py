@@ -1,0 +1,556 @@
+"""gRPC's convention: a server interceptor. The same catalog answers gRPC calls as it answers HTTP requests.
+
+```python
+server = grpc.server(executor, interceptors=[problemdetails.grpc.ProblemInterceptor(catalog)])
+server = grpc.aio.server(interceptors=[problemdetails.grpc.AsyncProblemInterceptor(catalog)])
+```
+
+Every method's handler, unary or streaming, runs inside the interceptor. It answers:
+
+    a raised problem, a mapped exception ─► the problem's google.rpc.Status (`_grpc_status.py`)
+    any other exception                  ─► INTERNAL, the catalog's `internal` title, nothing of the exception
+    the handler's own abort              ─► passed on, as the handler chose it
+
+The status goes out as grpcio-status sends one: `grpc-status` its code,
+`grpc-message` its message, `grpc-status-details-bin` the `google.rpc.Status`
+itself, in the trailers (after messages of a stream that started, too). The
+decision is the public responder's (`Responder.rpc_status`): logged, counted,
+traced and reported to Sentry as an HTTP answer is.
+
+Request ids: a valid `x-request-id` the client sent, else a new one;
+`current_request_id()` gives it inside the handler. It goes back in the
+initial metadata when that goes out before the status anyway: with the
+handler's own (`context.send_initial_metadata`), and before a stream's first
+message; else in the trailing metadata. A unary call's initial metadata
+travels with its response in one batch: sending it apart for the id alone
+would cost a unary call about a quarter more (benchmarks/GRPC.md).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import Any
+
+from problemdetails import _request_id, _telemetry
+from problemdetails._catalog import Catalog
+from problemdetails._context import serving
+from problemdetails._decider import ExceptionMap
+from problemdetails._exchange import EXCHANGE, Exchange
+from problemdetails._grammar import is_request_id_text
+from problemdetails._problem import Problem
+from problemdetails._request import request_of
+from problemdetails._responder import Responder
+
+try:
+    import grpc
+    import grpc.aio
+    from grpc_status import rpc_status
+except ImportError as _missing:
+    raise ImportError(
+        "problemdetails.grpc needs grpcio and grpcio-status: pip install 'problemdetails[grpc]'"
+    ) from _missing
+
+__all__ = ["AsyncProblemInterceptor", "ProblemInterceptor"]
+
+Metadata = tuple[tuple[str, str | bytes], ...]
+
+_ID = "x-request-id"
+_END = object()  # a stream's end, told apart from any message
+
+
+class ProblemInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpcio is untyped
+    """A `grpc.server` interceptor that ends every failed call with its problem's `google.rpc.Status`.
+
+    List it in the server's interceptors; OpenTelemetry's and Sentry's go
+    before it (outside), so that its decision lands on their span and scope.
+    The options are those of `ProblemMiddleware` that decide answers:
+    `exception_map`, `debug`, `logger`, `enrich`.
+
+    ```python
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=8),
+        interceptors=[problemdetails.grpc.ProblemInterceptor(catalog, exception_map={KeyError: "not-found"})],
+    )
+    ```
+
+    A handler then raises the catalog's problems as an HTTP view does
+    (`raise catalog["conflict"]("zone exists")`); the client reads them with
+    grpcio-status's `rpc_status.from_call`, or `problemdetails.client.decode_grpc`.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        exception_map: ExceptionMap | None = None,
+        debug: bool = False,
+        logger: logging.Logger | None = None,
+        enrich: Callable[[Problem, Any], Problem | None] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        # gRPC has no representation to negotiate and no `instance`: the options that decide answer.
+        self.responder = Responder(
+            catalog, exception_map=exception_map, debug=debug, logger=logger, enrich=enrich, instance=None
+        )
+        _telemetry.install_sentry()
+
+    def intercept_service(self, continuation: Callable[[Any], Any], handler_call_details: Any) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None:  # no such method: grpcio answers UNIMPLEMENTED itself
+            return None
+        return _wrapped(handler, _SyncCall(self.responder, handler_call_details.method))
+
+
+class AsyncProblemInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpcio is untyped
+    """A `grpc.aio.server` interceptor that ends every failed call with its problem's `google.rpc.Status`.
+
+    `ProblemInterceptor`'s twin for asyncio servers, with the same options;
+    it serves coroutine handlers, async generators, the reader/writer
+    streaming style, and the sync handlers an aio server runs in its threads.
+
+    ```python
+    server = grpc.aio.server(interceptors=[problemdetails.grpc.AsyncProblemInterceptor(catalog)])
+    ```
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        exception_map: ExceptionMap | None = None,
+        debug: bool = False,
+        logger: logging.Logger | None = None,
+        enrich: Callable[[Problem, Any], Problem | None] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.responder = Responder(
+            catalog, exception_map=exception_map, debug=debug, logger=logger, enrich=enrich, instance=None
+        )
+        _telemetry.install_sentry()
+
+    async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], handler_call_details: Any) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        return _wrapped(handler, _AsyncCall(self.responder, handler_call_details.method))
+
+
+# -- wrapping a method's handler ------------------------------------------------
+
+
+class _Call:
+    """How one interceptor wraps a method's behavior (its flavor: sync or asyncio)."""
+
+    def __init__(self, responder: Responder, method: str) -> None:
+        self.responder = responder
+        self.method = method
+
+    def unary(self, behavior: Callable[..., Any]) -> Callable[..., Any]:
+        return _sync_unary(self, behavior)
+
+    def stream(self, behavior: Callable[..., Any]) -> Callable[..., Any]:
+        return _sync_stream(self, behavior)
+
+
+class _SyncCall(_Call):
+    pass
+
+
+class _AsyncCall(_Call):
+    def unary(self, behavior: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.iscoroutinefunction(behavior):
+            return _async_unary(self, behavior)
+        return _sync_unary(self, behavior)  # an aio server runs a sync handler in its threads
+
+    def stream(self, behavior: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isasyncgenfunction(behavior):
+            return _async_stream(self, behavior)
+        if inspect.iscoroutinefunction(behavior):  # the reader/writer style: `await context.write(...)`
+            return _async_unary(self, behavior)
+        return _sync_stream(self, behavior)
+
+
+def _wrapped(handler: Any, call: _Call) -> Any:
+    """`handler` with each behavior run inside the interceptor, as the same kind of method."""
+    options = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(call.stream(handler.stream_stream), **options)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(call.unary(handler.stream_unary), **options)
+    if handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(call.stream(handler.unary_stream), **options)
+    return grpc.unary_unary_rpc_method_handler(call.unary(handler.unary_unary), **options)
+
+
+def _sync_unary(call: _Call, behavior: Callable[..., Any]) -> Callable[..., Any]:
+    def unary(request: Any, context: Any) -> Any:
+        state = _State(call, context)
+        token = serving.set(state.native)
+        try:
+            response = behavior(request, _Context(context, state))
+            state.finish()
+            return response
+        except Exception as exc:
+            status = state.failed(exc)
+            if status is None:
+                raise
+            _abort(context, status)  # raises, as the handler's own abort would
+        finally:
+            serving.reset(token)
+            state.release()
+
+    return unary
+
+
+def _sync_stream(call: _Call, behavior: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
+    def stream(request: Any, context: Any) -> Iterator[Any]:
+        # The server's thread runs each step: the call's scope is set around each, never left behind.
+        state = _State(call, context)
+        try:
+            token = serving.set(state.native)
+            try:
+                responses = iter(behavior(request, _Context(context, state)))
+            finally:
+                serving.reset(token)
+            while True:
+                token = serving.set(state.native)
+                try:
+                    response = next(responses, _END)
+                    if response is not _END and not state.sent:
+                        context.send_initial_metadata(((_ID, state.request_id),))
+                        state.sent = True
+                finally:
+                    serving.reset(token)
+                if response is _END:
+                    break
+                yield response
+            state.finish()
+        except Exception as exc:
+            token = serving.set(state.native)
+            try:
+                status = state.failed(exc)
+            finally:
+                serving.reset(token)
+            if status is None:
+                raise
+            _abort(context, status)
+        finally:
+            state.release()
+
+    return stream
+
+
+def _async_unary(call: _Call, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def unary(request: Any, context: Any) -> Any:
+        # Each call of an aio server is a task of its own: the call's scope is its context's.
+        state = _State(call, context)
+        token = serving.set(state.native)
+        try:
+            response = await behavior(request, _AsyncContext(context, state))
+            state.finish()
+            return response
+        except Exception as exc:
+            status = state.failed(exc)
+            if status is None:
+                raise
+            await _abort_async(context, status)
+            return None
+        finally:
+            serving.reset(token)
+            state.release()
+
+    return unary
+
+
+def _async_stream(call: _Call, behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+    async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
+        # Set around each step: a stream left unfinished is closed later, in another task's context.
+        state = _State(call, context)
+        try:
+            token = serving.set(state.native)
+            try:
+                responses = behavior(request, _AsyncContext(context, state)).__aiter__()
+            finally:
+                serving.reset(token)
+            while True:
+                token = serving.set(state.native)
+                try:
+                    try:
+                        response = await responses.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    if not state.sent:
+                        await context.send_initial_metadata(((_ID, state.request_id),))
+                        state.sent = True
+                finally:
+                    serving.reset(token)
+                yield response
+            state.finish()
+        except Exception as exc:
+            token = serving.set(state.native)
+            try:
+                status = state.failed(exc)
+            finally:
+                serving.reset(token)
+            if status is None:
+                raise
+            await _abort_async(context, status)
+        finally:
+            state.release()
+
+    return stream
+
+
+def _abort(context: Any, status: Any) -> None:
+    """End a call with `status` from a sync handler's thread (raises, as grpcio's abort does)."""
+    abort_with_status = getattr(context, "abort_with_status", None)
+    if abort_with_status is not None:
+        abort_with_status(status)
+    else:  # an aio server's context for a sync handler
+        context.abort(status.code, status.details, status.trailing_metadata)
+
+
+async def _abort_async(context: Any, status: Any) -> None:
+    """End a call with `status` from a coroutine: sent at once; the `AbortError` it raises is the server's.
+
+    grpcio's aio server raises it again when the handler returns (its
+    "Server method handlers may suppress the abort exception"), and ends the
+    call quietly. Kept from the handlers outside (OpenTelemetry's), it is no
+    exception of the handler's: a problem is an answer, not a crash.
+    """
+    try:
+        await context.abort_with_status(status)
+    except grpc.aio.AbortError:
+        return
+
+
+# -- one call -------------------------------------------------------------------
+
+
+class _Fields:
+    """A call's text metadata as an ASGI scope's headers (lowercase byte pairs), read when an error needs them."""
+
+    __slots__ = ("metadata",)
+
+    def __init__(self, metadata: Sequence[tuple[str, str | bytes]]) -> None:
+        self.metadata = metadata
+
+    def __iter__(self) -> Iterator[tuple[bytes, bytes]]:
+        for key, value in self.metadata:
+            if isinstance(value, str):  # `-bin` keys carry bytes: no header a problem reads
+                yield key.encode("latin-1", "replace"), value.encode("latin-1", "replace")
+
+
+class _State:
+    """One call: its scope (what `current_request_id()` and the responder read), its id, what went out."""
+
+    __slots__ = ("aborted", "call", "context", "native", "request_id", "sent", "trailing")
+
+    def __init__(self, call: _Call, context: Any) -> None:
+        metadata = context.invocation_metadata() or ()
+        given = [value for key, value in metadata if key == _ID]
+        # As `X-Request-ID`: kept when sent once and valid, else a new one.
+        sent = given[0] if len(given) == 1 and isinstance(given[0], str) and is_request_id_text(given[0]) else None
+        request_id = sent if sent is not None else next(_request_id.text_ids)
+        exchange = Exchange()
+        exchange.request_id, exchange.owner = request_id.encode(), call
+        # An ASGI-like scope of the call: HTTP/2 carries every gRPC call as a POST to its method's path.
+        self.native: dict[str, Any] = {
+            "type": "grpc",
+            "method": "POST",
+            "path": call.method,
+            "headers": _Fields(metadata),
+            EXCHANGE: exchange,
+        }
+        self.call, self.context, self.request_id = call, context, request_id
+        self.sent = False  # the initial metadata went out, with the id
+        self.aborted = False  # the handler ended the call itself (`context.abort`)
+        self.trailing: Metadata = ()  # the handler's own trailing metadata
+
+    def initial(self, metadata: Any) -> Metadata:
+        """The handler's initial metadata, with the id (the handler's own `x-request-id` gives way)."""
+        self.sent = True
+        return (*((key, value) for key, value in tuple(metadata or ()) if key != _ID), (_ID, self.request_id))
+
+    def trailers(self, given: Sequence[tuple[str, str | bytes]] = ()) -> Metadata:
+        """The trailing metadata the call ends with: the handler's, `given`, and the id unless it went out already."""
+        pairs = (*((key, value) for key, value in self.trailing if key != _ID), *given)
+        return pairs if self.sent else (*pairs, (_ID, self.request_id))
+
+    def finish(self) -> None:
+        """The handler returned: the id goes with the trailing metadata, unless it went out already."""
+        if not self.sent:
+            self.context.set_trailing_metadata(self.trailers())
+
+    def failed(self, exc: Exception) -> Any:
+        """The status that ends the call for `exc` (decided), or None when `exc` must pass (the handler's abort,
+        a client gone)."""
+        if self.aborted or isinstance(exc, grpc.aio.AbortError):
+            return None
+        if isinstance(exc, grpc.RpcError) and not _active(self.context):
+            return None  # the client went away: grpcio ends the call, and nobody is left to answer
+        status = self.call.responder.rpc_status(exc, request_of(self.native))
+        sent = rpc_status.to_status(status)
+        return sent._replace(trailing_metadata=self.trailers(sent.trailing_metadata))
+
+    def release(self) -> None:
+        exchange = self.native[EXCHANGE]
+        if exchange.request is not None:
+            exchange.release()
+
+
+def _active(context: Any) -> bool:
+    is_active = getattr(context, "is_active", None)  # an aio server's contexts have none
+    if is_active is not None:
+        return bool(is_active())
+    done = getattr(context, "done", None)
+    return not done() if done is not None else True
+
+
+class _Context(grpc.ServicerContext):  # type: ignore[misc]  # grpcio is untyped
+    """The servicer context a sync handler gets: the server's, watching what the handler sends itself."""
+
+    __slots__ = ("_context", "_state")
+
+    def __init__(self, context: Any, state: _State) -> None:
+        self._context = context
+        self._state = state
+
+    def __getattr__(self, name: str) -> Any:  # what grpcio adds later, and `code()`, `details()`...
+        return getattr(self._context, name)
+
+    def send_initial_metadata(self, initial_metadata: Any) -> None:
+        self._context.send_initial_metadata(self._state.initial(initial_metadata))
+
+    def set_trailing_metadata(self, trailing_metadata: Any) -> None:
+        self._state.trailing = tuple(trailing_metadata or ())
+        self._context.set_trailing_metadata(trailing_metadata)
+
+    def abort(self, code: Any, details: Any, *args: Any) -> None:
+        self._state.aborted = True
+        self._context.abort(code, details, *args)
+
+    def abort_with_status(self, status: Any) -> None:
+        self._state.aborted = True
+        self._context.abort_with_status(status)
+
+    def is_active(self) -> bool:
+        return bool(self._context.is_active())
+
+    def time_remaining(self) -> Any:
+        return self._context.time_remaining()
+
+    def cancel(self) -> None:
+        self._context.cancel()
+
+    def add_callback(self, callback: Any) -> Any:
+        return self._context.add_callback(callback)
+
+    def invocation_metadata(self) -> Any:
+        return self._context.invocation_metadata()
+
+    def peer(self) -> Any:
+        return self._context.peer()
+
+    def peer_identities(self) -> Any:
+        return self._context.peer_identities()
+
+    def peer_identity_key(self) -> Any:
+        return self._context.peer_identity_key()
+
+    def auth_context(self) -> Any:
+        return self._context.auth_context()
+
+    def set_code(self, code: Any) -> None:
+        self._context.set_code(code)
+
+    def set_details(self, details: Any) -> None:
+        self._context.set_details(details)
+
+    def set_compression(self, compression: Any) -> None:
+        self._context.set_compression(compression)
+
+    def disable_next_message_compression(self) -> None:
+        self._context.disable_next_message_compression()
+
+
+class _AsyncContext(grpc.aio.ServicerContext):  # type: ignore[misc]  # grpcio is untyped
+    """The servicer context a coroutine handler gets: the server's, watching what the handler sends itself."""
+
+    __slots__ = ("_context", "_state")
+
+    def __init__(self, context: Any, state: _State) -> None:
+        self._context = context
+        self._state = state
+
+    def __getattr__(self, name: str) -> Any:  # `add_done_callback`, `cancelled`, `done`, what grpcio adds later
+        return getattr(self._context, name)
+
+    async def send_initial_metadata(self, initial_metadata: Any) -> None:
+        await self._context.send_initial_metadata(self._state.initial(initial_metadata))
+
+    def set_trailing_metadata(self, trailing_metadata: Any) -> None:
+        self._state.trailing = tuple(trailing_metadata or ())
+        self._context.set_trailing_metadata(trailing_metadata)
+
+    async def abort(self, code: Any, details: str = "", trailing_metadata: Any = ()) -> None:
+        self._state.aborted = True
+        await self._context.abort(code, details, trailing_metadata)
+
+    async def abort_with_status(self, status: Any) -> None:
+        self._state.aborted = True
+        await self._context.abort_with_status(status)
+
+    async def read(self) -> Any:
+        return await self._context.read()
+
+    async def write(self, message: Any) -> None:
+        state = self._state
+        if not state.sent:  # a stream's first message: the id goes before it
+            await self._context.send_initial_metadata(((_ID, state.request_id),))
+            state.sent = True
+        await self._context.write(message)
+
+    def invocation_metadata(self) -> Any:
+        return self._context.invocation_metadata()
+
+    def set_code(self, code: Any) -> None:
+        self._context.set_code(code)
+
+    def set_details(self, details: str) -> None:
+        self._context.set_details(details)
+
+    def set_compression(self, compression: Any) -> None:
+        self._context.set_compression(compression)
+
+    def disable_next_message_compression(self) -> None:
+        self._context.disable_next_message_compression()
+
+    def peer(self) -> Any:
+        return self._context.peer()
+
+    def peer_identities(self) -> Any:
+        return self._context.peer_identities()
+
+    def peer_identity_key(self) -> Any:
+        return self._context.peer_identity_key()
+
+    def auth_context(self) -> Any:
+        return self._context.auth_context()
+
+    def time_remaining(self) -> Any:
+        return self._context.time_remaining()
+
+    def trailing_metadata(self) -> Any:
+        return self._context.trailing_metadata()
+
+    def code(self) -> Any:
+        return self._context.code()
+
+    def details(self) -> Any:
+        return self._context.details()
