@@ -488,12 +488,18 @@ class Loader:
                 f"problem {slug!r}: status {status} is not a 4xx or 5xx error status (400..599)",
             )
         code = values["grpc"]
-        if code is not None and (code not in CODES or code == "OK"):
+        if code == "OK":  # google/rpc/code.proto: "Not an error; returned on success"
+            self.findings.error(
+                path,
+                self.value_mark(entry, "grpc"),
+                f"problem {slug!r}: grpc 'OK' is the code of a success, not of a problem",
+            )
+        elif code is not None and code not in CODES:
             close = did_you_mean(code.upper(), [name for name in CODES if name != "OK"])
             self.findings.error(
                 path,
                 self.value_mark(entry, "grpc"),
-                f"problem {slug!r}: grpc {code!r} is no google.rpc.Code error name{close}",
+                f"problem {slug!r}: grpc {code!r} is no google.rpc.Code name{close}",
             )
         if "title" not in entry.failed and not values["title"].strip():
             self.findings.error(path, self.value_mark(entry, "title"), f"problem {slug!r}: title must not be empty")
