@@ -58,6 +58,7 @@ Metadata = tuple[tuple[str, str | bytes], ...]
 
 _ID = "x-request-id"
 _END = object()  # a stream's end, told apart from any message
+_ANSWERED = object()  # what a sync unary handler returns once its call is ended with a status (`_serializer`)
 
 
 class ProblemInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpcio is untyped
@@ -176,7 +177,7 @@ def _wrapped(handler: Any, call: _Call) -> Any:
     """`handler` with each behavior run inside the interceptor, as the same kind of method."""
     options = {
         "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
+        "response_serializer": _serializer(handler.response_serializer),
     }
     if handler.request_streaming and handler.response_streaming:
         return grpc.stream_stream_rpc_method_handler(call.stream(handler.stream_stream), **options)
@@ -185,6 +186,19 @@ def _wrapped(handler: Any, call: _Call) -> Any:
     if handler.response_streaming:
         return grpc.unary_stream_rpc_method_handler(call.stream(handler.unary_stream), **options)
     return grpc.unary_unary_rpc_method_handler(call.unary(handler.unary_unary), **options)
+
+
+def _serializer(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes | None]:
+    """The handler's response serializer, and the way a sync unary call ends with the status it was given."""
+
+    def serializer(message: Any) -> bytes | None:
+        if message is _ANSWERED:
+            # grpcio's sync server answers a response it cannot serialize by ending the call with the
+            # code, message and trailing metadata the context holds: `_end`'s status.
+            return None
+        return serialize(message) if serialize is not None else message
+
+    return serializer
 
 
 def _sync_unary(call: _Call, behavior: Callable[..., Any]) -> Callable[..., Any]:
@@ -199,7 +213,8 @@ def _sync_unary(call: _Call, behavior: Callable[..., Any]) -> Callable[..., Any]
             status = state.failed(exc)
             if status is None:
                 raise
-            _abort(context, status)  # raises, as the handler's own abort would
+            _end(context, status)
+            return _ANSWERED
         finally:
             serving.reset(token)
             state.release()
@@ -238,7 +253,7 @@ def _sync_stream(call: _Call, behavior: Callable[..., Any]) -> Callable[..., Ite
                 serving.reset(token)
             if status is None:
                 raise
-            _abort(context, status)
+            _end(context, status)  # the stream ends: grpcio sends the status the context holds
         finally:
             state.release()
 
@@ -258,7 +273,7 @@ def _async_unary(call: _Call, behavior: Callable[..., Awaitable[Any]]) -> Callab
             status = state.failed(exc)
             if status is None:
                 raise
-            await _abort_async(context, status)
+            await _end_async(context, status)
             return None
         finally:
             serving.reset(token)
@@ -299,23 +314,32 @@ def _async_stream(call: _Call, behavior: Callable[..., AsyncIterator[Any]]) -> C
                 serving.reset(token)
             if status is None:
                 raise
-            await _abort_async(context, status)
+            await _end_async(context, status)
         finally:
             state.release()
 
     return stream
 
 
-def _abort(context: Any, status: Any) -> None:
-    """End a call with `status` from a sync handler's thread (raises, as grpcio's abort does)."""
-    abort_with_status = getattr(context, "abort_with_status", None)
-    if abort_with_status is not None:
-        abort_with_status(status)
-    else:  # an aio server's context for a sync handler
-        context.abort(status.code, status.details, status.trailing_metadata)
+def _end(context: Any, status: Any) -> None:
+    """End a call with `status` from a sync handler's thread: the context holds it, the handler returns.
+
+    grpcio's abort raises a bare `Exception` to stop the handler. Raised out
+    of here, it would reach the handlers outside, and OpenTelemetry's server
+    span would record it as an exception: on every problem, a 4xx answer too.
+    The call is over either way: the exception is kept from them.
+    """
+    try:
+        abort_with_status = getattr(context, "abort_with_status", None)
+        if abort_with_status is not None:
+            abort_with_status(status)
+        else:  # an aio server's context for a sync handler
+            context.abort(status.code, status.details, status.trailing_metadata)
+    except Exception:
+        return
 
 
-async def _abort_async(context: Any, status: Any) -> None:
+async def _end_async(context: Any, status: Any) -> None:
     """End a call with `status` from a coroutine: sent at once; the `AbortError` it raises is the server's.
 
     grpcio's aio server raises it again when the handler returns (its
