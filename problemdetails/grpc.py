@@ -31,7 +31,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from problemdetails import _request_id, _telemetry
 from problemdetails._catalog import Catalog
@@ -57,11 +57,45 @@ __all__ = ["AsyncProblemInterceptor", "ProblemInterceptor"]
 Metadata = tuple[tuple[str, str | bytes], ...]
 
 _ID = "x-request-id"
+_KEPT = 4096  # wrapped handlers kept, one per method: a generic handler may answer any method name
 _END = object()  # a stream's end, told apart from any message
 _ANSWERED = object()  # what a sync unary handler returns once its call is ended with a status (`_serializer`)
 
 
-class ProblemInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpcio is untyped
+class _Interceptor:
+    """What both interceptors share: the responder that decides every failed call, and the wrapped handlers."""
+
+    _asyncio: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        exception_map: ExceptionMap | None = None,
+        debug: bool = False,
+        logger: logging.Logger | None = None,
+        enrich: Callable[[Problem, Any], Problem | None] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        # gRPC has no representation to negotiate and no `instance`: the options that decide answers.
+        self.responder = Responder(
+            catalog, exception_map=exception_map, debug=debug, logger=logger, enrich=enrich, instance=None
+        )
+        self._handlers: dict[str, tuple[Any, Any]] = {}
+        _telemetry.install_sentry()
+
+    def _wrap(self, handler: Any, name: str) -> Any:
+        """`handler` run inside the interceptor: made once per method while the server hands out the same one."""
+        known = self._handlers.get(name)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = _wrapped(handler, _Method(self.responder, name), asyncio=self._asyncio)
+        if len(self._handlers) < _KEPT:
+            self._handlers[name] = (handler, wrapped)
+        return wrapped
+
+
+class ProblemInterceptor(_Interceptor, grpc.ServerInterceptor):  # type: ignore[misc]  # grpcio is untyped
     """A `grpc.server` interceptor that ends every failed call with its problem's `google.rpc.Status`.
 
     List it in the server's interceptors; OpenTelemetry's and Sentry's go
@@ -79,32 +113,18 @@ class ProblemInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]  # grpci
     A handler then raises the catalog's problems as an HTTP view does
     (`raise catalog["conflict"]("zone exists")`); the client reads them with
     grpcio-status's `rpc_status.from_call`, or `problemdetails.client.decode_grpc`.
+    An interceptor listed before it sees no response from a unary call that
+    failed (grpcio's sync server is told to end the call with the status).
     """
-
-    def __init__(
-        self,
-        catalog: Catalog,
-        *,
-        exception_map: ExceptionMap | None = None,
-        debug: bool = False,
-        logger: logging.Logger | None = None,
-        enrich: Callable[[Problem, Any], Problem | None] | None = None,
-    ) -> None:
-        self.catalog = catalog
-        # gRPC has no representation to negotiate and no `instance`: the options that decide answer.
-        self.responder = Responder(
-            catalog, exception_map=exception_map, debug=debug, logger=logger, enrich=enrich, instance=None
-        )
-        _telemetry.install_sentry()
 
     def intercept_service(self, continuation: Callable[[Any], Any], handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
         if handler is None:  # no such method: grpcio answers UNIMPLEMENTED itself
             return None
-        return _wrapped(handler, _SyncCall(self.responder, handler_call_details.method))
+        return self._wrap(handler, handler_call_details.method)
 
 
-class AsyncProblemInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpcio is untyped
+class AsyncProblemInterceptor(_Interceptor, grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpcio is untyped
     """A `grpc.aio.server` interceptor that ends every failed call with its problem's `google.rpc.Status`.
 
     `ProblemInterceptor`'s twin for asyncio servers, with the same options;
@@ -116,76 +136,58 @@ class AsyncProblemInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     ```
     """
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        *,
-        exception_map: ExceptionMap | None = None,
-        debug: bool = False,
-        logger: logging.Logger | None = None,
-        enrich: Callable[[Problem, Any], Problem | None] | None = None,
-    ) -> None:
-        self.catalog = catalog
-        self.responder = Responder(
-            catalog, exception_map=exception_map, debug=debug, logger=logger, enrich=enrich, instance=None
-        )
-        _telemetry.install_sentry()
+    _asyncio = True
 
     async def intercept_service(self, continuation: Callable[[Any], Awaitable[Any]], handler_call_details: Any) -> Any:
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        return _wrapped(handler, _AsyncCall(self.responder, handler_call_details.method))
+        return self._wrap(handler, handler_call_details.method)
 
 
 # -- wrapping a method's handler ------------------------------------------------
 
 
-class _Call:
-    """How one interceptor wraps a method's behavior (its flavor: sync or asyncio)."""
+class _Method:
+    """A method as its calls are served: its full name, and the responder deciding its failures."""
 
-    def __init__(self, responder: Responder, method: str) -> None:
+    __slots__ = ("name", "responder")
+
+    def __init__(self, responder: Responder, name: str) -> None:
         self.responder = responder
-        self.method = method
-
-    def unary(self, behavior: Callable[..., Any]) -> Callable[..., Any]:
-        return _sync_unary(self, behavior)
-
-    def stream(self, behavior: Callable[..., Any]) -> Callable[..., Any]:
-        return _sync_stream(self, behavior)
+        self.name = name
 
 
-class _SyncCall(_Call):
-    pass
+def _wrapped(handler: Any, method: _Method, *, asyncio: bool) -> Any:
+    """`handler` with each behavior run inside the interceptor, as the same kind of method.
 
-
-class _AsyncCall(_Call):
-    def unary(self, behavior: Callable[..., Any]) -> Callable[..., Any]:
-        if inspect.iscoroutinefunction(behavior):
-            return _async_unary(self, behavior)
-        return _sync_unary(self, behavior)  # an aio server runs a sync handler in its threads
-
-    def stream(self, behavior: Callable[..., Any]) -> Callable[..., Any]:
-        if inspect.isasyncgenfunction(behavior):
-            return _async_stream(self, behavior)
-        if inspect.iscoroutinefunction(behavior):  # the reader/writer style: `await context.write(...)`
-            return _async_unary(self, behavior)
-        return _sync_stream(self, behavior)
-
-
-def _wrapped(handler: Any, call: _Call) -> Any:
-    """`handler` with each behavior run inside the interceptor, as the same kind of method."""
+    An aio server runs coroutines, async generators and the reader/writer
+    style (a coroutine writing through its context) in its loop, and any
+    other behavior in its threads: each is wrapped as what it is.
+    """
     options = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": _serializer(handler.response_serializer),
     }
-    if handler.request_streaming and handler.response_streaming:
-        return grpc.stream_stream_rpc_method_handler(call.stream(handler.stream_stream), **options)
-    if handler.request_streaming:
-        return grpc.stream_unary_rpc_method_handler(call.unary(handler.stream_unary), **options)
+    wrapped: Callable[..., Any]
     if handler.response_streaming:
-        return grpc.unary_stream_rpc_method_handler(call.stream(handler.unary_stream), **options)
-    return grpc.unary_unary_rpc_method_handler(call.unary(handler.unary_unary), **options)
+        behavior = handler.stream_stream if handler.request_streaming else handler.unary_stream
+        if asyncio and inspect.isasyncgenfunction(behavior):
+            wrapped = _async_stream(method, behavior)
+        elif asyncio and inspect.iscoroutinefunction(behavior):
+            wrapped = _async_unary(method, behavior)
+        else:
+            wrapped = _sync_stream(method, behavior)
+        make = (
+            grpc.stream_stream_rpc_method_handler if handler.request_streaming else grpc.unary_stream_rpc_method_handler
+        )
+    else:
+        behavior = handler.stream_unary if handler.request_streaming else handler.unary_unary
+        wrapped = (_async_unary if asyncio and inspect.iscoroutinefunction(behavior) else _sync_unary)(method, behavior)
+        make = (
+            grpc.stream_unary_rpc_method_handler if handler.request_streaming else grpc.unary_unary_rpc_method_handler
+        )
+    return make(wrapped, **options)
 
 
 def _serializer(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes | None]:
@@ -201,122 +203,123 @@ def _serializer(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], byt
     return serializer
 
 
-def _sync_unary(call: _Call, behavior: Callable[..., Any]) -> Callable[..., Any]:
+def _sync_unary(method: _Method, behavior: Callable[..., Any]) -> Callable[..., Any]:
     def unary(request: Any, context: Any) -> Any:
-        state = _State(call, context)
-        token = serving.set(state.native)
+        call = _Context(method, context)
+        token = serving.set(call._native)
         try:
-            response = behavior(request, _Context(context, state))
-            state.finish()
+            response = behavior(request, call)
+            call._finish()
             return response
         except Exception as exc:
-            status = state.failed(exc)
+            status = call._failed(exc)
             if status is None:
                 raise
             _end(context, status)
             return _ANSWERED
         finally:
             serving.reset(token)
-            state.release()
+            call._release()
 
     return unary
 
 
-def _sync_stream(call: _Call, behavior: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
+def _sync_stream(method: _Method, behavior: Callable[..., Any]) -> Callable[..., Iterator[Any]]:
     def stream(request: Any, context: Any) -> Iterator[Any]:
-        # The server's thread runs each step: the call's scope is set around each, never left behind.
-        state = _State(call, context)
+        # The server's threads run each step (an aio server's, any of them): the call's scope is set
+        # around each, never left behind in a thread.
+        call = _Context(method, context)
         try:
-            token = serving.set(state.native)
+            token = serving.set(call._native)
             try:
-                responses = iter(behavior(request, _Context(context, state)))
+                responses = iter(behavior(request, call))
             finally:
                 serving.reset(token)
             while True:
-                token = serving.set(state.native)
+                token = serving.set(call._native)
                 try:
                     response = next(responses, _END)
-                    if response is not _END and not state.sent:
-                        context.send_initial_metadata(((_ID, state.request_id),))
-                        state.sent = True
+                    if response is not _END and not call._sent:
+                        context.send_initial_metadata(((_ID, call._request_id),))
+                        call._sent = True
                 finally:
                     serving.reset(token)
                 if response is _END:
                     break
                 yield response
-            state.finish()
+            call._finish()
         except Exception as exc:
-            token = serving.set(state.native)
+            token = serving.set(call._native)
             try:
-                status = state.failed(exc)
+                status = call._failed(exc)
             finally:
                 serving.reset(token)
             if status is None:
                 raise
             _end(context, status)  # the stream ends: grpcio sends the status the context holds
         finally:
-            state.release()
+            call._release()
 
     return stream
 
 
-def _async_unary(call: _Call, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+def _async_unary(method: _Method, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     async def unary(request: Any, context: Any) -> Any:
         # Each call of an aio server is a task of its own: the call's scope is its context's.
-        state = _State(call, context)
-        token = serving.set(state.native)
+        call = _AsyncContext(method, context)
+        token = serving.set(call._native)
         try:
-            response = await behavior(request, _AsyncContext(context, state))
-            state.finish()
+            response = await behavior(request, call)
+            call._finish()
             return response
         except Exception as exc:
-            status = state.failed(exc)
+            status = call._failed(exc)
             if status is None:
                 raise
             await _end_async(context, status)
             return None
         finally:
             serving.reset(token)
-            state.release()
+            call._release()
 
     return unary
 
 
-def _async_stream(call: _Call, behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+def _async_stream(method: _Method, behavior: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
     async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
         # Set around each step: a stream left unfinished is closed later, in another task's context.
-        state = _State(call, context)
+        call = _AsyncContext(method, context)
         try:
-            token = serving.set(state.native)
+            token = serving.set(call._native)
             try:
-                responses = behavior(request, _AsyncContext(context, state)).__aiter__()
+                responses = behavior(request, call).__aiter__()
             finally:
                 serving.reset(token)
             while True:
-                token = serving.set(state.native)
+                token = serving.set(call._native)
                 try:
                     try:
                         response = await responses.__anext__()
                     except StopAsyncIteration:
                         break
-                    if not state.sent:
-                        await context.send_initial_metadata(((_ID, state.request_id),))
-                        state.sent = True
+                    if not call._sent:
+                        await context.send_initial_metadata(((_ID, call._request_id),))
+                        call._sent = True
                 finally:
                     serving.reset(token)
                 yield response
-            state.finish()
+            call._finish()
         except Exception as exc:
-            token = serving.set(state.native)
+            token = serving.set(call._native)
             try:
-                status = state.failed(exc)
+                status = call._failed(exc)
             finally:
                 serving.reset(token)
             if status is None:
                 raise
             await _end_async(context, status)
         finally:
-            state.release()
+            call._release()
 
     return stream
 
@@ -370,61 +373,69 @@ class _Fields:
                 yield key.encode("latin-1", "replace"), value.encode("latin-1", "replace")
 
 
-class _State:
-    """One call: its scope (what `current_request_id()` and the responder read), its id, what went out."""
+class _Call:
+    """One call: its scope (what `current_request_id()` and the responder read), its id, what went out.
 
-    __slots__ = ("aborted", "call", "context", "native", "request_id", "sent", "trailing")
+    The servicer context its handler gets is made of it (`_Context`,
+    `_AsyncContext`): the server's own, watching what the handler sends itself.
+    """
 
-    def __init__(self, call: _Call, context: Any) -> None:
+    __slots__ = ("_aborted", "_context", "_method", "_native", "_request_id", "_sent", "_trailing")
+
+    def __init__(self, method: _Method, context: Any) -> None:
         metadata = context.invocation_metadata() or ()
-        given = [value for key, value in metadata if key == _ID]
-        # As `X-Request-ID`: kept when sent once and valid, else a new one.
-        sent = given[0] if len(given) == 1 and isinstance(given[0], str) and is_request_id_text(given[0]) else None
-        request_id = sent if sent is not None else next(_request_id.text_ids)
+        given: str | bytes | None = None
+        for key, value in metadata:
+            if key == _ID:
+                given = value if given is None else ""  # as `X-Request-ID`: sent twice, none is kept
+        request_id = given if isinstance(given, str) and is_request_id_text(given) else next(_request_id.text_ids)
         exchange = Exchange()
-        exchange.request_id, exchange.owner = request_id.encode(), call
+        exchange.request_id = request_id.encode()
         # An ASGI-like scope of the call: HTTP/2 carries every gRPC call as a POST to its method's path.
-        self.native: dict[str, Any] = {
+        self._native: dict[str, Any] = {
             "type": "grpc",
             "method": "POST",
-            "path": call.method,
+            "path": method.name,
             "headers": _Fields(metadata),
             EXCHANGE: exchange,
         }
-        self.call, self.context, self.request_id = call, context, request_id
-        self.sent = False  # the initial metadata went out, with the id
-        self.aborted = False  # the handler ended the call itself (`context.abort`)
-        self.trailing: Metadata = ()  # the handler's own trailing metadata
+        self._method, self._context, self._request_id = method, context, request_id
+        self._sent = False  # the initial metadata went out, with the id
+        self._aborted = False  # the handler ended the call itself (`context.abort`)
+        self._trailing: Metadata = ()  # the handler's own trailing metadata
 
-    def initial(self, metadata: Any) -> Metadata:
+    def __getattr__(self, name: str) -> Any:  # what the server's context has beyond grpcio's interface
+        return getattr(self._context, name)
+
+    def _initial(self, metadata: Any) -> Metadata:
         """The handler's initial metadata, with the id (the handler's own `x-request-id` gives way)."""
-        self.sent = True
-        return (*((key, value) for key, value in tuple(metadata or ()) if key != _ID), (_ID, self.request_id))
+        self._sent = True
+        return (*((key, value) for key, value in tuple(metadata or ()) if key != _ID), (_ID, self._request_id))
 
-    def trailers(self, given: Sequence[tuple[str, str | bytes]] = ()) -> Metadata:
+    def _trailers(self, given: Sequence[tuple[str, str | bytes]] = ()) -> Metadata:
         """The trailing metadata the call ends with: the handler's, `given`, and the id unless it went out already."""
-        pairs = (*((key, value) for key, value in self.trailing if key != _ID), *given)
-        return pairs if self.sent else (*pairs, (_ID, self.request_id))
+        pairs = (*((key, value) for key, value in self._trailing if key != _ID), *given)
+        return pairs if self._sent else (*pairs, (_ID, self._request_id))
 
-    def finish(self) -> None:
+    def _finish(self) -> None:
         """The handler returned: the id goes with the trailing metadata, unless it went out already."""
-        if not self.sent:
-            self.context.set_trailing_metadata(self.trailers())
+        if not self._sent:
+            self._context.set_trailing_metadata(self._trailers() if self._trailing else ((_ID, self._request_id),))
 
-    def failed(self, exc: Exception) -> Any:
-        """The status that ends the call for `exc` (decided), or None when `exc` must pass (the handler's abort,
-        a client gone)."""
-        if self.aborted or isinstance(exc, grpc.aio.AbortError):
+    def _failed(self, exc: Exception) -> Any:
+        """The status that ends the call for `exc` (decided), or None when `exc` must pass (the handler's own
+        abort, a client gone)."""
+        if self._aborted or isinstance(exc, grpc.aio.AbortError):
             return None
-        if isinstance(exc, grpc.RpcError) and not _active(self.context):
+        if isinstance(exc, grpc.RpcError) and not _active(self._context):
             return None  # the client went away: grpcio ends the call, and nobody is left to answer
-        status = self.call.responder.rpc_status(exc, request_of(self.native))
+        status = self._method.responder.rpc_status(exc, request_of(self._native))
         sent = rpc_status.to_status(status)
-        return sent._replace(trailing_metadata=self.trailers(sent.trailing_metadata))
+        return sent._replace(trailing_metadata=self._trailers(sent.trailing_metadata))
 
-    def release(self) -> None:
-        exchange = self.native[EXCHANGE]
-        if exchange.request is not None:
+    def _release(self) -> None:
+        exchange = self._native[EXCHANGE]
+        if exchange.request is not None:  # an error's facts: no reference cycle left behind
             exchange.release()
 
 
@@ -436,31 +447,24 @@ def _active(context: Any) -> bool:
     return not done() if done is not None else True
 
 
-class _Context(grpc.ServicerContext):  # type: ignore[misc]  # grpcio is untyped
-    """The servicer context a sync handler gets: the server's, watching what the handler sends itself."""
+class _Context(_Call, grpc.ServicerContext):  # type: ignore[misc]  # grpcio is untyped
+    """The servicer context a sync handler gets."""
 
-    __slots__ = ("_context", "_state")
-
-    def __init__(self, context: Any, state: _State) -> None:
-        self._context = context
-        self._state = state
-
-    def __getattr__(self, name: str) -> Any:  # what grpcio adds later, and `code()`, `details()`...
-        return getattr(self._context, name)
+    __slots__ = ()
 
     def send_initial_metadata(self, initial_metadata: Any) -> None:
-        self._context.send_initial_metadata(self._state.initial(initial_metadata))
+        self._context.send_initial_metadata(self._initial(initial_metadata))
 
     def set_trailing_metadata(self, trailing_metadata: Any) -> None:
-        self._state.trailing = tuple(trailing_metadata or ())
+        self._trailing = tuple(trailing_metadata or ())
         self._context.set_trailing_metadata(trailing_metadata)
 
     def abort(self, code: Any, details: Any, *args: Any) -> None:
-        self._state.aborted = True
+        self._aborted = True
         self._context.abort(code, details, *args)
 
     def abort_with_status(self, status: Any) -> None:
-        self._state.aborted = True
+        self._aborted = True
         self._context.abort_with_status(status)
 
     def is_active(self) -> bool:
@@ -503,41 +507,33 @@ class _Context(grpc.ServicerContext):  # type: ignore[misc]  # grpcio is untyped
         self._context.disable_next_message_compression()
 
 
-class _AsyncContext(grpc.aio.ServicerContext):  # type: ignore[misc]  # grpcio is untyped
-    """The servicer context a coroutine handler gets: the server's, watching what the handler sends itself."""
+class _AsyncContext(_Call, grpc.aio.ServicerContext):  # type: ignore[misc]  # grpcio is untyped
+    """The servicer context a coroutine handler gets."""
 
-    __slots__ = ("_context", "_state")
-
-    def __init__(self, context: Any, state: _State) -> None:
-        self._context = context
-        self._state = state
-
-    def __getattr__(self, name: str) -> Any:  # `add_done_callback`, `cancelled`, `done`, what grpcio adds later
-        return getattr(self._context, name)
+    __slots__ = ()
 
     async def send_initial_metadata(self, initial_metadata: Any) -> None:
-        await self._context.send_initial_metadata(self._state.initial(initial_metadata))
+        await self._context.send_initial_metadata(self._initial(initial_metadata))
 
     def set_trailing_metadata(self, trailing_metadata: Any) -> None:
-        self._state.trailing = tuple(trailing_metadata or ())
+        self._trailing = tuple(trailing_metadata or ())
         self._context.set_trailing_metadata(trailing_metadata)
 
     async def abort(self, code: Any, details: str = "", trailing_metadata: Any = ()) -> None:
-        self._state.aborted = True
+        self._aborted = True
         await self._context.abort(code, details, trailing_metadata)
 
     async def abort_with_status(self, status: Any) -> None:
-        self._state.aborted = True
+        self._aborted = True
         await self._context.abort_with_status(status)
 
     async def read(self) -> Any:
         return await self._context.read()
 
     async def write(self, message: Any) -> None:
-        state = self._state
-        if not state.sent:  # a stream's first message: the id goes before it
-            await self._context.send_initial_metadata(((_ID, state.request_id),))
-            state.sent = True
+        if not self._sent:  # a stream's first message: the id goes before it
+            await self._context.send_initial_metadata(((_ID, self._request_id),))
+            self._sent = True
         await self._context.write(message)
 
     def invocation_metadata(self) -> Any:
