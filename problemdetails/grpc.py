@@ -76,9 +76,9 @@ class _Interceptor:
         logger: logging.Logger | None = None,
         enrich: Callable[[Problem, Any], Problem | None] | None = None,
     ) -> None:
-        self.catalog = catalog
+        self.catalog: Catalog = catalog
         # gRPC has no representation to negotiate and no `instance`: the options that decide answers.
-        self.responder = Responder(
+        self.responder: Responder = Responder(
             catalog, exception_map=exception_map, debug=debug, logger=logger, enrich=enrich, instance=None
         )
         self._handlers: dict[str, tuple[Any, Any]] = {}
@@ -405,6 +405,8 @@ class _Call:
         self._trailing: Metadata = ()  # the handler's own trailing metadata
 
     def __getattr__(self, name: str) -> Any:  # what the server's context has beyond grpcio's interface
+        if name in _Call.__slots__:  # not set yet (a copy being made): never looked up in the context
+            raise AttributeError(name)
         return getattr(self._context, name)
 
     def _initial(self, metadata: Any) -> Metadata:
@@ -506,6 +508,15 @@ class _Context(_Call, grpc.ServicerContext):  # type: ignore[misc]  # grpcio is 
     def disable_next_message_compression(self) -> None:
         self._context.disable_next_message_compression()
 
+    def trailing_metadata(self) -> Any:
+        return self._context.trailing_metadata()
+
+    def code(self) -> Any:
+        return self._context.code()
+
+    def details(self) -> Any:
+        return self._context.details()
+
 
 class _AsyncContext(_Call, grpc.aio.ServicerContext):  # type: ignore[misc]  # grpcio is untyped
     """The servicer context a coroutine handler gets."""
@@ -574,3 +585,12 @@ class _AsyncContext(_Call, grpc.aio.ServicerContext):  # type: ignore[misc]  # g
 
     def details(self) -> Any:
         return self._context.details()
+
+    def add_done_callback(self, callback: Any) -> None:
+        self._context.add_done_callback(callback)
+
+    def cancelled(self) -> bool:
+        return bool(self._context.cancelled())
+
+    def done(self) -> bool:
+        return bool(self._context.done())

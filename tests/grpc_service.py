@@ -82,6 +82,15 @@ def get(request: bytes, context: Any) -> bytes:
     if what == "initial":  # initial metadata of the handler's own, before the response
         context.send_initial_metadata((("x-app", "1"),))
         return b"ok"
+    if what == "context":  # what a handler may ask of its context (an aio server's, for a sync handler, less)
+        names = ["invocation_metadata", "peer", "time_remaining", "is_active", "code", "details", "trailing_metadata"]
+        asked = []
+        for name in names:
+            try:
+                asked.append(getattr(context, name)())
+            except AttributeError:  # not NotImplementedError: what the server's context lacks, ours lacks too
+                continue
+        return repr([[tuple(pair) for pair in asked[0]], asked[1]]).encode()
     return outcome(what, context)
 
 
@@ -115,6 +124,11 @@ async def aget(request: bytes, context: Any) -> bytes:
     if what == "initial":
         await context.send_initial_metadata((("x-app", "1"),))
         return b"ok"
+    if what == "context":
+        names = ["invocation_metadata", "peer", "time_remaining", "done", "cancelled", "code", "details"]
+        asked = [getattr(context, name)() for name in [*names, "trailing_metadata"]]
+        context.add_done_callback(lambda context: None)
+        return repr([[tuple(pair) for pair in asked[0]], asked[1]]).encode()
     await asyncio.sleep(0)  # a coroutine that awaits: the call's scope must survive it
     return outcome(what, context)
 

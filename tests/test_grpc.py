@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 import problemdetails
 from problemdetails import Catalog, Request, Responder
 from problemdetails._grpc_status import field_path, metadata_value, status_of
-from problemdetails.grpc import AsyncProblemInterceptor, ProblemInterceptor
+from problemdetails.grpc import AsyncProblemInterceptor, ProblemInterceptor, _AsyncContext, _Context
 from tests.conftest import HEADER, WriteCatalog
 from tests.grpc_service import CATALOG, EXCEPTION_MAP, FLAVORS, ITEMS, METHODS, SECRET, invoke, serve
 from tests.test_properties import PROPERTY, catalogs, load, problem_for
@@ -148,6 +148,23 @@ def test_grpc_the_handlers_own_abort_passes_as_it_chose(channel: grpc.Channel, m
     outcome = invoke(channel, method, "abort")
     assert (outcome.code, outcome.details) == (grpc.StatusCode.FAILED_PRECONDITION, "the handler's own")
     assert rpc_status.from_call(outcome.call) is None  # no details of ours on a status it chose
+
+
+def test_grpc_the_handlers_context_is_the_servers(channel: grpc.Channel) -> None:
+    outcome = invoke(channel, "Get", "context", [("x-request-id", REQUEST_ID)])
+    assert outcome.code == grpc.StatusCode.OK
+    (answer,) = outcome.messages
+    assert f"('x-request-id', '{REQUEST_ID}')" in answer.decode()  # its invocation metadata, then its peer
+    assert "127.0.0.1" in answer.decode()
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"), [(_Context, grpc.ServicerContext), (_AsyncContext, grpc.aio.ServicerContext)]
+)
+def test_grpc_the_handlers_context_answers_every_method_of_grpcio(ours: type, theirs: type) -> None:
+    # Each method of grpcio's interface is the server context's (the interface's own raise NotImplementedError).
+    names = {name for klass in theirs.__mro__[:-1] for name in vars(klass) if not name.startswith("_")}
+    assert sorted(name for name in names if getattr(ours, name).__qualname__.split(".")[0] != ours.__name__) == []
 
 
 def test_grpc_the_handlers_trailing_metadata_stays(channel: grpc.Channel) -> None:
