@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 import problemdetails
 from problemdetails import Catalog, Request, Responder
 from problemdetails._grpc_status import field_path, metadata_value, status_of
+from problemdetails.client import decode
 from problemdetails.grpc import AsyncProblemInterceptor, ProblemInterceptor, _AsyncContext, _Context
 from tests.conftest import HEADER, WriteCatalog
 from tests.grpc_service import CATALOG, EXCEPTION_MAP, FLAVORS, ITEMS, METHODS, SECRET, invoke, serve
@@ -319,6 +320,36 @@ def test_grpc_the_responder_answers_a_call_described_as_a_request(caplog: pytest
     assert [record.__dict__["problem_code"] for record in caplog.records] == ["gone"]
     with pytest.raises(KeyboardInterrupt):
         responder.rpc_status(KeyboardInterrupt(), request)
+
+
+def test_grpc_an_upstream_problem_raised_unchanged_is_this_services_bad_gateway(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = b'{"type": "https://errors.example.com/not-found", "title": "Not found", "status": 404, "code": "not-found"'
+    upstream = decode(
+        404, {"content-type": "application/problem+json"}, body + b', "detail": "' + SECRET.encode() + b'"}'
+    )
+    with caplog.at_level(logging.INFO, logger="problemdetails"):
+        status = Responder(CATALOG).rpc_status(upstream, Request("POST", "/test.Zones/Get"))
+    # Its 404 is this service's upstream failure, and its text is not this service's to pass on.
+    assert (status.code, status.message) == (grpc.StatusCode.UNAVAILABLE.value[0], "Bad gateway")
+    assert SECRET.encode() not in status.SerializeToString()
+    assert details(status)["ErrorInfo"].reason == "BAD_GATEWAY"
+    assert caplog.records[0].__dict__["upstream_status"] == 404
+
+
+def test_grpc_a_retry_after_date_of_the_apps_counts_from_now() -> None:
+    import email.utils
+    import time
+
+    when = email.utils.formatdate(time.time() + 120, usegmt=True)
+    status = status_of(CATALOG["unavailable"](headers={"Retry-After": when}), CATALOG, None)
+    assert 100 <= details(status)["RetryInfo"].retry_delay.seconds <= 120
+    past = email.utils.formatdate(time.time() - 120, usegmt=True)
+    status = status_of(CATALOG["unavailable"](headers={"retry-after": past}), CATALOG, None)
+    assert details(status)["RetryInfo"].retry_delay.seconds == 0
+    status = status_of(CATALOG["unavailable"](headers={"Retry-After": "soon"}), CATALOG, None)
+    assert "RetryInfo" not in details(status)  # neither a delay nor a date: dropped, as on HTTP
 
 
 def test_grpc_an_uncatalogued_problem_has_its_status_code_and_no_error_info() -> None:
