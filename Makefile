@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-dev
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install test check docs demo bench bench-instructions bench-e2e soak format clean
+.PHONY: install test check docs demo bench bench-instructions bench-e2e bench-grpc soak format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -113,6 +113,11 @@ bench-instructions: $(BENCH_STAMP)
 bench-e2e: $(BENCH_STAMP) $(STAMP)
 	$(BENCH_VENV)/bin/python -m benchmarks.e2e.run --write benchmarks/E2E.md
 	PD_CONCURRENT_REQUESTS=20000 $(BIN)/python -m pytest -q -p no:cacheprovider tests/acceptance/test_concurrency.py
+
+# The gRPC interceptors against a bare server and a hand-written abort, in time and in instructions
+# (valgrind from Debian's packages when missing): grpcio comes with the project's dev dependencies.
+bench-grpc: $(STAMP)
+	$(BIN)/python -m benchmarks.bench_grpc --write benchmarks/GRPC.md
 
 # A million error responses in-process, then a sustained run under uvicorn: memory stays flat.
 soak: $(STAMP)

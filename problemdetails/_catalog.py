@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from problemdetails._exceptions import CatalogError, Finding, UnknownSlugError
+from problemdetails._grpc_codes import domain_of, grpc_code
 from problemdetails._loader import (
     TYPE_SCHEMES,
     URI_REFERENCE_RE,
@@ -122,7 +123,10 @@ class Catalog:
 
     def to_json(self) -> bytes:
         """The catalog as canonical JSON: sorted, no timestamps, byte-identical for the same catalog."""
-        document: dict[str, Any] = {"format": 1, "catalog": self.info, "problems": list(self.problems.values())}
+        info: dict[str, Any] = msgspec.structs.asdict(self.info)
+        if info["domain"] is None:  # left out when not named: the same bytes as before gRPC existed
+            del info["domain"]
+        document: dict[str, Any] = {"format": 1, "catalog": info, "problems": list(self.problems.values())}
         if self.translations:  # left out when there are none: the same bytes as before translations existed
             document["translations"] = list(self.translations.values())
         return msgspec.json.format(msgspec.json.encode(document), indent=1)
@@ -278,6 +282,16 @@ class Catalog:
     @property
     def language(self) -> str:
         return self.info.language
+
+    @property
+    def domain(self) -> str:
+        """gRPC's `ErrorInfo.domain` for this catalog's problems: the header's `domain:`, else `base_uri`'s host."""
+        return domain_of(self.info.domain, self.info.base_uri)
+
+    def grpc_code(self, slug: str) -> str:
+        """The `google.rpc.Code` name a problem answers gRPC calls with: its `grpc:` (inherited), else its status's."""
+        spec = self.problems[slug]
+        return grpc_code(spec.status, spec.grpc)
 
     @functools.cached_property
     def status_slugs(self) -> Mapping[int, str]:

@@ -35,6 +35,7 @@ from problemdetails import _telemetry
 from problemdetails._catalog import Catalog
 from problemdetails._context import recording_span
 from problemdetails._grammar import loggable
+from problemdetails._grpc_codes import CODES, code_of
 from problemdetails._logging import EXCEPTION_GROUPS, log_exception, log_problem
 from problemdetails._member_types import ErrorItem, is_error_list
 from problemdetails._problem import Problem
@@ -252,8 +253,10 @@ class Decider:
             logged = log_problem(
                 self.logger, level, message, (*values, loggable(note)) if note else values, fields, cause, stacklevel=3
             )
+        # A gRPC call (`Responder.rpc_status`) is counted and traced with the code it ends with too.
+        rpc = CODES[code_of(problem)] if request.native.get("type") == "grpc" else None
         try:
-            _telemetry.record(problem, code, cause if cause is not None else upstream, span, logged)
+            _telemetry.record(problem, code, cause if cause is not None else upstream, span, logged, rpc)
         except Exception as error:  # a tracing or metrics SDK's failure is no reason to fail the answer
             self.log_exception(error, "recording the problem for OpenTelemetry failed", request)
         return problem

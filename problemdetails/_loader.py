@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from problemdetails._grammar import LANGUAGE_TAG
+from problemdetails._grpc_codes import CODES, valid_reason
 from problemdetails._member_types import URI_REFERENCE, TypeSyntaxError, is_uri_reference, parse_type
 from problemdetails._shapes import Findings, byte_mark, did_you_mean, explain, locate, read_struct
 from problemdetails._spec import (
@@ -85,6 +86,7 @@ class _HeaderIn(msgspec.Struct):
     version: str | None = None
     language: str = "en"
     framework_errors: dict[str, str] = {}
+    domain: str | None = None
 
 
 class _EntryIn(msgspec.Struct):
@@ -102,6 +104,7 @@ class _EntryIn(msgspec.Struct):
     since: str | None = None
     deprecated: dict[str, Any] | None = None
     aliases: list[str] = []
+    grpc: str | None = None
 
 
 class _MemberIn(msgspec.Struct):
@@ -510,6 +513,11 @@ class Loader:
                 self.findings.error(
                     path, mark, f"slug {slug!r} must be lowercase words joined by '-' (^[a-z][a-z0-9]*(-[a-z0-9]+)*$)"
                 )
+            elif not valid_reason(slug):
+                # Google AIP-193: gRPC's `ErrorInfo.reason` (the slug in UPPER_SNAKE) is 3 to 63 characters.
+                self.findings.error(
+                    path, mark, f"slug {slug!r} must be 3 to 63 characters long: gRPC sends it as ErrorInfo.reason"
+                )
             if slug in self.entries:
                 first = self.entries[slug]
                 self.findings.error(
@@ -538,6 +546,20 @@ class Loader:
                 path,
                 self.value_mark(entry, "status"),
                 f"problem {slug!r}: status {status} is not a 4xx or 5xx error status (400..599)",
+            )
+        code = values["grpc"]
+        if code == "OK":  # google/rpc/code.proto: "Not an error; returned on success"
+            self.findings.error(
+                path,
+                self.value_mark(entry, "grpc"),
+                f"problem {slug!r}: grpc 'OK' is the code of a success, not of a problem",
+            )
+        elif code is not None and code not in CODES:
+            close = did_you_mean(code.upper(), [name for name in CODES if name != "OK"])
+            self.findings.error(
+                path,
+                self.value_mark(entry, "grpc"),
+                f"problem {slug!r}: grpc {code!r} is no google.rpc.Code name{close}",
             )
         if "title" not in entry.failed and not values["title"].strip():
             self.findings.error(path, self.value_mark(entry, "title"), f"problem {slug!r}: title must not be empty")
@@ -748,6 +770,7 @@ class Loader:
             since=values["since"],
             deprecated=deprecated,
             aliases=tuple(values["aliases"]),
+            grpc=values["grpc"] or (parent.grpc if parent else None),
         )
 
     def status_of(self, entry: _Entry, parent: ProblemSpec | None, *, parent_status_known: bool) -> int | None:

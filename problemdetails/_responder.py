@@ -18,19 +18,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
 from problemdetails._catalog import Catalog
 from problemdetails._decider import Decider, ExceptionMap, FrameworkErrors, problem_for_status
-from problemdetails._grammar import MAX_DELAY_SECONDS, delay_seconds, field_name, field_value, is_http_date, loggable
+from problemdetails._grammar import field_name, field_value, loggable
 from problemdetails._member_types import is_uri_reference
 from problemdetails._problem import Problem
 from problemdetails._profiles import WireProfile
 from problemdetails._request import Request, request_path, same_origin
 from problemdetails._response import asks_for_problem_json, choose_language, choose_media_type, render
-from problemdetails._wire import encode_wire
+from problemdetails._wire import encode_wire, retry_after_field
+
+if TYPE_CHECKING:
+    from google.rpc.status_pb2 import Status
 
 __all__ = [
     "DROPPED",
@@ -226,6 +229,53 @@ class Responder(Decider):
         status, headers, body = self.raised(self.unwrap(exc), request)
         return Answer(status, headers, b"" if request.method == "HEAD" else body)
 
+    def rpc_status(self, exc: BaseException, request: Request) -> Status:
+        """The `google.rpc.Status` that ends a gRPC call whose handler raised `exc`: decided, logged, counted
+        and traced as every HTTP answer is.
+
+        What `problemdetails.grpc`'s interceptors ask; for a gRPC server they do
+        not fit (grpclib, a gateway of your own), describe the call as a
+        `Request` (its full method name as the path, its metadata as headers)
+        and end it with the status you get. Its code is the problem's gRPC code,
+        its message the problem's `detail` (else its title), in the catalog's
+        default language; its details are Google's rich error details (AIP-193):
+        `ErrorInfo`, `Help`, `RequestInfo`, `RetryInfo`, `BadRequest`. Never
+        raises (but without googleapis-common-protos, `pip install 'problemdetails[grpc]'`).
+
+        ```python
+        request = problemdetails.Request("POST", "/zones.v1.Zones/GetZone", metadata)
+        status = responder.rpc_status(exc, request)
+        await context.abort_with_status(grpc_status.rpc_status.to_status(status))
+        ```
+        """
+        from problemdetails._grpc_status import status_of
+
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit...: not the error path's
+            raise exc
+        request.native["type"] = "grpc"  # counted and traced with its gRPC code (`Decider.decide`)
+        return self.rpc_status_of(self.for_raised(self.unwrap(exc), request), request, status_of)
+
+    def rpc_status_of(self, problem: Problem, request: Request, build: Callable[..., Status]) -> Status:
+        """The `google.rpc.Status` of `problem`, decided already; never fails (see `respond`).
+
+        A problem whose status cannot be built (an extension member msgspec
+        cannot encode) is answered with the catalog's 500 problem's.
+        """
+        try:
+            problem = self._rebound(problem)
+            if self.enrich is not None:
+                problem = self._enriched(problem._occurrence(instance=None, request_id=request.request_id), request)
+            return build(problem, self.catalog, request.request_id)
+        except Exception as error:
+            self.log_exception(error, "building the gRPC status failed", request)
+            return build(problem_for_status(self.catalog, 500), self.catalog, request.request_id)
+
+    def _rebound(self, problem: Problem) -> Problem:
+        """`problem` as this catalog's class when it was raised from the original of a rebased catalog."""
+        if self._rebased and problem._wire.type in self._rebased:
+            return problem._rebound(self._rebased[problem._wire.type])
+        return problem
+
     def respond(self, problem: Problem, request: Request, kept: Sequence[tuple[bytes, bytes]] = ()) -> Answer:
         """The status, headers and body that answer with `problem`, decided already; never fails.
 
@@ -248,8 +298,7 @@ class Responder(Decider):
         return answer
 
     def _response(self, problem: Problem, request: Request, kept: Sequence[tuple[bytes, bytes]]) -> Answer:
-        if self._rebased and problem._wire.type in self._rebased:
-            problem = problem._rebound(self._rebased[problem._wire.type])
+        problem = self._rebound(problem)
         instance = problem._wire.instance
         if instance is not None:
             instance = same_origin(instance)
@@ -366,23 +415,9 @@ class Responder(Decider):
         if problem.status == 401 and b"www-authenticate" not in headers:
             # RFC 9110 §15.5.2: a 401 "MUST send a WWW-Authenticate header field".
             headers[b"www-authenticate"] = [self.www_authenticate]
-        retry_after = _retry_after(problem, headers.pop(b"retry-after", [None])[-1])
+        retry_after = retry_after_field(problem, headers.pop(b"retry-after", [None])[-1])
         if retry_after is not None:
             headers[b"retry-after"] = [retry_after]
         extra = [(name, value) for name, values in headers.items() for value in values]
         # The replaced page's `Accept-Encoding` went with its encoded body: this one is not encoded.
         return extra, merged_vary([vary, *varies], _ENCODING) if varies else None
-
-
-def _retry_after(problem: Problem, given: bytes | None) -> bytes | None:
-    """`Retry-After` as delay-seconds or IMF-fixdate (RFC 9110 §10.2.3), never negative, at most 2^31 seconds."""
-    if given is not None:
-        text = given.decode("latin-1")
-        seconds = delay_seconds(text)
-        if seconds is not None:
-            return b"%d" % seconds
-        return given if is_http_date(text.strip()) else None  # neither delay-seconds nor a date: drop it
-    seconds = problem.members.get("retry_after")
-    if isinstance(seconds, int) and problem.spec is not None and "retry-after" in map(str.lower, problem.spec.headers):
-        return b"%d" % min(max(0, seconds), MAX_DELAY_SECONDS)
-    return None

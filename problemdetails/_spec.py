@@ -80,7 +80,7 @@ _TAKEN_ATTRIBUTES = frozenset(
 
 
 class CatalogInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """The catalog header: `name`, `base_uri` (type URI = base_uri + slug), `version`, `language`.
+    """The catalog header: `name`, `base_uri` (type URI = base_uri + slug), `version`, `language`, `domain`.
 
     `framework_errors` names, per status, the slug that framework errors of that
     status become (a router 404, an `HTTPException(422)`, a validation failure).
@@ -91,6 +91,7 @@ class CatalogInfo(msgspec.Struct, frozen=True, kw_only=True):
     version: str | None = None
     language: str = "en"
     framework_errors: dict[int, str] = {}
+    domain: str | None = None  # gRPC's `ErrorInfo.domain`; the host of `base_uri` when None
 
 
 class MemberSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -152,6 +153,7 @@ class ProblemSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     since: str | None = None
     deprecated: Deprecation | None = None
     aliases: tuple[str, ...] = ()  # former slugs: decoded as this type, their pages redirect here
+    grpc: str | None = None  # the `google.rpc.Code` name it names or inherits; None: its status's
 
     @property
     def class_name(self) -> str:

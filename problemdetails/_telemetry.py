@@ -8,8 +8,8 @@ never comes here.
   HTTP semantic conventions' attribute for "the class of error the operation
   ended with"); a 5xx also sets the span status to ERROR and records its
   exception once. The counter `problemdetails.problems` (attributes
-  `problem.code`, `http.response.status_code`) counts every problem response
-  through the global MeterProvider.
+  `problem.code`, `http.response.status_code`, and `rpc.grpc.status_code` for
+  a gRPC call) counts every problem response through the global MeterProvider.
 - Sentry: a global event processor tags every event raised while a request is
   served with its `request_id`, and with the `problem.code` it is answered with.
   A 5xx answer is reported by its ERROR record alone (`report`): the processor
@@ -55,11 +55,18 @@ def label(catalog: Catalog, problem: Problem) -> str:
 
 
 def record(
-    problem: Problem, code: str, cause: BaseException | None, span: Any, logged: logging.LogRecord | None
+    problem: Problem,
+    code: str,
+    cause: BaseException | None,
+    span: Any,
+    logged: logging.LogRecord | None,
+    rpc: int | None = None,
 ) -> None:
     """Record one problem response: on `span` (the recording one, or None), on the counter, and to Sentry.
 
-    `logged` is the problem's log record, if one was made (`report`).
+    `logged` is the problem's log record, if one was made (`report`). `rpc` is
+    the gRPC status code a gRPC call ends with (None for HTTP): OpenTelemetry's
+    RPC conventions' `rpc.grpc.status_code`, on the span and the counter.
     """
     if "sentry_sdk" in sys.modules:
         install_sentry()
@@ -69,6 +76,8 @@ def record(
         return
     if span is not None:
         span.set_attribute("error.type", code)
+        if rpc is not None:  # the instrumentation's server span says OK (0) until told otherwise
+            span.set_attribute("rpc.grpc.status_code", rpc)
         if problem.status >= 500:
             # OpenTelemetry's HTTP conventions: a server span is an error for a 5xx only.
             span.set_status(trace.Status(trace.StatusCode.ERROR, code))
@@ -82,7 +91,10 @@ def record(
         counter = _instruments["problems"] = meter.create_counter(
             "problemdetails.problems", unit="{problem}", description="Problem responses sent, by problem code."
         )
-    counter.add(1, {"problem.code": code, "http.response.status_code": problem.status})
+    attributes: dict[str, str | int] = {"problem.code": code, "http.response.status_code": problem.status}
+    if rpc is not None:
+        attributes["rpc.grpc.status_code"] = rpc
+    counter.add(1, attributes)
 
 
 def relabel(native: MutableMapping[str, Any], status: int) -> None:

@@ -21,6 +21,7 @@ from urllib.parse import urljoin
 import msgspec
 
 from problemdetails._exceptions import DecodeError
+from problemdetails._grammar import MAX_DELAY_SECONDS, delay_seconds, is_http_date
 from problemdetails._member_types import is_uri_reference
 from problemdetails._problem import Problem, _Member
 
@@ -34,6 +35,7 @@ __all__ = [
     "decode_json",
     "encode_json",
     "encode_wire",
+    "retry_after_field",
     "scrub_surrogates",
     "typed_by_type",
     "utf8",
@@ -309,3 +311,23 @@ def _lookup(catalog: Catalog | None, standard: dict[str, Any]) -> type[Problem] 
     if cls is not None and (type_uri is None or _same_type(type_uri, cls) or code in catalog.aliases):
         return cls
     return catalog.by_type(type_uri) if type_uri is not None else None
+
+
+def retry_after_field(problem: Problem, given: bytes | None) -> bytes | None:
+    """The `Retry-After` a problem's answer carries: delay-seconds or IMF-fixdate (RFC 9110 §10.2.3), else None.
+
+    `given` is the field the problem or the app set, kept when valid (a delay
+    never negative, at most 2^31 seconds); else the problem's `retry_after`
+    member, when its type sends `Retry-After`. The HTTP responder sends it as
+    the header, the gRPC status as `RetryInfo` (`_grpc_status.py`): one rule.
+    """
+    if given is not None:
+        text = given.decode("latin-1")
+        seconds = delay_seconds(text)
+        if seconds is not None:
+            return b"%d" % seconds
+        return given if is_http_date(text.strip()) else None  # neither delay-seconds nor a date: drop it
+    seconds = problem.members.get("retry_after")
+    if isinstance(seconds, int) and problem.spec is not None and "retry-after" in map(str.lower, problem.spec.headers):
+        return b"%d" % min(max(0, seconds), MAX_DELAY_SECONDS)
+    return None

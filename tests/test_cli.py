@@ -35,7 +35,7 @@ def test_check_prints_every_finding_with_position(write: WriteCatalog, capsys: p
     assert err.splitlines() == [
         f"{path}:6:10: error: unknown key 'stauts' in problem 'gone' (did you mean 'status'?); known: title, "
         "status, summary, description, resolution, extends, retry, detail, headers, members, examples, since, "
-        "deprecated, aliases",
+        "deprecated, aliases, grpc",
         f"{path}:7:19: error: problem 'moved': status 301 is not a 4xx or 5xx error status (400..599)",
         f"{path}:8:30: error: problem 'child' extends unknown slug 'nothing'",
         f"{path}:8:49: warning: problem 'child': member 'ip' should be three characters or longer (RFC 9457 §4)",
@@ -44,9 +44,9 @@ def test_check_prints_every_finding_with_position(write: WriteCatalog, capsys: p
 
 
 def test_warnings_fail_only_with_strict(write: WriteCatalog, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(HEADER + "problems:\n  a: {status: 400, title: A, members: {ip: str}}\n")
+    path = write(HEADER + "problems:\n  abc: {status: 400, title: A, members: {ip: str}}\n")
     assert main(["check", str(path)]) == 0
-    assert "warning: problem 'a': member 'ip'" in capsys.readouterr().err
+    assert "warning: problem 'abc': member 'ip'" in capsys.readouterr().err
     assert main(["check", "--strict", str(path)]) == 1
     assert capsys.readouterr().err.endswith("catalog has 0 error(s) and 1 warning(s)\n")
 

@@ -32,10 +32,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_types",
         "_yaml",
     ),
-    # What a catalog is, how one (and its translations) is read from YAML, and its `detail` templates.
-    "catalog model": ("_loader", "_shapes", "_spec", "_templates", "_translations"),
-    # The raisable problems, the loaded catalog that hands them out, and their wire forms.
-    "classes and wire": ("_catalog", "_problem", "_profiles", "_wire", "_xml"),
+    # What a catalog is, how one (and its translations) is read from YAML, its `detail` templates, and
+    # gRPC's names for its problems (codes, reasons, domain).
+    "catalog model": ("_grpc_codes", "_loader", "_shapes", "_spec", "_templates", "_translations"),
+    # The raisable problems, the loaded catalog that hands them out, and their wire forms (gRPC's
+    # `google.rpc.Status` among them: the client reads what the server writes).
+    "classes and wire": ("_catalog", "_grpc_status", "_problem", "_profiles", "_wire", "_xml"),
     # The decision and the answer, sans-IO.
     "responder": ("_decider", "_logging", "_request", "_responder", "_response", "_telemetry"),
     # Beside the responder: what is generated from the catalog, the doc site, the client.
@@ -68,6 +70,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "aiohttp",
         "django",
         "flask",
+        "grpc",
         "litestar",
         "pyramid",
         "tornado",

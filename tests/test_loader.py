@@ -79,7 +79,7 @@ ERROR_CASES = [
         [
             "6:10: error: unknown key 'stauts' in problem 'gone' (did you mean 'status'?); known: title, status, "
             "summary, description, resolution, extends, retry, detail, headers, members, examples, since, "
-            "deprecated, aliases",
+            "deprecated, aliases, grpc",
         ],
         id="unknown-key",
     ),
@@ -112,8 +112,8 @@ ERROR_CASES = [
         id="unknown-parent",
     ),
     pytest.param(
-        "problems:\n  a: {title: A, extends: b}\n  b: {title: B, extends: a}\n",
-        ["6:26: error: extends cycle: a -> b -> a"],
+        "problems:\n  aaa: {title: A, extends: bbb}\n  bbb: {title: B, extends: aaa}\n",
+        ["6:28: error: extends cycle: aaa -> bbb -> aaa"],
         id="cycle",
     ),
     pytest.param(
@@ -125,77 +125,77 @@ ERROR_CASES = [
         id="child-status-class",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    members: {status: int, code: str}\n",
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    members: {status: int, code: str}\n",
         [
-            "9:15: error: problem 'a': member 'status' collides with the standard member 'status'",
-            "9:28: error: problem 'a': member 'code' collides with the standard member 'code'",
+            "9:15: error: problem 'aaa': member 'status' collides with the standard member 'status'",
+            "9:28: error: problem 'aaa': member 'code' collides with the standard member 'code'",
         ],
         id="standard-collision",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    members: {'a b': int, 'x:y': int}\n",
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    members: {'a b': int, 'x:y': int}\n",
         [
-            "9:15: error: problem 'a': member 'a b' is not an XML name (RFC 9457 §3.2), so it cannot be sent as "
+            "9:15: error: problem 'aaa': member 'a b' is not an XML name (RFC 9457 §3.2), so it cannot be sent as "
             "problem+xml",
-            "9:27: error: problem 'a': member 'x:y' is not an XML name (RFC 9457 §3.2), so it cannot be sent as "
+            "9:27: error: problem 'aaa': member 'x:y' is not an XML name (RFC 9457 §3.2), so it cannot be sent as "
             "problem+xml",
         ],
         id="xml-name",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    members:\n      count: {type: 'list[nt]'}\n",
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    members:\n      count: {type: 'list[nt]'}\n",
         [
-            "10:27: error: problem 'a': member 'count': unknown type 'nt' (known: str, int, float, bool, uri, "
+            "10:27: error: problem 'aaa': member 'count': unknown type 'nt' (known: str, int, float, bool, uri, "
             "datetime, error, list[T], dict[str, T], enum[...])"
         ],
         id="member-type",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    detail: '{limt} left'\n    members: {limit: int}\n",
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    detail: '{limt} left'\n    members: {limit: int}\n",
         [
-            "9:13: error: problem 'a': detail template names unknown member 'limt' (did you mean 'limit'?); "
+            "9:13: error: problem 'aaa': detail template names unknown member 'limt' (did you mean 'limit'?); "
             "members: limit"
         ],
         id="template-unknown-member",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    detail: '{} left {'\n",
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    detail: '{} left {'\n",
         [
-            "9:13: error: problem 'a': detail template: Single '{' encountered in format string (write {{ and }} for "
+            "9:13: error: problem 'aaa': detail template: Single '{' encountered in format string (write {{ and }} for "
             "literal braces)"
         ],
         id="template-syntax",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    members: {limit: int}\n"
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    members: {limit: int}\n"
         "    examples:\n      - members: {limit: many}\n      - members: {limti: 1}\n",
         [
-            "11:26: error: problem 'a': example 1: member 'limit' does not fit int: expected `int`, got `str`",
-            "12:9: error: problem 'a': example 2 lacks required member 'limit'",
-            "12:19: error: problem 'a': example 2: unknown member 'limti' (did you mean 'limit'?)",
+            "11:26: error: problem 'aaa': example 1: member 'limit' does not fit int: expected `int`, got `str`",
+            "12:9: error: problem 'aaa': example 2 lacks required member 'limit'",
+            "12:19: error: problem 'aaa': example 2: unknown member 'limti' (did you mean 'limit'?)",
         ],
         id="examples",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    members: {errors: 'list[error]'}\n"
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    members: {errors: 'list[error]'}\n"
         "    examples:\n      - members: {errors: [{detail: x}, {pointer: '#/a'}]}\n",
         [
-            "11:41: error: problem 'a': example 1: member 'errors' does not fit list[error]: object missing "
+            "11:41: error: problem 'aaa': example 1: member 'errors' does not fit list[error]: object missing "
             "required field `detail`"
         ],
         id="example-nested-location",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    headers: [Retry-After, 'Bad Header', retry-after]\n",
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    headers: [Retry-After, 'Bad Header', retry-after]\n",
         [
-            "9:28: error: problem 'a': 'Bad Header' is not an HTTP field name (RFC 9110 §5.1)",
-            "9:42: error: problem 'a': header 'retry-after' is listed twice",
+            "9:28: error: problem 'aaa': 'Bad Header' is not an HTTP field name (RFC 9110 §5.1)",
+            "9:42: error: problem 'aaa': header 'retry-after' is listed twice",
         ],
         id="headers",
     ),
     pytest.param(
-        "problems:\n  a: {status: 409, title: A, deprecated: {since: 1.1.0, replaced_by: b}}\n",
-        ["6:42: error: problem 'a': replaced_by 'b' is not another slug of the catalog"],
+        "problems:\n  aaa: {status: 409, title: A, deprecated: {since: 1.1.0, replaced_by: bbb}}\n",
+        ["6:44: error: problem 'aaa': replaced_by 'bbb' is not another slug of the catalog"],
         id="replaced-by",
     ),
     pytest.param(
@@ -210,11 +210,11 @@ ERROR_CASES = [
         id="class-name-collision",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    members: {'retry-at': int, retry_at: int}\n",
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    members: {'retry-at': int, retry_at: int}\n",
         [
-            "9:15: warning: problem 'a': member 'retry-at' should start with a letter and use only letters, "
+            "9:15: warning: problem 'aaa': member 'retry-at' should start with a letter and use only letters, "
             "digits and '_' (RFC 9457 §4)",
-            "9:32: error: problem 'a': members 'retry_at' and 'retry-at' both become Python attribute 'retry_at'",
+            "9:32: error: problem 'aaa': members 'retry_at' and 'retry-at' both become Python attribute 'retry_at'",
         ],
         id="attribute-collision",
     ),
@@ -245,73 +245,107 @@ ERROR_CASES = [
 
 
 ERROR_CASES += [
-    pytest.param("problems:\n  a: [1, 2]\n", ["6:6: error: problem 'a' must be a mapping, not list"], id="entry-shape"),
     pytest.param(
-        "problems:\n  a: {status: 409}\n", ["6:6: error: problem 'a' is missing required key 'title'"], id="no-title"
+        "problems:\n  aaa: [1, 2]\n", ["6:8: error: problem 'aaa' must be a mapping, not list"], id="entry-shape"
     ),
     pytest.param(
-        "problems:\n  a: {status: 409, title: ' '}\n",
-        ["6:27: error: problem 'a': title must not be empty"],
+        "problems:\n  aaa: {status: 409}\n",
+        ["6:8: error: problem 'aaa' is missing required key 'title'"],
+        id="no-title",
+    ),
+    pytest.param(
+        "problems:\n  aaa: {status: 409, title: ' '}\n",
+        ["6:29: error: problem 'aaa': title must not be empty"],
         id="empty-title",
     ),
     pytest.param(
-        "problems:\n  a: {status: 409, title: A, members: {limit: {description: cap}}}\n",
-        ["6:47: error: problem 'a': member 'limit' is missing required key 'type'"],
+        "problems:\n  aaa: {status: 409, title: A, members: {limit: {description: cap}}}\n",
+        ["6:49: error: problem 'aaa': member 'limit' is missing required key 'type'"],
         id="member-without-type",
     ),
     pytest.param(
-        "problems:\n  p: {title: P}\n  c: {title: C, extends: p}\n",
-        ["6:3: error: problem 'p' is missing required key 'status' (only a child inherits its parent's)"],
+        "problems:\n  ppp: {title: P}\n  ccc: {title: C, extends: ppp}\n",
+        ["6:3: error: problem 'ppp' is missing required key 'status' (only a child inherits its parent's)"],
         id="child-of-broken-parent-reported-once",
     ),
     pytest.param(
-        "problems:\n  a: {status: 409, title: A, detail: 'x {} {0}'}\n",
+        "problems:\n  aaa: {status: 409, title: A, detail: 'x {} {0}'}\n",
         [
-            "6:38: error: problem 'a': detail template field {} must name a member, like {limit}",
-            "6:38: error: problem 'a': detail template field {0} must name a member, like {limit}",
+            "6:40: error: problem 'aaa': detail template field {} must name a member, like {limit}",
+            "6:40: error: problem 'aaa': detail template field {0} must name a member, like {limit}",
         ],
         id="template-positional",
     ),
     pytest.param(
-        "problems:\n  a: {status: 409, title: A, detail: '{limit:{width}}', members: {limit: int}}\n",
-        ["6:38: error: problem 'a': detail template format specs cannot nest fields"],
+        "problems:\n  aaa: {status: 409, title: A, detail: '{limit:{width}}', members: {limit: int}}\n",
+        ["6:40: error: problem 'aaa': detail template format specs cannot nest fields"],
         id="template-nested-spec",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    detail: '{name:d}'\n    members: {name: str}\n"
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    detail: '{name:d}'\n    members: {name: str}\n"
         "    examples:\n      - members: {name: x}\n",
         [
-            "12:9: error: problem 'a': example 1: the detail template cannot render these member values "
+            "12:9: error: problem 'aaa': example 1: the detail template cannot render these member values "
             "(check its format specs)"
         ],
         id="example-template-format",
     ),
     pytest.param(
-        "problems:\n  a:\n    status: 409\n    title: A\n    members: {limit: 'lst[int]'}\n"
+        "problems:\n  aaa:\n    status: 409\n    title: A\n    members: {limit: 'lst[int]'}\n"
         "    examples:\n      - members: {limit: 1}\n",
         [
-            "9:23: error: problem 'a': member 'limit': unknown type 'lst' (known: str, int, float, bool, uri, "
+            "9:23: error: problem 'aaa': member 'limit': unknown type 'lst' (known: str, int, float, bool, uri, "
             "datetime, error, list[T], dict[str, T], enum[...])"
         ],
         id="broken-member-reported-once",
     ),
     pytest.param(
-        "problems:\n  a: {status: 409, title: A, deprecated: {replaced_by: a}}\n",
+        "problems:\n  aaa: {status: 409, title: A, deprecated: {replaced_by: aaa}}\n",
         [
-            "6:42: error: problem 'a': deprecated is missing required key 'since'",
-            "6:42: error: problem 'a': replaced_by 'a' is not another slug of the catalog (it is this problem)",
+            "6:44: error: problem 'aaa': deprecated is missing required key 'since'",
+            "6:44: error: problem 'aaa': replaced_by 'aaa' is not another slug of the catalog (it is this problem)",
         ],
         id="deprecated",
     ),
     pytest.param(
-        "problems:\n  a: {status: 409, title: A, examples: [{instance: 'a b'}]}\n",
-        ["6:52: error: problem 'a': example 1: instance must be a URI reference"],
+        "problems:\n  aaa: {status: 409, title: A, examples: [{instance: 'a b'}]}\n",
+        ["6:54: error: problem 'aaa': example 1: instance must be a URI reference"],
         id="example-instance",
     ),
     pytest.param(
-        "problems:\n  a: {status: 409, title: A, members: [x]}\n",
-        ["6:39: error: problem 'a': members: expected a mapping, got a list"],
+        "problems:\n  aaa: {status: 409, title: A, members: [x]}\n",
+        ["6:41: error: problem 'aaa': members: expected a mapping, got a list"],
         id="members-shape",
+    ),
+]
+
+
+# gRPC: the code a problem names, and slugs that must fit `ErrorInfo.reason`.
+ERROR_CASES += [
+    pytest.param(
+        "problems:\n  gone: {status: 410, title: Gone, grpc: NOT_FUND}\n",
+        ["6:42: error: problem 'gone': grpc 'NOT_FUND' is no google.rpc.Code name (did you mean 'NOT_FOUND'?)"],
+        id="grpc-unknown-code",
+    ),
+    pytest.param(
+        "problems:\n  gone: {status: 410, title: Gone, grpc: not_found}\n",
+        ["6:42: error: problem 'gone': grpc 'not_found' is no google.rpc.Code name (did you mean 'NOT_FOUND'?)"],
+        id="grpc-code-in-lowercase",
+    ),
+    pytest.param(
+        "problems:\n  gone:\n    status: 410\n    title: Gone\n    grpc: OK\n",
+        ["9:11: error: problem 'gone': grpc 'OK' is the code of a success, not of a problem"],
+        id="grpc-ok",
+    ),
+    pytest.param(
+        "problems:\n  ab: {status: 409, title: A}\n  abc: {status: 410, title: C}\n",
+        ["6:3: error: slug 'ab' must be 3 to 63 characters long: gRPC sends it as ErrorInfo.reason"],
+        id="slug-too-short",
+    ),
+    pytest.param(
+        f"problems:\n  {'x' * 59}-long: {{status: 409, title: A}}\n  {'x' * 58}-long: {{status: 410, title: B}}\n",
+        [f"6:3: error: slug '{'x' * 59}-long' must be 3 to 63 characters long: gRPC sends it as ErrorInfo.reason"],
+        id="slug-too-long",
     ),
 ]
 
@@ -357,7 +391,7 @@ problems: {}
         f"{bad}:1:31: error: base_uri must be an absolute URI (RFC 9457 §3.1.1), not 'errors.example.com/'",
         f"{bad}:1:62: error: language must be a BCP 47 tag such as 'en' or 'pt-BR', not 'english!'",
         f"{bad}:1:74: error: unknown key 'colour' in catalog header; "
-        "known: name, base_uri, version, language, framework_errors",
+        "known: name, base_uri, version, language, framework_errors, domain",
     ]
     bad.write_text("catalog: {name: '', base_uri: errors.example.com/, language: 'english!'}\nproblems: {}\n")
     assert len(findings(bad)) == 3
@@ -366,8 +400,8 @@ problems: {}
         f"{bad}:1:30: error: base_uri must end with '/', '#', ':' or '=' so that base_uri + slug reads right "
         "(this one gives 'https://errors.example.comconflict')"
     ]
-    urn = write("catalog: {name: X, base_uri: 'urn:problem-type:example:'}\nproblems: {a: {status: 400, title: A}}\n")
-    assert Catalog.load(urn).problems["a"].type == "urn:problem-type:example:a"
+    urn = write("catalog: {name: X, base_uri: 'urn:problem-type:example:'}\nproblems: {abc: {status: 400, title: A}}\n")
+    assert Catalog.load(urn).problems["abc"].type == "urn:problem-type:example:abc"
 
 
 def test_headers_in_several_files_must_agree(write: WriteCatalog) -> None:
@@ -381,13 +415,13 @@ def test_headers_in_several_files_must_agree(write: WriteCatalog) -> None:
 
 def test_empty_file_is_a_warning(write: WriteCatalog) -> None:
     empty = write("", "a/empty.yaml")
-    write(HEADER + "problems: {a: {status: 409, title: A}}\n", "a/errors.yaml")
+    write(HEADER + "problems: {abc: {status: 409, title: A}}\n", "a/errors.yaml")
     catalog = Catalog.load(empty.parent)
     assert [str(warning) for warning in catalog.warnings] == [f"{empty}:1:1: warning: empty catalog file"]
 
 
 def test_missing_header_and_paths(write: WriteCatalog, tmp_path: Path) -> None:
-    path = write("problems: {a: {status: 400, title: A}}\n")
+    path = write("problems: {abc: {status: 400, title: A}}\n")
     assert findings(path) == [f"{path}: error: no `catalog:` header (name, base_uri) in any file"]
     assert findings(tmp_path / "nowhere.yaml") == [
         f"{tmp_path / 'nowhere.yaml'}: error: no such file or folder ({tmp_path / 'nowhere.yaml'})"
@@ -431,11 +465,11 @@ def test_not_utf8_and_not_a_mapping(write: WriteCatalog, tmp_path: Path) -> None
 
 
 def test_warnings_do_not_fail_unless_strict(write: WriteCatalog) -> None:
-    path = write(HEADER + "problems:\n  a: {status: 400, title: A, members: {ip: str, Bad-Name: int}}\n")
+    path = write(HEADER + "problems:\n  abc: {status: 400, title: A, members: {ip: str, Bad-Name: int}}\n")
     catalog = Catalog.load(path)
     assert [str(warning) for warning in catalog.warnings] == [
-        f"{path}:6:40: warning: problem 'a': member 'ip' should be three characters or longer (RFC 9457 §4)",
-        f"{path}:6:49: warning: problem 'a': member 'Bad-Name' should start with a letter and use only letters, "
+        f"{path}:6:42: warning: problem 'abc': member 'ip' should be three characters or longer (RFC 9457 §4)",
+        f"{path}:6:51: warning: problem 'abc': member 'Bad-Name' should start with a letter and use only letters, "
         "digits and '_' (RFC 9457 §4)",
     ]
     with pytest.raises(CatalogError) as caught:
@@ -444,14 +478,14 @@ def test_warnings_do_not_fail_unless_strict(write: WriteCatalog) -> None:
     assert caught.value.findings[0] == Finding(
         path=str(path),
         line=6,
-        column=40,
-        message="problem 'a': member 'ip' should be three characters or longer (RFC 9457 §4)",
+        column=42,
+        message="problem 'abc': member 'ip' should be three characters or longer (RFC 9457 §4)",
         severity="warning",
     )
 
 
 def test_catalog_error_message_lists_every_finding(write: WriteCatalog) -> None:
-    path = write(HEADER + "problems:\n  a: {status: 1, title: A}\n  b: {status: 2, title: B}\n")
+    path = write(HEADER + "problems:\n  aaa: {status: 1, title: A}\n  bbb: {status: 2, title: B}\n")
     with pytest.raises(CatalogError) as caught:
         Catalog.load(path)
     assert str(caught.value).splitlines()[0] == "catalog has 2 error(s)"
@@ -496,8 +530,8 @@ problems:
 
 
 def test_required_defaults_to_not_nullable(write: WriteCatalog) -> None:
-    path = write(HEADER + "problems:\n  a: {status: 400, title: A, members: {x: 'int | None', y: int}}\n")
-    members = {member.name: member.required for member in Catalog.load(path).problems["a"].members}
+    path = write(HEADER + "problems:\n  abc: {status: 400, title: A, members: {x: 'int | None', y: int}}\n")
+    members = {member.name: member.required for member in Catalog.load(path).problems["abc"].members}
     assert members == {"x": False, "y": True}
 
 
@@ -822,9 +856,9 @@ _CLASS_FINDING = (
             id="parent-of-an-unknown-parent",
         ),
         pytest.param(
-            HEADER + "problems:\n  a: {extends: conflict, title: A}\n"
-            "  conflict: {extends: a, status: 409, title: Conflict}\n" + _CHILD,
-            ["6:16: error: extends cycle: a -> conflict -> a", f"8:50: {_CLASS_FINDING}"],
+            HEADER + "problems:\n  aaa: {extends: conflict, title: A}\n"
+            "  conflict: {extends: aaa, status: 409, title: Conflict}\n" + _CHILD,
+            ["6:18: error: extends cycle: aaa -> conflict -> aaa", f"8:50: {_CLASS_FINDING}"],
             id="parent-in-a-cycle",
         ),
         pytest.param(
@@ -862,3 +896,49 @@ def test_a_broken_parent_or_header_hides_no_finding_of_a_child(
 ) -> None:
     path = write(text)
     assert findings(path) == [f"{path}:{line}" for line in expected]
+
+
+def test_grpc_codes_are_inherited_and_default_to_the_status(write: WriteCatalog) -> None:
+    path = write(
+        HEADER
+        + """\
+problems:
+  conflict: {status: 409, title: Conflict, grpc: ALREADY_EXISTS}
+  zone-exists: {extends: conflict, title: Zone exists}
+  stale-version: {extends: conflict, title: Stale version, grpc: ABORTED}
+  locked: {extends: stale-version, title: Locked}
+  gone: {status: 410, title: Gone}
+  throttled: {status: 429, title: Throttled}
+  overloaded: {status: 529, title: Overloaded}
+"""
+    )
+    catalog = Catalog.load(path)
+    assert {slug: catalog.grpc_code(slug) for slug in catalog} == {
+        "conflict": "ALREADY_EXISTS",
+        "zone-exists": "ALREADY_EXISTS",  # the parent's
+        "stale-version": "ABORTED",  # its own, over the parent's
+        "locked": "ABORTED",  # its parent's own
+        "gone": "FAILED_PRECONDITION",  # DESIGN.md's table: other 4xx
+        "throttled": "RESOURCE_EXHAUSTED",
+        "overloaded": "INTERNAL",  # other 5xx
+    }
+    assert catalog.problems["zone-exists"].grpc == "ALREADY_EXISTS"
+    assert catalog.problems["gone"].grpc is None  # none named: the status decides, wherever it is read
+
+
+def test_the_grpc_domain_is_the_headers_else_the_host_of_base_uri(write: WriteCatalog) -> None:
+    plain = Catalog.load(write(HEADER + "problems:\n  gone: {status: 410, title: Gone, grpc: NOT_FOUND}\n"))
+    assert plain.domain == "errors.example.com"
+    named = Catalog.load(write(HEADER + "  domain: zones.example.com\nproblems: {}\n", "named/errors.yaml"))
+    assert named.domain == "zones.example.com"
+    urn = Catalog.load(write("catalog: {name: X, base_uri: 'urn:example:'}\nproblems: {}\n", "urn/errors.yaml"))
+    assert urn.domain == "urn:example:"  # no host: the base itself, unique as a domain must be
+    # Generated modules embed `to_json()`: both keys travel, and a catalog naming neither keeps its bytes.
+    for catalog in (plain, named):
+        again = Catalog.from_json(catalog.to_json())
+        assert again == catalog
+        assert again.domain == catalog.domain
+    assert Catalog.from_json(plain.to_json()).grpc_code("gone") == "NOT_FOUND"
+    assert b'"domain"' not in plain.to_json()
+    assert b'"domain": "zones.example.com"' in named.to_json()
+    assert b'"grpc": "NOT_FOUND"' in plain.to_json()

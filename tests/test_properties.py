@@ -127,7 +127,8 @@ def values_of(member_type: MemberType, text: st.SearchStrategy[str]) -> st.Searc
 def catalogs(draw: st.DrawFn) -> dict[str, Any]:
     slugs = draw(
         st.lists(
-            st.from_regex(r"[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,4}){0,2}", fullmatch=True),
+            # Slugs are gRPC reasons too: 3 to 63 characters (the loader refuses others).
+            st.from_regex(r"[a-z][a-z0-9]{2,6}(-[a-z0-9]{1,4}){0,2}", fullmatch=True),
             min_size=1,
             max_size=4,
             unique_by=lambda slug: slug.replace("-", ""),

@@ -911,7 +911,7 @@ def test_a_large_catalog_renders_the_same_in_forked_workers(
     from problemdetails import _site
 
     entries = "".join(
-        f"  p{number}: {{status: {400 + number % 100}, title: P{number}, description: '**{number}**'}}\n"
+        f"  pp{number}: {{status: {400 + number % 100}, title: P{number}, description: '**{number}**'}}\n"
         for number in range(_site.PARALLEL_PAGES + 1)
     )
     write(HEADER + "problems:\n" + entries)
@@ -969,7 +969,7 @@ def _large_catalog(write: WriteCatalog) -> Path:
     )
     count = _site.PARALLEL_PAGES + 1 - 200
     children = "".join(
-        f"  c{number}: {{extends: r{400 + number % 200}, title: C{number}}}\n" for number in range(count)
+        f"  cc{number}: {{extends: r{400 + number % 200}, title: C{number}}}\n" for number in range(count)
     )
     return write(HEADER + "problems:\n" + roots + children, name="large.yaml")
 

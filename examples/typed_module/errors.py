@@ -67,7 +67,8 @@ CATALOG = _pd.Catalog.from_json(
     '     "detail": "The certificate authority did not answer."\n'
     "    }\n"
     "   ],\n"
-    '   "since": "1.0.0"\n'
+    '   "since": "1.0.0",\n'
+    '   "grpc": "UNAVAILABLE"\n'
     "  },\n"
     "  {\n"
     '   "slug": "bad-request",\n'
@@ -131,7 +132,8 @@ CATALOG = _pd.Catalog.from_json(
     "     }\n"
     "    }\n"
     "   ],\n"
-    '   "since": "1.0.0"\n'
+    '   "since": "1.0.0",\n'
+    '   "grpc": "ABORTED"\n'
     "  },\n"
     "  {\n"
     '   "slug": "forbidden",\n'
@@ -178,7 +180,8 @@ CATALOG = _pd.Catalog.from_json(
     '     "detail": "This invitation expired on 2026-03-01."\n'
     "    }\n"
     "   ],\n"
-    '   "since": "1.0.0"\n'
+    '   "since": "1.0.0",\n'
+    '   "grpc": "NOT_FOUND"\n'
     "  },\n"
     "  {\n"
     '   "slug": "insufficient-storage",\n'
@@ -214,7 +217,8 @@ CATALOG = _pd.Catalog.from_json(
     "     }\n"
     "    }\n"
     "   ],\n"
-    '   "since": "1.0.0"\n'
+    '   "since": "1.0.0",\n'
+    '   "grpc": "RESOURCE_EXHAUSTED"\n'
     "  },\n"
     "  {\n"
     '   "slug": "internal",\n'
@@ -261,7 +265,8 @@ CATALOG = _pd.Catalog.from_json(
     "     }\n"
     "    }\n"
     "   ],\n"
-    '   "since": "1.0.0"\n'
+    '   "since": "1.0.0",\n'
+    '   "grpc": "UNIMPLEMENTED"\n'
     "  },\n"
     "  {\n"
     '   "slug": "not-acceptable",\n'
@@ -291,7 +296,8 @@ CATALOG = _pd.Catalog.from_json(
     "     }\n"
     "    }\n"
     "   ],\n"
-    '   "since": "1.0.0"\n'
+    '   "since": "1.0.0",\n'
+    '   "grpc": "INVALID_ARGUMENT"\n'
     "  },\n"
     "  {\n"
     '   "slug": "not-found",\n'
@@ -350,7 +356,8 @@ CATALOG = _pd.Catalog.from_json(
     "     }\n"
     "    }\n"
     "   ],\n"
-    '   "since": "1.0.0"\n'
+    '   "since": "1.0.0",\n'
+    '   "grpc": "INVALID_ARGUMENT"\n'
     "  },\n"
     "  {\n"
     '   "slug": "quota-exceeded",\n'
@@ -394,7 +401,8 @@ CATALOG = _pd.Catalog.from_json(
     "     }\n"
     "    }\n"
     "   ],\n"
-    '   "since": "1.0.0"\n'
+    '   "since": "1.0.0",\n'
+    '   "grpc": "RESOURCE_EXHAUSTED"\n'
     "  },\n"
     "  {\n"
     '   "slug": "rate-limited",\n'
@@ -512,7 +520,8 @@ CATALOG = _pd.Catalog.from_json(
     "     }\n"
     "    }\n"
     "   ],\n"
-    '   "since": "1.0.0"\n'
+    '   "since": "1.0.0",\n'
+    '   "grpc": "INVALID_ARGUMENT"\n'
     "  },\n"
     "  {\n"
     '   "slug": "unsupported-media-type",\n'
@@ -542,7 +551,8 @@ CATALOG = _pd.Catalog.from_json(
     "     }\n"
     "    }\n"
     "   ],\n"
-    '   "since": "1.0.0"\n'
+    '   "since": "1.0.0",\n'
+    '   "grpc": "INVALID_ARGUMENT"\n'
     "  }\n"
     " ],\n"
     ' "translations": [\n'
