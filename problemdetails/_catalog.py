@@ -266,7 +266,7 @@ class Catalog:
         return domain_of(self.info.domain, self.info.base_uri)
 
     def grpc_code(self, slug: str) -> str:
-        """The `google.rpc.Code` name a problem answers gRPC calls with: its `grpc:` key (inherited), else its status's."""
+        """The `google.rpc.Code` name a problem answers gRPC calls with: its `grpc:` (inherited), else its status's."""
         spec = self.problems[slug]
         return grpc_code(spec.status, spec.grpc)
 
