@@ -172,7 +172,7 @@ def problem_members(status: int, message: str, details: ErrorDetails, catalog: C
     is the catalog's: a reason is unique within its domain only (AIP-193), so
     another domain's (or any, without a catalog) is an uncatalogued problem,
     with the reason as sent as its `code` and its `Help` link as `type` and
-    `title`. Members come back to their
+    `title`, unless that link is one of the catalog's type URIs. Members come back to their
     catalog types from their metadata strings; `errors` from its metadata,
     else from `BadRequest`; `detail` from the message unless it is the title
     (a Status always has a message; a problem without a detail sends its title).
@@ -180,6 +180,9 @@ def problem_members(status: int, message: str, details: ErrorDetails, catalog: C
     """
     ours = catalog is not None and details.reason != "" and details.domain == catalog.domain
     cls = catalog.by_code(slug_of(details.reason)) if ours and catalog is not None else None
+    if cls is None and catalog is not None and details.links:
+        # RFC 9457 §3.1.1: the type URI identifies the problem type, whoever sends it (`decode` reads it so).
+        cls = catalog.by_type(details.links[0][1])
     members: dict[str, Any] = {}
     if cls is not None:
         types = {member.name: member.type for member in cls.__problemdetails__.members}
