@@ -1,7 +1,8 @@
 """Wire profiles: an API's legacy error shape, rendered from the same catalog.
 
-An API that already answers `{"detail": ...}` or `{"code", "message",
-"details"}` cannot switch every client to RFC 9457 at once. With a profile,
+An API that already answers `{"detail": ...}`, `{"code", "message",
+"details"}` or Google's `{"error": {...}}` cannot switch every client to
+RFC 9457 at once. With a profile,
 `ProblemMiddleware(..., profile=EnvelopeProfile())` keeps answering the old
 shape to clients that don't ask for anything better, and RFC 9457 to clients
 that send `Accept: application/problem+json` (or `+xml`): the API migrates

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import linecache
@@ -37,6 +38,10 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 # A block the preceding line marks so is a fragment: it shows a shape, and is not run on its own.
 FRAGMENT = "<!-- fragment -->"
+# FIXME(merge): a Python block marked so uses the gRPC server interceptors (`problemdetails.grpc`), which
+# land on another branch: it runs once they are here, and is skipped (visibly) until then. Remove the marker
+# from docs/grpc.md and this skip at the merge.
+NEEDS_GRPC_SERVER = "<!-- needs problemdetails.grpc -->"
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Block:
     lang: str
     body: str
     fragment: bool
+    needs_grpc_server: bool = False
 
     def __str__(self) -> str:
         return f"{self.page}:{self.line}"
@@ -59,8 +65,17 @@ def read_blocks(path: Path) -> list[Block]:
     for match in re.finditer(r"^```(?P<lang>\w*)\n(?P<body>.*?)^```", text, re.S | re.M):
         before = text[: match.start()].rstrip("\n")
         line = before.count("\n") + 2 if before else 1
-        fragment = before.rpartition("\n")[2] == FRAGMENT
-        found.append(Block(str(path.relative_to(ROOT)), line, match["lang"], match["body"], fragment))
+        marker = before.rpartition("\n")[2]
+        found.append(
+            Block(
+                str(path.relative_to(ROOT)),
+                line,
+                match["lang"],
+                match["body"],
+                marker == FRAGMENT,
+                marker == NEEDS_GRPC_SERVER,
+            )
+        )
     return found
 
 
@@ -191,6 +206,8 @@ def run_block(block: Block, folder: Path = ROOT) -> dict[str, Any]:
 # The README's first example has a test of its own, above.
 @pytest.mark.parametrize("block", PYTHON[1:], ids=str)
 def test_examples_run(block: Block, folder: Path) -> None:
+    if block.needs_grpc_server and importlib.util.find_spec("problemdetails.grpc") is None:
+        pytest.skip("needs problemdetails.grpc, the gRPC server interceptors (another branch)")
     with logging_restored():
         namespace = run_block(block, folder)
         for name, function in list(namespace.items()):
