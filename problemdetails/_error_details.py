@@ -31,7 +31,7 @@ import msgspec
 
 from problemdetails._grammar import MAX_DELAY_SECONDS, delay_seconds, json_pointer
 from problemdetails._grpc_codes import reason
-from problemdetails._member_types import EnumOf, MemberType, Nullable, Scalar
+from problemdetails._member_types import EnumOf, ListOf, MemberType, Nullable, Scalar
 from problemdetails._problem import Problem
 from problemdetails._spec import STANDARD_MEMBERS
 from problemdetails._status import status_phrase
@@ -55,6 +55,7 @@ __all__ = [
 
 _STANDARD = frozenset(STANDARD_MEMBERS)
 _TYPE_URL = "type.googleapis.com/google.rpc."
+_ERRORS = ListOf(Scalar("error"))
 # Scalars that travel as their own text in metadata; every other type is its compact JSON.
 _TEXT_SCALARS = frozenset({"str", "uri", "datetime"})
 # google/protobuf/duration.proto's JSON form: seconds, up to nine fractional digits, then "s".
@@ -196,7 +197,9 @@ def problem_members(status: int, message: str, details: ErrorDetails, catalog: C
             members["title"] = title
     for name, text in details.metadata.items():
         if name not in _STANDARD:
-            members[name] = metadata_value(types[name], text) if name in types else text
+            # `errors` is a validation problem's items wherever it stands (DESIGN.md's wire format).
+            member_type = types.get(name) or (_ERRORS if name == "errors" else None)
+            members[name] = metadata_value(member_type, text) if member_type is not None else text
     if "errors" not in details.metadata and details.violations:
         members["errors"] = [_item(violation) for violation in details.violations]
     if details.request_id:

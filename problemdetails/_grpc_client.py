@@ -102,7 +102,7 @@ def _outcome(rpc_error: Any) -> tuple[Any, str]:
     """The call's code and message; DecodeError when it is no failed call."""
     try:
         code, message = rpc_error.code(), rpc_error.details()
-    except Exception as error:  # not a grpc.Call: a bare RpcError, anything else
+    except (AttributeError, TypeError) as error:  # not a grpc.Call: a bare RpcError, anything else
         raise DecodeError(f"not a finished gRPC call: {type(rpc_error).__name__}") from error
     if not isinstance(code, grpc.StatusCode):
         raise DecodeError(f"not a finished gRPC call: its code is {code!r}")
@@ -163,7 +163,7 @@ def _metadata(rpc_error: Any) -> dict[str, str]:
             for key, value in pairs:
                 if isinstance(key, str) and isinstance(value, str):
                     found[key.lower()] = value
-        except Exception:  # a call object of another make: the metadata is only a convenience
+        except (AttributeError, TypeError, ValueError):  # a call of another make: the metadata is a convenience
             continue
     return found
 

@@ -314,7 +314,13 @@ def test_decode_grpc_takes_a_reason_only_from_the_catalogs_domain(channel: grpc.
         code=CODES["NOT_FOUND"],
         message="Book 42 not found",
         details=[
-            pack(error_details_pb2.ErrorInfo(reason="NOT_FOUND", domain="library.example.org", metadata={"id": "42"})),
+            pack(
+                error_details_pb2.ErrorInfo(
+                    reason="NOT_FOUND",
+                    domain="library.example.org",
+                    metadata={"id": "42", "errors": '[{"detail":"no such book","pointer":"#/id"}]'},
+                )
+            ),
             pack(
                 error_details_pb2.Help(
                     links=[
@@ -334,7 +340,8 @@ def test_decode_grpc_takes_a_reason_only_from_the_catalogs_domain(channel: grpc.
         "https://library.example.org/errors/not-found",
         "Book not found",
     )
-    assert (problem.detail, problem.extensions) == ("Book 42 not found", {"id": "42"})
+    errors = [{"detail": "no such book", "pointer": "#/id"}]  # validation items wherever they stand
+    assert (problem.detail, problem.extensions) == ("Book 42 not found", {"id": "42", "errors": errors})
 
 
 def test_decode_grpc_does_not_believe_details_that_contradict_the_call(channel: grpc.Channel) -> None:
