@@ -173,11 +173,12 @@ def problem_members(status: int, message: str, details: ErrorDetails, catalog: C
     is the catalog's: a reason is unique within its domain only (AIP-193), so
     another domain's (or any, without a catalog) is an uncatalogued problem,
     with the reason as sent as its `code` and its `Help` link as `type` and
-    `title`, unless that link is one of the catalog's type URIs. Members come back to their
-    catalog types from their metadata strings; `errors` from its metadata,
-    else from `BadRequest`; `detail` from the message unless it is the title
-    (a Status always has a message; a problem without a detail sends its title).
-    The catalog's class brings its own `status`: over HTTP, the response's wins.
+    `title`, unless that link is one of the catalog's type URIs. Members come
+    back to their catalog types from their metadata strings; `errors` from its
+    metadata, else from `BadRequest`; `detail` from the message unless it is
+    the title (a Status always has a message; a problem without a detail sends
+    its title). The catalog's class brings its own `status`: over HTTP, the
+    response's wins.
     """
     ours = catalog is not None and details.reason != "" and details.domain == catalog.domain
     cls = catalog.by_code(slug_of(details.reason)) if ours and catalog is not None else None
