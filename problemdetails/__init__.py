@@ -8,7 +8,7 @@ from problemdetails._exceptions import CatalogError, DecodeError, Finding, Probl
 from problemdetails._member_types import ErrorItem
 from problemdetails._openapi import add_problem_components, document_problems, problem_responses
 from problemdetails._problem import Problem
-from problemdetails._profiles import DetailProfile, EnvelopeProfile, WireProfile
+from problemdetails._profiles import DetailProfile, EnvelopeProfile, GoogleProfile, WireProfile
 from problemdetails._spec import CatalogInfo, Deprecation, Example, MemberSpec, ProblemSpec
 from problemdetails._status import status_phrase
 from problemdetails._wire import JSON_MEDIA_TYPE, decode_json, encode_json
@@ -65,6 +65,7 @@ __all__ = [
     "ErrorItem",
     "Example",
     "Finding",
+    "GoogleProfile",
     "MemberSpec",
     "Problem",
     "ProblemDetailsError",

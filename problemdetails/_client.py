@@ -23,7 +23,7 @@ from problemdetails._exceptions import DecodeError
 from problemdetails._grammar import LANGUAGE_TAG, delay_seconds, forwarded_traceparent, forwarded_tracestate
 from problemdetails._problem import Problem, Received
 from problemdetails._spec import default_retry
-from problemdetails._wire import JSON_MEDIA_TYPE, decode_json
+from problemdetails._wire import JSON_MEDIA_TYPE, decode_json, scrub_surrogates
 from problemdetails._xml import decode_xml
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ __all__ = [
     "decode",
     "parse_retry_after",
     "problem_hook",
+    "problem_of_members",
     "propagation_hook",
     "raise_for_problem",
 ]
@@ -151,15 +152,23 @@ def _read_legacy(status: int, body: bytes, catalog: Catalog | None, profile: Wir
         members = profile.read(status, msgspec.json.decode(body), catalog)
     except (msgspec.DecodeError, RecursionError):
         return None
-    if members is None:
-        return None
+    return problem_of_members(status, members, catalog) if members is not None else None
+
+
+def problem_of_members(status: int, members: dict[str, Any], catalog: Catalog | None) -> Problem:
+    """The problem another shape's members stand for (a legacy body's, a gRPC Status's), decoded as problem+json."""
     if catalog is not None:
         if "code" not in members and (code := _code_for_status(catalog, status)) is not None:
             members = {**members, "code": code}  # the shape has no code: the status says what it is
         spec = catalog.problems.get(members.get("code"))  # type: ignore[arg-type]
         if spec is not None and members.get("detail") == spec.title:
             members = {name: value for name, value in members.items() if name != "detail"}  # the title stood in
-    return decode_json(msgspec.json.encode({**members, "status": status}), catalog=catalog, status=status)
+    document = {**members, "status": status}
+    try:
+        body = msgspec.json.encode(document)
+    except UnicodeEncodeError:  # a lone surrogate in some text: U+FFFD, as problem+json sends it
+        body = msgspec.json.encode(scrub_surrogates(document))
+    return decode_json(body, catalog=catalog, status=status)
 
 
 def _code_for_status(catalog: Catalog, status: int) -> str | None:

@@ -157,15 +157,21 @@ def _items_in_language(items: object, messages: Mapping[str, str]) -> list[Error
 
 
 class Received(msgspec.Struct, frozen=True, kw_only=True):
-    """How a client received a problem: the HTTP exchange around it."""
+    """How a client received a problem: the HTTP exchange around it, or the gRPC call.
+
+    For a gRPC call (`decode_grpc`), `status` is the problem's, `headers` the
+    call's text metadata, `retry_after` `RetryInfo`'s delay, `response` the
+    `grpc.RpcError`, and `grpc_code` the name of the call's code (`"NOT_FOUND"`).
+    """
 
     status: int
     headers: dict[str, str]
     url: str | None = None
     method: str | None = None
-    retry_after: float | None = None  # seconds, from the Retry-After header
-    response: Any = None  # the original response object (e.g. an httpx.Response)
+    retry_after: float | None = None  # seconds, from the Retry-After header (gRPC: RetryInfo)
+    response: Any = None  # the original response object (e.g. an httpx.Response, a grpc.RpcError)
     language: str | None = None  # the language of its text, from Content-Language (its first tag)
+    grpc_code: str | None = None  # the `google.rpc.Code` name a gRPC call ended with
 
 
 _P = TypeVar("_P", bound="Problem")
@@ -503,7 +509,7 @@ class Problem(Exception):
 
     @property
     def response(self) -> Any:
-        """The HTTP response this problem was decoded from (`problemdetails.client`), if any."""
+        """The HTTP response (or `grpc.RpcError`) this problem was decoded from (`problemdetails.client`), if any."""
         return self.received.response if self.received is not None else None
 
     @property

@@ -1,7 +1,8 @@
 """Wire profiles: an API's legacy error shape, rendered from the same catalog.
 
-An API that already answers `{"detail": ...}` or `{"code", "message",
-"details"}` cannot switch every client to RFC 9457 at once. With a profile,
+An API that already answers `{"detail": ...}`, `{"code", "message",
+"details"}` or Google's `{"error": {...}}` cannot switch every client to
+RFC 9457 at once. With a profile,
 `ProblemMiddleware(..., profile=EnvelopeProfile())` keeps answering the old
 shape to clients that don't ask for anything better, and RFC 9457 to clients
 that send `Accept: application/problem+json` (or `+xml`): the API migrates
@@ -27,14 +28,16 @@ from urllib.parse import unquote
 import msgspec
 
 from problemdetails._catalog import Catalog
+from problemdetails._error_details import details_from_json, details_json, details_of, domain_of_type, problem_members
 from problemdetails._grammar import json_pointer
+from problemdetails._grpc_codes import CODES, code_for_status, grpc_code
 from problemdetails._problem import Problem
 from problemdetails._spec import STANDARD_MEMBERS
 from problemdetails._wire import scrub_surrogates
 
 _STANDARD = frozenset(STANDARD_MEMBERS)
 
-__all__ = ["DetailProfile", "EnvelopeProfile", "WireProfile"]
+__all__ = ["DetailProfile", "EnvelopeProfile", "GoogleProfile", "WireProfile"]
 
 
 class WireProfile:
@@ -149,6 +152,50 @@ class EnvelopeProfile(WireProfile):
             if isinstance(document.get(source), str):
                 result[target] = document[source]
         return result
+
+
+class GoogleProfile(WireProfile):
+    """Google's JSON error (AIP-193), as Google's HTTP APIs answer: the same `google.rpc.Status` gRPC sends.
+
+    ```json
+    {"error": {"code": 429, "message": "Rate limit exceeded; retry after 12 seconds.",
+               "status": "RESOURCE_EXHAUSTED",
+               "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "RATE_LIMITED",
+                            "domain": "errors.example.com", "metadata": {"retry_after": "12"}}, ...]}}
+    ```
+
+    `code` is the HTTP status, `status` the problem's `google.rpc.Code` name
+    (its catalog's `grpc:`, else its status's), `message` its detail, else its
+    title; `details` are those the gRPC interceptors send (see the guide's gRPC
+    chapter): ErrorInfo (the slug in UPPER_SNAKE, every member as a string),
+    Help (title and type), RequestInfo, RetryInfo and BadRequest, in proto3's
+    JSON form. `domain` is ErrorInfo's: give `catalog.domain` when the
+    catalog's header names one (by default, the host of each problem's `type`,
+    which is the catalog's domain otherwise). Clients read it back with
+    `decode(response, catalog=..., profile=GoogleProfile())`, members in their
+    catalog types again.
+    """
+
+    def __init__(self, *, domain: str | None = None) -> None:
+        self.domain = domain
+
+    def render(self, problem: Problem) -> Any:
+        spec = problem.spec
+        code = grpc_code(spec.status, spec.grpc) if spec is not None else code_for_status(problem.status)
+        details = details_of(problem, self.domain if self.domain is not None else domain_of_type(problem.type))
+        error = {"code": problem.status, "message": _text(problem), "status": code, "details": details_json(details)}
+        return {"error": error}
+
+    def read(self, status: int, document: Any, catalog: Catalog | None) -> dict[str, Any] | None:
+        error = document.get("error") if isinstance(document, dict) else None
+        if not (isinstance(error, dict) and (isinstance(error.get("message"), str) or error.get("status") in CODES)):
+            return None
+        message, items = error.get("message"), error.get("details")
+        details = details_from_json(items if isinstance(items, list) else [])
+        if catalog is not None and self.domain is not None and details.domain == self.domain:
+            details = msgspec.structs.replace(details, domain=catalog.domain)  # the domain this profile was given
+        # The HTTP status is authoritative (RFC 9457 §3.1.2); `status` and `code` only repeat it.
+        return problem_members(status, message if isinstance(message, str) else "", details, catalog)
 
 
 def _fastapi_item(item: dict[str, Any]) -> dict[str, Any]:

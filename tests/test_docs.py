@@ -59,8 +59,16 @@ def read_blocks(path: Path) -> list[Block]:
     for match in re.finditer(r"^```(?P<lang>\w*)\n(?P<body>.*?)^```", text, re.S | re.M):
         before = text[: match.start()].rstrip("\n")
         line = before.count("\n") + 2 if before else 1
-        fragment = before.rpartition("\n")[2] == FRAGMENT
-        found.append(Block(str(path.relative_to(ROOT)), line, match["lang"], match["body"], fragment))
+        marker = before.rpartition("\n")[2]
+        found.append(
+            Block(
+                str(path.relative_to(ROOT)),
+                line,
+                match["lang"],
+                match["body"],
+                marker == FRAGMENT,
+            )
+        )
     return found
 
 

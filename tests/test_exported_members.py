@@ -18,6 +18,7 @@ def test_public_namespace_is_pinned() -> None:
         "ErrorItem",
         "Example",
         "Finding",
+        "GoogleProfile",
         "MemberSpec",
         "Problem",
         "ProblemDetailsError",
@@ -63,11 +64,14 @@ def test_client_namespace_is_pinned() -> None:
 
     assert problemdetails.client.__all__ == [
         "DecodeError",
+        "ProblemClientInterceptor",
         "Received",
         "RetryPolicy",
         "async_problem_hook",
+        "async_problem_interceptors",
         "async_propagation_hook",
         "decode",
+        "decode_grpc",
         "parse_retry_after",
         "problem_hook",
         "propagation_hook",
@@ -93,7 +97,7 @@ def test_the_client_imports_without_the_server_side() -> None:
 
     script = (
         "import sys, problemdetails.client, problemdetails; problemdetails.Catalog.load('catalog/'); "
-        "server = ('starlette', 'jinja2', 'markdown_it', 'anyio', 'django', 'flask'); "
+        "server = ('starlette', 'jinja2', 'markdown_it', 'anyio', 'django', 'flask', 'grpc', 'google.protobuf'); "
         "print(sorted(m for m in server if m in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout

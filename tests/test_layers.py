@@ -26,6 +26,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "_exceptions",
         "_exchange",
         "_grammar",
+        "_grpc_codes",
         "_member_types",
         "_request_id",
         "_status",
@@ -37,13 +38,13 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "catalog model": ("_grpc_codes", "_loader", "_shapes", "_spec", "_templates", "_translations"),
     # The raisable problems, the loaded catalog that hands them out, and their wire forms (gRPC's
     # `google.rpc.Status` among them: the client reads what the server writes).
-    "classes and wire": ("_catalog", "_grpc_status", "_problem", "_profiles", "_wire", "_xml"),
+    "classes and wire": ("_catalog", "_error_details", "_grpc_status", "_problem", "_profiles", "_wire", "_xml"),
     # The decision and the answer, sans-IO.
     "responder": ("_decider", "_logging", "_request", "_responder", "_response", "_telemetry"),
     # Beside the responder: what is generated from the catalog, the doc site, the client.
     "generators": ("_codegen", "_diff", "_interchange", "_openapi", "_schema", "_typescript"),
     "site": ("_site", "_site_text"),
-    "client": ("_client", "client"),
+    "client": ("_client", "_grpc_client", "client"),
     # What carries the responder's bytes: the ASGI and WSGI middlewares, the served doc site, and
     # the framework hand-overs (the `_handovers/` family and the public framework modules).
     "transports and hand-overs": (

@@ -9,6 +9,8 @@ import httpx
 import msgspec
 import pytest
 from fastapi import FastAPI
+from google.protobuf import json_format
+from google.rpc import status_pb2
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -18,12 +20,14 @@ from problemdetails import (
     DetailProfile,
     EnvelopeProfile,
     ErrorItem,
+    GoogleProfile,
     Problem,
     ProblemMiddleware,
     WireProfile,
 )
-from problemdetails.client import decode
+from problemdetails.client import RetryPolicy, decode
 from tests.asgi import call
+from tests.test_grpc_client import status_of
 from tests.test_properties import JSON_VALUES, PROPERTY
 
 ENVELOPE = EnvelopeProfile()
@@ -191,7 +195,7 @@ def without_codes(members: dict[str, Any]) -> dict[str, Any]:
     return {**members, "errors": [msgspec.structs.replace(item, code=None) for item in errors]}
 
 
-@pytest.mark.parametrize("profile", [ENVELOPE, DETAIL], ids=["envelope", "detail"])
+@pytest.mark.parametrize("profile", [ENVELOPE, DETAIL, GoogleProfile()], ids=["envelope", "detail", "google"])
 def test_every_bundled_example_round_trips_through_the_profile(bundled: Catalog, profile: WireProfile) -> None:
     for slug in bundled:
         for example in bundled[slug].examples():
@@ -217,7 +221,7 @@ def test_without_a_profile_nothing_changes(bundled: Catalog) -> None:
 @given(document=JSON_VALUES, status=st.integers(400, 599))
 def test_profiles_read_any_json_without_crashing(bundled: Catalog, document: Any, status: int) -> None:
     body = json.dumps(document).encode()
-    for profile in (ENVELOPE, DETAIL):
+    for profile in (ENVELOPE, DETAIL, GoogleProfile()):
         problem = decode(status, {"content-type": "application/json"}, body, catalog=bundled, profile=profile)
         assert problem.status == status
 
@@ -240,3 +244,168 @@ def test_a_custom_profile_is_a_few_lines(bundled: Catalog) -> None:
         httpx.Response(410, headers=response.headers, content=response.body), catalog=bundled, profile=Errors()
     )
     assert (type(problem), problem.detail) == (bundled["gone"], "deleted")
+
+
+# -- Google's JSON error (AIP-193) -----------------------------------------------------------------
+
+GOOGLE = GoogleProfile()
+
+
+def test_google_shape_for_legacy_clients_rfc9457_for_those_who_ask(bundled: Catalog) -> None:
+    limited = bundled["rate-limited"](retry_after=12)
+    app = ProblemMiddleware(raising(limited), catalog=bundled, profile=GOOGLE)
+    legacy = call(app, headers={"X-Request-ID": "req_a1b2c3d4"})
+    assert (legacy.status, legacy.headers["content-type"], legacy.headers["retry-after"]) == (
+        429,
+        "application/json",
+        "12",
+    )
+    assert legacy.json() == {
+        "error": {
+            "code": 429,
+            "message": "Rate limit exceeded; retry after 12 seconds.",
+            "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "RATE_LIMITED",
+                    "domain": "errors.example.com",
+                    "metadata": {"retry_after": "12"},
+                },
+                {
+                    "@type": "type.googleapis.com/google.rpc.Help",
+                    "links": [{"description": "Too many requests", "url": "https://errors.example.com/rate-limited"}],
+                },
+                {"@type": "type.googleapis.com/google.rpc.RequestInfo", "requestId": "req_a1b2c3d4"},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "12s"},
+            ],
+        }
+    }
+    modern = call(app, headers={"Accept": "application/problem+json"})
+    assert (modern.headers["content-type"], modern.json()["code"]) == ("application/problem+json", "rate-limited")
+    # The client reads it back, typed, and retries as the catalog says.
+    problem = decode(httpx.Response(429, headers=legacy.headers, content=legacy.body), catalog=bundled, profile=GOOGLE)
+    assert (type(problem), problem.members, problem.request_id) == (
+        bundled["rate-limited"],
+        {"retry_after": 12},
+        "req_a1b2c3d4",
+    )
+    assert RetryPolicy().delay(problem, 1) == 12.0
+
+
+def test_google_details_are_the_status_grpc_sends(bundled: Catalog) -> None:
+    """The JSON details are proto3's JSON of the `google.rpc.Status` details DESIGN.md pins for gRPC."""
+    for slug in bundled:
+        for example in bundled[slug].examples():
+            example = example._occurrence(instance=None, request_id="req-1")
+            error = GOOGLE.render(example)["error"]
+            parsed = json_format.ParseDict({"details": error["details"]}, status_pb2.Status())
+            expected = status_of(example, bundled)
+            assert list(parsed.details) == list(expected.details), slug
+            assert (error["message"], error["status"], error["code"]) == (
+                expected.message,
+                bundled.grpc_code(slug),
+                example.status,
+            )
+            # and the other way: a gRPC Status's details in proto3's JSON read back as the problem
+            document = {"error": {"message": expected.message, **json_format.MessageToDict(expected)}}
+            decoded = decode(
+                example.status,
+                {"content-type": "application/json"},
+                json.dumps(document),
+                catalog=bundled,
+                profile=GOOGLE,
+            )
+            assert decoded == example, slug
+
+
+def test_google_profile_reads_bad_request_and_other_domains(bundled: Catalog) -> None:
+    violations = [{"field": "zones[0].name", "description": "too long", "reason": "TOO_LONG"}]
+    document: dict[str, Any] = {
+        "error": {
+            "code": 422,
+            "message": "The zone is invalid.",
+            "status": "FAILED_PRECONDITION",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "UNPROCESSABLE",
+                    "domain": "errors.example.com",
+                },
+                {"@type": "type.googleapis.com/google.rpc.BadRequest", "field_violations": violations},
+                {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "fr", "message": "?"},
+                "not a detail",
+            ],
+        }
+    }
+    problem = decode(422, {"content-type": "application/json"}, json.dumps(document), catalog=bundled, profile=GOOGLE)
+    assert type(problem) is bundled["unprocessable"]
+    assert problem.members["errors"] == [ErrorItem(detail="too long", pointer="#/zones/0/name", code="TOO_LONG")]
+    document["error"]["details"][0]["domain"] = "library.example.org"  # another domain's reason: not the catalog's
+    foreign = decode(422, {"content-type": "application/json"}, json.dumps(document), catalog=bundled, profile=GOOGLE)
+    assert (type(foreign), foreign.status, foreign.code, foreign.detail) == (
+        Problem,
+        422,
+        "UNPROCESSABLE",
+        "The zone is invalid.",
+    )
+    bare = {"error": {"code": 404, "message": "Book 42 not found", "status": "NOT_FOUND"}}
+    problem = decode(404, {"content-type": "application/json"}, json.dumps(bare), catalog=bundled, profile=GOOGLE)
+    assert (type(problem), problem.detail) == (bundled["not-found"], "Book 42 not found")  # the status says which
+
+
+def test_google_profile_domain_is_the_one_given(bundled: Catalog) -> None:
+    profile = GoogleProfile(domain="zones.example.net")
+    rendered = profile.render(bundled["gone"]("deleted"))
+    assert rendered["error"]["details"][0]["domain"] == "zones.example.net"
+
+    def decoded(document: Any, profile: WireProfile) -> Problem:
+        return decode(410, {"content-type": "application/json"}, json.dumps(document), catalog=bundled, profile=profile)
+
+    assert type(decoded(rendered, profile)) is bundled["gone"]
+    del rendered["error"]["details"][1]  # the Help link, whose url is the catalog's type URI
+    assert type(decoded(rendered, profile)) is bundled["gone"]
+    assert (type(decoded(rendered, GOOGLE)), decoded(rendered, GOOGLE).code) == (Problem, "GONE")  # another domain
+    # An uncatalogued problem has no reason to give: its status and message alone.
+    assert GOOGLE.render(Problem(status=418)) == {
+        "error": {"code": 418, "message": "I'm a teapot", "status": "FAILED_PRECONDITION", "details": []}
+    }
+
+
+GOOGLE_DETAILS = st.lists(
+    st.fixed_dictionaries(
+        {
+            "@type": st.sampled_from(
+                [
+                    f"type.googleapis.com/google.rpc.{kind}"
+                    for kind in ("ErrorInfo", "Help", "RequestInfo", "RetryInfo", "BadRequest")
+                ]
+            )
+        },
+        optional={
+            "reason": st.sampled_from(["NOT_FOUND", "UNPROCESSABLE", "QUOTA_EXCEEDED", ""]) | JSON_VALUES,
+            "domain": st.just("errors.example.com") | JSON_VALUES,
+            "metadata": st.dictionaries(
+                st.sampled_from(["limit", "current", "errors", "x"]), st.text(max_size=12) | JSON_VALUES
+            ),
+            "links": JSON_VALUES | st.lists(st.dictionaries(st.sampled_from(["description", "url"]), JSON_VALUES)),
+            "requestId": JSON_VALUES,
+            "retryDelay": st.sampled_from(["12s", "1.5s", "-3s", "99999999999999s", "s"]) | JSON_VALUES,
+            "fieldViolations": JSON_VALUES
+            | st.lists(st.dictionaries(st.sampled_from(["field", "description", "reason"]), JSON_VALUES)),
+        },
+    )
+    | JSON_VALUES,
+    max_size=4,
+)
+
+
+@PROPERTY
+@given(details=GOOGLE_DETAILS, message=JSON_VALUES, status=st.integers(400, 599))
+def test_google_profile_reads_any_details_without_crashing(
+    bundled: Catalog, details: list[Any], message: Any, status: int
+) -> None:
+    body = json.dumps({"error": {"code": status, "message": message, "status": "NOT_FOUND", "details": details}})
+    for catalog in (bundled, None):
+        problem = decode(status, {"content-type": "application/json"}, body, catalog=catalog, profile=GOOGLE)
+        assert problem.status == status
