@@ -30,7 +30,7 @@ import msgspec
 from problemdetails._catalog import Catalog
 from problemdetails._error_details import details_from_json, details_json, details_of, domain_of_type, problem_members
 from problemdetails._grammar import json_pointer
-from problemdetails._grpc_codes import CODES, code_for_status, grpc_code
+from problemdetails._grpc_codes import CODES, code_of
 from problemdetails._problem import Problem
 from problemdetails._spec import STANDARD_MEMBERS
 from problemdetails._wire import scrub_surrogates
@@ -180,8 +180,7 @@ class GoogleProfile(WireProfile):
         self.domain = domain
 
     def render(self, problem: Problem) -> Any:
-        spec = problem.spec
-        code = grpc_code(spec.status, spec.grpc) if spec is not None else code_for_status(problem.status)
+        code = code_of(problem)
         details = details_of(problem, self.domain if self.domain is not None else domain_of_type(problem.type))
         error = {"code": problem.status, "message": _text(problem), "status": code, "details": details_json(details)}
         return {"error": error}

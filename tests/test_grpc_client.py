@@ -495,7 +495,7 @@ def test_client_interceptor_raises_the_typed_problem_for_every_kind_of_method(ta
         assert isinstance(future.exception(), QUOTA)
         with pytest.raises(QUOTA):
             future.result()
-        assert future.code() is grpc.StatusCode.FAILED_PRECONDITION  # the call is still the call
+        assert future.code() is grpc.StatusCode.RESOURCE_EXHAUSTED  # the call is still the call
 
         responses = channel.unary_stream(f"/{SERVICE}/UnaryStream")(quota_request(), timeout=10)
         assert next(responses) == b"first"
@@ -513,8 +513,8 @@ def test_client_interceptor_without_a_catalog_raises_generic_problems(target: st
     channel = grpc.intercept_channel(grpc.insecure_channel(target), ProblemClientInterceptor())
     with channel, pytest.raises(Problem) as raised:
         channel.unary_unary(f"/{SERVICE}/Unary")(quota_request(), timeout=10)
-    # Without a catalog, no domain is known: the reason is the code, as sent.
-    assert (type(raised.value), raised.value.status, raised.value.code) == (Problem, 400, "QUOTA_EXCEEDED")
+    # Without a catalog, no domain is known: the reason is the code, as sent, and the status the gRPC code's.
+    assert (type(raised.value), raised.value.status, raised.value.code) == (Problem, 429, "QUOTA_EXCEEDED")
     assert (raised.value.title, raised.value.type) == ("Quota exceeded", "https://errors.example.com/quota-exceeded")
     assert raised.value.extensions == {"limit": "5", "current": "5", "resource": "zones"}
 
@@ -536,7 +536,7 @@ def test_async_interceptors_raise_the_typed_problem_for_every_kind_of_method(tar
                 await unary(quota_request(), timeout=10)
             assert isinstance(raised.value.__cause__, grpc.aio.AioRpcError)
             assert raised.value.received is not None
-            assert raised.value.received.grpc_code == "FAILED_PRECONDITION"
+            assert raised.value.received.grpc_code == "RESOURCE_EXHAUSTED"
 
             received: list[bytes] = []
             with pytest.raises(QUOTA):

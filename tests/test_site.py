@@ -915,7 +915,7 @@ def test_a_large_catalog_renders_the_same_in_forked_workers(
         for number in range(_site.PARALLEL_PAGES + 1)
     )
     write(HEADER + "problems:\n" + entries)
-    french = "".join(f"    p{number}: {{title: P{number} en français}}\n" for number in range(0, 400, 7))
+    french = "".join(f"    pp{number}: {{title: P{number} en français}}\n" for number in range(0, 400, 7))
     catalog = Catalog.load(write("translations:\n  language: fr\n  problems:\n" + french, "fr.yaml").parent)
     pools: list[int] = []
     real_pool = concurrent.futures.ProcessPoolExecutor
@@ -930,7 +930,7 @@ def test_a_large_catalog_renders_the_same_in_forked_workers(
     forked = render_site(catalog, workers=2)
     assert forked == render_site(catalog)
     assert pools == [2]  # the first build forked
-    assert "<h1>P7 en français</h1>" in forked["fr/p7/index.html"].decode()  # every language's pages, forked too
+    assert "<h1>P7 en français</h1>" in forked["fr/pp7/index.html"].decode()  # every language's pages, forked too
 
 
 # Characters that start or end Markdown syntax, whitespace of every kind, and plain letters.
