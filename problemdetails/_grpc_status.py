@@ -43,8 +43,6 @@ __all__ = ["field_path", "metadata_value", "retry_delay", "status_of"]
 
 # AIP-193: "This should be at most 63 characters and match a regular expression of `[A-Z][A-Z0-9_]+[A-Z0-9]`".
 _REASON = re.compile(r"[A-Z][A-Z0-9_]+[A-Z0-9]").fullmatch
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").fullmatch
-_INDEX = re.compile(r"0|[1-9][0-9]*").fullmatch
 _ENCODE = msgspec.json.Encoder()
 
 
@@ -99,19 +97,13 @@ def _error_info(problem: Problem, catalog: Catalog) -> error_details_pb2.ErrorIn
 
 
 def metadata_value(value: object) -> str:
-    """A member's value as ErrorInfo metadata: str as is, int and float in decimal, bool `true`/`false`,
-    datetime RFC 3339, anything else compact JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)  # the shortest decimal that reads back as the same float
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return _ENCODE.encode(value).decode()[1:-1]  # msgspec's RFC 3339, as the JSON wire carries it
-    return _ENCODE.encode(value).decode()
+    """A member's value as ErrorInfo metadata: str as is, anything else compact JSON.
+
+    JSON writes int and float in decimal and bool as `true`/`false`, and
+    `to_builtins` a datetime as its RFC 3339 text: one rule covers DESIGN.md's.
+    """
+    value = msgspec.to_builtins(value)
+    return value if isinstance(value, str) else _ENCODE.encode(value).decode()
 
 
 def retry_delay(problem: Problem) -> int | None:
@@ -166,16 +158,10 @@ def field_path(pointer: str) -> str:
     """A JSON Pointer in URI-fragment form as a BadRequest field path: `#/a/b/0/c` -> `a.b[0].c`.
 
     Names are joined with dots, array indexes in brackets (AIP-193's
-    `book.authors[2].name`); any other token is a quoted key, `["first name"]`.
+    `book.authors[2].name`), each token with its escapes undone.
     """
-    tokens = pointer.removeprefix("#").split("/")[1:] if pointer.startswith("#/") else []
-    parts: list[str] = []
-    for raw in tokens:
-        token = unquote(raw).replace("~1", "/").replace("~0", "~")  # RFC 6901 §4, after §6's percent-decoding
-        if _INDEX(token):
-            parts.append(f"[{token}]")
-        elif _IDENTIFIER(token):
-            parts.append(f".{token}" if parts else token)
-        else:
-            parts.append(f"[{_ENCODE.encode(token).decode()}]")
-    return "".join(parts)
+    path = ""
+    for segment in pointer.removeprefix("#").split("/")[1:] if pointer.startswith("#/") else ():
+        token = unquote(segment).replace("~1", "/").replace("~0", "~")  # RFC 6901 §4, after §6's percent-decoding
+        path += f"[{token}]" if token.isascii() and token.isdigit() else f".{token}" if path else token
+    return path

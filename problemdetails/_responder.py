@@ -253,22 +253,15 @@ class Responder(Decider):
         if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit...: not the error path's
             raise exc
         request.native["type"] = "grpc"  # counted and traced with its gRPC code (`Decider.decide`)
-        return self.rpc_status_of(self.for_raised(self.unwrap(exc), request), request, status_of)
-
-    def rpc_status_of(self, problem: Problem, request: Request, build: Callable[..., Status]) -> Status:
-        """The `google.rpc.Status` of `problem`, decided already; never fails (see `respond`).
-
-        A problem whose status cannot be built (an extension member msgspec
-        cannot encode) is answered with the catalog's 500 problem's.
-        """
+        problem = self.for_raised(self.unwrap(exc), request)
         try:
             problem = self._rebound(problem)
             if self.enrich is not None:
                 problem = self._enriched(problem._occurrence(instance=None, request_id=request.request_id), request)
-            return build(problem, self.catalog, request.request_id)
-        except Exception as error:
+            return status_of(problem, self.catalog, request.request_id)
+        except Exception as error:  # a member msgspec cannot encode: the catalog's 500 problem, as `respond`
             self.log_exception(error, "building the gRPC status failed", request)
-            return build(problem_for_status(self.catalog, 500), self.catalog, request.request_id)
+            return status_of(problem_for_status(self.catalog, 500), self.catalog, request.request_id)
 
     def _rebound(self, problem: Problem) -> Problem:
         """`problem` as this catalog's class when it was raised from the original of a rebased catalog."""

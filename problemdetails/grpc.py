@@ -54,12 +54,21 @@ except ImportError as _missing:
 
 __all__ = ["AsyncProblemInterceptor", "ProblemInterceptor"]
 
-Metadata = tuple[tuple[str, str | bytes], ...]
+_Metadata = tuple[tuple[str, str | bytes], ...]
 
 _ID = "x-request-id"
 _KEPT = 4096  # wrapped handlers kept, one per method: a generic handler may answer any method name
 _END = object()  # a stream's end, told apart from any message
-_ANSWERED = object()  # what a sync unary handler returns once its call is ended with a status (`_serializer`)
+
+
+class _Answered:
+    """What a sync unary handler returns once its call is ended with a status (see `_serializer`)."""
+
+    def __repr__(self) -> str:
+        return "<no message: the call ended with its problem's status>"
+
+
+_ANSWERED = _Answered()
 
 
 class _Interceptor:
@@ -113,8 +122,9 @@ class ProblemInterceptor(_Interceptor, grpc.ServerInterceptor):  # type: ignore[
     A handler then raises the catalog's problems as an HTTP view does
     (`raise catalog["conflict"]("zone exists")`); the client reads them with
     grpcio-status's `rpc_status.from_call`, or `problemdetails.client.decode_grpc`.
-    An interceptor listed before it sees no response from a unary call that
-    failed (grpcio's sync server is told to end the call with the status).
+    An interceptor listed before it gets no message from a unary call that
+    failed, but a placeholder that tells grpcio's server to end the call with
+    the status it holds.
     """
 
     def intercept_service(self, continuation: Callable[[Any], Any], handler_call_details: Any) -> Any:
@@ -402,19 +412,19 @@ class _Call:
         self._method, self._context, self._request_id = method, context, request_id
         self._sent = False  # the initial metadata went out, with the id
         self._aborted = False  # the handler ended the call itself (`context.abort`)
-        self._trailing: Metadata = ()  # the handler's own trailing metadata
+        self._trailing: _Metadata = ()  # the handler's own trailing metadata
 
     def __getattr__(self, name: str) -> Any:  # what the server's context has beyond grpcio's interface
         if name in _Call.__slots__:  # not set yet (a copy being made): never looked up in the context
             raise AttributeError(name)
         return getattr(self._context, name)
 
-    def _initial(self, metadata: Any) -> Metadata:
+    def _initial(self, metadata: Any) -> _Metadata:
         """The handler's initial metadata, with the id (the handler's own `x-request-id` gives way)."""
         self._sent = True
         return (*((key, value) for key, value in tuple(metadata or ()) if key != _ID), (_ID, self._request_id))
 
-    def _trailers(self, given: Sequence[tuple[str, str | bytes]] = ()) -> Metadata:
+    def _trailers(self, given: Sequence[tuple[str, str | bytes]] = ()) -> _Metadata:
         """The trailing metadata the call ends with: the handler's, `given`, and the id unless it went out already."""
         pairs = (*((key, value) for key, value in self._trailing if key != _ID), *given)
         return pairs if self._sent else (*pairs, (_ID, self._request_id))

@@ -276,10 +276,10 @@ def test_grpc_every_bundled_slug_goes_out_as_its_catalog_says(channel: grpc.Chan
         ("#/a/b/0/c", "a.b[0].c"),  # DESIGN.md's example
         ("#/zone", "zone"),
         ("#/0/name", "[0].name"),
-        ("#/first%20name", '["first name"]'),  # the URI-fragment form's escapes undone, then quoted
-        ("#/a~1b/c~0d", '["a/b"]["c~d"]'),  # RFC 6901's escapes undone
-        ("#/items/01", 'items["01"]'),  # no index has a leading zero
+        ("#/first%20name", "first name"),  # the URI-fragment form's escapes undone
+        ("#/a~1b/c~0d", "a/b.c~d"),  # and RFC 6901's
         ("#", ""),
+        ("zone", ""),  # no pointer in URI-fragment form: no path
     ],
 )
 def test_grpc_field_paths_from_json_pointers(pointer: str, field: str) -> None:
@@ -292,6 +292,7 @@ def test_grpc_field_paths_from_json_pointers(pointer: str, field: str) -> None:
         ("zones", "zones"),
         (42, "42"),
         (0.1, "0.1"),
+        (1e20, "1e20"),
         (True, "true"),
         (False, "false"),
         (["a", 1], '["a",1]'),
